@@ -1,0 +1,1 @@
+"""The Label Studio adapter: labeling configs, push, pull, merge and review metrics."""

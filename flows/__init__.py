@@ -1,0 +1,1 @@
+"""Prefect flows: wiring only (tasks, caching, retries, fan-out, artifacts)."""

@@ -1,0 +1,202 @@
+"""The one typed build configuration: loaded from YAML, validated at start, saved resolved
+next to the output. ``${VAR}`` and ``${VAR:-default}`` expand from the environment; relative
+paths resolve against the folder of the config file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from medsg.paths import default_realdata_dir
+
+DEMO_CONFIG = "demo.yaml"
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvSourceConfig(_Strict):
+    """A dataset on disk: a label CSV plus a folder of images (searched recursively)."""
+
+    kind: Literal["nih_cxr14", "rsna_pneumonia"]
+    name: str | None = None  # dataset name in records; defaults to kind
+    root: Path
+    labels_csv: str  # relative to root
+    images_dir: str = "images"  # relative to root
+    licence: str | None = None  # default: the reader's licence id (shards.licences)
+    optional: bool = False  # when root is absent: skip with a warning instead of failing
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
+class SyntheticSourceConfig(_Strict):
+    """A corpus the project generates itself (NIH- and RSNA-format files with known boxes)."""
+
+    kind: Literal["synthetic_cxr"]
+    name: str | None = None
+    n_images: int = Field(default=24, ge=1, le=10_000)
+    seed: int = 0
+    image_size: int = Field(default=256, ge=64, le=2048)
+    licence: str = "CC0-1.0"
+    optional: bool = False
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
+SourceConfig = Annotated[CsvSourceConfig | SyntheticSourceConfig, Field(discriminator="kind")]
+
+
+class RunnerConfig(_Strict):
+    """Where tasks run: local threads (default) or a Dask cluster through prefect-dask."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    max_workers: int = Field(default=4, ge=1)
+    dask_address: str | None = None  # an existing scheduler; None starts a LocalCluster
+    dask_n_workers: int = Field(default=2, ge=1)
+    dask_threads_per_worker: int = Field(default=1, ge=1)
+
+
+class ShardConfig(_Strict):
+    max_size_mb: float = Field(default=256.0, gt=0)
+    max_count: int = Field(default=10_000, ge=1)
+
+
+class SplitConfig(_Strict):
+    train: int = 80
+    validation: int = 10
+    test: int = 10
+
+    @model_validator(mode="after")
+    def _sum_to_100(self) -> SplitConfig:
+        if self.train + self.validation + self.test != 100 or min(self.weights) < 0:
+            raise ValueError(f"split percentages must be >= 0 and sum to 100, got {self.weights}")
+        return self
+
+    @property
+    def weights(self) -> tuple[int, int, int]:
+        return (self.train, self.validation, self.test)
+
+
+class PrivacyConfig(_Strict):
+    """The pseudonym salt: a literal, or the name of an environment variable holding it."""
+
+    salt: str | None = "medsg-public-demo-salt"
+    salt_env: str | None = None
+
+    def resolved_salt(self) -> str:
+        if self.salt_env:
+            value = os.environ.get(self.salt_env)
+            if not value:
+                raise ConfigError(
+                    f"privacy.salt_env names ${self.salt_env}, which is not set or empty"
+                )
+            return value
+        if not self.salt:
+            raise ConfigError("privacy.salt is empty: set a salt or privacy.salt_env")
+        return self.salt
+
+
+class RecordsConfig(_Strict):
+    seed: int = 0  # picks question / answer wording from the template banks
+
+
+class BuildConfig(_Strict):
+    name: str = "medsg"
+    version: str = "0.1.0"
+    sources: list[SourceConfig]
+    chunk_size: int = Field(default=16, ge=1, le=10_000)
+    image_max_side: int | None = Field(default=None, ge=32)  # downscale larger images
+    runner: RunnerConfig = RunnerConfig()
+    shards: ShardConfig = ShardConfig()
+    split: SplitConfig = SplitConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    records: RecordsConfig = RecordsConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Any]) -> list[Any]:
+        names = [s.dataset for s in sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique, repeated: {dupes}")
+        if not sources:
+            raise ValueError("at least one source is required")
+        return sources
+
+    def fingerprint(self) -> str:
+        """A hash of everything that changes the output (used in cache keys)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def expand_vars(text: str) -> str:
+    """Expand ``${VAR}`` / ``${VAR:-default}``; an unset variable without default is an error."""
+
+    def repl(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        value = os.environ.get(name)
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ConfigError(f"environment variable ${{{name}}} is not set and has no default")
+
+    return _VAR_RE.sub(repl, text)
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    for src in data.get("sources") or []:
+        if isinstance(src, dict) and src.get("root") is not None:
+            root = Path(str(src["root"])).expanduser()
+            src["root"] = str(root if root.is_absolute() else (base / root).resolve())
+    return data
+
+
+def parse_config(text: str, *, origin: str, base: Path) -> BuildConfig:
+    """Parse YAML text into a validated config; errors name ``origin`` and the field."""
+    os.environ.setdefault("MEDSG_REALDATA", str(default_realdata_dir()))
+    try:
+        data = yaml.safe_load(expand_vars(text))
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level")
+    try:
+        return BuildConfig.model_validate(_resolve_paths(data, base))
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(lines)) from None
+
+
+def load_config(path: str | Path | None = None) -> BuildConfig:
+    """Load a config file, or the embedded demo config when path is None."""
+    if path is None:
+        text = resources.files("medsg.configs").joinpath(DEMO_CONFIG).read_text()
+        return parse_config(text, origin=f"<embedded {DEMO_CONFIG}>", base=Path.cwd())
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    return parse_config(p.read_text(), origin=str(p), base=p.parent.resolve())

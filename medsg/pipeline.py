@@ -1,0 +1,418 @@
+"""The build, as plain functions: plan the sources, process items chunk by chunk (read,
+findings, records, validation), then finalize (deduplicate, tables, shards, card, manifest).
+No Prefect here: ``flows.build`` wraps these steps in tasks; ``run_build`` runs them inline."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import medsg
+from medsg.config import BuildConfig
+from medsg.paths import REPO_ROOT, BuildLayout
+from medsg.stats import BuildStats
+from records.grounding import build_grounding_records
+from schemas.arrow import to_row
+from schemas.enums import Reason, Stage, Unit
+from schemas.identity import Pseudonymizer, patient_split
+from schemas.records import Finding, QuarantineRow, Record, Study, record_images
+from schemas.tables import FINDING, QUARANTINE, RECORD_SCHEMAS, STUDY
+from schemas.validate import ImageChecker, validate_records
+from shards.card import CardData, render_card
+from shards.publish import publish, reset_staging
+from shards.writer import config_name, write_shards
+from sources.base import ItemError, Plan, SourceItem, quarantine_item
+from sources.findings import findings_of
+from sources.imaging import LOADERS, encode_png, resize_max_side, sha256_hex
+from sources.registry import plan_source
+
+_CODE_PACKAGES = (
+    "medsg",
+    "flows",
+    "extractors",
+    "schemas",
+    "annotation",
+    "shards",
+    "sources",
+    "records",
+)
+
+
+@functools.cache
+def code_version() -> str:
+    """``<package version>+<hash of the project's Python sources>``: any code change
+    invalidates caches and shows in the card."""
+    digest = hashlib.sha256()
+    for package in _CODE_PACKAGES:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return f"{medsg.__version__}+{digest.hexdigest()[:10]}"
+
+
+# ---- plan -------------------------------------------------------------------------------
+
+
+def plan_build(cfg: BuildConfig, layout: BuildLayout) -> Plan:
+    """Every configured source's plan, in config order."""
+    ids = Pseudonymizer(cfg.privacy.resolved_salt())
+    plan = Plan()
+    for source in cfg.sources:
+        plan.extend(plan_source(source, ids, layout.generated))
+    return plan
+
+
+def chunk_items(items: list[SourceItem], size: int) -> list[list[SourceItem]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# ---- per chunk --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """What a chunk needs besides its items (small and picklable, for any task runner)."""
+
+    out: str
+    salt: str
+    split_weights: tuple[int, int, int]
+    image_max_side: int | None
+    records_seed: int
+
+    @classmethod
+    def of(cls, cfg: BuildConfig, layout: BuildLayout) -> ChunkContext:
+        return cls(
+            out=str(layout.out),
+            salt=cfg.privacy.resolved_salt(),
+            split_weights=cfg.split.weights,
+            image_max_side=cfg.image_max_side,
+            records_seed=cfg.records.seed,
+        )
+
+
+@dataclass
+class ChunkResult:
+    studies: list[Study] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+    source_paths: dict[str, str] = field(default_factory=dict)  # study id -> input file
+    stats: BuildStats = field(default_factory=BuildStats)
+
+    def set_aside(self, rows: list[QuarantineRow]) -> None:
+        self.quarantine.extend(rows)
+        self.stats.set_aside(rows)
+
+    def merge(self, other: ChunkResult) -> None:
+        self.studies += other.studies
+        self.findings += other.findings
+        self.records += other.records
+        self.quarantine += other.quarantine
+        self.source_paths.update(other.source_paths)
+        self.stats.merge(other.stats)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
+    """Read, label, build and validate each item of a chunk."""
+    layout = BuildLayout(Path(ctx.out))
+    checker = ImageChecker(resolve=layout.image_path)
+    result = ChunkResult()
+    for item in items:
+        _process_item(item, ctx, layout, checker, result)
+    return result
+
+
+def _process_item(
+    item: SourceItem,
+    ctx: ChunkContext,
+    layout: BuildLayout,
+    checker: ImageChecker,
+    result: ChunkResult,
+) -> None:
+    ids = Pseudonymizer(ctx.salt)
+    study_id = ids.study(item.dataset, item.item_id)
+    try:
+        loaded = LOADERS[item.reader](item.path)
+    except ItemError as exc:
+        result.set_aside(
+            [
+                quarantine_item(
+                    item.dataset,
+                    exc.reason,
+                    exc.message,
+                    item.path,
+                    stage=Stage.READ,
+                    item_id=study_id,
+                )
+            ]
+        )
+        return
+    result.stats.count("items_read")
+
+    source_height, source_width = loaded.pixels.shape
+    pixels = resize_max_side(loaded.pixels, ctx.image_max_side)
+    png = encode_png(pixels)
+    image_path = layout.image_path(study_id)
+    _write_atomic(image_path, png)
+    patient_id = ids.patient(item.dataset, item.patient_key)
+    study = Study(
+        study_id=study_id,
+        patient_id=patient_id,
+        source_dataset=item.dataset,
+        source_item=ids.item(item.dataset, item.item_id),
+        modality=item.modality,
+        view=loaded.view,
+        width=int(pixels.shape[1]),
+        height=int(pixels.shape[0]),
+        source_width=int(source_width),
+        source_height=int(source_height),
+        image_path=layout.relative(image_path),
+        image_sha256=sha256_hex(png),
+        licence=item.licence,
+        split=patient_split(patient_id, ctx.split_weights).value,
+    )
+    result.studies.append(study)
+    result.source_paths[study_id] = item.path
+
+    findings, rejected = findings_of(item, study)
+    result.findings += findings
+    result.stats.count("findings", len(findings))
+    result.set_aside(rejected)
+
+    records = build_grounding_records(study, findings, seed=ctx.records_seed)
+    if not records:
+        result.set_aside(
+            [
+                quarantine_item(
+                    item.dataset,
+                    Reason.NO_USABLE_LABELS,
+                    f"{Path(item.path).name}: no label row of this image is usable",
+                    item.path,
+                    stage=Stage.RECORDS,
+                    item_id=study_id,
+                )
+            ]
+        )
+        return
+    result.stats.count("studies_with_records")
+    result.stats.count("records_built", len(records))
+    kept, invalid = validate_records(records, checker, source_ref=lambda _r: item.path)
+    result.records += kept
+    result.stats.count("records_valid", len(kept))
+    result.set_aside(invalid)
+
+
+# ---- finalize ---------------------------------------------------------------------------
+
+
+@dataclass
+class BuildReport:
+    """What a build produced: counts, where the release is, and its manifest version."""
+
+    out: str
+    dataset_version: str
+    stats: dict
+    configs: dict[str, dict[str, int]]
+    notes: list[str]
+
+    def summary_lines(self) -> list[str]:
+        flow = self.stats["flow"]
+        lines = [f"release: {self.out} (dataset version {self.dataset_version})"]
+        lines += [f"  {name}: {n}" for name, n in flow.items()]
+        for config, splits in sorted(self.configs.items()):
+            lines.append(f"  config {config}: " + ", ".join(f"{s} {n}" for s, n in splits.items()))
+        for stage, reasons in self.stats["quarantine"].items():
+            lines.append(
+                f"  quarantined at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items())
+            )
+        lines += [f"  note: {n}" for n in self.notes]
+        return lines
+
+
+def merge_results(results: list[ChunkResult]) -> ChunkResult:
+    merged = ChunkResult()
+    for r in results:
+        merged.merge(r)
+    return merged
+
+
+def drop_duplicate_images(merged: ChunkResult, source_order: list[str]) -> None:
+    """Studies whose published pixels are identical to an earlier study's (config order of
+    the sources, then study id) are set aside with their records."""
+    rank = {name: i for i, name in enumerate(source_order)}
+    first: dict[str, Study] = {}
+    dropped: dict[str, Study] = {}
+    for study in sorted(merged.studies, key=lambda s: (rank.get(s.source_dataset, 0), s.study_id)):
+        keeper = first.setdefault(study.image_sha256, study)
+        if keeper is not study:
+            dropped[study.study_id] = keeper
+    if not dropped:
+        return
+    kept_records, rows = [], []
+    for record in merged.records:
+        refs = [ref.study_id for ref in record_images(record) if ref.study_id in dropped]
+        if not refs:
+            kept_records.append(record)
+            continue
+        keeper = dropped[refs[0]]
+        rows.append(
+            QuarantineRow(
+                stage=Stage.PUBLISH.value,
+                reason=Reason.DUPLICATE_IMAGE.value,
+                unit=Unit.RECORD.value,
+                message=f"the image has the same pixels as study {keeper.study_id} of "
+                f"{keeper.source_dataset}, which is kept",
+                source_dataset=record.provenance.source_dataset,
+                source_ref=merged.source_paths.get(refs[0], ""),
+                item_id=refs[0],
+                record_id=record.record_id,
+            )
+        )
+    merged.records = kept_records
+    merged.studies = [s for s in merged.studies if s.study_id not in dropped]
+    merged.findings = [f for f in merged.findings if f.study_id not in dropped]
+    merged.set_aside(rows)
+
+
+def _write_table(path: Path, rows: list[dict], schema: pa.Schema) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
+def write_tables(layout: BuildLayout, merged: ChunkResult) -> None:
+    """Studies, findings, records per family and quarantine as Parquet in the build folder."""
+    _write_table(
+        layout.tables / "studies.parquet",
+        [to_row(s) for s in sorted(merged.studies, key=lambda s: s.study_id)],
+        STUDY,
+    )
+    _write_table(
+        layout.tables / "findings.parquet",
+        [to_row(f) for f in sorted(merged.findings, key=lambda f: f.finding_id)],
+        FINDING,
+    )
+    for family, schema in RECORD_SCHEMAS.items():
+        rows = [to_row(r) for r in merged.records if r.family == family]
+        _write_table(layout.tables / f"records_{family}.parquet", rows, schema)
+    _write_table(
+        layout.quarantine, [to_row(q) for q in sort_quarantine(merged.quarantine)], QUARANTINE
+    )
+
+
+def sort_quarantine(rows: list[QuarantineRow]) -> list[QuarantineRow]:
+    return sorted(
+        rows,
+        key=lambda q: (
+            q.source_dataset,
+            q.source_ref,
+            q.row_number or 0,
+            q.stage,
+            q.reason,
+            q.record_id or "",
+        ),
+    )
+
+
+def card_data(cfg: BuildConfig, merged: ChunkResult, shard_files) -> CardData:
+    configs: dict[str, Counter] = {}
+    for r in merged.records:
+        configs.setdefault(config_name(r), Counter())[r.split] += 1
+    shards: dict[str, Counter] = {}
+    for sf in shard_files:
+        shards.setdefault(sf.config, Counter())[sf.split] += 1
+    patients: dict[str, set[str]] = {}
+    for s in merged.studies:
+        patients.setdefault(s.split, set()).add(s.patient_id)
+    return CardData(
+        name=cfg.name,
+        version=cfg.version,
+        code_version=code_version(),
+        dataset_configs={c: dict(v) for c, v in configs.items()},
+        shard_counts={c: dict(v) for c, v in shards.items()},
+        records_by_source_task=Counter(
+            (r.provenance.source_dataset, r.family, r.task) for r in merged.records
+        ),
+        review_states=Counter(r.provenance.review_state for r in merged.records),
+        licences_by_source={s.source_dataset: s.licence for s in merged.studies},
+        quarantine_by_reason=Counter(
+            (q.source_dataset, q.stage, q.reason) for q in merged.quarantine
+        ),
+        patients_by_split=Counter({k: len(v) for k, v in patients.items()}),
+    )
+
+
+def finalize(
+    cfg: BuildConfig, layout: BuildLayout, plan: Plan, results: list[ChunkResult]
+) -> BuildReport:
+    """Merge chunk results, set duplicates aside, write tables, shards, card and manifest."""
+    merged = merge_results(results)
+    merged.set_aside(plan.quarantine)
+    merged.stats.count("label_rows_read", plan.n_label_rows)
+    merged.stats.count("items_planned", len(plan.items))
+    merged.stats.count(
+        "items_named",
+        len(plan.items) + sum(1 for q in plan.quarantine if q.reason == Reason.FILE_MISSING),
+    )
+    drop_duplicate_images(merged, [s.dataset for s in cfg.sources])
+    merged.records.sort(key=lambda r: r.record_id)
+
+    write_tables(layout, merged)
+    reset_staging(layout.staging)
+    shard_files = write_shards(
+        merged.records,
+        lambda study_id: layout.image_path(study_id).read_bytes(),
+        layout.staging,
+        max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
+        max_count=cfg.shards.max_count,
+    )
+    merged.stats.count("records_published", sum(sf.n_records for sf in shard_files))
+    card = card_data(cfg, merged, shard_files)
+    manifest = publish(
+        layout.staging,
+        layout.out,
+        card=render_card(card),
+        name=cfg.name,
+        config_version=cfg.version,
+        trash=layout.build / "trash",
+    )
+    report = BuildReport(
+        out=str(layout.out),
+        dataset_version=manifest["dataset_version"],
+        stats=merged.stats.as_dict(),
+        configs={c: dict(sorted(v.items())) for c, v in card.dataset_configs.items()},
+        notes=list(plan.notes),
+    )
+    layout.stats.write_text(json.dumps(report.__dict__, indent=1, sort_keys=True) + "\n")
+    return report
+
+
+def prepare_output(cfg: BuildConfig, out: str | Path) -> BuildLayout:
+    """The build layout for ``out``, with the resolved config saved in it."""
+    layout = BuildLayout(Path(out).resolve())
+    layout.build.mkdir(parents=True, exist_ok=True)
+    layout.resolved_config.write_text(cfg.to_yaml())
+    return layout
+
+
+def run_build(cfg: BuildConfig, out: str | Path) -> BuildReport:
+    """The whole build in this process, without Prefect (tests, debugging)."""
+    layout = prepare_output(cfg, out)
+    plan = plan_build(cfg, layout)
+    ctx = ChunkContext.of(cfg, layout)
+    results = [process_chunk(chunk, ctx) for chunk in chunk_items(plan.items, cfg.chunk_size)]
+    return finalize(cfg, layout, plan, results)

@@ -1,0 +1,1 @@
+"""Record builders: Studies and Findings in, typed grounding / CoT / sequence records out."""

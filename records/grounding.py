@@ -1,0 +1,166 @@
+"""Single-image grounding records from a study's findings.
+
+Per finding label with boxes: "where is <finding>?" -> its boxes, and a presence "yes" with
+the boxes as evidence. Per box: "what is in <box>?" -> the finding. Per image with several
+boxes: one multi-box record. Per finding the source states absent: presence "no" with no
+box. Boxes are never invented: a finding without boxes gives no box record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from records.templates import pick
+from schemas.enums import GroundingTask
+from schemas.identity import stable_id
+from schemas.records import Finding, GroundingRecord, ImageRef, NamedBox, Provenance, Study
+from schemas.vocab import phrase
+
+IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "PT": "PET image", "MR": "MR image"}
+
+
+def _and_join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _boxes_text(boxes: Sequence[NamedBox]) -> str:
+    return _and_join([b.box.to_text() for b in boxes])
+
+
+def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = ()) -> dict:
+    words = phrase(label) if label else ""
+    return {
+        "image": IMAGE_NOUNS.get(study.modality, "image"),
+        "finding": words,
+        "Finding": words[:1].upper() + words[1:],
+        "boxes": _boxes_text(boxes) if boxes else "",
+        "box": boxes[0].box.to_text() if boxes else "",
+    }
+
+
+def _provenance(study: Study, findings: Sequence[Finding]) -> Provenance:
+    extractors = sorted({f.extractor for f in findings})
+    versions = sorted({f.extractor_version for f in findings})
+    return Provenance(
+        source_dataset=study.source_dataset,
+        source_item=study.source_item,
+        extractor="+".join(extractors),
+        extractor_version="+".join(versions),
+        confidence=min(f.confidence for f in findings),
+        licence=study.licence,
+    )
+
+
+def _image(study: Study) -> ImageRef:
+    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
+
+
+def build_grounding_records(
+    study: Study, findings: Sequence[Finding], *, seed: int
+) -> list[GroundingRecord]:
+    """Every grounding record the study's findings support, in a fixed order."""
+    records: list[GroundingRecord] = []
+
+    def add(
+        task: GroundingTask,
+        bank: str,
+        id_parts: tuple,
+        used: Sequence[Finding],
+        *,
+        label: str | None,
+        slots: dict,
+        question_boxes: Sequence[NamedBox] = (),
+        answer_boxes: Sequence[NamedBox] = (),
+    ) -> None:
+        record_id = stable_id("rec", study.study_id, task.value, *id_parts)
+        template = pick(bank, seed, record_id)
+        question, answer = template.fill(**slots)
+        records.append(
+            GroundingRecord(
+                record_id=record_id,
+                task=task.value,
+                patient_id=study.patient_id,
+                image=_image(study),
+                question=question,
+                answer=answer,
+                question_boxes=list(question_boxes),
+                answer_boxes=list(answer_boxes),
+                label=label,
+                template_id=template.id,
+                split=study.split,
+                provenance=_provenance(study, used),
+            )
+        )
+
+    boxed = [f for f in findings if f.present and f.box is not None]
+    by_label: dict[str, list[Finding]] = {}
+    for f in boxed:
+        by_label.setdefault(f.label, []).append(f)
+
+    for label in sorted(by_label):
+        group = by_label[label]
+        boxes = [f.box for f in group if f.box is not None]
+        ids = tuple(f.finding_id for f in group)
+        slots = _slots(study, label, boxes)
+        add(
+            GroundingTask.PHRASE_GROUNDING,
+            "phrase_grounding",
+            (label, *ids),
+            group,
+            label=label,
+            slots=slots,
+            answer_boxes=boxes,
+        )
+        add(
+            GroundingTask.PRESENCE,
+            "presence_yes",
+            (label, "yes", *ids),
+            group,
+            label=label,
+            slots=slots,
+            answer_boxes=boxes,
+        )
+        for f in group:
+            assert f.box is not None
+            add(
+                GroundingTask.REFERRING,
+                "referring",
+                (label, f.finding_id),
+                [f],
+                label=label,
+                slots=_slots(study, label, [f.box]),
+                question_boxes=[f.box],
+            )
+
+    if len(boxed) >= 2:
+        labels = sorted(by_label)
+        all_boxes = [f.box for label in labels for f in by_label[label] if f.box is not None]
+        listing = "; ".join(
+            f"{phrase(label)}: {_boxes_text([f.box for f in by_label[label] if f.box])}"
+            for label in labels
+        )
+        slots = {
+            **_slots(study),
+            "findings": _and_join([phrase(label) for label in labels]),
+            "listing": listing,
+        }
+        add(
+            GroundingTask.MULTI_GROUNDING,
+            "multi_grounding",
+            tuple(f.finding_id for f in boxed),
+            boxed,
+            label=None,
+            slots=slots,
+            answer_boxes=all_boxes,
+        )
+
+    for f in sorted((f for f in findings if not f.present), key=lambda f: f.label):
+        add(
+            GroundingTask.PRESENCE,
+            "presence_no",
+            (f.label, "no", f.finding_id),
+            [f],
+            label=f.label,
+            slots=_slots(study, f.label),
+        )
+    return records

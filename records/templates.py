@@ -1,0 +1,63 @@
+"""Seeded template banks: the wording of questions and answers. The record id never depends
+on the wording; the seed and the record id pick a template, so the same seed gives the same
+text and another seed rewords the dataset without changing what it contains."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    question: str
+    answer: str
+
+    def fill(self, **slots: str) -> tuple[str, str]:
+        return self.question.format(**slots), self.answer.format(**slots)
+
+
+BANKS: dict[str, tuple[Template, ...]] = {
+    "phrase_grounding": (
+        Template("pg-1", "Where is the {finding} in this {image}?", "The {finding} is at {boxes}."),
+        Template("pg-2", "Locate the {finding} in the {image}.", "{boxes}"),
+        Template(
+            "pg-3",
+            "Draw a bounding box around the {finding} in this {image}.",
+            "{Finding}: {boxes}.",
+        ),
+        Template("pg-4", "Which region of the {image} shows {finding}?", "The region {boxes}."),
+        Template("pg-5", "Find the {finding} and give its bounding box.", "{boxes}"),
+    ),
+    "referring": (
+        Template("rf-1", "What is in the region {box} of this {image}?", "{Finding}."),
+        Template("rf-2", "What finding does the box {box} mark?", "It marks {finding}."),
+        Template("rf-3", "Name the finding inside {box}.", "{Finding}."),
+        Template(
+            "rf-4", "Describe the abnormality in the area {box} of the {image}.", "{Finding}."
+        ),
+    ),
+    "presence_yes": (
+        Template("py-1", "Is there {finding} in this {image}?", "Yes, {finding} at {boxes}."),
+        Template("py-2", "Does this {image} show {finding}?", "Yes. {Finding}: {boxes}."),
+        Template("py-3", "Is {finding} present?", "Yes, at {boxes}."),
+    ),
+    "presence_no": (
+        Template("pn-1", "Is there {finding} in this {image}?", "No."),
+        Template("pn-2", "Does this {image} show {finding}?", "No, there is no {finding}."),
+        Template("pn-3", "Is {finding} present?", "No."),
+    ),
+    "multi_grounding": (
+        Template("mg-1", "Locate each of these findings: {findings}.", "{listing}"),
+        Template("mg-2", "Give the bounding boxes of the {findings} in this {image}.", "{listing}"),
+        Template("mg-3", "Mark every region of {findings} in the {image}.", "{listing}"),
+    ),
+}
+
+
+def pick(bank: str, seed: int, record_id: str) -> Template:
+    """The template of ``bank`` for this record under this seed."""
+    templates = BANKS[bank]
+    digest = hashlib.sha256(f"{seed}/{bank}/{record_id}".encode()).hexdigest()
+    return templates[int(digest[:8], 16) % len(templates)]

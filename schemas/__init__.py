@@ -1,0 +1,1 @@
+"""Contracts: Arrow schemas, typed records, vocabularies, validation, boxes and identity."""

@@ -1,0 +1,139 @@
+"""Arrow schemas derived from the typed record dataclasses, so each schema is declared once.
+
+The mapping is deliberately small: str, int, float, bool, Optional[...], list[...] and nested
+dataclasses (structs). Fields whose hint is not Optional are non-nullable, and
+``conformance_problems`` enforces that (pyarrow itself does not check nullability on build).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import pyarrow as pa
+
+T = TypeVar("T")
+
+_SCALARS: dict[type, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+}
+
+
+def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(get_args(hint)) == 2:
+            return args[0], True
+        raise TypeError(f"only Optional[X] unions are supported, got {hint!r}")
+    return hint, False
+
+
+def _arrow_type(hint: Any) -> pa.DataType:
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    if isinstance(hint, type) and issubclass(hint, str):  # StrEnum vocabularies
+        return pa.string()
+    if get_origin(hint) is list:
+        (item,) = get_args(hint)
+        inner, nullable = _unwrap_optional(item)
+        return pa.list_(pa.field("item", _arrow_type(inner), nullable=nullable))
+    if dataclasses.is_dataclass(hint):
+        return pa.struct(list(schema_of(hint)))
+    raise TypeError(f"no Arrow type for {hint!r}")
+
+
+@functools.cache
+def schema_of(cls: type) -> pa.Schema:
+    """The Arrow schema of a record dataclass, fields in declaration order."""
+    hints = get_type_hints(cls)
+    fields = []
+    for f in dataclasses.fields(cls):
+        inner, nullable = _unwrap_optional(hints[f.name])
+        fields.append(pa.field(f.name, _arrow_type(inner), nullable=nullable))
+    return pa.schema(fields)
+
+
+def to_row(obj: Any) -> dict[str, Any]:
+    """A dataclass instance as a plain dict (enums become their string values)."""
+    return typing.cast(dict[str, Any], _plain(dataclasses.asdict(obj)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def from_row(cls: type[T], row: dict[str, Any]) -> T:
+    """Rebuild a record dataclass from a row (the inverse of ``to_row``)."""
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in row:
+            kwargs[f.name] = _from_value(hints[f.name], row[f.name])
+    return cls(**kwargs)
+
+
+def _from_value(hint: Any, value: Any) -> Any:
+    inner, _ = _unwrap_optional(hint)
+    if value is None:
+        return None
+    if get_origin(inner) is list:
+        (item,) = get_args(inner)
+        return [_from_value(item, v) for v in value]
+    if dataclasses.is_dataclass(inner):
+        return from_row(inner, value)  # type: ignore[arg-type]
+    return value
+
+
+def conformance_problems(row: dict[str, Any], schema: pa.Schema) -> list[str]:
+    """Every way row breaks schema: missing or extra fields, nulls in non-null fields, types."""
+    problems: list[str] = []
+    _check_struct(row, list(schema), "", problems)
+    if not problems:
+        try:
+            pa.array([row], type=pa.struct(list(schema)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+            problems.append(f"type error: {exc}")
+    return problems
+
+
+def _check_struct(row: Any, fields: list[pa.Field], path: str, problems: list[str]) -> None:
+    if not isinstance(row, dict):
+        problems.append(f"{path or 'row'}: expected an object, got {type(row).__name__}")
+        return
+    names = {f.name for f in fields}
+    for extra in sorted(set(row) - names):
+        problems.append(f"{path}{extra}: field not in schema")
+    for f in fields:
+        where = f"{path}{f.name}"
+        if f.name not in row:
+            problems.append(f"{where}: missing")
+            continue
+        _check_value(row[f.name], f, where, problems)
+
+
+def _check_value(value: Any, f: pa.Field, where: str, problems: list[str]) -> None:
+    if value is None:
+        if not f.nullable:
+            problems.append(f"{where}: null in a non-nullable field")
+        return
+    if pa.types.is_struct(f.type):
+        _check_struct(value, list(f.type), where + ".", problems)
+    elif pa.types.is_list(f.type):
+        if not isinstance(value, list | tuple):
+            problems.append(f"{where}: expected a list, got {type(value).__name__}")
+            return
+        for i, item in enumerate(value):
+            _check_value(item, f.type.value_field, f"{where}[{i}]", problems)

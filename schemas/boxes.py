@@ -1,0 +1,163 @@
+"""The one box module: the canonical box and every conversion the project needs.
+
+Canonical form (docs: ARCHITECTURE.md, "Boxes"): ``[x1, y1, x2, y2]`` floats in [0, 1] of the
+published image, origin top-left, x to the right, y down; the image's width and height travel
+beside it. Pixel coordinates are continuous: pixel column ``i`` spans ``[i, i + 1)``, so a box
+covering the whole image is ``(0, 0, width, height)``.
+Never convert boxes by hand anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+QWEN_BOX_START = "<|box_start|>"
+QWEN_BOX_END = "<|box_end|>"
+QWEN_REF_START = "<|object_ref_start|>"
+QWEN_REF_END = "<|object_ref_end|>"
+
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_QWEN_RE = re.compile(
+    re.escape(QWEN_BOX_START)
+    + rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\)\s*,\s*\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"
+    + re.escape(QWEN_BOX_END)
+)
+
+
+class BoxError(ValueError):
+    """A box that violates the convention (outside the image, inverted or empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A normalized box ``[x1, y1, x2, y2]`` in [0, 1] of the image it belongs to."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    # ---- checks -------------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """Why this box breaks the convention; empty when it is valid."""
+        out = []
+        for name in ("x1", "y1", "x2", "y2"):
+            v = getattr(self, name)
+            if not (0.0 <= v <= 1.0):
+                out.append(f"{name}={v:.6g} outside [0, 1]")
+        if not self.x1 < self.x2:
+            out.append(f"x1={self.x1:.6g} is not left of x2={self.x2:.6g}")
+        if not self.y1 < self.y2:
+            out.append(f"y1={self.y1:.6g} is not above y2={self.y2:.6g}")
+        return out
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.problems()
+
+    def checked(self) -> Box:
+        """Return self, or raise BoxError naming every problem."""
+        problems = self.problems()
+        if problems:
+            raise BoxError("; ".join(problems))
+        return self
+
+    # ---- geometry -----------------------------------------------------------------------
+    @property
+    def area(self) -> float:
+        return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union with another box in the same frame."""
+        ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def as_list(self) -> list[float]:
+        return [self.x1, self.y1, self.x2, self.y2]
+
+    # ---- absolute pixels (MedSG-Bench, source CSVs) -------------------------------------
+    @classmethod
+    def from_pixels(
+        cls, x1: float, y1: float, x2: float, y2: float, width: int, height: int
+    ) -> Box:
+        _check_size(width, height)
+        return cls(x1 / width, y1 / height, x2 / width, y2 / height)
+
+    @classmethod
+    def from_xywh_pixels(
+        cls, x: float, y: float, w: float, h: float, width: int, height: int
+    ) -> Box:
+        """From a top-left corner plus size in pixels (NIH, RSNA, MS-CXR CSVs)."""
+        return cls.from_pixels(x, y, x + w, y + h, width, height)
+
+    def to_pixels(self, width: int, height: int) -> tuple[float, float, float, float]:
+        _check_size(width, height)
+        return (self.x1 * width, self.y1 * height, self.x2 * width, self.y2 * height)
+
+    def to_int_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """Pixels rounded to the nearest integer (what text formats print)."""
+        return tuple(round(v) for v in self.to_pixels(width, height))  # type: ignore[return-value]
+
+    def to_xywh_pixels(self, width: int, height: int) -> tuple[float, float, float, float]:
+        x1, y1, x2, y2 = self.to_pixels(width, height)
+        return (x1, y1, x2 - x1, y2 - y1)
+
+    # ---- Label Studio percent -----------------------------------------------------------
+    def to_label_studio(self) -> dict[str, float]:
+        """Label Studio rectangle value: top-left ``x, y`` and ``width, height`` in percent."""
+        return {
+            "x": self.x1 * 100.0,
+            "y": self.y1 * 100.0,
+            "width": (self.x2 - self.x1) * 100.0,
+            "height": (self.y2 - self.y1) * 100.0,
+            "rotation": 0.0,
+        }
+
+    @classmethod
+    def from_label_studio(cls, value: dict[str, float]) -> Box:
+        if float(value.get("rotation", 0.0) or 0.0) != 0.0:
+            raise BoxError(f"rotated Label Studio rectangles are not supported: {value!r}")
+        x, y = float(value["x"]) / 100.0, float(value["y"]) / 100.0
+        return cls(x, y, x + float(value["width"]) / 100.0, y + float(value["height"]) / 100.0)
+
+    # ---- 0-1000 integers (Qwen2-VL, many grounding models) ------------------------------
+    def to_thousand(self) -> tuple[int, int, int, int]:
+        return tuple(round(v * 1000) for v in self.as_list())  # type: ignore[return-value]
+
+    @classmethod
+    def from_thousand(cls, x1: float, y1: float, x2: float, y2: float) -> Box:
+        return cls(x1 / 1000.0, y1 / 1000.0, x2 / 1000.0, y2 / 1000.0)
+
+    def to_text(self) -> str:
+        """How record text writes a box: ``[x1, y1, x2, y2]`` in 0-1000 integers."""
+        return "[{}, {}, {}, {}]".format(*self.to_thousand())
+
+    # ---- Qwen box tokens (absolute pixels, as MedSG-188K / Qwen2.5-VL) ------------------
+    def to_qwen_tokens(self, width: int, height: int) -> str:
+        x1, y1, x2, y2 = self.to_int_pixels(width, height)
+        return f"{QWEN_BOX_START}({x1},{y1}),({x2},{y2}){QWEN_BOX_END}"
+
+    @classmethod
+    def from_qwen_tokens(cls, text: str, width: int, height: int) -> Box:
+        """Parse the first ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` in text (pixels)."""
+        boxes = qwen_boxes_in(text, width, height)
+        if not boxes:
+            raise BoxError(f"no Qwen box tokens in {text[:80]!r}")
+        return boxes[0]
+
+
+def qwen_boxes_in(text: str, width: int, height: int) -> list[Box]:
+    """Every Qwen box-token group in text, read as absolute pixels of a width x height image."""
+    return [
+        Box.from_pixels(*(float(g) for g in m.groups()), width, height)
+        for m in _QWEN_RE.finditer(text)
+    ]
+
+
+def _check_size(width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise BoxError(f"image size must be positive, got {width}x{height}")

@@ -1,0 +1,97 @@
+"""Closed vocabularies shared by every stage: record families, task names, review states,
+pipeline stages and quarantine reason codes. Validation rejects anything outside them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RecordFamily(StrEnum):
+    GROUNDING = "grounding"  # one image, question -> answer with boxes
+    COT = "cot"  # one image, steps each tied to evidence boxes
+    SEQUENCE = "sequence"  # 2 to 6 images, a MedSG-Bench task
+
+
+class GroundingTask(StrEnum):
+    PHRASE_GROUNDING = "phrase_grounding"  # "where is <finding>?" -> box(es)
+    REFERRING = "referring"  # "what is in <box>?" -> finding
+    MULTI_GROUNDING = "multi_grounding"  # every finding of the image with its boxes
+    PRESENCE = "presence"  # "is there <finding>?" -> yes / no
+    COUNTING = "counting"  # "how many <finding>?" -> n, with the boxes
+
+
+class MedSGTask(StrEnum):
+    """The 8 MedSG-Bench image-sequence grounding tasks, spelled as the benchmark does."""
+
+    REGISTERED_DIFF = "Registered_Diff"
+    NON_REGISTERED_DIFF = "Non_Registered_Diff"
+    MULTI_VIEW = "multi_view"
+    OBJECT_TRACKING = "object_tracking"
+    CONCEPT = "concept"
+    PATCH = "patch"
+    CROSSMODAL = "crossmodal"
+    REFERRING = "referring"
+
+
+class CotStepKind(StrEnum):
+    LOCATE = "locate"
+    INSPECT = "inspect"
+    MEASURE = "measure"
+    COMPARE = "compare"
+    CONCLUDE = "conclude"
+
+
+class ReviewState(StrEnum):
+    UNREVIEWED = "unreviewed"
+    ACCEPTED = "accepted"
+    CORRECTED = "corrected"
+    REJECTED = "rejected"
+
+
+class Split(StrEnum):
+    TRAIN = "train"
+    VALIDATION = "validation"
+    TEST = "test"
+
+
+class Stage(StrEnum):
+    """Pipeline stages, in order; quarantine rows and stats name one of them."""
+
+    PLAN = "plan"  # list the inputs a source names (CSV rows, files)
+    READ = "read"  # decode the image or volume, render the published image
+    FINDINGS = "findings"  # turn label rows into Findings on the rendered image
+    RECORDS = "records"  # build instruction / CoT / sequence records
+    VALIDATE = "validate"  # schema conformance and semantic rules
+    PUBLISH = "publish"  # shards, card, manifest
+
+
+class Unit(StrEnum):
+    """What a quarantine row sets aside."""
+
+    ITEM = "item"  # an input image or volume, with every label row that names it
+    LABEL_ROW = "label_row"  # one row of a label file
+    RECORD = "record"  # one built record
+
+
+class Reason(StrEnum):
+    """Quarantine reason codes. Each names one cause a user can act on."""
+
+    FILE_MISSING = "file_missing"  # the label file names an image that is not on disk
+    DUPLICATE_IMAGE_ID = "duplicate_image_id"  # two files claim one image id
+    DUPLICATE_IMAGE = "duplicate_image"  # the same pixels under two ids (or two sources)
+    DUPLICATE_ROW = "duplicate_row"  # the same label row twice
+    BAD_CSV_ROW = "bad_csv_row"  # a row that cannot be parsed (fields, numbers, labels)
+    BOX_OUT_OF_BOUNDS = "box_out_of_bounds"  # a source box outside the image
+    BOX_INVALID = "box_invalid"  # inverted, empty or non-normalized box in a record
+    DICOM_READ_ERROR = "dicom_read_error"  # not a readable DICOM file (truncated, corrupt)
+    DICOM_PIXEL_ERROR = "dicom_pixel_error"  # header readable, pixel data is not
+    IMAGE_DECODE_ERROR = "image_decode_error"  # a PNG/JPEG that does not decode
+    UNSUPPORTED_IMAGE = "unsupported_image"  # decodes, but not a 2D grayscale/colour image
+    NO_USABLE_LABELS = "no_usable_labels"  # an image whose every label row was quarantined
+    SCHEMA_VIOLATION = "schema_violation"  # a record that does not conform to its Arrow schema
+    IMAGE_MISSING = "image_missing"  # a record references an image that does not exist
+    IMAGE_UNDECODABLE = "image_undecodable"  # a record references an image that does not decode
+    UNKNOWN_TASK = "unknown_task"  # task name outside the enumeration
+    EMPTY_TEXT = "empty_text"  # question, answer or step text empty
+    MISSING_LICENCE = "missing_licence"
+    MISSING_SPLIT = "missing_split"

@@ -1,0 +1,196 @@
+"""Validation: schema conformance plus semantic rules, one ``(keep, reason, message)`` rule
+each. A record that fails any rule becomes a quarantine row naming the first rule it broke."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from schemas.arrow import conformance_problems, to_row
+from schemas.enums import GroundingTask, MedSGTask, Reason, RecordFamily, Split, Stage, Unit
+from schemas.records import (
+    CotRecord,
+    ImageBox,
+    QuarantineRow,
+    Record,
+    SequenceRecord,
+    record_boxes,
+    record_images,
+)
+from schemas.tables import RECORD_SCHEMAS
+
+MIN_SEQUENCE_IMAGES = 2
+MAX_SEQUENCE_IMAGES = 6
+
+TASKS_BY_FAMILY: dict[str, frozenset[str]] = {
+    RecordFamily.GROUNDING: frozenset(GroundingTask),
+    RecordFamily.COT: frozenset(GroundingTask),
+    RecordFamily.SEQUENCE: frozenset(MedSGTask),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    keep: bool
+    reason: Reason | None = None
+    message: str = ""
+
+
+KEEP = Verdict(True)
+
+
+@dataclass
+class ImageChecker:
+    """Answers "does this study's image exist and decode at the size the record says?",
+    decoding each file once."""
+
+    resolve: Callable[[str], Path | None]  # study_id -> image file
+    _sizes: dict[str, tuple[int, int] | Verdict] = field(default_factory=dict)
+
+    def check(self, study_id: str, width: int, height: int) -> Verdict:
+        if study_id not in self._sizes:
+            self._sizes[study_id] = self._probe(study_id)
+        size = self._sizes[study_id]
+        if isinstance(size, Verdict):
+            return size
+        if size != (width, height):
+            return Verdict(
+                False,
+                Reason.IMAGE_UNDECODABLE,
+                f"image of {study_id} is {size[0]}x{size[1]}, the record says {width}x{height}",
+            )
+        return KEEP
+
+    def _probe(self, study_id: str) -> tuple[int, int] | Verdict:
+        path = self.resolve(study_id)
+        if path is None or not path.is_file():
+            return Verdict(False, Reason.IMAGE_MISSING, f"no image file for study {study_id}")
+        try:
+            with Image.open(path) as img:
+                img.load()
+                return img.size
+        except Exception as exc:  # PIL raises many types for broken files
+            return Verdict(False, Reason.IMAGE_UNDECODABLE, f"{path.name} does not decode: {exc}")
+
+
+RecordRule = Callable[[Record, ImageChecker], Verdict]
+
+
+def rule_schema(record: Record, _: ImageChecker) -> Verdict:
+    family = getattr(record, "family", None)
+    schema = RECORD_SCHEMAS.get(str(family))
+    if schema is None:
+        return Verdict(False, Reason.SCHEMA_VIOLATION, f"unknown record family {family!r}")
+    problems = conformance_problems(to_row(record), schema)
+    if problems:
+        return Verdict(False, Reason.SCHEMA_VIOLATION, "; ".join(problems[:5]))
+    return KEEP
+
+
+def rule_task(record: Record, _: ImageChecker) -> Verdict:
+    allowed = TASKS_BY_FAMILY[record.family]
+    if record.task not in allowed:
+        return Verdict(
+            False,
+            Reason.UNKNOWN_TASK,
+            f"task {record.task!r} is not one of {sorted(allowed)} ({record.family})",
+        )
+    return KEEP
+
+
+def rule_text(record: Record, _: ImageChecker) -> Verdict:
+    texts = {"question": record.question, "answer": record.answer}
+    if isinstance(record, CotRecord):
+        if not record.steps:
+            return Verdict(False, Reason.EMPTY_TEXT, "chain of thought has no steps")
+        texts.update({f"steps[{i}].text": s.text for i, s in enumerate(record.steps)})
+    for name, text in texts.items():
+        if not text or not text.strip():
+            return Verdict(False, Reason.EMPTY_TEXT, f"{name} is empty")
+    return KEEP
+
+
+def rule_licence_and_split(record: Record, _: ImageChecker) -> Verdict:
+    if not record.provenance.licence or not record.provenance.licence.strip():
+        return Verdict(False, Reason.MISSING_LICENCE, "provenance.licence is empty")
+    if record.split not in set(Split):
+        return Verdict(False, Reason.MISSING_SPLIT, f"split {record.split!r} is not a split")
+    return KEEP
+
+
+def rule_boxes(record: Record, _: ImageChecker) -> Verdict:
+    n_images = len(record_images(record))
+    if isinstance(record, SequenceRecord) and not (
+        MIN_SEQUENCE_IMAGES <= n_images <= MAX_SEQUENCE_IMAGES
+    ):
+        return Verdict(
+            False,
+            Reason.SCHEMA_VIOLATION,
+            f"a sequence record needs {MIN_SEQUENCE_IMAGES} to {MAX_SEQUENCE_IMAGES} images, "
+            f"has {n_images}",
+        )
+    for i, nb in enumerate(record_boxes(record)):
+        problems = nb.box.problems()
+        if isinstance(nb, ImageBox) and not 0 <= nb.image_index < n_images:
+            problems.append(f"image_index {nb.image_index} not in 0..{n_images - 1}")
+        if problems:
+            return Verdict(False, Reason.BOX_INVALID, f"box {i}: " + "; ".join(problems))
+    return KEEP
+
+
+def rule_images(record: Record, images: ImageChecker) -> Verdict:
+    for ref in record_images(record):
+        verdict = images.check(ref.study_id, ref.width, ref.height)
+        if not verdict.keep:
+            return verdict
+    return KEEP
+
+
+RULES: tuple[RecordRule, ...] = (
+    rule_schema,
+    rule_task,
+    rule_text,
+    rule_licence_and_split,
+    rule_boxes,
+    rule_images,
+)
+
+
+def check_record(record: Record, images: ImageChecker) -> Verdict:
+    """The first rule the record breaks, or KEEP."""
+    for rule in RULES:
+        verdict = rule(record, images)
+        if not verdict.keep:
+            return verdict
+    return KEEP
+
+
+def validate_records(
+    records: Iterable[Record],
+    images: ImageChecker,
+    source_ref: Callable[[Record], str] = lambda r: r.provenance.source_item,
+) -> tuple[list[Record], list[QuarantineRow]]:
+    """Split records into those that pass every rule and quarantine rows for the rest."""
+    kept: list[Record] = []
+    quarantined: list[QuarantineRow] = []
+    for record in records:
+        verdict = check_record(record, images)
+        if verdict.keep:
+            kept.append(record)
+        else:
+            quarantined.append(
+                QuarantineRow(
+                    stage=Stage.VALIDATE.value,
+                    reason=str(verdict.reason),
+                    unit=Unit.RECORD.value,
+                    message=verdict.message,
+                    source_dataset=record.provenance.source_dataset,
+                    source_ref=source_ref(record),
+                    item_id=record_images(record)[0].study_id if record_images(record) else None,
+                    record_id=record.record_id,
+                )
+            )
+    return kept, quarantined

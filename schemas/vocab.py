@@ -1,0 +1,49 @@
+"""The finding vocabulary: canonical keys, the words records use for them, and the label
+spellings of each source dataset that map onto them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FindingTerm:
+    key: str  # canonical name stored in Finding.label and record.label
+    phrase: str  # how questions and answers say it
+
+
+FINDINGS: dict[str, FindingTerm] = {
+    t.key: t
+    for t in (
+        FindingTerm("atelectasis", "atelectasis"),
+        FindingTerm("cardiomegaly", "cardiomegaly"),
+        FindingTerm("pleural_effusion", "pleural effusion"),
+        FindingTerm("infiltration", "infiltrate"),
+        FindingTerm("mass", "mass"),
+        FindingTerm("nodule", "nodule"),
+        FindingTerm("pneumonia", "pneumonia"),
+        FindingTerm("pneumothorax", "pneumothorax"),
+    )
+}
+
+# NIH ChestX-ray14 "Finding Label" spellings (BBox_List_2017.csv uses "Infiltrate").
+NIH_CXR14_LABELS: dict[str, str] = {
+    "Atelectasis": "atelectasis",
+    "Cardiomegaly": "cardiomegaly",
+    "Effusion": "pleural_effusion",
+    "Infiltrate": "infiltration",
+    "Infiltration": "infiltration",
+    "Mass": "mass",
+    "Nodule": "nodule",
+    "Pneumonia": "pneumonia",
+    "Pneumothorax": "pneumothorax",
+}
+
+# RSNA Pneumonia Detection: Target 1 boxes mark lung opacities suggestive of pneumonia.
+RSNA_PNEUMONIA_LABEL = "pneumonia"
+
+
+def phrase(label: str) -> str:
+    """The words for a canonical finding key (the key itself, spaced, when unknown)."""
+    term = FINDINGS.get(label)
+    return term.phrase if term else label.replace("_", " ")

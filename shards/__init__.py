@@ -1,0 +1,1 @@
+"""Publishing: WebDataset shards, the dataset card, the manifest and load checks."""

@@ -1,0 +1,128 @@
+"""The dataset card (README.md at the release root): YAML that declares every config, its
+data files and features, so ``datasets.load_dataset(<release>, <config>)`` works offline and
+streaming; and a body that says what is inside, where it came from, and how to load it.
+Deterministic: no dates, counts in sorted order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import yaml
+
+from shards.features import features_yaml
+from shards.licences import licence_of
+
+SPLIT_ORDER = ("train", "validation", "test")
+
+
+@dataclass
+class CardData:
+    name: str
+    version: str
+    code_version: str
+    dataset_configs: dict[str, dict[str, int]]  # config -> split -> records
+    shard_counts: dict[str, dict[str, int]]  # config -> split -> shards
+    records_by_source_task: Counter = field(default_factory=Counter)  # (source, family, task)
+    review_states: Counter = field(default_factory=Counter)
+    licences_by_source: dict[str, str] = field(default_factory=dict)
+    quarantine_by_reason: Counter = field(default_factory=Counter)  # (source, stage, reason)
+    patients_by_split: Counter = field(default_factory=Counter)
+
+
+def card_yaml(data: CardData) -> dict:
+    configs, infos = [], []
+    for config in sorted(data.dataset_configs):
+        splits = [s for s in SPLIT_ORDER if data.dataset_configs[config].get(s)]
+        configs.append(
+            {
+                "config_name": config,
+                "data_files": [{"split": s, "path": f"{config}/{s}/*.tar"} for s in splits],
+            }
+        )
+        infos.append({"config_name": config, "features": features_yaml(config)})
+    return {
+        "pretty_name": data.name,
+        "license": "other",
+        "license_name": "mixed-source-licences",
+        "license_link": "README.md#licences-and-citations",
+        "annotations_creators": ["expert-generated", "machine-generated"],
+        "source_datasets": sorted(data.licences_by_source),
+        "task_categories": ["visual-question-answering", "object-detection"],
+        "tags": ["medical", "visual-grounding", "radiology", "webdataset"],
+        "configs": configs,
+        "dataset_info": infos,
+    }
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_card(data: CardData) -> str:
+    front = yaml.safe_dump(card_yaml(data), sort_keys=False, allow_unicode=True, width=1000)
+    first_config = sorted(data.dataset_configs)[0] if data.dataset_configs else "grounding"
+    split_rows = [
+        [c, s, n, data.shard_counts.get(c, {}).get(s, 0)]
+        for c in sorted(data.dataset_configs)
+        for s in SPLIT_ORDER
+        if (n := data.dataset_configs[c].get(s))
+    ]
+    task_rows = [
+        [src, fam, task, n] for (src, fam, task), n in sorted(data.records_by_source_task.items())
+    ]
+    quarantine_rows = [
+        [src, st, r, n] for (src, st, r), n in sorted(data.quarantine_by_reason.items())
+    ]
+    licence_rows = []
+    for source, lid in sorted(data.licences_by_source.items()):
+        lic = licence_of(lid)
+        link = f"[{lic.id}]({lic.link})" if lic.link else lic.id
+        licence_rows.append([source, link, lic.name, lic.citation or "-"])
+    sections = [
+        f"---\n{front}---",
+        f"# {data.name}",
+        "Medical visual grounding records (questions and answers tied to boxes on images), "
+        f"built by the `build-medsg` pipeline (code {data.code_version}, config version "
+        f"{data.version}). Every record says where it came from, which extractor made its "
+        "label and how far to trust it (`json.provenance`).",
+        "## Configs and splits\n\nSplits are by patient (a hash of the pseudonymous patient id): "
+        "no patient appears in two splits. Patients per split: "
+        + ", ".join(f"{s} {data.patients_by_split.get(s, 0)}" for s in SPLIT_ORDER)
+        + ".\n\n"
+        + _table(["config", "split", "records", "shards"], split_rows),
+        "## Records by source and task\n\n"
+        + _table(["source", "family", "task", "records"], task_rows),
+        "## Review state\n\n"
+        + _table(["state", "records"], [[k, v] for k, v in sorted(data.review_states.items())]),
+        "## What was left out\n\nEvery input ends as records or as a quarantine row with a "
+        "stage and a reason code (the rows themselves stay with the builder; they name local "
+        "files).\n\n"
+        + (
+            _table(["source", "stage", "reason", "rows"], quarantine_rows)
+            if quarantine_rows
+            else "Nothing."
+        ),
+        "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
+        f'ds = load_dataset("<path to this folder>", "{first_config}", split="train")\n'
+        'row = ds[0]  # row["png"]: PIL image, row["json"]: the record\n'
+        'box = row["json"]["answer_boxes"][0]  # x1, y1, x2, y2 in [0, 1] of the image\n'
+        'w, h = row["png"].size\n'
+        'pixels = (box["x1"] * w, box["y1"] * h, box["x2"] * w, box["y2"] * h)\n```\n\n'
+        "Streaming works too (`streaming=True`), as does "
+        '`load_dataset("webdataset", data_files={"train": "<config>/train/*.tar"})`.',
+        "## Conventions\n\n"
+        "- Boxes: `[x1, y1, x2, y2]` floats in [0, 1] of the published image, origin top-left, "
+        "x right, y down. Question and answer text write boxes as 0-1000 integers "
+        "`[x1, y1, x2, y2]`.\n"
+        "- Images: 8-bit grayscale PNG, re-encoded from pixels (no source metadata). Radiographs "
+        "are shown as acquired: the patient's right on the image's left.\n"
+        "- Ids: records, studies and patients carry pseudonymous ids; no name, id, date or "
+        "other header value of the inputs is published.",
+        "## Licences and citations\n\nEach record carries its source's licence id in "
+        "`json.provenance.licence`; use each part under its own terms.\n\n"
+        + _table(["source", "licence", "terms", "cite"], licence_rows),
+    ]
+    return "\n\n".join(sections) + "\n"

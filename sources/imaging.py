@@ -1,0 +1,132 @@
+"""Decode source images (PNG, DICOM) to 8-bit grayscale and encode the published PNG.
+
+Only pixel-describing DICOM attributes are read (photometric interpretation, rescale, window,
+view position mapped to a fixed vocabulary); no other header value is ever returned. The
+published PNG is re-encoded from pixels, so no metadata chunk of a source file survives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from schemas.enums import Reason
+from sources.base import ItemError, LoadedImage
+
+_VIEWS = {"PA": "PA", "AP": "AP", "LL": "LATERAL", "RL": "LATERAL", "LATERAL": "LATERAL"}
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Linearly map an array's full range onto 0..255 (a constant image maps to 0)."""
+    arr = np.asarray(pixels, dtype=np.float64)
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, dtype=np.uint8)
+    return np.round((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def load_png(path: str | Path) -> LoadedImage:
+    """A PNG (or any Pillow-readable 2D image) as 8-bit grayscale."""
+    name = Path(path).name
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode = img.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                pixels = to_uint8(np.asarray(img))
+            else:
+                pixels = np.asarray(img.convert("L"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise ItemError(Reason.FILE_MISSING, f"{name}: file not found") from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... for bad files
+        raise ItemError(Reason.IMAGE_DECODE_ERROR, f"{name}: does not decode: {exc}") from None
+    if pixels.ndim != 2 or min(pixels.shape) < 1:
+        raise ItemError(Reason.UNSUPPORTED_IMAGE, f"{name}: not a 2D image ({pixels.shape})")
+    return LoadedImage(pixels=np.ascontiguousarray(pixels))
+
+
+def load_dicom(path: str | Path) -> LoadedImage:
+    """A single-frame 2D DICOM image as 8-bit grayscale, rendered with its modality LUT and
+    VOI window when present (else the full range), MONOCHROME1 inverted."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    name = Path(path).name
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path)
+            _ = ds.get("PixelData")  # forces the pixel element to be read
+    except FileNotFoundError:
+        raise ItemError(Reason.FILE_MISSING, f"{name}: file not found") from None
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise ItemError(
+            Reason.DICOM_READ_ERROR, f"{name}: not a readable DICOM file: {exc}"
+        ) from None
+    if "PixelData" not in ds:
+        raise ItemError(Reason.DICOM_PIXEL_ERROR, f"{name}: DICOM without pixel data")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = ds.pixel_array
+    except Exception as exc:  # pixel decoders raise many types (truncated, codec missing)
+        raise ItemError(
+            Reason.DICOM_PIXEL_ERROR, f"{name}: pixel data does not decode: {exc}"
+        ) from None
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames != 1 or raw.ndim not in (2, 3) or (raw.ndim == 3 and samples == 1):
+        raise ItemError(
+            Reason.UNSUPPORTED_IMAGE, f"{name}: {frames} frame(s), shape {raw.shape}: not 2D"
+        )
+    if samples == 3:
+        pixels = np.asarray(Image.fromarray(raw.astype(np.uint8)).convert("L"), dtype=np.uint8)
+    else:
+        pixels = _render_grayscale(ds, raw, apply_modality_lut, apply_voi_lut)
+    view = _VIEWS.get(str(ds.get("ViewPosition", "") or "").strip().upper())
+    return LoadedImage(pixels=np.ascontiguousarray(pixels), view=view)
+
+
+def _render_grayscale(ds, raw: np.ndarray, modality_lut, voi_lut) -> np.ndarray:
+    monochrome1 = str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1"
+    has_window = "WindowCenter" in ds and "WindowWidth" in ds
+    if raw.dtype == np.uint8 and not has_window and "RescaleSlope" not in ds:
+        pixels = raw  # already 8-bit display values (e.g. RSNA's JPEG baseline images)
+    else:
+        values = modality_lut(raw, ds)
+        if has_window:
+            values = voi_lut(values, ds, index=0)
+        pixels = to_uint8(values)
+    return (255 - pixels) if monochrome1 else pixels
+
+
+LOADERS = {"png": load_png, "dicom": load_dicom}
+
+
+def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Downscale so the longer side is at most max_side (aspect kept); never upscale."""
+    h, w = pixels.shape
+    if not max_side or max(h, w) <= max_side:
+        return pixels
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """Deterministic 8-bit grayscale PNG bytes (no metadata chunks)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(
+        buf, format="PNG", compress_level=6
+    )
+    return buf.getvalue()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

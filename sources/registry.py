@@ -1,0 +1,60 @@
+"""From a configured source to its plan: which reader, where its files are, what to call it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from medsg.config import CsvSourceConfig, SyntheticSourceConfig
+from schemas.identity import Pseudonymizer
+from sources import nih_cxr14, rsna_pneumonia, synthetic_cxr
+from sources.base import Plan
+from sources.csv_labels import CsvFormat, CsvSourceSpec, SourceError, plan_csv_source
+
+CSV_FORMATS: dict[str, CsvFormat] = {
+    nih_cxr14.KIND: nih_cxr14.FORMAT,
+    rsna_pneumonia.KIND: rsna_pneumonia.FORMAT,
+}
+
+
+def plan_source(
+    cfg: CsvSourceConfig | SyntheticSourceConfig, ids: Pseudonymizer, generated_dir: Path
+) -> Plan:
+    """The plan of one configured source. An optional source whose root is absent gives an
+    empty plan with a note; a required one raises SourceError naming the folder."""
+    if isinstance(cfg, SyntheticSourceConfig):
+        return _plan_synthetic(cfg, ids, generated_dir / cfg.dataset)
+    if not cfg.root.is_dir():
+        if cfg.optional:
+            return Plan(
+                notes=[f"{cfg.dataset}: skipped, optional source folder {cfg.root} is absent"]
+            )
+        raise SourceError(f"source {cfg.dataset!r}: folder not found: {cfg.root}")
+    spec = CsvSourceSpec.at(
+        CSV_FORMATS[cfg.kind],
+        dataset=cfg.dataset,
+        root=cfg.root,
+        labels_csv=cfg.labels_csv,
+        images_dir=cfg.images_dir,
+        licence=cfg.licence,
+    )
+    return plan_csv_source(spec, ids)
+
+
+def _plan_synthetic(cfg: SyntheticSourceConfig, ids: Pseudonymizer, root: Path) -> Plan:
+    synthetic_cxr.generate_corpus(root, n_images=cfg.n_images, seed=cfg.seed, size=cfg.image_size)
+    plan = Plan()
+    for fmt, sub, labels in (
+        (nih_cxr14.FORMAT, synthetic_cxr.NIH_DIR, synthetic_cxr.NIH_CSV),
+        (rsna_pneumonia.FORMAT, synthetic_cxr.RSNA_DIR, synthetic_cxr.RSNA_CSV),
+    ):
+        spec = CsvSourceSpec.at(
+            fmt,
+            dataset=cfg.dataset,
+            root=root / sub,
+            labels_csv=labels,
+            images_dir="images",
+            licence=cfg.licence,
+            extractor=synthetic_cxr.EXTRACTOR,
+        )
+        plan.extend(plan_csv_source(spec, ids))
+    return plan

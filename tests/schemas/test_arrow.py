@@ -1,0 +1,84 @@
+"""Arrow schemas derived once from the record types; conformance catches what pyarrow lets
+through (nulls in non-null fields, missing and extra fields)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from schemas.arrow import conformance_problems, from_row, to_row
+from schemas.records import GroundingRecord, ImageRef, NamedBox, Provenance
+from schemas.tables import PROVENANCE_FIELDS, RECORD_SCHEMAS, TABLE_SCHEMAS
+
+
+def grounding_record(**changes) -> GroundingRecord:
+    base = dict(
+        record_id="rec-1",
+        task="phrase_grounding",
+        patient_id="patient-1",
+        image=ImageRef("study-1", 64, 48, "XR", None),
+        question="Where is the nodule?",
+        answer="[100, 100, 200, 200]",
+        question_boxes=[],
+        answer_boxes=[NamedBox(0.1, 0.1, 0.2, 0.2, "nodule")],
+        label="nodule",
+        template_id="pg-1",
+        split="train",
+        provenance=Provenance("ds", "item-1", "sources.x", "1", 1.0, "CC0-1.0"),
+    )
+    base.update(changes)
+    return GroundingRecord(**base)
+
+
+def test_every_record_family_carries_provenance() -> None:
+    for family, schema in RECORD_SCHEMAS.items():
+        prov = schema.field("provenance").type
+        names = [prov.field(i).name for i in range(prov.num_fields)]
+        assert set(PROVENANCE_FIELDS) <= set(names), family
+        assert schema.field("split").type == pa.string()
+        assert not schema.field("record_id").nullable
+
+
+def test_schema_types() -> None:
+    g = RECORD_SCHEMAS["grounding"]
+    assert g.field("answer_boxes").type == pa.list_(
+        pa.field("item", g.field("answer_boxes").type.value_type, nullable=False)
+    )
+    assert g.field("image").type.field("width").type == pa.int64()
+    assert g.field("label").nullable and not g.field("question").nullable
+    assert set(TABLE_SCHEMAS) == {
+        "studies",
+        "findings",
+        "quarantine",
+        "grounding",
+        "cot",
+        "sequence",
+    }
+    seq = RECORD_SCHEMAS["sequence"]
+    assert seq.field("answer_boxes").type.value_type.field("image_index").type == pa.int64()
+
+
+def test_conformance_accepts_a_good_row_and_round_trips() -> None:
+    record = grounding_record()
+    row = to_row(record)
+    assert conformance_problems(row, RECORD_SCHEMAS["grounding"]) == []
+    assert from_row(GroundingRecord, row) == record
+    table = pa.Table.from_pylist([row], schema=RECORD_SCHEMAS["grounding"])
+    assert table.num_rows == 1
+
+
+def test_conformance_names_each_problem() -> None:
+    schema = RECORD_SCHEMAS["grounding"]
+    row = to_row(grounding_record())
+    row["question"] = None
+    row["extra"] = 1
+    del row["template_id"]
+    row["provenance"]["confidence"] = None
+    problems = conformance_problems(row, schema)
+    assert "question: null in a non-nullable field" in problems
+    assert "extra: field not in schema" in problems
+    assert "template_id: missing" in problems
+    assert "provenance.confidence: null in a non-nullable field" in problems
+
+    typed = to_row(grounding_record())
+    typed["image"]["width"] = "wide"
+    assert any(p.startswith("type error") for p in conformance_problems(typed, schema))

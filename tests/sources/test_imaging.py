@@ -1,0 +1,96 @@
+"""Decoding: PNG modes, DICOM rendering (window, MONOCHROME1), and clear errors for broken
+files that name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+
+from sources.base import ItemError
+from sources.imaging import encode_png, load_dicom, load_png, resize_max_side
+from sources.synthetic_cxr import write_synthetic_dicom
+from tests.helpers import phi
+
+
+def test_png_modes(tmp_path: Path) -> None:
+    arr16 = (np.arange(64 * 32).reshape(32, 64) * 30).astype(np.uint16)
+    Image.fromarray(arr16).save(tmp_path / "a.png")
+    out = load_png(tmp_path / "a.png").pixels
+    assert out.dtype == np.uint8 and out.shape == (32, 64) and out.min() == 0 and out.max() == 255
+    Image.new("RGBA", (10, 5), (255, 0, 0, 255)).save(tmp_path / "b.png")
+    assert load_png(tmp_path / "b.png").pixels.shape == (5, 10)
+
+
+def test_truncated_png_names_file(tmp_path: Path) -> None:
+    good = encode_png(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))
+    (tmp_path / "cut.png").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ItemError) as err:
+        load_png(tmp_path / "cut.png")
+    assert err.value.reason == "image_decode_error" and "cut.png" in err.value.message
+
+
+def test_png_encoding_is_deterministic_and_metadata_free(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(1).integers(0, 255, (40, 30), dtype=np.uint8)
+    assert encode_png(pixels) == encode_png(pixels.copy())
+    (tmp_path / "x.png").write_bytes(encode_png(pixels))
+    with Image.open(tmp_path / "x.png") as img:
+        assert img.mode == "L" and not img.text
+        assert np.array_equal(np.asarray(img), pixels)
+
+
+def test_dicom_window_and_monochrome1(tmp_path: Path) -> None:
+    pixels = np.tile(np.arange(0, 4096, 64, dtype=np.uint16), (8, 1))  # 8 x 64 ramp
+    write_synthetic_dicom(tmp_path / "a.dcm", pixels, uid_seed="a", view="AP", **phi(1))
+    loaded = load_dicom(tmp_path / "a.dcm")
+    assert loaded.pixels.shape == (8, 64) and loaded.view == "AP"
+    assert loaded.pixels[0, 0] < 5 and loaded.pixels[0, -1] > 250
+    assert np.all(np.diff(loaded.pixels[0].astype(int)) >= 0)
+
+    ds = pydicom.dcmread(tmp_path / "a.dcm")
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "m1.dcm")
+    inverted = load_dicom(tmp_path / "m1.dcm").pixels
+    assert np.array_equal(inverted, 255 - loaded.pixels)
+
+
+def test_broken_dicoms_name_file_and_reason(tmp_path: Path) -> None:
+    pixels = np.full((64, 64), 1000, dtype=np.uint16)
+    write_synthetic_dicom(tmp_path / "ok.dcm", pixels, uid_seed="ok", **phi(2))
+    data = (tmp_path / "ok.dcm").read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
+    (tmp_path / "header.dcm").write_bytes(data[:200])
+    (tmp_path / "text.dcm").write_text("hello, not a dicom")
+    for name in ("cut.dcm", "header.dcm", "text.dcm"):
+        with pytest.raises(ItemError) as err:
+            load_dicom(tmp_path / name)
+        assert err.value.reason in {"dicom_read_error", "dicom_pixel_error"}
+        assert name in err.value.message
+
+
+def test_resize_keeps_aspect_and_never_upscales() -> None:
+    pixels = np.zeros((100, 50), dtype=np.uint8)
+    assert resize_max_side(pixels, 40).shape == (40, 20)
+    assert resize_max_side(pixels, 400).shape == (100, 50)
+    assert resize_max_side(pixels, None) is pixels
+
+
+@pytest.mark.realdata
+def test_real_rsna_dicom(realdata: Path) -> None:
+    path = (
+        realdata / "cxr" / "rsna_pneumonia" / "images" / "00436515-870c-4b36-a041-de91049b9ab4.dcm"
+    )
+    loaded = load_dicom(path)
+    raw = pydicom.dcmread(path).pixel_array
+    assert loaded.pixels.shape == (1024, 1024) and loaded.view == "AP"
+    assert np.array_equal(loaded.pixels, raw)  # 8-bit JPEG baseline: pixels kept as stored
+
+
+@pytest.mark.realdata
+def test_real_nih_png(realdata: Path) -> None:
+    loaded = load_png(realdata / "cxr" / "nih_cxr14" / "images" / "00000032_037.png")
+    assert loaded.pixels.shape == (1024, 1024) and loaded.pixels.dtype == np.uint8
+    assert 20 < loaded.pixels.mean() < 235

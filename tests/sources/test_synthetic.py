@@ -1,0 +1,47 @@
+"""The generated corpus is deterministic and its boxes are where the lesions are."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sources.synthetic_cxr import NIH_CSV, NIH_DIR, RSNA_CSV, RSNA_DIR, generate_corpus
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_same_seed_same_bytes_other_seed_other_images(tmp_path: Path) -> None:
+    a = _files(generate_corpus(tmp_path / "a", n_images=6, seed=3, size=128))
+    b = _files(generate_corpus(tmp_path / "b", n_images=6, seed=3, size=128))
+    c = _files(generate_corpus(tmp_path / "c", n_images=6, seed=4, size=128))
+    assert a == b
+    assert a[f"{NIH_DIR}/{NIH_CSV}"] != c[f"{NIH_DIR}/{NIH_CSV}"]
+    assert (
+        len([k for k in a if k.endswith(".png")]) == 3
+        and len([k for k in a if k.endswith(".dcm")]) == 3
+    )
+
+
+def test_boxes_frame_bright_lesions(tmp_path: Path) -> None:
+    root = generate_corpus(tmp_path, n_images=8, seed=0, size=128)
+    with (root / NIH_DIR / NIH_CSV).open() as f:
+        rows = list(csv.reader(f))[1:]
+    assert rows
+    for name, _label, x, y, w, h in rows:
+        x, y, w, h = (float(v) for v in (x, y, w, h))
+        assert x >= 0 and y >= 0 and x + w <= 128 and y + h <= 128 and w > 0 and h > 0
+        pixels = np.asarray(Image.open(root / NIH_DIR / "images" / name), dtype=float)
+        inside = pixels[int(y) : int(y + h), int(x) : int(x + w)].mean()
+        assert inside > pixels.mean()  # lesions are brighter than the image on average
+    with (root / RSNA_DIR / RSNA_CSV).open() as f:
+        targets = [r[-1] for r in list(csv.reader(f))[1:]]
+    assert "0" in targets and "1" in targets

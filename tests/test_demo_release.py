@@ -1,0 +1,124 @@
+"""Acceptance on the embedded demo built by the flow: boxes loaded with
+``datasets.load_dataset`` map back to the NIH and RSNA expert boxes within 1 px, every input
+is accounted for, and the card and manifest hold."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import datasets
+import pytest
+
+from schemas.identity import Pseudonymizer
+from shards.manifest import verify
+from tests.accounting import Inputs, account
+from tests.conftest import DEMO_SALT
+
+pytestmark = [pytest.mark.realdata, pytest.mark.prefect]
+IDS = Pseudonymizer(DEMO_SALT)
+
+
+def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
+    """study id -> expert boxes (x1, y1, x2, y2) in source pixels, for images on disk."""
+    boxes: dict[str, list] = defaultdict(list)
+    nih = realdata / "cxr" / "nih_cxr14"
+    present = {p.name for p in (nih / "images").glob("*.png")}
+    with (nih / "BBox_List_2017.csv").open() as f:
+        for row in list(csv.reader(f))[1:]:
+            if row[0] in present:
+                x, y, w, h = map(float, row[2:6])
+                boxes[IDS.study("nih_cxr14", row[0])].append((x, y, x + w, y + h))
+    rsna = realdata / "cxr" / "rsna_pneumonia"
+    with (rsna / "stage_2_train_labels_sample.csv").open() as f:
+        for row in csv.DictReader(f):
+            if row["Target"] == "1":
+                x, y, w, h = (float(row[k]) for k in ("x", "y", "width", "height"))
+                boxes[IDS.study("rsna_pneumonia", row["patientId"])].append((x, y, x + w, y + h))
+    return boxes
+
+
+def load_all_splits(out: str) -> dict[str, datasets.Dataset]:
+    return {
+        s: datasets.load_dataset(out, "grounding", split=s) for s in ("train", "validation", "test")
+    }
+
+
+def test_loaded_boxes_equal_expert_boxes_within_1px(demo_release: dict, realdata: Path) -> None:
+    expected = expert_boxes(realdata)
+    assert len(expected) == 4 + 3  # 4 NIH images on disk, 3 RSNA images with boxes
+    assert sum(len(v) for v in expected.values()) == 4 + 6
+    found: dict[str, list] = defaultdict(list)
+    real_in_train = 0
+    for split, ds in load_all_splits(demo_release["out"]).items():
+        for row in ds:
+            rec = row["json"]
+            if rec["provenance"]["source_dataset"] not in ("nih_cxr14", "rsna_pneumonia"):
+                continue
+            real_in_train += split == "train"
+            if rec["task"] != "phrase_grounding":
+                continue
+            width, height = row["png"].size
+            assert (
+                (width, height) == (rec["image"]["width"], rec["image"]["height"]) == (1024, 1024)
+            )
+            for b in rec["answer_boxes"]:
+                found[rec["image"]["study_id"]].append(
+                    (b["x1"] * 1024, b["y1"] * 1024, b["x2"] * 1024, b["y2"] * 1024)
+                )
+    assert real_in_train > 0
+    assert set(found) == set(expected)
+    for study_id, boxes in expected.items():
+        got = sorted(found[study_id])
+        assert len(got) == len(boxes)
+        for g, e in zip(got, sorted(boxes), strict=True):
+            assert max(abs(a - b) for a, b in zip(g, e, strict=True)) <= 1.0, (study_id, g, e)
+
+
+def test_rsna_negatives_are_presence_no(demo_release: dict) -> None:
+    answers = [
+        row["json"]
+        for ds in load_all_splits(demo_release["out"]).values()
+        for row in ds
+        if row["json"]["provenance"]["source_dataset"] == "rsna_pneumonia"
+        and row["json"]["task"] == "presence"
+    ]
+    no = [r for r in answers if r["answer"].startswith("No")]
+    assert len(no) == 5 and all(r["answer_boxes"] == [] for r in no)
+    assert len(answers) - len(no) == 3
+
+
+def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> None:
+    out = Path(demo_release["out"])
+    generated = out / "_build" / "generated" / "synthetic_cxr"
+    acc = account(
+        out,
+        [
+            Inputs("nih_cxr14", realdata / "cxr/nih_cxr14/BBox_List_2017.csv", "Image Index"),
+            Inputs(
+                "rsna_pneumonia",
+                realdata / "cxr/rsna_pneumonia/stage_2_train_labels_sample.csv",
+                "patientId",
+            ),
+            Inputs("synthetic_cxr", generated / "nih_format/BBox_List.csv", "Image Index"),
+            Inputs("synthetic_cxr", generated / "rsna_format/labels.csv", "patientId"),
+        ],
+        DEMO_SALT,
+    )
+    assert acc.lost_images == [] and acc.lost_rows == []
+    assert acc.images_named == 880 + 8 + 24
+    assert len(acc.published) == 4 + 8 + 24 and len(acc.quarantined_items) == 876
+    flow = demo_release["stats"]["flow"]
+    assert flow["items_named"] == acc.images_named
+    assert flow["records_published"] == flow["records_valid"] == flow["records_built"]
+
+
+def test_card_and_manifest(demo_release: dict) -> None:
+    out = Path(demo_release["out"])
+    assert verify(out) == []
+    card = (out / "README.md").read_text()
+    assert "config_name: grounding" in card and "| nih_cxr14 | plan | file_missing | 876 |" in card
+    assert "_build" not in card and "/work" not in card
+    builder = datasets.load_dataset_builder(str(out), "grounding")
+    assert set(builder.info.features) == {"png", "json"}
