@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,20 +17,18 @@ import pyarrow.parquet as pq
 import medsg
 from medsg.config import BuildConfig
 from medsg.paths import REPO_ROOT, BuildLayout
+from medsg.processors import PROCESSORS, ItemContext
 from medsg.stats import BuildStats
-from records.grounding import build_grounding_records
 from schemas.arrow import to_row
 from schemas.enums import Reason, Stage, Unit
-from schemas.identity import Pseudonymizer, patient_split
+from schemas.identity import Pseudonymizer
 from schemas.records import Finding, QuarantineRow, Record, Study, record_images
 from schemas.tables import FINDING, QUARANTINE, RECORD_SCHEMAS, STUDY
 from schemas.validate import ImageChecker, validate_records
 from shards.card import CardData, render_card
 from shards.publish import publish, reset_staging
 from shards.writer import config_name, write_shards
-from sources.base import ItemError, Plan, SourceItem, quarantine_item
-from sources.findings import findings_of
-from sources.imaging import LOADERS, encode_png, resize_max_side, sha256_hex
+from sources.base import Plan, SourceItem, quarantine_item
 from sources.registry import plan_source
 
 _CODE_PACKAGES = (
@@ -120,98 +117,52 @@ class ChunkResult:
         self.stats.merge(other.stats)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
-    """Read, label, build and validate each item of a chunk."""
-    layout = BuildLayout(Path(ctx.out))
-    checker = ImageChecker(resolve=layout.image_path)
+    """Process each item of a chunk (its source's processor), then validate its records."""
+    item_ctx = ItemContext(
+        layout=BuildLayout(Path(ctx.out)),
+        ids=Pseudonymizer(ctx.salt),
+        split_weights=ctx.split_weights,
+        image_max_side=ctx.image_max_side,
+        records_seed=ctx.records_seed,
+    )
+    checker = ImageChecker(resolve=item_ctx.layout.image_path)
     result = ChunkResult()
     for item in items:
-        _process_item(item, ctx, layout, checker, result)
+        _process_item(item, item_ctx, checker, result)
     return result
 
 
 def _process_item(
-    item: SourceItem,
-    ctx: ChunkContext,
-    layout: BuildLayout,
-    checker: ImageChecker,
-    result: ChunkResult,
+    item: SourceItem, ctx: ItemContext, checker: ImageChecker, result: ChunkResult
 ) -> None:
-    ids = Pseudonymizer(ctx.salt)
-    study_id = ids.study(item.dataset, item.item_id)
-    try:
-        loaded = LOADERS[item.reader](item.path)
-    except ItemError as exc:
-        result.set_aside(
-            [
-                quarantine_item(
-                    item.dataset,
-                    exc.reason,
-                    exc.message,
-                    item.path,
-                    stage=Stage.READ,
-                    item_id=study_id,
-                )
-            ]
-        )
-        return
+    output = PROCESSORS[item.reader](item, ctx)
+    result.set_aside(output.quarantine)
+    if not output.studies:
+        return  # the processor set the item aside (read error)
     result.stats.count("items_read")
-
-    source_height, source_width = loaded.pixels.shape
-    pixels = resize_max_side(loaded.pixels, ctx.image_max_side)
-    png = encode_png(pixels)
-    image_path = layout.image_path(study_id)
-    _write_atomic(image_path, png)
-    patient_id = ids.patient(item.dataset, item.patient_key)
-    study = Study(
-        study_id=study_id,
-        patient_id=patient_id,
-        source_dataset=item.dataset,
-        source_item=ids.item(item.dataset, item.item_id),
-        modality=item.modality,
-        view=loaded.view,
-        width=int(pixels.shape[1]),
-        height=int(pixels.shape[0]),
-        source_width=int(source_width),
-        source_height=int(source_height),
-        image_path=layout.relative(image_path),
-        image_sha256=sha256_hex(png),
-        licence=item.licence,
-        split=patient_split(patient_id, ctx.split_weights).value,
-    )
-    result.studies.append(study)
-    result.source_paths[study_id] = item.path
-
-    findings, rejected = findings_of(item, study)
-    result.findings += findings
-    result.stats.count("findings", len(findings))
-    result.set_aside(rejected)
-
-    records = build_grounding_records(study, findings, seed=ctx.records_seed)
-    if not records:
-        result.set_aside(
-            [
-                quarantine_item(
-                    item.dataset,
-                    Reason.NO_USABLE_LABELS,
-                    f"{Path(item.path).name}: no label row of this image is usable",
-                    item.path,
-                    stage=Stage.RECORDS,
-                    item_id=study_id,
-                )
-            ]
-        )
+    result.studies += output.studies
+    result.source_paths.update((s.study_id, item.path) for s in output.studies)
+    result.findings += output.findings
+    result.stats.count("findings", len(output.findings))
+    if not output.records:
+        if not any(q.unit == Unit.ITEM for q in output.quarantine):
+            result.set_aside(
+                [
+                    quarantine_item(
+                        item.dataset,
+                        Reason.NO_USABLE_LABELS,
+                        f"{Path(item.path).name}: no label of this item is usable",
+                        item.path,
+                        stage=Stage.RECORDS,
+                        item_id=output.studies[0].study_id,
+                    )
+                ]
+            )
         return
     result.stats.count("studies_with_records")
-    result.stats.count("records_built", len(records))
-    kept, invalid = validate_records(records, checker, source_ref=lambda _r: item.path)
+    result.stats.count("records_built", len(output.records))
+    kept, invalid = validate_records(output.records, checker, source_ref=lambda _r: item.path)
     result.records += kept
     result.stats.count("records_valid", len(kept))
     result.set_aside(invalid)

@@ -77,7 +77,8 @@ class Provenance:
 
 @dataclass
 class Study:
-    """One source image or volume, as published (pseudonymous ids only)."""
+    """One published image: a source image, or one rendering of a source volume (an axial
+    slice, a projection), with pseudonymous ids only. ``view`` tells renderings apart."""
 
     study_id: str
     patient_id: str

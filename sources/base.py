@@ -37,11 +37,12 @@ class LabelRow:
 
 @dataclass(frozen=True)
 class SourceItem:
-    """One input item: an image file and the label rows that name it. ``item_id`` and
-    ``patient_key`` are the source's own ids: private, only ever hashed into the output."""
+    """One input item: an image file (or an exam folder) and the labels that name it.
+    ``item_id`` and ``patient_key`` are the source's own ids: private, only ever hashed into
+    the output. ``reader`` picks the processor (``medsg.processors.PROCESSORS``)."""
 
     dataset: str
-    reader: str  # which loader decodes the file ("png", "dicom")
+    reader: str  # "png", "dicom" (2D radiographs); volume sources register their own
     item_id: str
     patient_key: str
     path: str
@@ -53,6 +54,13 @@ class SourceItem:
     modality: str
     file_size: int = 0
     file_mtime_ns: int = 0
+    # Source-specific settings of the item as (key, value) strings, e.g. the report file or
+    # the mask folder of a volume; part of the cache fingerprint, so list every input file
+    # here with its size and modification time.
+    payload: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return dict(self.payload).get(key, default)
 
     def fingerprint(self) -> str:
         """What the item is made of, for cache keys: ids, labels and the file's size/time."""
@@ -64,6 +72,7 @@ class SourceItem:
                 str(self.file_size),
                 str(self.file_mtime_ns),
                 repr(self.rows),
+                repr(self.payload),
                 self.licence,
                 self.extractor_version,
             ]
