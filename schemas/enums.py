@@ -71,6 +71,7 @@ class Unit(StrEnum):
     ITEM = "item"  # an input image or volume, with every label row that names it
     LABEL_ROW = "label_row"  # one row of a label file
     RECORD = "record"  # one built record
+    MENTION = "mention"  # one value a report mentions (an SUV with its slice), not a lesion label
 
 
 class Reason(StrEnum):
@@ -95,3 +96,27 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text"  # question, answer or step text empty
     MISSING_LICENCE = "missing_licence"
     MISSING_SPLIT = "missing_split"
+    # PET/CT exams (extractors.pet, sources.pet_exam): whole exams, at the read stage.
+    SUV_MISSING_TAG = "suv_missing_tag"  # a tag body-weight SUV needs is absent (weight, dose)
+    SUV_ABSURD_VALUE = "suv_absurd_value"  # zero dose, weight 0, injection after the scan...
+    SUV_UNSUPPORTED = "suv_unsupported"  # units / corrections SUV cannot be computed from
+    SERIES_INCONSISTENT = "series_inconsistent"  # slices disagree: size, orientation, gaps
+    GRID_MISMATCH = "grid_mismatch"  # CT, PET, segmentation or organ mask grids disagree
+    VOLUME_READ_ERROR = "volume_read_error"  # a NIfTI volume that does not load
+    REPORT_MISSING = "report_missing"  # an exam without its report text
+    NO_SUV_MENTION = "no_suv_mention"  # a report that mentions no SUV value at all
+    # PET/CT report mentions not turned into lesion labels (unit "mention", stage findings).
+    MENTION_PRIOR = "mention_prior"  # a value of a prior exam, not of this one
+    MENTION_REFERENCE = "mention_reference"  # background, blood pool, liver, physiologic...
+    MENTION_NOT_SUVMAX = "mention_not_suvmax"  # SUVmean / SUVpeak: only maxima are matched
+    MENTION_NO_SLICE = "mention_no_slice"  # no axial slice or image number
+    MENTION_NOT_AXIAL = "mention_not_axial"  # only a coronal / sagittal slice number
+    MENTION_SLICE_OUTSIDE = "mention_slice_outside"  # the slice number is not in the volume
+    MENTION_SUV_LOW = "mention_suv_low"  # SUV below the labelling floor (2.5)
+    MENTION_NO_MATCH = "mention_no_match"  # no hot spot on the slice with that SUVmax
+    MENTION_AMBIGUOUS = "mention_ambiguous"  # several hot spots fit the mention
+    MENTION_WRONG_SIDE = "mention_wrong_side"  # fitting hot spots only on the other side
+    MENTION_LARGE_LOW_UPTAKE = "mention_large_low_uptake"  # over 50 slices, SUV < 5: organ
+    MENTION_SEGMENTATION_FAILED = "mention_segmentation_failed"  # threshold over 0.9 SUVmax
+    MENTION_SUV_MISMATCH = "mention_suv_mismatch"  # segmented maximum differs by over 0.2
+    MENTION_NOT_ON_SLICE = "mention_not_on_slice"  # the mask is empty on the reported slice

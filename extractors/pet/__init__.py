@@ -1,0 +1,15 @@
+"""PET/CT weak labels (Huemann et al., DOMAIN.md section 1), deterministic and pure:
+
+- ``suv``: body-weight SUV factor of a DICOM PET series (QIBA vendor-neutral pseudo-code);
+- ``volume``: PET/CT volumes in one canonical orientation and report slice numbering;
+- ``report``: SUV mentions of report text (value, slice, role, side, offsets);
+- ``localise``: the lesion a mention means (threshold, components, iterative segmentation);
+- ``label``: one exam end to end; ``anatomy``: organs; ``render``: images and boxes;
+- ``phantom``: exams with known truth; ``bench``: the benchmark behind ``medsg bench pet``.
+"""
+
+from extractors.pet.errors import PetInputError
+from extractors.pet.report import SuvMention, extract_suv_mentions
+from extractors.pet.suv import suv_bw_scale_factor
+
+__all__ = ["PetInputError", "SuvMention", "extract_suv_mentions", "suv_bw_scale_factor"]

@@ -1,0 +1,788 @@
+"""Reading SUV mentions from PET/CT report text, deterministically.
+
+``extract_suv_mentions(text)`` returns one ``SuvMention`` per SUV value the report states:
+the value, the axial slice (or image) number paired with it, its role ("lesion", "prior":
+a value of an earlier exam, "reference": background, blood pool, liver, physiologic or
+contralateral comparison), the side the sentence gives it, the sentence and offsets.
+
+How (rules over spaCy's blank English: its tokenizer and sentencizer, plus scispaCy's
+abbreviation detector so a report's own short form of "standardized uptake value" counts):
+
+1. Sentences; inside each, numbers that are not SUV values or slices are set aside first:
+   table positions ("slice location -595.14"), coronal / sagittal / MIP image numbers,
+   sizes ("2.1 x 1.1 cm"), dates and times, series, levels, segments, counts.
+2. Slice references: "slice 104", "image 89", "IM 22", "series 3, image 89", "(4:87)",
+   "axial slice 51-53" (a range), "images 104 and 110" (a list), common typos ("iamge").
+3. SUV values: the first free number after an SUV keyword (SUVmax, SUV max, maximum SUV,
+   SUV of, typos such as SUVnax), numbers listed after it ("3.71 and 3.56", "from 8.1 to
+   5.2"), and bare numbers that a prior or reference cue introduces ("previously 2.8",
+   "compared to 6.3", "liver 2.3").
+4. Roles from cues near each value (window bounded by the neighbouring values): prior cues
+   ("previously", "prior", "compared to", "from ... to", a date after the value), reference
+   cues ("blood pool", "background", "physiologic", "normal liver", "liver SUV", a
+   comparison with the liver or the contralateral side). Anything not cued is a lesion.
+5. Slices pair with values by an optimal assignment on token distance (a comma or a
+   non-lesion value costs more); "respectively" zips lists; values listed together share
+   one slice. Laterality comes from the words of each value's own stretch of the sentence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+LESION, PRIOR, REFERENCE = "lesion", "prior", "reference"
+ROLES = (LESION, PRIOR, REFERENCE)
+
+
+@dataclass(frozen=True)
+class SuvMention:
+    """One SUV value stated by a report, with what the sentence says about it."""
+
+    suv: float
+    slice: int | None  # axial slice / image number (middle of a range), None when none given
+    role: str  # "lesion", "prior" or "reference"
+    laterality: str | None  # "left", "right", "bilateral" or None
+    sentence: str
+    start: int  # character offsets of the value in the whole text
+    end: int
+    sentence_start: int  # character offsets of the sentence in the whole text
+    sentence_end: int
+    metric: str = "max"  # "max" (SUVmax or unqualified SUV), "peak" or "mean"
+    slice_range: tuple[int, int] | None = None  # "slices 51-53"
+    series: int | None = None  # "series 3, image 89", "(4:87)"
+    non_axial: str | None = None  # "coronal" / "sagittal" / "mip": a number was given, not axial
+    cue: str | None = None  # the words that made the role prior or reference
+    anatomy: tuple[str, ...] = ()  # organ words of the value's stretch ("liver", "lung"...)
+
+    @property
+    def text(self) -> str:
+        return self.sentence[self.start - self.sentence_start : self.end - self.sentence_start]
+
+
+# ---- spaCy ----------------------------------------------------------------------------------
+
+_ABBREVIATIONS = (
+    "approx.", "Approx.", "max.", "Max.", "img.", "Img.", "im.", "Im.", "no.", "No.", "sl.",
+    "ser.", "Ser.", "pt.", "Dr.", "dr.", "fig.", "Fig.", "e.g.", "i.e.", "vs.", "Vs.", "cf.",
+    "approx", "resp.", "prev.", "incl.", "lt.", "rt.", "Lt.", "Rt.", "mid.",
+)  # fmt: skip
+
+
+@functools.cache
+def _nlp():
+    """spaCy's blank English with a sentencizer, report-friendly tokenization and (when
+    scispaCy imports) its abbreviation detector. Built once per process; no model files."""
+    import spacy
+    from spacy.symbols import ORTH
+    from spacy.util import compile_infix_regex
+
+    nlp = spacy.blank("en")
+    for abbr in _ABBREVIATIONS:
+        nlp.tokenizer.add_special_case(abbr, [{ORTH: abbr}])
+    infixes = [*nlp.Defaults.infixes, r"(?<=[A-Za-z)])[:=](?=[0-9(])", r"(?<=[0-9])[:](?=[0-9])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("medsg_report_breaks", before="sentencizer")
+    try:
+        from scispacy.abbreviation import AbbreviationDetector  # noqa: F401 (registers it)
+
+        nlp.add_pipe("abbreviation_detector")
+    except Exception:  # scispaCy missing or incompatible: the fixed keywords still work
+        pass
+    return nlp
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if "medsg_report_breaks" in Language.factories:
+        return
+
+    @Language.component("medsg_report_breaks")
+    def report_breaks(doc):
+        """A blank line, or a new line that starts a numbered item or a heading, starts a
+        sentence; other line breaks (wrapped text) do not end one."""
+        for i, tok in enumerate(doc[:-1]):
+            nxt = doc[i + 1]
+            blank_line = tok.is_space and tok.text.count("\n") >= 2
+            new_item = "\n" in tok.text_with_ws and bool(
+                re.match(r"^(\d+[.)]|[-*•]|[A-Z][A-Z ]{2,}:?)$", nxt.text) or nxt.text.isupper()
+            )
+            if blank_line or new_item:
+                nxt.is_sent_start = True
+        return doc
+
+
+_register_components()
+
+
+# ---- patterns -------------------------------------------------------------------------------
+
+_NUM = r"\d+(?:\.\d+)?"
+_INT = r"\d{1,4}"
+
+# SUV keywords; group "metric" words tell max / peak / mean.
+_KEY_RE = re.compile(
+    r"""(?ix)
+    (?P<pre>\b(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
+        (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
+    |(?P<long>\bstandardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
+    |(?P<suv>\bS(?:UV|VU)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|mac|
+        peak|pk|mean|avg)\.?\)?)?(?![a-z]))
+    """
+)
+_METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
+
+_SLICE_WORD = (
+    r"(?:slices?|slcies?|slcie|sclices?|slie|sl\.|images?|imgs?|img\.?|iamges?|imgaes?|imags?|"
+    r"imaeg|imge|im\.?|IM)"
+)
+# "(axial|PET|CT|fused) slice/image [#|no.] N [-|to|through M]"
+_SLICE_RE = re.compile(
+    rf"""(?ix)
+    \b(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
+    \s*(?:\#|no\.?|number|num\.?|:)?\s*
+    (?P<a>{_INT})(?![\d.]\d|\s*(?:mm|cm|%)\b|\s*[x×]\s*\d)
+    (?:\s*(?:-|–|to|through|thru)\s*(?P<b>{_INT})(?![\d.]\d))?
+    (?P<more>(?:\s*(?:,\s*and|,|and|&)\s*{_INT}(?![\d.]\d|\s*(?:mm|cm|%)\b))*)
+    """
+)
+_SERIES_IMAGE_RE = re.compile(
+    rf"""(?ix)
+    (?:\bser(?:ies|\.)?|\bse)\s*\#?\s*(?P<s>\d{{1,3}})\s*[,/;]?\s*(?:and\s+)?
+        (?:{_SLICE_WORD})\s*(?:\#|no\.?|:)?\s*(?P<i>{_INT})(?![\d.]\d)
+    |\b(?:{_SLICE_WORD})\s*(?:\#|no\.?|:)?\s*(?P<i2>{_INT})\s*(?:of|on|,|/)?\s*
+        (?:ser(?:ies|\.)?|se)\s*\#?\s*(?P<s2>\d{{1,3}})(?![\d.]\d)
+    |\(\s*(?P<s3>\d{{1,3}})\s*:\s*(?P<i3>{_INT})\s*\)
+    """
+)
+_NON_AXIAL_RE = re.compile(
+    rf"""(?ix)
+    \b(?P<plane>coronal|sagittal|mip|maximum\s+intensity\s+projection)\s+
+    (?:(?:pet|ct|fused)\s+)?(?:{_SLICE_WORD}|view|projection)?\s*(?:\#|no\.?|number|:)?\s*
+    (?P<n>{_INT})(?![\d.]\d)
+    """
+)
+_TABLE_RE = re.compile(
+    rf"""(?ix)
+    \b(?:(?:ct|pet)\s+)?(?:slice|table|couch|bed)\s+(?:location|position|loc\.?|pos\.?|level)
+        \s*(?:of|at|is|=|:)?\s*(?:minus|negative|plus|-|\+|−)?\s*{_NUM}(?:\s*mm)?
+    |\b(?:location|z)\s*(?:=|:)?\s*(?:minus|-|−)\s*{_NUM}(?:\s*mm)?
+    |(?:minus|-|−){_NUM}\s*mm
+    """
+)
+_MEASURE_RE = re.compile(
+    rf"""(?ix)
+    {_NUM}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
+    |{_NUM}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
+        hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z])
+    """
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_RE = re.compile(
+    rf"""(?ix)
+    \b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b
+    |\b\d{{4}}-\d{{2}}-\d{{2}}\b
+    |\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b
+    |\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\s+\d{{4}}\b
+    |\b{_MONTH}\s+(?:of\s+)?\d{{4}}\b
+    |\b\d{{1,2}}/\d{{4}}\b
+    |\b(?:19|20)\d{{2}}\b
+    """
+)
+_TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
+_OTHER_NUMBER_RE = re.compile(
+    r"""(?ix)
+    \b(?:series|ser\.?|se|segments?|seg\.?|levels?|stations?|ribs?|zones?|grade|stage|
+        deauville(?:\s+score)?|score|cycles?|lesion|node|focus|bed|phase|day|week|
+        cervical|thoracic|lumbar|sacral|vertebrae?|T|L|C|S|s/p|x)\s*\#?\s*\d+[a-z]?\b
+    |\b\d+\s+(?:[a-z-]+\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
+        sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
+    |\b(?:one|two|three|four|five|\d+)\s*(?:of|out\s+of)\s*\d+\b
+    |\b[a-z]+-?\d+\b|\b\d+[a-z]+\b
+    """
+)
+_NUMBER_RE = re.compile(rf"(?<![\d.]){_NUM}(?![\w]|\.\d)")
+
+_PRIOR_BEFORE = re.compile(
+    r"""(?ix)\b(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|initially|originally|
+    compared\s+(?:to|with)|comparison|versus|vs\.?|(?<!range\s)(?<!ranging\s)from|
+    had\s+been|last\s+(?:exam|study|scan|pet))\b"""
+)
+_PRIOR_AFTER = re.compile(
+    r"""(?ix)^[\s,;:()\-]*(?:(?:on|in|at|from|during)\s+(?:the\s+|a\s+)?(?:prior|previous|
+    preceding|last|baseline|earlier|comparison|old|initial|pre-?treatment|pre-?therapy)\b|
+    previously\b|prior\b|before\b|at\s+baseline\b|(?:on|in|from)\s+DATE\b|DATE\b)"""
+)
+_CURRENT = re.compile(r"(?i)\b(?:now|currently|current|today|presently|at\s+present)\b")
+# Cues that always make a value a reference when they lead up to it.
+_REF_STRONG = re.compile(
+    r"""(?ix)\b(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
+    reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
+    brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
+    (?:hepatic|liver|splenic)\s+(?:background|reference|parenchyma|parenchymal|activity|uptake)|
+    contralateral\s+(?:side|normal|muscle|tissue|uptake|activity)|threshold|cut-?off|
+    considered\s+(?:abnormal|positive|significant)|defined\s+as)\b"""
+)
+_REF_AFTER = re.compile(
+    r"""(?ix)^[\s,(]*(?:(?:in|for|of|within|at|on)\s+(?:the\s+)?(?:normal\s+|background\s+)?
+    (?:liver|hepatic\s+\w+|blood[\s-]*pool|mediastin\w*|spleen|aorta|contralateral)|
+    (?:normal\s+)?liver\b|(?:mediastinal\s+)?blood[\s-]*pool|background|reference|physiologic|
+    (?:was|were|is|are|be)\s+(?:considered|defined|used|regarded)|threshold|cut-?off)"""
+)
+_REF_ORGAN = re.compile(r"(?i)\b(?:liver|hepatic|spleen|splenic|aorta|aortic)\b")
+_LESION_NOUN = re.compile(
+    r"(?i)\b(?:lesions?|mass(?:es)?|nodules?|focus|foci|metasta\w*|nodes?|tumou?rs?|"
+    r"implants?|deposits?|adenopathy)\b"
+)
+_COMPARE = re.compile(
+    r"""(?ix)\b(?:compared\s+(?:to|with)|relative\s+to|similar\s+to|versus|vs\.?|than|
+    equal\s+to|comparable\s+to|same\s+as|ratio)\b"""
+)
+_COMPARATIVE_DESCRIPTION = re.compile(
+    r"(?i)\b(?:above|greater\s+than|higher\s+than|exceeding|more\s+than|over|in\s+excess\s+of|"
+    r"out\s+of\s+proportion\s+to)\s+(?:the\s+)?(?:\w+\s+){0,2}$"
+)
+_LOCATION_PREP = re.compile(
+    r"(?i)\b(?:in|within|involving|of|at|throughout|into|near|along)\s+(?:the\s+)?$"
+)
+_SIDE_RE = re.compile(
+    r"""(?ix)\b(?P<bi>bilateral(?:ly)?|both\s+(?:sides|lungs|axillae|kidneys|adrenals|lobes|
+    hila|breasts|hemithoraces|inguinal|axillary))\b
+    |\b(?P<l>left|lt\.?)\b|\b(?P<r>right|rt\.?)\b"""
+)
+_RESPECTIVELY = re.compile(r"(?i)\brespectively\b")
+_LIST_GLUE = re.compile(r"(?ix)^\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*$")
+_SUV_FILLER_STOP = re.compile(r"[;.](?:\s|$)")
+
+# Organ words of report text -> coarse anatomy keys (extractors.pet.anatomy maps them to
+# TotalSegmentator classes).
+_ANATOMY_WORDS: dict[str, str] = {
+    r"lungs?|pulmonary|lobe|lingula|perihilar": "lung",
+    r"liver|hepatic": "liver",
+    r"spleen|splenic": "spleen",
+    r"kidneys?|renal": "kidney",
+    r"adrenals?": "adrenal",
+    r"pancrea(?:s|tic)": "pancreas",
+    r"bones?|osseous|skeletal|vertebra[el]?|vertebral|sacrum|sacral|iliac\s+bone|ilium|"
+    r"femur|femoral\s+(?:head|neck|shaft)|rib|ribs|sternum|scapula|humerus|acetabul\w*": "bone",
+    r"bladder": "bladder",
+    r"stomach|gastric": "stomach",
+    r"colon|colonic|sigmoid|rectum|rectal|cecum|cecal": "colon",
+    r"thyroid": "thyroid",
+    r"brain|cerebral|cerebellar": "brain",
+    r"heart|cardiac|myocardi\w*": "heart",
+    r"esophag\w*": "esophagus",
+    r"prostat\w*": "prostate",
+    r"breast": "breast",
+    r"axilla(?:e|ry)?": "axilla",
+    r"mediastin\w*|paratracheal|subcarinal|prevascular|aortopulmonary": "mediastinum",
+    r"hil(?:ar|um|a)": "hilum",
+    r"inguinal": "groin",
+    r"retroperitone\w*|para-?aortic|aortocaval|paracaval": "retroperitoneum",
+    r"cervical|supraclavicular|neck": "neck",
+    r"pelvi[sc]|iliac": "pelvis",
+}
+_ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.items()]
+
+
+_LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
+_LEFT_TOKENS_REFERENCE = 8  # reference cues may lead a longer phrase ("blood pool activity with")
+_MAX_KEY_GAP_TOKENS = 8  # SUV keyword ... value
+_MAX_PAIR_COST = 24.0
+_STRETCH_BREAK = re.compile(
+    r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as|with)\s+|[,;]\s*"
+)  # slice <-> value pairing beyond this is no pairing
+
+
+# ---- sentence analysis ----------------------------------------------------------------------
+
+
+@dataclass
+class _SliceRef:
+    number: int
+    start: int  # sentence-relative span of the whole reference
+    end: int
+    range_end: int | None = None
+    series: int | None = None
+    group: int | None = None  # "slices 104 and 110": refs of one list share a group
+    plane: str = "axial"  # or "coronal", "sagittal", "mip"
+
+
+@dataclass
+class _Value:
+    suv: float
+    start: int  # sentence-relative span of the number
+    end: int
+    key_start: int  # where its SUV keyword starts (== start for a value without one)
+    metric: str
+    keyed: bool
+    head: int | None = None  # start of the value this one continues in a list
+    role: str = LESION
+    cue: str | None = None
+    ref: _SliceRef | None = None
+    other_plane: _SliceRef | None = None
+    stretch: tuple[int, int] = (0, 0)
+
+
+class _Sentence:
+    """One sentence: its text and token starts, what is set aside, slices, values."""
+
+    def __init__(self, text: str, token_starts: list[int], extra_keys: Iterable[str]):
+        self.text = text
+        self.token_starts = token_starts
+        self.taken = np.zeros(len(text) + 1, dtype=bool)
+        self.extra_keys = sorted({k for k in extra_keys if k}, key=len, reverse=True)
+        self.slices: list[_SliceRef] = []
+        self.values: list[_Value] = []
+        self.dates: list[tuple[int, int]] = []
+
+    # ---- token arithmetic
+    def tokens_between(self, a: int, b: int) -> int:
+        """How many tokens start in [a, b)."""
+        if b <= a:
+            return 0
+        return bisect.bisect_left(self.token_starts, b) - bisect.bisect_left(self.token_starts, a)
+
+    def back(self, pos: int, n: int, floor: int) -> int:
+        """The start of the n-th token before ``pos``, not before ``floor``."""
+        i = bisect.bisect_left(self.token_starts, pos)
+        start = self.token_starts[max(0, i - n)] if self.token_starts else 0
+        return max(min(start, pos), floor)
+
+    def take(self, start: int, end: int) -> None:
+        self.taken[start:end] = True
+
+    def free(self, start: int, end: int) -> bool:
+        return not self.taken[start:end].any()
+
+    def masked(self, a: int, b: int) -> str:
+        """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
+        out = self.text[a:b]
+        for ds, de in sorted(self.dates, reverse=True):
+            if ds >= a and de <= b:
+                out = out[: ds - a] + "DATE" + out[de - a :]
+        return out
+
+    # ---- 1. set aside numbers that are not SUVs; find slice references
+    def set_aside(self) -> None:
+        for m in _TABLE_RE.finditer(self.text):
+            self.take(*m.span())
+        for m in _SERIES_IMAGE_RE.finditer(self.text):
+            if self.free(*m.span()):
+                series = m.group("s") or m.group("s2") or m.group("s3")
+                image = m.group("i") or m.group("i2") or m.group("i3")
+                self.slices.append(_SliceRef(int(image), *m.span(), series=int(series)))
+                self.take(*m.span())
+        for m in _NON_AXIAL_RE.finditer(self.text):
+            if self.free(*m.span()):
+                plane = m.group("plane").lower()
+                plane = "mip" if plane.startswith(("mip", "maximum")) else plane
+                self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
+                self.take(*m.span())
+        for m in _SLICE_RE.finditer(self.text):
+            if not self.free(*m.span()):
+                continue
+            more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+            group = len(self.slices) if more else None
+            b = m.group("b")
+            self.slices.append(
+                _SliceRef(
+                    int(m.group("a")), *m.span(), range_end=int(b) if b else None, group=group
+                )
+            )
+            self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
+            self.take(*m.span())
+        for m in _DATE_RE.finditer(self.text):
+            if self.free(*m.span()):
+                self.dates.append(m.span())
+                self.take(*m.span())
+        for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE):
+            for m in pattern.finditer(self.text):
+                if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
+                    self.take(*m.span())
+
+    # ---- 2. SUV values
+    def keys(self) -> list[tuple[int, int, str]]:
+        found = [(m.start(), m.end(), _metric_of(m)) for m in _KEY_RE.finditer(self.text)]
+        for short in self.extra_keys:
+            pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
+            found += [(m.start(), m.end(), "max") for m in pattern.finditer(self.text)]
+        merged: list[tuple[int, int, str]] = []
+        for k in sorted(found, key=lambda k: (k[0], -k[1])):
+            if not merged or k[0] >= merged[-1][1]:
+                merged.append(k)
+        return merged
+
+    def read_values(self) -> None:
+        keys = self.keys()
+        if not keys:
+            return
+        numbers = [
+            (float(m.group(0)), m.start(), m.end())
+            for m in _NUMBER_RE.finditer(self.text)
+            if self.free(*m.span())
+        ]
+        used: set[int] = set()
+        for ki, (ks, ke, metric) in enumerate(keys):
+            next_key = keys[ki + 1][0] if ki + 1 < len(keys) else len(self.text)
+            first = next(
+                (
+                    i
+                    for i, (_, ns, _) in enumerate(numbers)
+                    if ke <= ns < next_key and i not in used
+                ),
+                None,
+            )
+            if first is None:
+                continue
+            _, ns, _ = numbers[first]
+            gap = self.text[ke:ns]
+            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or re.search(r"[;]|\.\s", gap):
+                continue
+            head = ns
+            self.values.append(_Value(*numbers[first], ks, metric, keyed=True))
+            used.add(first)
+            prev_end = numbers[first][2]
+            for i in range(first + 1, len(numbers)):
+                v, s, e = numbers[i]
+                if s >= next_key or not _LIST_GLUE.match(self.text[prev_end:s]):
+                    break
+                self.values.append(_Value(v, s, e, s, metric, keyed=False, head=head))
+                used.add(i)
+                prev_end = e
+        for i, (v, s, e) in enumerate(numbers):  # bare values a cue introduces
+            if i in used:
+                continue
+            lead = self.text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
+            lead = re.split(r"[;]|\.\s", lead)[-1]
+            after = self.masked(e, min(len(self.text), e + 40))
+            if (
+                _PRIOR_BEFORE.search(lead)
+                or _REF_STRONG.search(lead)
+                or re.search(r"(?i)\b(?:now|currently|today|presently)\s*(?:at|of|is|:)?\s*$", lead)
+                or re.search(r"(?i)\b(?:liver|hepatic|blood[\s-]*pool|spleen|aorta)\W*$", lead)
+                or _PRIOR_AFTER.match(after)
+            ):
+                self.values.append(_Value(v, s, e, s, "max", keyed=False))
+        self.values.sort(key=lambda val: val.start)
+
+    # ---- 3. roles
+    def assign_roles(self) -> None:
+        vals = self.values
+        for i, val in enumerate(vals):
+            lo = vals[i - 1].end if i else 0
+            hi = vals[i + 1].key_start if i + 1 < len(vals) else len(self.text)
+            has_next = i + 1 < len(vals)
+            ref = self._reference_cue(val, lo, hi, has_next)
+            if ref:
+                val.role, val.cue = REFERENCE, ref
+                continue
+            prior = self._prior_cue(val, lo, hi, has_next)
+            if prior:
+                val.role, val.cue = PRIOR, prior
+        starts = {v.start: v for v in vals}
+        for val in vals:  # list members follow their head, except "from X to Y"
+            head = starts.get(val.head) if val.head is not None else None
+            if head is None or val.cue is not None:
+                continue
+            glue = self.text[head.end : val.start]
+            from_to = (
+                head.role == PRIOR
+                and re.search(r"(?i)\bfrom\b", head.cue or "")
+                and re.search(r"(?i)\bto\b", glue)
+            )
+            if not from_to and head.role != LESION:
+                val.role, val.cue = head.role, head.cue
+
+    def _right_context(self, val: _Value, hi: int) -> tuple[int, str]:
+        """Text after the value up to the next value, without its own slice reference."""
+        text = self.masked(val.end, hi)
+        m = re.match(
+            rf"(?ix)^\s*[(,]?\s*(?:on\s+|at\s+)?(?:(?:axial|pet|ct)\s+)?{_SLICE_WORD}\s*"
+            rf"(?:\#|no\.?|:)?\s*{_INT}(?:\s*[-–]\s*{_INT})?\s*\)?",
+            text,
+        )
+        return (m.end(), text[m.end() :]) if m else (0, text)
+
+    def _belongs_to_next(self, rest: str, has_next: bool) -> bool:
+        """Whether what follows a cue is only the lead-in of the next value."""
+        return has_next and bool(
+            re.fullmatch(
+                r"(?ix)\s*(?:\(?\s*(?:of|at|is|was|=|:|measuring|with\s+(?:an?\s+)?|"
+                r"activity|uptake|SUV\w*|max(?:imum)?|mean|approximately|about|\s)*)\s*",
+                rest,
+            )
+        )
+
+    def _reference_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
+        anchor = val.key_start
+        left_start = self.back(anchor, _LEFT_TOKENS_REFERENCE, lo)
+        left = self.text[left_start : val.start]
+        # a strong cue leading up to the value ("blood pool activity with an SUV max of 1.9")
+        strong = list(_REF_STRONG.finditer(left))
+        if strong:
+            m = strong[-1]
+            between = left[m.end() :]
+            described = _COMPARATIVE_DESCRIPTION.search(self.text[: left_start + m.start()])
+            if not (described and re.search(r"[,;]", between)):
+                return m.group(0)
+        # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
+        organs = list(_REF_ORGAN.finditer(left))
+        if organs:
+            m = organs[-1]
+            before = self.text[lo : left_start + m.start()]
+            between = left[m.end() : anchor - left_start if anchor > left_start else None]
+            compared = _COMPARE.search(left[: m.start()]) is not None
+            attached = (
+                self.tokens_between(left_start + m.end(), anchor) <= 2
+                and not _LESION_NOUN.search(between)
+                and not _LOCATION_PREP.search(before)
+            )
+            right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
+            if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
+                return m.group(0)
+        threshold = re.search(
+            r"(?ix)(?:[<>≥≤]=?|\b(?:greater|higher|more|less|lower)\s+than|\b(?:above|below|over|"
+            r"under|exceeding|at\s+least)\b)\s*(?:an?\s+)?$",
+            self.text[val.key_start : val.start] if val.keyed else left,
+        )
+        if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
+            return "threshold " + threshold.group(0).strip()
+        # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
+        _, right = self._right_context(val, hi)
+        m2 = _REF_AFTER.match(right)
+        if m2 and not self._belongs_to_next(right[m2.end() :], has_next):
+            parenthesised = right[: m2.start() + 3].lstrip().startswith("(")
+            if (
+                not val.keyed
+                or _COMPARE.search(left)
+                or parenthesised
+                or _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
+            ):
+                return m2.group(0).strip(" ,(")
+        if re.search(r"(?i)\bcontralateral", left + right) and _COMPARE.search(left):
+            return "contralateral"
+        return None
+
+    def _prior_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
+        anchor = val.key_start
+        left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
+        left = self.text[left_start : val.start]
+        if _CURRENT.search(left):
+            return None
+        cues = list(_PRIOR_BEFORE.finditer(left))
+        if cues:
+            m = cues[-1]
+            between = self.text[left_start + m.end() : anchor]
+            framing = re.search(r"[,;]", between)  # "Compared to prior, SUV max is 5.5"
+            if not framing:
+                return m.group(0)
+        _, right = self._right_context(val, hi)
+        after = _PRIOR_AFTER.match(right)
+        rest = right[after.end() :] if after else ""
+        if after and not self._introduces_number(rest) and not (has_next and not rest.strip()):
+            return after.group(0).strip(" ,;:()-")
+        return None
+
+    @staticmethod
+    def _introduces_number(rest: str) -> bool:
+        return bool(re.match(rf"(?i)^\s*(?:of\s+|at\s+|was\s+|SUV\w*\s+)?{_NUM}", rest))
+
+    # ---- 4. slices to values
+    def pair_slices(self) -> None:
+        vals, refs = self.values, self.slices
+        axial = [r for r in refs if r.plane == "axial"]
+        other = [r for r in refs if r.plane != "axial"]
+        if _RESPECTIVELY.search(self.text) and self._zip_respectively(axial):
+            pass
+        else:
+            self._assign(axial, lambda v, r: setattr(v, "ref", r))
+        self._assign(
+            other, lambda v, r: setattr(v, "other_plane", r), only=[v for v in vals if not v.ref]
+        )
+        lesions = [v for v in vals if v.role == LESION]
+        fronted = [
+            r for r in axial if lesions and r.end <= lesions[0].key_start and r.group is None
+        ]
+        if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
+            for val in lesions:
+                val.ref = val.ref or fronted[0]
+        for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
+            if val.ref is not None or val.role != LESION:
+                continue
+            siblings = [v for v in vals if v is not val and _group(v) == _group(val)]
+            shared = {id(s.ref): s.ref for s in siblings if s.ref and s.ref.group is None}
+            if len(shared) == 1:
+                val.ref = next(iter(shared.values()))
+
+    def _zip_respectively(self, axial: list[_SliceRef]) -> bool:
+        lesions = [v for v in self.values if v.role == LESION]
+        groups: dict[int, list[_SliceRef]] = {}
+        for r in axial:
+            if r.group is not None:
+                groups.setdefault(r.group, []).append(r)
+        for refs in groups.values():
+            if len(refs) == len(lesions) >= 2:
+                for v, r in zip(lesions, refs, strict=True):
+                    v.ref = r
+                return True
+        return False
+
+    def _assign(self, refs: list[_SliceRef], setter, only: list[_Value] | None = None) -> None:
+        from scipy.optimize import linear_sum_assignment
+
+        vals = self.values if only is None else only
+        if not refs or not vals:
+            return
+        cost = np.full((len(refs), len(vals)), 1e6)
+        for i, r in enumerate(refs):
+            for j, v in enumerate(vals):
+                a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
+                if a > b:  # overlapping spans: the value sits inside the reference
+                    continue
+                gap = self.text[a:b]
+                c = self.tokens_between(a, b) + 2.0 * len(re.findall(r"[,]", gap))
+                c += 12.0 * len(re.findall(r"[;]|\.\s", gap))
+                c += 3.0 if v.role != LESION else 0.0
+                if c <= _MAX_PAIR_COST:
+                    cost[i, j] = c
+        rows, cols = linear_sum_assignment(cost)
+        for i, j in zip(rows, cols, strict=True):
+            if cost[i, j] < 1e6:
+                setter(vals[j], refs[i])
+
+    # ---- 5. stretches: laterality and anatomy
+    def stretches(self) -> None:
+        vals = self.values
+        ends = [max(v.end, v.ref.end if v.ref else 0) for v in vals]
+        bounds = [0]
+        for i in range(len(vals) - 1):
+            a, b = ends[i], vals[i + 1].key_start
+            seps = list(_STRETCH_BREAK.finditer(self.text[a:b])) if b > a else []
+            bounds.append(a + seps[0].start() if seps else max(a, min(b, ends[i])))
+        bounds.append(len(self.text))
+        for i, val in enumerate(vals):
+            val.stretch = (bounds[i], bounds[i + 1] if i + 1 < len(vals) else len(self.text))
+
+    def side_of(self, val: _Value) -> str | None:
+        spans = [v.stretch for v in self.values if _group(v) == _group(val)]
+        found = set()
+        for a, b in spans:
+            for m in _SIDE_RE.finditer(self.text[a:b]):
+                found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
+        if "bilateral" in found or {"left", "right"} <= found:
+            return "bilateral"
+        return next(iter(found)) if found else None
+
+    def anatomy_of(self, val: _Value) -> tuple[str, ...]:
+        a, b = val.stretch
+        text = self.text[a:b]
+        hits = sorted(
+            (m.start(), key) for pattern, key in _ANATOMY_RE for m in pattern.finditer(text)
+        )
+        return tuple(dict.fromkeys(key for _, key in hits))
+
+
+def _group(val: _Value) -> int:
+    """Values listed together ("3.71 and 3.56") share the start of the first one."""
+    return val.head if val.head is not None else val.start
+
+
+def _metric_of(m: re.Match[str]) -> str:
+    word = (m.group("pm") or m.group("lm") or m.group("sm") or "").lower()
+    return _METRIC.get(word, "max")
+
+
+# ---- public API -----------------------------------------------------------------------------
+
+
+def _abbreviation_keys(doc) -> set[str]:
+    """Short forms a report defines for "standardized uptake value" ("... (MSUV)")."""
+    keys = set()
+    for abbr in getattr(doc._, "abbreviations", []) if doc.has_extension("abbreviations") else []:
+        if re.search(r"(?i)standardi[sz]ed\s+uptake", abbr._.long_form.text):
+            keys.add(abbr.text)
+    return keys
+
+
+def extract_suv_mentions(text: str) -> list[SuvMention]:
+    """Every SUV value the report text states, in order, with slice, role, side and offsets."""
+    if not text or not text.strip():
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scispaCy's empty global matcher warns on every call
+        doc = _nlp()(text)
+    extra = _abbreviation_keys(doc)
+    mentions: list[SuvMention] = []
+    for sent in doc.sents:
+        base = sent.start_char
+        raw = sent.text
+        stripped = raw.rstrip()
+        analysis = _Sentence(stripped, [t.idx - base for t in sent], extra)
+        analysis.set_aside()
+        analysis.read_values()
+        if not analysis.values:
+            continue
+        analysis.assign_roles()
+        analysis.pair_slices()
+        analysis.stretches()
+        lead = len(stripped) - len(stripped.lstrip())
+        sentence = stripped.strip()
+        for val in analysis.values:
+            ref = val.ref
+            middle = None
+            if ref is not None:
+                middle = ref.number if ref.range_end is None else (ref.number + ref.range_end) // 2
+            mentions.append(
+                SuvMention(
+                    suv=val.suv,
+                    slice=middle,
+                    role=val.role,
+                    laterality=analysis.side_of(val),
+                    sentence=sentence,
+                    start=base + val.start,
+                    end=base + val.end,
+                    sentence_start=base + lead,
+                    sentence_end=base + len(stripped),
+                    metric=val.metric,
+                    slice_range=(
+                        (min(ref.number, ref.range_end), max(ref.number, ref.range_end))
+                        if ref is not None and ref.range_end is not None
+                        else None
+                    ),
+                    series=ref.series if ref is not None else None,
+                    non_axial=val.other_plane.plane if val.other_plane is not None else None,
+                    cue=val.cue,
+                    anatomy=analysis.anatomy_of(val),
+                )
+            )
+    return mentions
+
+
+_NAME_RE = re.compile(r"(?i)\b(?:dr|mr|mrs|ms|prof)\.?\s+[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?")
+_REDACTIONS = (
+    (_DATE_RE, "[date]"),
+    (_TIME_RE, "[time]"),
+    (_NAME_RE, "[name]"),
+    (re.compile(r"\b\d{6,}\b"), "[id]"),
+    (re.compile(r"(?i)\b(?:mrn|accession|acc|patient\s+id)\s*(?:#|no\.?|:)?\s*\S+"), "[id]"),
+    (re.compile(r"\S+@\S+\.\w+"), "[email]"),
+    (re.compile(r"\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b"), "[phone]"),
+)
+
+
+def redact(text: str) -> str:
+    """Report text safe to publish: dates, times, names after a title, long numbers (MRNs,
+    accession numbers), e-mail addresses and phone numbers replaced by placeholders. SUV
+    values, sizes and slice numbers stay."""
+    for pattern, placeholder in _REDACTIONS:
+        text = pattern.sub(placeholder, text)
+    return text
