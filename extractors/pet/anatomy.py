@@ -25,6 +25,13 @@ ANATOMY_CLASSES: dict[str, Callable[[str], bool]] = {
     "adrenal": lambda n: n.startswith("adrenal_gland"),
     "pancreas": lambda n: n == "pancreas",
     "bone": lambda n: n.startswith(_BONE_PREFIXES),
+    "vertebra": lambda n: n.startswith("vertebrae_"),
+    "rib": lambda n: n.startswith(("rib_", "costal_cartilages")),
+    "pelvic_bone": lambda n: n.startswith(("hip_", "sacrum")),
+    "femur": lambda n: n.startswith("femur_"),
+    "sternum": lambda n: n == "sternum",
+    "scapula": lambda n: n.startswith("scapula_"),
+    "humerus": lambda n: n.startswith("humerus_"),
     "bladder": lambda n: n == "urinary_bladder",
     "stomach": lambda n: n == "stomach",
     "colon": lambda n: n == "colon",
@@ -34,6 +41,15 @@ ANATOMY_CLASSES: dict[str, Callable[[str], bool]] = {
     "esophagus": lambda n: n == "esophagus",
     "prostate": lambda n: n == "prostate",
 }
+
+
+# Organs with high physiological uptake: a hot spot there is not a lesion unless the
+# sentence names the organ (urine in the kidneys and bladder, brain, myocardium).
+PHYSIOLOGIC_HOT = ("kidney", "bladder", "brain", "heart")
+
+
+def physiologic_hot(organ: str | None) -> bool:
+    return organ is not None and any(ANATOMY_CLASSES[k](organ) for k in PHYSIOLOGIC_HOT)
 
 
 def anatomy_matches(organ: str | None, keys: tuple[str, ...]) -> bool:

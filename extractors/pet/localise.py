@@ -12,16 +12,23 @@ For a mention "SUVmax S on axial slice z" (optionally "left" / "right", an organ
    component's maximum is the neighbour's. So the thresholds climb in steps from T0 to
    0.85 S, and every component reaching slice z whose maximum matches S is a candidate at
    the lowest step where it appears. A hot spot counts once (by its maximum voxel).
-7. More than one candidate is ambiguous. Before giving up, the side the sentence names
-   (step 9) and the organ it names (TotalSegmentator masks, when the exam has them) may
-   leave exactly one; otherwise the mention is rejected as ambiguous.
+7. More than one candidate is ambiguous. Before giving up, in this order, each of these may
+   leave exactly one (extension): the side the sentence names (strictly: on that side of the
+   midline at all), the organ it names (TotalSegmentator masks, when the exam has them), or
+   else the only candidate outside organs of physiological uptake (kidneys, bladder, brain,
+   heart) that the sentence does not name, and the reported slice (only one candidate has
+   its maximum within 2 slices of it). Otherwise the mention is rejected as ambiguous.
 8. From the seed (the candidate's maximum voxel), iterative thresholding:
    ``T / S = 0.078 / V(ml) + 0.617 * B / S + 0.316``, B the mean SUV of the 3-voxel shell
    around the region, the region grown through 6-neighbours from the seed, until T changes
-   by under 1%; a label whose T / S exceeds 0.9 is dropped. Growth is confined to the seed's
-   watershed basin and to voxels no hotter than S (+0.1), and B ignores voxels hotter than
-   S, so a lesion next to the bladder or the heart neither leaks into it nor sees it as its
-   background (deviation: the paper's region growing has no such guard).
+   by under 1%; a label whose T / S exceeds 0.9 is dropped. V counts as at least 0.5 ml (the
+   smallest NEMA sphere): below that the fit's volume term feeds on itself (a smaller region
+   raises T, which shrinks the region) and a 1 cm nodule would never settle (deviation).
+   Growth is confined to the seed's watershed basin (its hot core against every other
+   maximum, an organ's noise bumps included) and to voxels no hotter than S (+0.1), and B
+   ignores voxels hotter than S, so a lesion against the bladder, the heart or the kidney's
+   collecting system neither leaks into it nor takes it for background (deviation: the
+   paper's region growing has no such guard).
 9. A candidate on the wrong side of the patient's midline (body centre on the slice) by more
    than 10 voxels is dropped when the sentence says only "left" or only "right".
 10. A label whose maximum differs from S by more than 0.2, or that is empty on the reported
@@ -37,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from extractors.pet.anatomy import anatomy_matches, host_organ
+from extractors.pet.anatomy import anatomy_matches, host_organ, physiologic_hot
 from extractors.pet.volume import PetVolume
 from schemas.enums import Reason
 
@@ -48,10 +55,13 @@ LARGE_SLICES = 50  # step 6: a component over this many slices ...
 LARGE_SUV = 5.0  # ... with a reported SUV under this is an organ
 MAX_T_RATIO = 0.9  # step 8
 MIDLINE_MARGIN_VOX = 10  # step 9
+MIN_VOLUME_ML = 0.5  # step 8's volume term uses at least this (the fit runs away below)
+NEAR_SLICES = 2  # tie-break: a candidate whose maximum lies this close to the reported slice
 LADDER_TOP = 0.85  # extension of step 6: highest threshold, as a share of S
 LADDER_STEPS = 6
 MAX_ITERATIONS = 30
 BASIN_SMOOTH = 0.0  # voxels; 0: the raw image (noise bumps mark organ plateaus as their own)
+BASIN_CORE_GROW = 1  # the core marker grows one voxel (noise bumps on its flank join it)
 BASIN_H = 0.002  # share of S: prominence of a maximum that claims a basin
 SIX = ndimage.generate_binary_structure(3, 1)
 
@@ -80,7 +90,7 @@ class Lesion:
     volume_ml: float
     level: int  # 0: matched at the paper's threshold; > 0: a step of the ladder
     n_candidates: int  # candidates before side / organ filtering
-    resolved_by: str  # "", "side" or "organ": what made an ambiguous match unique
+    resolved_by: str  # "", "side", "organ" or "slice": what made an ambiguous match unique
     confidence: float
     host_organ: str | None = None
     host_relation: str = ""  # "in" or "next to"
@@ -196,15 +206,26 @@ def localise(
         if len(on_side) < len(candidates) and len(on_side) == 1:
             resolved_by = "side"
         candidates = on_side
-    if len(candidates) > 1 and volume.organs is not None and query.anatomy:
-        names = volume.organs.names
-        in_organ = [
+    if len(candidates) > 1 and query.laterality in ("left", "right"):
+        strict = [c for c in candidates if _strictly_on_side(c, query.laterality, geometry)]
+        if len(strict) == 1:
+            candidates, resolved_by = strict, "side"
+    if len(candidates) > 1 and volume.organs is not None:
+        organs = {c.seed: _organ_of(volume, c) for c in candidates}
+        named = [c for c in candidates if anatomy_matches(organs[c.seed], query.anatomy)]
+        lesion_like = [
             c
             for c in candidates
-            if anatomy_matches(names.get(int(volume.organs.labels[c.seed])), query.anatomy)
+            if not physiologic_hot(organs[c.seed]) or anatomy_matches(organs[c.seed], query.anatomy)
         ]
-        if len(in_organ) == 1:
-            candidates, resolved_by = in_organ, "organ"
+        if len(named) == 1:
+            candidates, resolved_by = named, "organ"
+        elif len(lesion_like) == 1:
+            candidates, resolved_by = lesion_like, "organ"
+    if len(candidates) > 1:  # radiologists give the slice through a lesion, not its edge
+        near = [c for c in candidates if min(abs(c.seed[2] - z) for z in zs) <= NEAR_SLICES]
+        if len(near) == 1:
+            candidates, resolved_by = near, "slice"
     if len(candidates) > 1:
         spots = ", ".join(f"voxel {c.seed} (SUV {c.value:.2f})" for c in candidates[:4])
         return Rejection(
@@ -215,9 +236,31 @@ def localise(
     return _label(volume, cand, s, zs, n_candidates, resolved_by)
 
 
+def _organ_of(volume: PetVolume, c: _Candidate) -> str | None:
+    """The organ holding most of a candidate's hot core (its component at the top of the
+    ladder)."""
+    assert volume.organs is not None
+    box = c.bbox
+    seed = tuple(p - sl.start for p, sl in zip(c.seed, box, strict=True))
+    core = _grow(volume.suv[box] >= c.compact_threshold, seed)
+    if core is None:
+        return None
+    ids, counts = np.unique(volume.organs.labels[box][core], return_counts=True)
+    keep = ids != 0
+    if not keep.any():
+        return None
+    return volume.organs.names.get(int(ids[keep][np.argmax(counts[keep])]))
+
+
 def _slice_words(volume: PetVolume, zs: list[int]) -> str:
     numbers = [volume.numbering.number_of(z) for z in zs]
     return f"slice {numbers[0]}" if len(numbers) == 1 else f"slices {numbers[0]}-{numbers[-1]}"
+
+
+def _strictly_on_side(c: _Candidate, side: str, geometry: ExamGeometry) -> bool:
+    x, _, z = c.seed
+    mid = geometry.midline_x(z)
+    return x > mid if side == "right" else x < mid
 
 
 def _wrong_side(c: _Candidate, side: str, geometry: ExamGeometry) -> bool:
@@ -423,7 +466,7 @@ def _iterate(
         region = _grow(allowed & (crop >= t), seed)
         if region is None:
             return None
-        volume_ml = max(float(region.sum()) * voxel_ml, 1e-6)
+        volume_ml = max(float(region.sum()) * voxel_ml, MIN_VOLUME_ML)
         shell = ndimage.binary_dilation(region, structure=SIX, iterations=3) & ~region
         background = crop[shell & (crop < s)]
         b = float(background.mean()) if background.size else 0.0
@@ -459,10 +502,11 @@ def _basin(crop: np.ndarray, core: np.ndarray, s: float) -> np.ndarray:
     smooth = ndimage.gaussian_filter(crop, BASIN_SMOOTH) if BASIN_SMOOTH else crop
     peaks, n = ndimage.label(h_maxima(smooth, BASIN_H * s), structure=np.ones((3, 3, 3)))
     markers = peaks.astype(np.int32)
-    markers[ndimage.binary_dilation(core, iterations=1)] = 0
+    grown = ndimage.binary_dilation(core, structure=SIX, iterations=BASIN_CORE_GROW)
+    markers[ndimage.binary_dilation(grown, iterations=1)] = 0
     markers[(crop > s + SUV_MATCH_TOL) & (markers == 0)] = n + 1
     own = n + 2
-    markers[core] = own
+    markers[grown] = own
     basins = watershed(-smooth, markers, mask=crop >= 0.25 * initial_threshold(s))
     return basins == own
 

@@ -520,8 +520,8 @@ def generate_exam(
     if decoys:
         for _ in range(50):
             site = sites[rng.integers(len(sites))]
-            cand = _try_place(rng, site, base, spacing, placed, 2.1, mid_of, radius_mm=8.0)
-            if cand is not None and cand.target < 2.5:
+            cand = _try_place(rng, site, base, spacing, placed, 2.0, mid_of, radius_mm=8.0)
+            if cand is not None and cand.target <= 2.2:
                 faint = cand
                 break
 
@@ -722,7 +722,7 @@ def _report(
             outside = max(numbering.numbers) + int(rng.integers(20, 200))
             add(f"Additional {_side_words(c)} on image {outside} with SUVmax {c.suv_max}.",
                 [lesion_fact(c, Reason.MENTION_SLICE_OUTSIDE.value)])  # fmt: skip
-        if has_faint:
+        if has_faint and lesions[-1].suv_max < 2.5:  # reported only when it reads under 2.5
             f = lesions[-1]
             add(f"Faint {_side_words(f)} (slice {number(f, False)}) with SUV max {f.suv_max}.",
                 [lesion_fact(f)])  # fmt: skip

@@ -271,8 +271,14 @@ _ANATOMY_WORDS: dict[str, str] = {
     r"kidneys?|renal": "kidney",
     r"adrenals?": "adrenal",
     r"pancrea(?:s|tic)": "pancreas",
-    r"bones?|osseous|skeletal|vertebra[el]?|vertebral|sacrum|sacral|iliac\s+bone|ilium|"
-    r"femur|femoral\s+(?:head|neck|shaft)|rib|ribs|sternum|scapula|humerus|acetabul\w*": "bone",
+    r"vertebra[el]?|vertebral": "vertebra",
+    r"ribs?|costal": "rib",
+    r"iliac\s+(?:bone|wing|crest)|ilium|acetabul\w*|pelvic\s+bone|sacrum|sacral": "pelvic_bone",
+    r"femur|femoral\s+(?:head|neck|shaft)": "femur",
+    r"sternum|sternal": "sternum",
+    r"scapula[re]?": "scapula",
+    r"humer(?:us|al)": "humerus",
+    r"bones?|osseous|skeletal|marrow|lytic|sclerotic": "bone",
     r"bladder": "bladder",
     r"stomach|gastric": "stomach",
     r"colon|colonic|sigmoid|rectum|rectal|cecum|cecal": "colon",
@@ -288,7 +294,7 @@ _ANATOMY_WORDS: dict[str, str] = {
     r"inguinal": "groin",
     r"retroperitone\w*|para-?aortic|aortocaval|paracaval": "retroperitoneum",
     r"cervical|supraclavicular|neck": "neck",
-    r"pelvi[sc]|iliac": "pelvis",
+    r"pelvi[sc]|iliac(?!\s+(?:bone|wing|crest))": "pelvis",
 }
 _ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.items()]
 
