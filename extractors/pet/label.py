@@ -125,12 +125,14 @@ def liver_reference(
     if volume.organs is not None:
         liver = volume.organs.mask("liver")
         if liver.sum() > 100:
-            core = ndimage.binary_erosion(liver, iterations=2)
-            core = core if core.sum() > 50 else liver
+            box = ndimage.find_objects(liver.astype(np.int8))[0]
+            local = liver[box]
+            core = ndimage.binary_erosion(local, iterations=2)
+            core = core if core.sum() > 50 else local
             for r in labels.assigned:
-                core &= ~r.lesion.full_mask(volume.shape)  # type: ignore[union-attr]
+                core &= ~r.lesion.full_mask(volume.shape)[box]  # type: ignore[union-attr]
             if core.any():
-                return round(float(np.mean(volume.suv[core])), 2), "liver mask"
+                return round(float(np.mean(volume.suv[box][core])), 2), "liver mask"
     for m in mentions:
         if (m.role == REFERENCE and m.cue and "liver" in m.cue.lower()) or (
             m.role == REFERENCE and "liver" in m.anatomy and m.metric == "mean"

@@ -24,7 +24,7 @@ For a mention "SUVmax S on axial slice z" (optionally "left" / "right", an organ
    by under 1%; a label whose T / S exceeds 0.9 is dropped. V counts as at least 0.5 ml (the
    smallest NEMA sphere): below that the fit's volume term feeds on itself (a smaller region
    raises T, which shrinks the region) and a 1 cm nodule would never settle (deviation).
-   Growth is confined to the seed's watershed basin (its hot core against every other
+   Growth is confined to the seed's watershed basin (its top, from 0.75 S, against every other local
    maximum, an organ's noise bumps included) and to voxels no hotter than S (+0.1), and B
    ignores voxels hotter than S, so a lesion against the bladder, the heart or the kidney's
    collecting system neither leaks into it nor takes it for background (deviation: the
@@ -60,9 +60,8 @@ NEAR_SLICES = 2  # tie-break: a candidate whose maximum lies this close to the r
 LADDER_TOP = 0.85  # extension of step 6: highest threshold, as a share of S
 LADDER_STEPS = 6
 MAX_ITERATIONS = 30
-BASIN_SMOOTH = 0.0  # voxels; 0: the raw image (noise bumps mark organ plateaus as their own)
+BASIN_CORE_FRACTION = 0.75  # the hot spot's own top: voxels from 0.75 S joined to its core
 BASIN_CORE_GROW = 1  # the core marker grows one voxel (noise bumps on its flank join it)
-BASIN_H = 0.002  # share of S: prominence of a maximum that claims a basin
 SIX = ndimage.generate_binary_structure(3, 1)
 
 
@@ -134,6 +133,7 @@ class _Candidate:
     z_extent: int
     threshold: float  # the threshold of the level where it first appears
     compact_threshold: float  # the highest ladder threshold where it still matches
+    compact_bbox: tuple[slice, slice, slice]  # its component there
 
 
 @dataclass
@@ -347,9 +347,10 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
                 large = True
                 continue
             if seed not in found:
-                found[seed] = _Candidate(seed, m, level, box, z_extent, t, t)  # type: ignore[arg-type]
+                found[seed] = _Candidate(seed, m, level, box, z_extent, t, t, box)  # type: ignore[arg-type]
             else:
                 found[seed].compact_threshold = t
+                found[seed].compact_bbox = box  # type: ignore[assignment]
         # higher thresholds only split these components: look inside them only
         region = tuple(
             slice(min(b[k].start for b in boxes), max(b[k].stop for b in boxes)) for k in range(3)
@@ -370,10 +371,10 @@ def _label(
 ) -> Lesion | Rejection:
     suv = volume.suv
     shape = suv.shape
-    pad = 8
     box = [
         (max(0, sl.start - pad), min(n, sl.stop + pad))
-        for sl, n in zip(cand.bbox, shape, strict=True)
+        for sl, n in zip(cand.compact_bbox, shape, strict=True)
+        for pad in [max(8, 2 * (sl.stop - sl.start))]
     ]
     box[2] = (min(box[2][0], zs[0]), max(box[2][1], zs[-1] + 1))
     while True:
@@ -460,7 +461,7 @@ def _iterate(
     core = _grow(crop >= t_core, seed)
     if core is None:
         return None
-    allowed = _basin(crop, core, s) & (crop <= cap)
+    allowed = _basin(crop, core, seed, s) & (crop <= cap)
     t = initial_threshold(s)
     for i in range(MAX_ITERATIONS):
         region = _grow(allowed & (crop >= t), seed)
@@ -490,24 +491,25 @@ def _grow(mask: np.ndarray, seed: tuple[int, ...]) -> np.ndarray | None:
     return labels == labels[seed]
 
 
-def _basin(crop: np.ndarray, core: np.ndarray, s: float) -> np.ndarray:
-    """The hot spot's catchment basin: voxels whose steepest ascent (on the image smoothed
-    over about a voxel) leads to its core (the hot spot at the top of the threshold ladder)
-    rather than to another maximum, however small: another lesion, an organ's noise
-    bumps, anything hotter than S. A lesion against the heart or inside the liver stops
-    where its own slope meets the organ's plateau."""
-    from skimage.morphology import h_maxima
+def _basin(crop: np.ndarray, core: np.ndarray, seed: tuple[int, ...], s: float) -> np.ndarray:
+    """The hot spot's catchment basin: voxels whose steepest ascent leads to its core (the
+    hot spot at the top of the threshold ladder, grown by a voxel) rather than to any other
+    local maximum: another lesion, an organ's noise bumps, anything hotter than S. A lesion
+    against the heart or inside the liver stops where its own slope meets the organ's
+    plateau."""
     from skimage.segmentation import watershed
 
-    smooth = ndimage.gaussian_filter(crop, BASIN_SMOOTH) if BASIN_SMOOTH else crop
-    peaks, n = ndimage.label(h_maxima(smooth, BASIN_H * s), structure=np.ones((3, 3, 3)))
-    markers = peaks.astype(np.int32)
-    grown = ndimage.binary_dilation(core, structure=SIX, iterations=BASIN_CORE_GROW)
-    markers[ndimage.binary_dilation(grown, iterations=1)] = 0
+    low = 0.25 * initial_threshold(s)
+    peaks = (ndimage.maximum_filter(crop, size=3) == crop) & (crop >= low)
+    top = _grow(crop >= BASIN_CORE_FRACTION * s, seed)
+    own_top = core if top is None else core | top
+    grown = ndimage.binary_dilation(own_top, structure=SIX, iterations=BASIN_CORE_GROW)
+    peaks &= ~ndimage.binary_dilation(grown, iterations=1)
+    markers, n = ndimage.label(peaks, structure=np.ones((3, 3, 3)))
     markers[(crop > s + SUV_MATCH_TOL) & (markers == 0)] = n + 1
     own = n + 2
     markers[grown] = own
-    basins = watershed(-smooth, markers, mask=crop >= 0.25 * initial_threshold(s))
+    basins = watershed(-crop, markers, mask=crop >= low)
     return basins == own
 
 
