@@ -61,7 +61,46 @@ class SyntheticSourceConfig(_Strict):
         return self.name or self.kind
 
 
-SourceConfig = Annotated[CsvSourceConfig | SyntheticSourceConfig, Field(discriminator="kind")]
+class PetExamSourceConfig(_Strict):
+    """PET/CT exams on disk, one folder each with its report text: autoPET-style NIfTI
+    studies (SUV.nii.gz, optional CTres.nii.gz and SEG.nii.gz on the PET grid) or DICOM
+    exams (a PET series, optionally a CT series; SUV computed from the headers)."""
+
+    kind: Literal["autopet_nifti", "pet_dicom"]
+    name: str | None = None
+    root: Path
+    report_name: str = "report.txt"  # in each exam folder
+    organ_masks: str | None = "organ_masks"  # in each exam folder: a folder with one NIfTI
+    # per TotalSegmentator class, or one multilabel NIfTI; absent is fine (no host organs)
+    slice_base: int = Field(default=1, ge=0, le=1)  # NIfTI: reports count stored slices from
+    licence: str | None = None  # default: the reader's licence id (shards.licences)
+    optional: bool = False
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
+class SyntheticPetSourceConfig(_Strict):
+    """PET/CT phantom exams the project generates (autoPET layout, reports with known truth)."""
+
+    kind: Literal["synthetic_pet"]
+    name: str | None = None
+    n_exams: int = Field(default=3, ge=1, le=1000)
+    n_lesions: int = Field(default=4, ge=1, le=12)
+    seed: int = 0
+    licence: str = "CC0-1.0"
+    optional: bool = False
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
+SourceConfig = Annotated[
+    CsvSourceConfig | SyntheticSourceConfig | PetExamSourceConfig | SyntheticPetSourceConfig,
+    Field(discriminator="kind"),
+]
 
 
 class RunnerConfig(_Strict):

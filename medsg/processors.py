@@ -45,7 +45,8 @@ class ItemContext:
         return patient_split(patient_id, self.split_weights).value
 
     def publish_image(self, study_id: str, pixels: np.ndarray) -> PublishedImage:
-        """Write 8-bit grayscale pixels (downscaled to ``image_max_side``) as the study's PNG."""
+        """Write 8-bit pixels, grey (h, w) or RGB (h, w, 3), downscaled to ``image_max_side``,
+        as the study's PNG."""
         pixels = resize_max_side(np.asarray(pixels, dtype=np.uint8), self.image_max_side)
         png = encode_png(pixels)
         path = self.layout.image_path(study_id)
@@ -110,7 +111,16 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     return ItemOutput([study], findings, list(records), rejected)
 
 
+def process_pet_exam(item: SourceItem, ctx: ItemContext) -> ItemOutput:
+    """A PET/CT exam with its report (``sources.pet_exam``; imported on use)."""
+    from sources.pet_exam import process_pet_exam as process
+
+    return process(item, ctx)
+
+
 PROCESSORS: dict[str, Processor] = {
     "png": process_radiograph,
     "dicom": process_radiograph,
+    "autopet_nifti": process_pet_exam,
+    "pet_dicom": process_pet_exam,
 }

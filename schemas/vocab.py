@@ -23,6 +23,7 @@ FINDINGS: dict[str, FindingTerm] = {
         FindingTerm("nodule", "nodule"),
         FindingTerm("pneumonia", "pneumonia"),
         FindingTerm("pneumothorax", "pneumothorax"),
+        FindingTerm("fdg_avid_lesion", "FDG-avid lesion"),  # PET/CT weak labels
     )
 }
 

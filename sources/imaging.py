@@ -110,8 +110,9 @@ LOADERS = {"png": load_png, "dicom": load_dicom}
 
 
 def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
-    """Downscale so the longer side is at most max_side (aspect kept); never upscale."""
-    h, w = pixels.shape
+    """Downscale so the longer side is at most max_side (aspect kept); never upscale.
+    Grey (h, w) or colour (h, w, 3) pixels."""
+    h, w = pixels.shape[:2]
     if not max_side or max(h, w) <= max_side:
         return pixels
     scale = max_side / max(h, w)
@@ -120,7 +121,7 @@ def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
-    """Deterministic 8-bit grayscale PNG bytes (no metadata chunks)."""
+    """Deterministic 8-bit PNG bytes, grey or RGB (no metadata chunks)."""
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(
         buf, format="PNG", compress_level=6

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medsg.config import CsvSourceConfig, SyntheticSourceConfig
+from medsg.config import (
+    CsvSourceConfig,
+    PetExamSourceConfig,
+    SyntheticPetSourceConfig,
+    SyntheticSourceConfig,
+)
 from schemas.identity import Pseudonymizer
-from sources import nih_cxr14, rsna_pneumonia, synthetic_cxr
+from sources import nih_cxr14, pet_exam, rsna_pneumonia, synthetic_cxr, synthetic_pet
 from sources.base import Plan
 from sources.csv_labels import CsvFormat, CsvSourceSpec, SourceError, plan_csv_source
 
@@ -17,18 +22,31 @@ CSV_FORMATS: dict[str, CsvFormat] = {
 
 
 def plan_source(
-    cfg: CsvSourceConfig | SyntheticSourceConfig, ids: Pseudonymizer, generated_dir: Path
+    cfg: CsvSourceConfig | SyntheticSourceConfig | PetExamSourceConfig | SyntheticPetSourceConfig,
+    ids: Pseudonymizer,
+    generated_dir: Path,
 ) -> Plan:
     """The plan of one configured source. An optional source whose root is absent gives an
     empty plan with a note; a required one raises SourceError naming the folder."""
     if isinstance(cfg, SyntheticSourceConfig):
         return _plan_synthetic(cfg, ids, generated_dir / cfg.dataset)
+    if isinstance(cfg, SyntheticPetSourceConfig):
+        root = synthetic_pet.generate_corpus(
+            generated_dir / cfg.dataset, n_exams=cfg.n_exams, n_lesions=cfg.n_lesions, seed=cfg.seed
+        )
+        return _plan_pet(cfg.dataset, pet_exam.KIND_NIFTI, root, ids, licence=cfg.licence,
+                         organ_masks=synthetic_pet.ORGANS)  # fmt: skip
     if not cfg.root.is_dir():
         if cfg.optional:
             return Plan(
                 notes=[f"{cfg.dataset}: skipped, optional source folder {cfg.root} is absent"]
             )
         raise SourceError(f"source {cfg.dataset!r}: folder not found: {cfg.root}")
+    if isinstance(cfg, PetExamSourceConfig):
+        return _plan_pet(
+            cfg.dataset, cfg.kind, cfg.root, ids, licence=cfg.licence,
+            organ_masks=cfg.organ_masks, report_name=cfg.report_name, slice_base=cfg.slice_base,
+        )  # fmt: skip
     spec = CsvSourceSpec.at(
         CSV_FORMATS[cfg.kind],
         dataset=cfg.dataset,
@@ -58,3 +76,26 @@ def _plan_synthetic(cfg: SyntheticSourceConfig, ids: Pseudonymizer, root: Path) 
         )
         plan.extend(plan_csv_source(spec, ids))
     return plan
+
+
+def _plan_pet(
+    dataset: str,
+    kind: str,
+    root: Path,
+    ids: Pseudonymizer,
+    *,
+    licence: str | None,
+    organ_masks: str | None,
+    report_name: str = synthetic_pet.REPORT,
+    slice_base: int = 1,
+) -> Plan:
+    return pet_exam.plan_pet_exams(
+        dataset=dataset,
+        kind=kind,
+        root=root,
+        report_name=report_name,
+        organ_masks=organ_masks,
+        slice_base=slice_base,
+        licence=licence,
+        ids=ids,
+    )

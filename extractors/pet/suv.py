@@ -75,9 +75,10 @@ def _missing(ds: Any, keyword: str, why: str) -> PetInputError:
 
 
 def _absurd(ds: Any, keyword: str, value: object, why: str) -> PetInputError:
-    return PetInputError(
-        Reason.SUV_ABSURD_VALUE, f"{_file(ds)}: {_tag(keyword)} = {value!s}: {why}"
-    )
+    """``value`` is shown for numbers only: dates and times of a header never go into a
+    message (they identify an exam)."""
+    shown = f" = {value!s}" if isinstance(value, int | float) else ""
+    return PetInputError(Reason.SUV_ABSURD_VALUE, f"{_file(ds)}: {_tag(keyword)}{shown}: {why}")
 
 
 def _value(ds: Any, keyword: str) -> Any:
@@ -139,8 +140,8 @@ def _datetime(ds: Any, date_kw: str, time_kw: str) -> datetime | None:
         return None
     try:
         return datetime.combine(parse_da(str(d)), parse_tm(str(t)))
-    except ValueError as exc:
-        raise _absurd(ds, time_kw, t, f"unreadable date/time ({exc})") from None
+    except ValueError:
+        raise _absurd(ds, time_kw, None, "not a readable DICOM date and time") from None
 
 
 def _private_text(ds: Any, tag: tuple[int, int]) -> str | None:
@@ -186,8 +187,10 @@ def injection_datetime(ds: Any, scan: datetime, half_life_s: float) -> datetime:
     if full is not None:
         try:
             return parse_dt(str(full))
-        except ValueError as exc:
-            raise _absurd(ds, "RadiopharmaceuticalStartDateTime", full, str(exc)) from None
+        except ValueError:
+            raise _absurd(
+                ds, "RadiopharmaceuticalStartDateTime", None, "not a readable DT"
+            ) from None
     clock = _value(info, "RadiopharmaceuticalStartTime")
     if clock is None:
         raise _missing(
@@ -201,8 +204,8 @@ def injection_datetime(ds: Any, scan: datetime, half_life_s: float) -> datetime:
         raise _missing(ds, "SeriesDate", "the injection time is read on the series date")
     try:
         start = datetime.combine(parse_da(str(series_day)), parse_tm(str(clock)))
-    except ValueError as exc:
-        raise _absurd(ds, "RadiopharmaceuticalStartTime", clock, str(exc)) from None
+    except ValueError:
+        raise _absurd(ds, "RadiopharmaceuticalStartTime", None, "not a readable TM") from None
     if start > scan:
         before = start - timedelta(days=1)
         if (scan - before).total_seconds() <= MAX_UPTAKE_HALF_LIVES * half_life_s:
@@ -274,15 +277,15 @@ def _bqml_factor(series: Sequence[Any]) -> float:
         raise _absurd(
             ds,
             "RadiopharmaceuticalStartTime",
-            start.isoformat(sep=" "),
-            f"the injection is {-uptake_s / 60:.0f} min after the scan start "
-            f"({scan.isoformat(sep=' ')})",
+            None,
+            f"the injection is {-uptake_s / 60:.0f} min after the scan start: SUV needs the "
+            "injection before the scan",
         )
     if uptake_s > MAX_UPTAKE_HALF_LIVES * half_life:
         raise _absurd(
             ds,
             "RadiopharmaceuticalStartTime",
-            start.isoformat(sep=" "),
+            None,
             f"an uptake time of {uptake_s / 3600:.1f} h is over {MAX_UPTAKE_HALF_LIVES:g} "
             "half-lives",
         )

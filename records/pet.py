@@ -1,0 +1,270 @@
+"""Grounding and chain-of-thought records from PET/CT weak labels.
+
+Per localised lesion mention:
+- grounding: the report sentence -> the lesion's box on the axial slice it was reported on;
+  the sentence -> its box on the coronal maximum-intensity projection (MIP); a phrase made
+  from the label ("the left lung lesion with SUVmax 8.2") -> the axial box;
+- chain of thought on the MIP: host organ box -> lesion box -> SUVmax against the liver
+  reference -> conclusion (medium curriculum level: boxes in the steps, none in the question).
+Per exam with two or more lesions: every lesion on the MIP (multi-grounding).
+
+Report sentences are redacted before they go into a record (dates, names, ids:
+``extractors.pet.report.redact``). Boxes are canonical (``schemas.boxes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from records.templates import pick
+from schemas.enums import CotStepKind, GroundingTask
+from schemas.identity import stable_id
+from schemas.records import (
+    CotRecord,
+    CotStep,
+    GroundingRecord,
+    ImageRef,
+    NamedBox,
+    Provenance,
+    Record,
+    Study,
+)
+
+LABEL = "fdg_avid_lesion"
+AXIAL_NOUN = "axial PET/CT slice"
+AXIAL_PET_NOUN = "axial PET slice"
+
+
+@dataclass(frozen=True)
+class LesionLabel:
+    """What the records of one localised lesion mention need."""
+
+    key: str  # stable part of its ids (exam, sentence, value)
+    sentence: str  # redacted report sentence
+    suv: float
+    laterality: str | None
+    organ: str | None  # words for the host organ ("left lower lobe of the lung")
+    relation: str  # "in" or "next to"
+    axial: Study
+    axial_box: NamedBox
+    mip_box: NamedBox
+    organ_mip_box: NamedBox | None
+    confidence: float
+    finding_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExamContext:
+    """The exam-level facts records share: the MIP, the liver reference, provenance."""
+
+    mip: Study
+    liver_suv: float | None
+    liver_mip_box: NamedBox | None
+    extractor: str
+    extractor_version: str
+    fused: bool  # axial images are fused PET/CT (else PET alone)
+
+
+def _image(study: Study) -> ImageRef:
+    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
+
+
+def _provenance(study: Study, exam: ExamContext, confidence: float) -> Provenance:
+    return Provenance(
+        source_dataset=study.source_dataset,
+        source_item=study.source_item,
+        extractor=exam.extractor,
+        extractor_version=exam.extractor_version,
+        confidence=confidence,
+        licence=study.licence,
+    )
+
+
+def phrase_of(label: LesionLabel) -> str:
+    """Words for a lesion from its label: side, organ, SUVmax."""
+    where = ""
+    if label.organ:
+        where = f" {'in' if label.relation == 'in' else 'next to'} the {label.organ}"
+    side = f"{label.laterality} " if label.laterality in ("left", "right") and not (
+        label.organ and label.laterality in label.organ
+    ) else ""  # fmt: skip
+    return f"{side}FDG-avid lesion{where} with SUVmax {label.suv:g}"
+
+
+def avidity(suv: float, liver: float | None) -> str:
+    """How avid a lesion is against normal liver (PERCIST-style wording)."""
+    if not liver:
+        return "FDG-avid"
+    ratio = suv / liver
+    if ratio < 1.0:
+        return "mildly FDG-avid (below the liver)"
+    if ratio < 2.0:
+        return "moderately FDG-avid (above the liver)"
+    if ratio < 4.0:
+        return "markedly FDG-avid"
+    return "intensely FDG-avid"
+
+
+def _grounding(
+    study: Study,
+    exam: ExamContext,
+    bank: str,
+    id_parts: tuple,
+    slots: dict,
+    boxes: Sequence[NamedBox],
+    confidence: float,
+    seed: int,
+    *,
+    task: GroundingTask = GroundingTask.PHRASE_GROUNDING,
+    label: str | None = LABEL,
+) -> GroundingRecord:
+    record_id = stable_id("rec", study.study_id, task.value, bank, *id_parts)
+    template = pick(bank, seed, record_id)
+    question, answer = template.fill(boxes=" and ".join(b.box.to_text() for b in boxes), **slots)
+    return GroundingRecord(
+        record_id=record_id,
+        task=task.value,
+        patient_id=study.patient_id,
+        image=_image(study),
+        question=question,
+        answer=answer,
+        question_boxes=[],
+        answer_boxes=list(boxes),
+        label=label,
+        template_id=template.id,
+        split=study.split,
+        provenance=_provenance(study, exam, confidence),
+    )
+
+
+def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> CotRecord:
+    mip = exam.mip
+    box_text = label.mip_box.box.to_text()
+    steps: list[CotStep] = []
+    if label.organ and label.organ_mip_box is not None:
+        steps.append(
+            CotStep(
+                CotStepKind.LOCATE.value,
+                f"The sentence points to the {label.organ}: {label.organ_mip_box.box.to_text()}.",
+                [label.organ_mip_box],
+            )
+        )
+        where = "Within it" if label.relation == "in" else "Next to it"
+        steps.append(
+            CotStep(
+                CotStepKind.INSPECT.value,
+                f"{where} there is a focal hot spot at {box_text}.",
+                [label.mip_box],
+            )
+        )
+    else:
+        steps.append(
+            CotStep(
+                CotStepKind.LOCATE.value,
+                f"The reported slice holds a focal hot spot at {box_text}.",
+                [label.mip_box],
+            )
+        )
+    steps.append(
+        CotStep(CotStepKind.MEASURE.value, f"Its SUVmax is {label.suv:g}.", [label.mip_box])
+    )
+    grade = avidity(label.suv, exam.liver_suv)
+    if exam.liver_suv:
+        steps.append(
+            CotStep(
+                CotStepKind.COMPARE.value,
+                f"Normal liver measures SUVmean {exam.liver_suv:g}, so the lesion is "
+                f"{label.suv / exam.liver_suv:.1f} times the liver reference.",
+                [exam.liver_mip_box] if exam.liver_mip_box is not None else [],
+            )
+        )
+    where = (
+        f" {'in' if label.relation == 'in' else 'next to'} the {label.organ}" if label.organ else ""
+    )
+    article = "An" if grade[0] in "aeiou" else "A"
+    conclusion = f"{article} {grade} lesion{where} at {box_text}."
+    steps.append(CotStep(CotStepKind.CONCLUDE.value, conclusion, [label.mip_box]))
+    record_id = stable_id("rec", mip.study_id, "cot", label.key)
+    template = pick("pet_cot", seed, record_id)
+    question, answer = template.fill(sentence=label.sentence, answer=conclusion)
+    return CotRecord(
+        record_id=record_id,
+        task=GroundingTask.PHRASE_GROUNDING.value,
+        patient_id=mip.patient_id,
+        image=_image(mip),
+        question=question,
+        question_boxes=[],
+        steps=steps,
+        answer=answer,
+        answer_boxes=[label.mip_box],
+        curriculum_level="medium",
+        template_id=template.id,
+        split=mip.split,
+        provenance=_provenance(mip, exam, label.confidence),
+    )
+
+
+def build_pet_records(
+    lesions: Sequence[LesionLabel], exam: ExamContext, *, seed: int
+) -> list[Record]:
+    """Every record the exam's localised lesions support, in a fixed order."""
+    records: list[Record] = []
+    axial_noun = AXIAL_NOUN if exam.fused else AXIAL_PET_NOUN
+    for label in lesions:
+        sentence_slots = {"sentence": label.sentence, "image": axial_noun}
+        records.append(
+            _grounding(
+                label.axial,
+                exam,
+                "pet_sentence_axial",
+                (label.key,),
+                sentence_slots,
+                [label.axial_box],
+                label.confidence,
+                seed,
+            )
+        )
+        records.append(
+            _grounding(
+                exam.mip,
+                exam,
+                "pet_sentence_mip",
+                (label.key,),
+                sentence_slots,
+                [label.mip_box],
+                label.confidence,
+                seed,
+            )
+        )
+        records.append(
+            _grounding(
+                label.axial,
+                exam,
+                "pet_phrase_axial",
+                (label.key,),
+                {"phrase": phrase_of(label), "image": axial_noun},
+                [label.axial_box],
+                label.confidence,
+                seed,
+            )
+        )
+        records.append(_cot(label, exam, seed))
+    distinct = {lab.mip_box.box.as_list().__repr__(): lab for lab in lesions}
+    if len(distinct) >= 2:
+        labels = list(distinct.values())
+        listing = "; ".join(f"SUVmax {lab.suv:g}: {lab.mip_box.box.to_text()}" for lab in labels)
+        records.append(
+            _grounding(
+                exam.mip,
+                exam,
+                "pet_all_mip",
+                tuple(lab.key for lab in labels),
+                {"listing": listing, "findings": f"{len(labels)} lesions"},
+                [lab.mip_box for lab in labels],
+                min(lab.confidence for lab in labels),
+                seed,
+                task=GroundingTask.MULTI_GROUNDING,
+            )
+        )
+    return records
