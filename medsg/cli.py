@@ -1,9 +1,11 @@
 """The ``medsg`` command line: ``medsg build`` runs the build-medsg flow locally (embedded
-Prefect unless PREFECT_API_URL points at a server); ``medsg verify`` checks a release."""
+Prefect unless PREFECT_API_URL points at a server); ``medsg verify`` checks a release;
+``medsg bench <target>`` runs a benchmark (``BENCHMARKS``)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -64,6 +66,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+# Benchmarks: target -> "module:function"; the function takes the remaining arguments
+# (list[str]), parses them itself, prints its figures and returns an exit code.
+BENCHMARKS: dict[str, str] = {
+    "pet": "extractors.pet.bench:cli",
+}
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    module, function = BENCHMARKS[args.target].split(":")
+    return int(getattr(importlib.import_module(module), function)(args.options))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medsg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check every release file against manifest.json")
     verify.add_argument("release", help="release folder")
     verify.set_defaults(func=_cmd_verify)
+
+    bench = sub.add_parser("bench", help="run a benchmark: " + ", ".join(sorted(BENCHMARKS)))
+    bench.add_argument("target", choices=sorted(BENCHMARKS))
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="the target's own options")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 

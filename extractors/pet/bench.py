@@ -265,3 +265,35 @@ def run(
         }  # fmt: skip
         json_out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
     return lines
+
+
+def cli(argv: list[str]) -> int:
+    """``medsg bench pet [--exams N] [--seed S] [--speed-runs R] [--json FILE]``."""
+    import argparse
+
+    from medsg.paths import default_realdata_dir
+
+    parser = argparse.ArgumentParser(prog="medsg bench pet", description=__doc__)
+    parser.add_argument("--exams", type=int, default=40, help="phantom exams per anatomy")
+    parser.add_argument("--seed", type=int, default=1000, help="first phantom seed")
+    parser.add_argument("--speed-runs", type=int, default=5, help="timed runs (0: skip)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--realdata",
+        type=Path,
+        default=default_realdata_dir(),
+        help="real data folder (its CT anatomy is used when present)",
+    )
+    args = parser.parse_args(argv)
+    realdata = args.realdata if args.realdata.is_dir() else None
+    if realdata is None:
+        print(f"note: {args.realdata} not found: phantoms on the synthetic body only")
+    for line in run(
+        exams=args.exams,
+        seed=args.seed,
+        realdata=realdata,
+        speed_runs=args.speed_runs,
+        json_out=args.json,
+    ):
+        print(line, flush=True)
+    return 0

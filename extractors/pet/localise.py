@@ -326,6 +326,7 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
         ]
         objs = ndimage.find_objects(labels)
         boxes = []
+        maxima = []
         for i in ids:
             local = objs[i - 1]
             values = np.where(labels[local] == i, sub[local], -np.inf)
@@ -339,6 +340,7 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
                 slice(o + sl.start, o + sl.stop) for o, sl in zip(origin, local, strict=True)
             )
             boxes.append(box)
+            maxima.append(m)
             if abs(m - s) > SUV_MATCH_TOL + 1e-6:
                 continue
             seed = tuple(int(p + o) for p, o in zip(pos, origin, strict=True))
@@ -351,7 +353,11 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
             else:
                 found[seed].compact_threshold = t
                 found[seed].compact_bbox = box  # type: ignore[assignment]
-        # higher thresholds only split these components: look inside them only
+        # higher thresholds only split these components, and only one whose maximum reaches
+        # S - tolerance can hold a matching hot spot: look inside those only
+        boxes = [b for b, m in zip(boxes, maxima, strict=True) if m >= s - SUV_MATCH_TOL - 1e-6]
+        if not boxes:
+            break
         region = tuple(
             slice(min(b[k].start for b in boxes), max(b[k].stop for b in boxes)) for k in range(3)
         )  # type: ignore[assignment]

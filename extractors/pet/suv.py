@@ -178,7 +178,7 @@ def scan_datetime(series: Sequence[Any]) -> datetime:
     return min(known)
 
 
-def injection_datetime(ds: Any, scan: datetime, half_life_s: float) -> datetime:
+def injection_datetime(ds: Any, scan: datetime, half_life_s: float) -> tuple[datetime, str]:
     """When the radiopharmaceutical was given: its start date-time, else its start time on
     the series date (the day before when that puts it after the scan but a plausible uptake
     time before it: an exam spanning midnight)."""
@@ -186,7 +186,7 @@ def injection_datetime(ds: Any, scan: datetime, half_life_s: float) -> datetime:
     full = _value(info, "RadiopharmaceuticalStartDateTime")
     if full is not None:
         try:
-            return parse_dt(str(full))
+            return parse_dt(str(full)), "RadiopharmaceuticalStartDateTime"
         except ValueError:
             raise _absurd(
                 ds, "RadiopharmaceuticalStartDateTime", None, "not a readable DT"
@@ -209,8 +209,8 @@ def injection_datetime(ds: Any, scan: datetime, half_life_s: float) -> datetime:
     if start > scan:
         before = start - timedelta(days=1)
         if (scan - before).total_seconds() <= MAX_UPTAKE_HALF_LIVES * half_life_s:
-            return before
-    return start
+            return before, "RadiopharmaceuticalStartTime"
+    return start, "RadiopharmaceuticalStartTime"
 
 
 def _radiopharmaceutical(ds: Any) -> Any:
@@ -271,12 +271,12 @@ def _bqml_factor(series: Sequence[Any]) -> float:
             f"{_file(ds)}: {_tag('DecayCorrection')} = {decay}: only START and ADMIN are supported",
         )
     scan = scan_datetime(series)
-    start = injection_datetime(ds, scan, half_life)
+    start, start_tag = injection_datetime(ds, scan, half_life)
     uptake_s = (scan - start).total_seconds()
     if uptake_s < 0:
         raise _absurd(
             ds,
-            "RadiopharmaceuticalStartTime",
+            start_tag,
             None,
             f"the injection is {-uptake_s / 60:.0f} min after the scan start: SUV needs the "
             "injection before the scan",
@@ -284,7 +284,7 @@ def _bqml_factor(series: Sequence[Any]) -> float:
     if uptake_s > MAX_UPTAKE_HALF_LIVES * half_life:
         raise _absurd(
             ds,
-            "RadiopharmaceuticalStartTime",
+            start_tag,
             None,
             f"an uptake time of {uptake_s / 3600:.1f} h is over {MAX_UPTAKE_HALF_LIVES:g} "
             "half-lives",

@@ -1,0 +1,187 @@
+"""Reading SUV mentions from report text: the real sentences DOMAIN.md quotes (Huemann et al.),
+phrasings from public reports (paraphrased; sources in the comments), and the traps: prior
+and reference values, table positions, coronal images, typos, lists and ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.pet.report import extract_suv_mentions, redact
+
+# (sentence, [(suv, role, slice, laterality)]) ; slice None: no axial slice
+DOMAIN_SENTENCES = [
+    (
+        "There is a hypermetabolic left axillary lymph node is noted on slice 104 that measures "
+        "2.1 x 1.1 cm and shows SUV max of 5.5.",
+        [(5.5, "lesion", 104, "left")],
+    ),
+    (
+        "Right upper lobe nodule (series 3, image 89) demonstrates a maximum SUV of 1.5.",
+        [(1.5, "lesion", 89, "right")],
+    ),
+    ("Right hilar node, SUV max 5.5, PET/CT axial slice 51-53.", [(5.5, "lesion", 52, "right")]),
+    (
+        "The left supraclavicular node is smaller, currently SUV max is 3.3 on slice 94 compared "
+        "to 6.3 on the prior.",
+        [(3.3, "lesion", 94, "left"), (6.3, "prior", None, None)],
+    ),
+    (
+        "Focal uptake in the sigmoid colon (SUVmax 5.7), see CT (CT slice location minus 595.14).",
+        [(5.7, "lesion", None, None)],
+    ),
+    (
+        "Mild uptake in the thyroid, similar to mediastinal background blood pool activity with "
+        "an SUV Max of 1.9.",
+        [(1.9, "reference", None, None)],
+    ),
+    ("Right iliac bone lesion on iamge 210 with SUVnax 9.1.", [(9.1, "lesion", 210, "right")]),
+    (
+        "Left adrenal nodule (4:87) SUVmax 7.2, previously 2.8.",
+        [(7.2, "lesion", 87, "left"), (2.8, "prior", None, None)],
+    ),
+    ("IM 22: right level II node with SUVmax 4.1.", [(4.1, "lesion", 22, "right")]),
+    ("Slice location -595.14: liver lesion SUV max 8.0.", [(8.0, "lesion", None, None)]),
+]
+
+# Phrasings seen in public PET/CT reports and case write-ups (paraphrased).
+PUBLIC_SENTENCES = [
+    # healthtap.com question about an abdomen/pelvis PET report
+    (
+        "Persistent hypermetabolic activity in the rectum, SUV 4.5, compared to prior SUV 5.6.",
+        [(4.5, "lesion", None, None), (5.6, "prior", None, None)],
+    ),
+    # cancergrace.org forum post quoting a report
+    ("A left inguinal node has a maximum SUV value of 3.3.", [(3.3, "lesion", None, "left")]),
+    # SpringerPlus figure legend (oral cancer nodes)
+    (
+        "PET/CT shows moderate uptake (SUVmax:3.71 and 3.56) in the two left level IIa nodes.",
+        [(3.71, "lesion", None, "left"), (3.56, "lesion", None, "left")],
+    ),
+    # healthtap.com question: "right lower lobe lesion with increased uptake SUVMAX20"
+    ("Right lower lobe lesion with increased uptake SUVMAX20.", [(20.0, "lesion", None, "right")]),
+    # Deauville criteria lines of a lymphoma report (csn.cancer.org): no SUV value at all
+    ("Deauville 3: FDG uptake > mediastinal blood pool and < or = normal liver.", []),
+    ("FDG avid right axillary lymph nodes, Deauville score 5.", []),
+]
+
+# More prior and reference constructions (the acceptance list: none may come back "lesion").
+NOT_LESION = [
+    ("Liver SUVmean 2.1. Mediastinal blood pool SUVmax 1.8.", [2.1, 1.8]),
+    ("Reference liver SUVmean 2.0, blood pool 1.6.", [2.0, 1.6]),
+    ("Hepatic background SUV 2.2 (image 120).", [2.2]),
+    (
+        "The left lung nodule has an SUVmax of 4.5 (image 88), greater than "
+        "liver background of 2.3.",
+        [2.3],
+    ),
+    ("Left inguinal node SUV 4.2 versus 2.1 on the contralateral side (slice 250).", [2.1]),
+    ("SUV max decreased from 8.1 to 5.2 (image 77).", [8.1]),
+    ("Prior SUV max was 6.3; currently 4.1 on image 55.", [6.3]),
+    (
+        "SUVmax in the right axillary node was 4.4 (image 60) on 01/02/2020 "
+        "and is now 6.1 (image 61).",
+        [4.4],
+    ),
+    (
+        "SUV max of the left pelvic node, 9.3 on image 230, versus 12.1 on the previous study.",
+        [12.1],
+    ),
+    (
+        "Index lesion in segment 4 of the liver, SUVmax 11.2 (previously 8.0), series 4 image 150.",
+        [8.0],
+    ),
+    ("Right pleural mass SUV max 10.2 on fused image 133, compared with 7.5 in 2019.", [7.5]),
+    (
+        "Right neck node SUVmax 3.4 (image 30), similar to the contralateral node (SUV 3.1).",
+        [3.1],
+    ),
+    (
+        "The maximum standardized uptake value (MSUV) of the right adrenal "
+        "nodule is 6.4 on image 140; MSUV of the liver 2.1.",
+        [2.1],
+    ),
+    ("Lesions with SUV greater than 2.5 were considered abnormal.", [2.5]),
+    ("Physiologic uptake in the bowel with SUV max 6.0 on slice 200.", [6.0]),
+    ("Normal hepatic activity with SUVmean of 2.3.", [2.3]),
+]
+
+
+def _facts(text: str) -> list[tuple]:
+    return [(m.suv, m.role, m.slice, m.laterality) for m in extract_suv_mentions(text)]
+
+
+@pytest.mark.parametrize(("text", "expected"), DOMAIN_SENTENCES + PUBLIC_SENTENCES)
+def test_real_phrasings(text: str, expected: list[tuple]) -> None:
+    assert _facts(text) == expected
+
+
+@pytest.mark.parametrize(("text", "values"), NOT_LESION + [
+    (t, [e[0] for e in exp if e[1] != "lesion"]) for t, exp in DOMAIN_SENTENCES + PUBLIC_SENTENCES
+])  # fmt: skip
+def test_prior_and_reference_values_are_never_lesions(text: str, values: list[float]) -> None:
+    mentions = extract_suv_mentions(text)
+    roles = {m.suv: m.role for m in mentions}
+    for v in values:
+        assert v in roles, (v, [(m.suv, m.role) for m in mentions])
+        assert roles[v] != "lesion", (v, text)
+
+
+def test_several_lesions_each_with_its_own_slice() -> None:
+    text = (
+        "A right axillary node (slice 104) with SUV max 5.5 and a left axillary node "
+        "(slice 110) with SUV max 4.1."
+    )
+    assert _facts(text) == [(5.5, "lesion", 104, "right"), (4.1, "lesion", 110, "left")]
+    text = "Nodes with SUV max of 5.5 and 4.1 on images 104 and 110, respectively."
+    assert [(s, sl) for s, _, sl, _ in _facts(text)] == [(5.5, 104), (4.1, 110)]
+    text = (
+        "Two foci on slice 120: right hilar node with SUV max 6.2 and liver lesion with "
+        "SUV max 4.8."
+    )
+    assert [(s, sl, side) for s, _, sl, side in _facts(text)] == [
+        (6.2, 120, "right"),
+        (4.8, 120, None),
+    ]
+
+
+def test_slice_forms_series_ranges_and_planes() -> None:
+    (m,) = extract_suv_mentions("Right lung mass, SUV max 12.3 (series 4, image 87).")
+    assert (m.slice, m.series) == (87, 4)
+    (m,) = extract_suv_mentions("Left hilar node SUVmax 4.2 (4:87).")
+    assert (m.slice, m.series) == (87, 4)
+    (m,) = extract_suv_mentions("Mediastinal node, SUV max 5.5, axial slices 51-53.")
+    assert (m.slice, m.slice_range) == (52, (51, 53))
+    (m,) = extract_suv_mentions("Coronal image 80 shows a right lung mass with SUV max 12.3.")
+    assert (m.slice, m.non_axial) == (None, "coronal")
+    (m,) = extract_suv_mentions("Bone lesion in the L2 vertebral body, SUVmax 6.6 (img 180).")
+    assert m.slice == 180 and "vertebra" in m.anatomy
+
+
+def test_metrics_and_offsets() -> None:
+    text = "Findings:\nLiver SUVmean 2.1.\nLeft lung nodule SUVpeak 3.0 and SUVmax 4.4 (image 40)."
+    mentions = extract_suv_mentions(text)
+    assert [(m.suv, m.metric) for m in mentions] == [(2.1, "mean"), (3.0, "peak"), (4.4, "max")]
+    for m in mentions:
+        assert text[m.start : m.end] == m.text and float(m.text) == m.suv
+        assert text[m.sentence_start : m.sentence_end] == m.sentence
+
+
+def test_a_report_defined_abbreviation_counts_as_a_keyword() -> None:
+    text = (
+        "The maximal standardized uptake value (MSUV) of the mass was 7.1 on image 30. "
+        "A second right node has an MSUV of 4.0 on image 44."
+    )
+    assert [(m.suv, m.slice) for m in extract_suv_mentions(text)] == [(7.1, 30), (4.0, 44)]
+
+
+def test_no_numbers_no_mentions() -> None:
+    assert extract_suv_mentions("") == []
+    assert extract_suv_mentions("No abnormal FDG uptake. Physiologic activity in the bowel.") == []
+    assert extract_suv_mentions("A 2.1 x 1.1 cm node on slice 104, series 3.") == []
+
+
+def test_redact_removes_dates_names_and_ids() -> None:
+    text = "Compared to 6.3 on 3/12/2019 (Dr. Quentin Zylo, MRN 12345678), image 44."
+    out = redact(text)
+    assert "2019" not in out and "Zylo" not in out and "12345678" not in out
+    assert "6.3" in out and "image 44" in out

@@ -1,0 +1,114 @@
+"""Canonical orientation, slice numbering and DICOM slice stacking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from extractors.pet.errors import PetInputError
+from extractors.pet.volume import (
+    SliceNumbering,
+    canonical_stack,
+    file_axis_numbering,
+    resample_to_grid,
+    same_grid,
+    stack_slices,
+    to_canonical,
+)
+from schemas.enums import Reason
+
+
+def _ras_volume() -> tuple[np.ndarray, np.ndarray]:
+    data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    affine = np.diag([2.0, 3.0, 4.0, 1.0])
+    affine[:3, 3] = [-10, -20, -30]
+    return data, affine
+
+
+@pytest.mark.parametrize("codes", ["LPS", "LPI", "RAI", "LAS"])
+def test_any_flipped_storage_comes_back_canonical(codes: str) -> None:
+    from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
+
+    data, affine = _ras_volume()
+    t = ornt_transform(axcodes2ornt("RAS"), axcodes2ornt(codes))
+    stored, stored_affine = apply_orientation(data, t), affine @ inv_ornt_aff(t, data.shape)
+    back = to_canonical(stored, stored_affine)
+    assert np.array_equal(back.data, data)
+    assert np.allclose(back.affine, affine)
+    assert back.z_flipped == codes.endswith("I")
+    numbering = file_axis_numbering(back, data.shape[2], 1)
+    # a report's "slice 1" is the file's first stored slice
+    expected_z_of_1 = 5 if codes.endswith("I") else 0
+    assert numbering.index_of(1) == expected_z_of_1
+    assert numbering.index_of(7) is None
+
+
+def test_axis_swaps_are_undone() -> None:
+    data, affine = _ras_volume()
+    swapped = np.transpose(data, (2, 0, 1))  # stored z, x, y
+    swapped_affine = affine[:, [2, 0, 1, 3]]
+    back = to_canonical(swapped, swapped_affine)
+    assert np.array_equal(back.data, data)
+    assert back.z_source_axis == 0
+
+
+def test_slice_numbering() -> None:
+    n = SliceNumbering((30, 29, 28), "instance numbers, head first")
+    assert n.index_of(29) == 1 and n.number_of(2) == 28 and n.span == (28, 30)
+
+
+def test_resample_identity_and_shift() -> None:
+    data, affine = _ras_volume()
+    same = resample_to_grid(data, affine, data.shape, affine, order=1, cval=-1)
+    assert np.allclose(same, data)
+    shifted = affine.copy()
+    shifted[2, 3] += 4.0  # one slice up
+    out = resample_to_grid(data, affine, data.shape, shifted, order=0, cval=-1)
+    assert np.array_equal(out[:, :, :-1], data[:, :, 1:]) and (out[:, :, -1] == -1).all()
+    assert same_grid(data.shape, affine, data.shape, affine + 1e-4)
+    assert not same_grid(data.shape, affine, data.shape, shifted)
+
+
+class _Slice(dict):
+    """Just the attributes ``stack_slices`` reads, as a pydicom Dataset would give them."""
+
+    def __getattr__(self, key):
+        return self[key]
+
+    def get(self, key, default=None):
+        return super().get(key, default)
+
+
+def _slice(k: int, z: float, rows: int = 3, cols: int = 4, name: str | None = None) -> _Slice:
+    return _Slice(
+        Rows=rows,
+        Columns=cols,
+        ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
+        PixelSpacing=[2.0, 2.0],
+        ImagePositionPatient=[0.0, 0.0, z],
+        InstanceNumber=k,
+        filename=name or f"s{k}.dcm",
+        value=float(k),
+    )
+
+
+def test_stack_sorts_by_position_and_keeps_instance_numbers() -> None:
+    slices = [_slice(3, -8.0), _slice(1, 0.0), _slice(2, -4.0)]  # image 1 at the head
+    stack = stack_slices(slices, lambda ds: np.full((3, 4), ds.value), what="PET")
+    assert stack.data.shape == (4, 3, 3)
+    assert [float(stack.data[0, 0, k]) for k in range(3)] == [3.0, 2.0, 1.0]  # foot to head
+    canon, numbering = canonical_stack(stack)
+    assert numbering.index_of(1) == 2  # image 1 is the most superior canonical slice
+    assert float(canon.data[0, 0, numbering.index_of(1)]) == 1.0
+
+
+def test_stack_rejects_gaps_duplicates_and_odd_slices() -> None:
+    with pytest.raises(PetInputError, match=r"s3.dcm: 8.00 mm .* missing slice") as err:
+        stack_slices(
+            [_slice(1, 0), _slice(2, 4), _slice(3, 12), _slice(4, 16)], lambda d: 0, what="PET"
+        )
+    assert err.value.reason == Reason.SERIES_INCONSISTENT
+    with pytest.raises(PetInputError, match="same ImagePositionPatient"):
+        stack_slices([_slice(1, 0), _slice(2, 0)], lambda d: 0, what="PET")
+    with pytest.raises(PetInputError, match=r"s2.dcm: 5x4 pixels.*Rows \(0028,0010\)"):
+        stack_slices([_slice(1, 0), _slice(2, 4, rows=5)], lambda d: 0, what="PET")
