@@ -776,7 +776,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
 _NAME_RE = re.compile(r"(?i)\b(?:dr|mr|mrs|ms|prof)\.?\s+[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?")
 _REDACTIONS = (
     (_DATE_RE, "[date]"),
-    (_TIME_RE, "[time]"),
+    (re.compile(r"(?i)(?<!\()\b\d{1,2}:[0-5]\d(?::\d{2})?(?:\s*(?:am|pm|h))?\b(?!\))"), "[time]"),
     (_NAME_RE, "[name]"),
     (re.compile(r"\b\d{6,}\b"), "[id]"),
     (re.compile(r"(?i)\b(?:mrn|accession|acc|patient\s+id)\s*(?:#|no\.?|:)?\s*\S+"), "[id]"),
@@ -788,7 +788,7 @@ _REDACTIONS = (
 def redact(text: str) -> str:
     """Report text safe to publish: dates, times, names after a title, long numbers (MRNs,
     accession numbers), e-mail addresses and phone numbers replaced by placeholders. SUV
-    values, sizes and slice numbers stay."""
+    values, sizes and slice numbers stay ("(4:87)" is a series and an image, not a time)."""
     for pattern, placeholder in _REDACTIONS:
         text = pattern.sub(placeholder, text)
     return text

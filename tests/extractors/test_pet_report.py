@@ -181,7 +181,9 @@ def test_no_numbers_no_mentions() -> None:
 
 
 def test_redact_removes_dates_names_and_ids() -> None:
-    text = "Compared to 6.3 on 3/12/2019 (Dr. Quentin Zylo, MRN 12345678), image 44."
+    text = (
+        "Compared to 6.3 on 3/12/2019 at 10:45 (Dr. Quentin Zylo, MRN 12345678), image 44 (4:87)."
+    )
     out = redact(text)
-    assert "2019" not in out and "Zylo" not in out and "12345678" not in out
-    assert "6.3" in out and "image 44" in out
+    assert "2019" not in out and "Zylo" not in out and "12345678" not in out and "10:45" not in out
+    assert "6.3" in out and "image 44" in out and "(4:87)" in out
