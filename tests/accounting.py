@@ -33,7 +33,8 @@ class Accounting:
     lost_rows: list[tuple[str, int]] = field(default_factory=list)
 
 
-def published_study_ids(out: Path) -> set[str]:
+def published_study_ids(out: Path, datasets: set[str] | None = None) -> set[str]:
+    """Study ids of every published record (of the given source datasets only, when given)."""
     import json
     import tarfile
 
@@ -45,6 +46,8 @@ def published_study_ids(out: Path) -> set[str]:
             for m in tar.getmembers():
                 if m.name.endswith(".json"):
                     record = json.loads(tar.extractfile(m).read())
+                    if datasets and record["provenance"]["source_dataset"] not in datasets:
+                        continue
                     images = record.get("images") or [record["image"]]
                     ids.update(i["study_id"] for i in images)
     return ids
@@ -56,7 +59,7 @@ def account(out: Path, inputs: list[Inputs], salt: str) -> Accounting:
     ids = Pseudonymizer(salt)
     quarantine = pq.read_table(layout.quarantine).to_pylist()
     findings = pq.read_table(layout.tables / "findings.parquet").to_pylist()
-    acc = Accounting(published=published_study_ids(out))
+    acc = Accounting(published=published_study_ids(out, {inp.dataset for inp in inputs}))
     acc.quarantined_items = {q["item_id"] for q in quarantine if q["unit"] in ("item", "record")}
     row_quarantined = {
         (q["source_ref"], q["row_number"]) for q in quarantine if q["unit"] == "label_row"

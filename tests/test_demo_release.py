@@ -110,7 +110,8 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     assert acc.images_named == 880 + 8 + 24
     assert len(acc.published) == 4 + 8 + 24 and len(acc.quarantined_items) == 876
     flow = demo_release["stats"]["flow"]
-    assert flow["items_named"] == acc.images_named
+    pet_exams = 3  # the demo's synthetic_pet exams (tests/test_demo_pet.py checks them)
+    assert flow["items_named"] == acc.images_named + pet_exams
     assert flow["records_published"] == flow["records_valid"] == flow["records_built"]
 
 

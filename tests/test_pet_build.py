@@ -168,10 +168,7 @@ def test_dicom_exams_and_privacy(tmp_path: Path) -> None:
     for table in (out / "_build" / "tables").glob("*.parquet"):
         text = str(pq.read_table(table).to_pylist())
         assert not [s for s in secrets if s in text], table
-    questions = [
-        row["json"]["question"]
-        for row in _load(out, "grounding", _split(out))
-    ]
+    questions = [row["json"]["question"] for row in _load(out, "grounding", _split(out))]
     assert any("[date]" in q and "[name]" in q for q in questions)
 
 
