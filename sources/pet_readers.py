@@ -27,7 +27,6 @@ from extractors.pet.suv import suv_bw_scale_factor
 from extractors.pet.volume import (
     OrganMasks,
     PetVolume,
-    SliceNumbering,
     canonical_stack,
     file_axis_numbering,
     overlap_fraction,
@@ -339,7 +338,6 @@ def _best_z_offset(ct: np.ndarray, labels: np.ndarray, names: dict[int, str]) ->
 
 
 __all__ = [
-    "SliceNumbering",
     "load_autopet_exam",
     "load_ct_anatomy",
     "load_pet_dicom_exam",

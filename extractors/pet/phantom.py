@@ -18,6 +18,7 @@ truth says what each mention is and why it should be rejected.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -355,7 +356,7 @@ def _try_place(
     spacing: tuple[float, float, float],
     placed: list[_Placed],
     target: float,
-    mid_of: callable,
+    mid_of: Callable[[int], float],
     *,
     center: tuple[int, int, int] | None = None,
     radius_mm: float | None = None,

@@ -234,8 +234,11 @@ _REF_STRONG = re.compile(
 _REF_AFTER = re.compile(
     r"""(?ix)^[\s,(]*(?:(?:in|for|of|within|at|on)\s+(?:the\s+)?(?:normal\s+|background\s+)?
     (?:liver|hepatic\s+\w+|blood[\s-]*pool|mediastin\w*|spleen|aorta|contralateral)|
-    (?:normal\s+)?liver\b|(?:mediastinal\s+)?blood[\s-]*pool|background|reference|physiologic|
-    (?:was|were|is|are|be)\s+(?:considered|defined|used|regarded)|threshold|cut-?off)"""
+    (?:normal\s+)?liver\b|(?:mediastinal\s+)?blood[\s-]*pool|background|reference|physiologic)"""
+)
+_CRITERION_AFTER = re.compile(
+    r"""(?ix)^[\s,(]*(?:(?:was|were|is|are|be|been)\s+(?:considered|defined|used|regarded|taken)|
+    (?:as\s+(?:the\s+|a\s+)?)?(?:threshold|cut-?off|criterion))"""
 )
 _REF_ORGAN = re.compile(r"(?i)\b(?:liver|hepatic|spleen|splenic|aorta|aortic)\b")
 _LESION_NOUN = re.compile(
@@ -260,7 +263,6 @@ _SIDE_RE = re.compile(
 )
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b")
 _LIST_GLUE = re.compile(r"(?ix)^\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*$")
-_SUV_FILLER_STOP = re.compile(r"[;.](?:\s|$)")
 
 # Organ words of report text -> coarse anatomy keys (extractors.pet.anatomy maps them to
 # TotalSegmentator classes).
@@ -302,10 +304,9 @@ _ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.i
 _LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
 _LEFT_TOKENS_REFERENCE = 8  # reference cues may lead a longer phrase ("blood pool activity with")
 _MAX_KEY_GAP_TOKENS = 8  # SUV keyword ... value
-_MAX_PAIR_COST = 24.0
-_STRETCH_BREAK = re.compile(
-    r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as|with)\s+|[,;]\s*"
-)  # slice <-> value pairing beyond this is no pairing
+_MAX_PAIR_COST = 24.0  # slice <-> value pairing beyond this is no pairing
+# where one value's stretch of the sentence ends and the next one's begins
+_STRETCH_BREAK = re.compile(r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as)\s+|[,;]\s*")
 
 
 # ---- sentence analysis ----------------------------------------------------------------------
@@ -335,6 +336,7 @@ class _Value:
     cue: str | None = None
     ref: _SliceRef | None = None
     other_plane: _SliceRef | None = None
+    current: bool = False  # "now", "currently" right before it
     stretch: tuple[int, int] = (0, 0)
 
 
@@ -557,13 +559,17 @@ class _Sentence:
                 return m.group(0)
         threshold = re.search(
             r"(?ix)(?:[<>≥≤]=?|\b(?:greater|higher|more|less|lower)\s+than|\b(?:above|below|over|"
-            r"under|exceeding|at\s+least)\b)\s*(?:an?\s+)?$",
+            r"under|exceeding|at\s+least|ratios?|index|indices|threshold|cut-?off)\b)"
+            r"\s*(?:an?\s+|of\s+|was\s+|is\s+|=\s*|:\s*)*$",
             self.text[val.key_start : val.start] if val.keyed else left,
         )
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
-            return "threshold " + threshold.group(0).strip()
+            return "criterion " + threshold.group(0).strip()
         # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
         _, right = self._right_context(val, hi)
+        criterion = _CRITERION_AFTER.match(right)
+        if criterion:  # "an SUVmax of 2.5 was used as the threshold"
+            return criterion.group(0).strip(" ,(")
         m2 = _REF_AFTER.match(right)
         if m2 and not self._belongs_to_next(right[m2.end() :], has_next):
             parenthesised = right[: m2.start() + 3].lstrip().startswith("(")
@@ -582,7 +588,10 @@ class _Sentence:
         anchor = val.key_start
         left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
         left = self.text[left_start : val.start]
-        if _CURRENT.search(left):
+        # "now 4.1", "currently SUV max is 3.3": a current cue right before the value
+        near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
+        if _CURRENT.search(near):
+            val.current = True
             return None
         cues = list(_PRIOR_BEFORE.finditer(left))
         if cues:
@@ -628,6 +637,12 @@ class _Sentence:
             shared = {id(s.ref): s.ref for s in siblings if s.ref and s.ref.group is None}
             if len(shared) == 1:
                 val.ref = next(iter(shared.values()))
+        # "the node (SUV 6.3) now measures SUV 4.1 (image 80)": what came before "now",
+        # without a slice of its own, is the earlier value
+        now = [i for i, v in enumerate(vals) if v.current and v.role == LESION]
+        for val in vals[: now[0]] if now else []:
+            if val.role == LESION and val.ref is None and val.cue is None:
+                val.role, val.cue = PRIOR, "now (later in the sentence)"
 
     def _zip_respectively(self, axial: list[_SliceRef]) -> bool:
         lesions = [v for v in self.values if v.role == LESION]

@@ -103,6 +103,20 @@ NOT_LESION = [
     ("Lesions with SUV greater than 2.5 were considered abnormal.", [2.5]),
     ("Physiologic uptake in the bowel with SUV max 6.0 on slice 200.", [6.0]),
     ("Normal hepatic activity with SUVmean of 2.3.", [2.3]),
+    ("The previously noted right hilar node (SUV 6.3) now measures SUV 4.1 (image 80).", [6.3]),
+    ("Right hilar node SUVmax 5.1 (previous 7.9), image 40.", [7.9]),
+    ("SUVmax 5.1 on image 40, down from 7.9.", [7.9]),
+    ("Left node SUV max 4.2 (image 9) vs 3.1 on 2/3/2021.", [3.1]),
+    ("Right lung nodule SUV max 3.5 on image 70 (2.9 on the prior study).", [2.9]),
+    ("SUVmax 7.4 with liver SUVmean 2.4.", [2.4]),
+    (
+        "A right axillary node with SUVmax 4.3 (image 22) relative to a liver background of 2.1.",
+        [2.1],
+    ),
+    ("Tumor SUV ratio 2.1 on image 40.", [2.1]),
+    ("An SUVmax of 2.5 was used as the threshold.", [2.5]),
+    ("Mediastinal blood pool reference SUV 1.9 and liver reference SUV 2.6.", [1.9, 2.6]),
+    ("Stable left adrenal nodule, SUV 3.4 today and 3.5 in March 2021 (image 60).", [3.5]),
 ]
 
 
