@@ -182,3 +182,17 @@ def test_same_inputs_same_release(tmp_path: Path) -> None:
     second = _build(tmp_path / "b", sources)[2]
     assert (first / "manifest.json").read_text() == (second / "manifest.json").read_text()
     shutil.rmtree(first)
+
+
+def test_pet_source_configs_are_validated(tmp_path: Path) -> None:
+    from medsg.config import ConfigError
+
+    cfg = write_config(
+        tmp_path / "bad.yaml", [{"kind": "autopet_nifti", "root": str(tmp_path), "slice_base": 2}]
+    )
+    with pytest.raises(ConfigError, match=r"sources\.0\.autopet_nifti\.slice_base"):
+        load_config(cfg)
+    cfg = write_config(tmp_path / "ok.yaml", [{"kind": "pet_dicom", "root": "exams"}])
+    (source,) = load_config(cfg).sources
+    assert source.dataset == "pet_dicom" and source.root == tmp_path / "exams"
+    assert source.report_name == "report.txt"

@@ -40,6 +40,11 @@ ANATOMY_CLASSES: dict[str, Callable[[str], bool]] = {
     "heart": lambda n: n in ("heart", "atrial_appendage_left") or n.startswith("heart_"),
     "esophagus": lambda n: n == "esophagus",
     "prostate": lambda n: n == "prostate",
+    # structures lymph node stations are named after (a node lies next to them)
+    "aorta": lambda n: n == "aorta",
+    "vena_cava": lambda n: n in ("inferior_vena_cava", "superior_vena_cava"),
+    "portal_vein": lambda n: n.startswith("portal_vein"),
+    "iliac_vessels": lambda n: n.startswith(("iliac_artery", "iliac_vena", "iliopsoas")),
 }
 
 

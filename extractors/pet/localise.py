@@ -14,7 +14,8 @@ For a mention "SUVmax S on axial slice z" (optionally "left" / "right", an organ
    the lowest step where it appears. A hot spot counts once (by its maximum voxel).
 7. More than one candidate is ambiguous. Before giving up, in this order, each of these may
    leave exactly one (extension): the side the sentence names (strictly: on that side of the
-   midline at all), the organ it names (TotalSegmentator masks, when the exam has them), or
+   midline at all), the organ it names or the structure a node station is named after
+   ("para-aortic": the aorta) within 2 voxels (TotalSegmentator masks, when present), or
    else the only candidate outside organs of physiological uptake (kidneys, bladder, brain,
    heart) that the sentence does not name, and the reported slice (only one candidate has
    its maximum within 2 slices of it). Otherwise the mention is rejected as ambiguous.
@@ -211,12 +212,17 @@ def localise(
         if len(strict) == 1:
             candidates, resolved_by = strict, "side"
     if len(candidates) > 1 and volume.organs is not None:
-        organs = {c.seed: _organ_of(volume, c) for c in candidates}
-        named = [c for c in candidates if anatomy_matches(organs[c.seed], query.anatomy)]
+        organs = {c.seed: _organs_of(volume, c) for c in candidates}
+        named = [
+            c
+            for c in candidates
+            if any(anatomy_matches(o, query.anatomy) for o in organs[c.seed][1])
+        ]
         lesion_like = [
             c
             for c in candidates
-            if not physiologic_hot(organs[c.seed]) or anatomy_matches(organs[c.seed], query.anatomy)
+            if not physiologic_hot(organs[c.seed][0])
+            or anatomy_matches(organs[c.seed][0], query.anatomy)
         ]
         if len(named) == 1:
             candidates, resolved_by = named, "organ"
@@ -236,20 +242,25 @@ def localise(
     return _label(volume, cand, s, zs, n_candidates, resolved_by)
 
 
-def _organ_of(volume: PetVolume, c: _Candidate) -> str | None:
+def _organs_of(volume: PetVolume, c: _Candidate) -> tuple[str | None, set[str]]:
     """The organ holding most of a candidate's hot core (its component at the top of the
-    ladder)."""
+    ladder), and every organ within 2 voxels of it (a node beside the aorta)."""
     assert volume.organs is not None
-    box = c.bbox
+    box = tuple(
+        slice(max(0, sl.start - 3), min(n, sl.stop + 3))
+        for sl, n in zip(c.compact_bbox, volume.shape, strict=True)
+    )
     seed = tuple(p - sl.start for p, sl in zip(c.seed, box, strict=True))
     core = _grow(volume.suv[box] >= c.compact_threshold, seed)
     if core is None:
-        return None
-    ids, counts = np.unique(volume.organs.labels[box][core], return_counts=True)
+        return None, set()
+    labels = volume.organs.labels[box]
+    names = volume.organs.names
+    ids, counts = np.unique(labels[core], return_counts=True)
     keep = ids != 0
-    if not keep.any():
-        return None
-    return volume.organs.names.get(int(ids[keep][np.argmax(counts[keep])]))
+    inside = names.get(int(ids[keep][np.argmax(counts[keep])])) if keep.any() else None
+    near_ids = np.unique(labels[ndimage.binary_dilation(core, iterations=2)])
+    return inside, {names[int(i)] for i in near_ids if int(i) in names}
 
 
 def _slice_words(volume: PetVolume, zs: list[int]) -> str:
