@@ -71,7 +71,8 @@ class PetExamSourceConfig(_Strict):
     root: Path
     report_name: str = "report.txt"  # in each exam folder
     organ_masks: str | None = "organ_masks"  # in each exam folder: a folder with one NIfTI
-    # per TotalSegmentator class, or one multilabel NIfTI; absent is fine (no host organs)
+    # per TotalSegmentator class, or one multilabel NIfTI, on the PET grid; absent is fine
+    # (no host organs)
     slice_base: int = Field(default=1, ge=0, le=1)  # NIfTI: reports count stored slices from
     licence: str | None = None  # default: the reader's licence id (shards.licences)
     optional: bool = False

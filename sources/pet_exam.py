@@ -48,9 +48,9 @@ def _inputs(folder: Path, kind: str, report: Path, organ_masks: str | None) -> l
         files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DICOM_SUFFIXES]
     else:
         files = [folder / n for n in (SUV_FILE, "CTres.nii.gz", "SEG.nii.gz")]
-        if organ_masks:
-            masks = folder / organ_masks
-            files += sorted(masks.glob("*.nii*")) if masks.is_dir() else [masks]
+    if organ_masks:
+        masks = folder / organ_masks
+        files += sorted(masks.glob("*.nii*")) if masks.is_dir() else [masks]
     return sorted(p for p in [*files, report] if p.is_file())
 
 
@@ -127,7 +127,7 @@ def load_exam(item: SourceItem) -> tuple[PetVolume, str]:
             organ_masks=item.get("organ_masks") or None,
         )
     else:
-        volume = load_pet_dicom_exam(folder)
+        volume = load_pet_dicom_exam(folder, organ_masks=item.get("organ_masks") or None)
     report = Path(item.get("report") or item.labels_file)
     data = report.read_bytes()[:MAX_REPORT_BYTES]
     return volume, data.decode("utf-8", errors="replace")

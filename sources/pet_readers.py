@@ -213,9 +213,10 @@ def read_dicom_series(folder: Path) -> dict[str, list]:
     return grouped
 
 
-def load_pet_dicom_exam(folder: Path) -> PetVolume:
+def load_pet_dicom_exam(folder: Path, *, organ_masks: str | None = None) -> PetVolume:
     """A DICOM PET/CT exam folder as a canonical SUV volume, with its CT resampled onto the
-    PET grid when the folder holds one."""
+    PET grid when the folder holds one, and organ masks (NIfTI on the PET grid) when
+    ``organ_masks`` names them in the folder."""
     series = read_dicom_series(folder)
     pets = series.get("PT", [])
     if not pets:
@@ -252,6 +253,8 @@ def load_pet_dicom_exam(folder: Path) -> PetVolume:
             ct_stack.data, ct_stack.affine, volume.shape, volume.affine, order=1, cval=-1000.0
         ).astype(np.float32)
         volume.notes.append("CT resampled onto the PET grid (linear)")
+    if organ_masks and (folder / organ_masks).exists():
+        volume.organs = _canonical_organs(folder / organ_masks, volume.shape, volume.affine)
     return volume
 
 

@@ -17,7 +17,7 @@ from extractors.pet.localise import (
     Rejection,
     localise,
 )
-from extractors.pet.report import LESION, PRIOR, REFERENCE, SuvMention, extract_suv_mentions
+from extractors.pet.report import PRIOR, REFERENCE, SuvMention, extract_suv_mentions
 from extractors.pet.volume import PetVolume
 from schemas.enums import Reason
 
@@ -139,15 +139,3 @@ def liver_reference(
         ):
             return m.suv, "report"
     return None, ""
-
-
-__all__ = [
-    "EXTRACTOR",
-    "EXTRACTOR_VERSION",
-    "LESION",
-    "ExamLabels",
-    "MentionResult",
-    "label_exam",
-    "label_mentions",
-    "query_for",
-]
