@@ -120,6 +120,19 @@ def plan_pet_exams(
 def load_exam(item: SourceItem) -> tuple[PetVolume, str]:
     """The exam's volume and report text (PetInputError when either cannot be used)."""
     folder = Path(item.path)
+    try:
+        return _load_exam(item, folder)
+    except PetInputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # a malformed header or volume the readers did not foresee: the exam, not the run
+        reason = Reason.VOLUME_READ_ERROR if item.reader == KIND_NIFTI else Reason.DICOM_READ_ERROR
+        raise PetInputError(
+            reason, f"{folder.name}: cannot be read ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _load_exam(item: SourceItem, folder: Path) -> tuple[PetVolume, str]:
     if item.reader == KIND_NIFTI:
         volume = load_autopet_exam(
             folder,

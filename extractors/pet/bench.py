@@ -273,7 +273,11 @@ def cli(argv: list[str]) -> int:
 
     from medsg.paths import default_realdata_dir
 
-    parser = argparse.ArgumentParser(prog="medsg bench pet", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="medsg bench pet",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--exams", type=int, default=40, help="phantom exams per anatomy")
     parser.add_argument("--seed", type=int, default=1000, help="first phantom seed")
     parser.add_argument("--speed-runs", type=int, default=5, help="timed runs (0: skip)")

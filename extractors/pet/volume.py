@@ -230,6 +230,23 @@ def _vector(ds: Any, keyword: str, n: int, tag: str) -> np.ndarray:
     return np.asarray([float(v) for v in value], dtype=np.float64)
 
 
+def _size(ds: Any) -> tuple[int, int]:
+    try:
+        return int(ds.get("Rows")), int(ds.get("Columns"))
+    except (TypeError, ValueError):
+        raise PetInputError(
+            Reason.SERIES_INCONSISTENT,
+            f"{_name(ds)}: Rows (0028,0010) / Columns (0028,0011) missing or not numbers",
+        ) from None
+
+
+def _instance_number(ds: Any, default: int) -> int:
+    try:
+        return int(ds.get("InstanceNumber") or default)
+    except (TypeError, ValueError):
+        return default
+
+
 @dataclass(frozen=True)
 class SliceStack:
     """A DICOM series' slices sorted along their normal, as an array ``[column, row, slice]``
@@ -254,10 +271,10 @@ def stack_slices(
     spacing = _vector(first, "PixelSpacing", 2, "(0028,0030)")
     row_dir, col_dir = iop[:3], iop[3:]
     normal = np.cross(row_dir, col_dir)
-    size = (int(first.Rows), int(first.Columns))
+    size = _size(first)
     located = []
     for ds in series:
-        if (int(ds.Rows), int(ds.Columns)) != size:
+        if _size(ds) != size:
             raise PetInputError(
                 Reason.SERIES_INCONSISTENT,
                 f"{_name(ds)}: {ds.Rows}x{ds.Columns} pixels, the {what} series has "
@@ -308,7 +325,7 @@ def stack_slices(
     lps[:3, 2] = normal * step
     lps[:3, 3] = located[0][1]
     ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
-    numbers = tuple(int(ds.get("InstanceNumber") or k + 1) for k, (_, _, ds) in enumerate(located))
+    numbers = tuple(_instance_number(ds, k + 1) for k, (_, _, ds) in enumerate(located))
     return SliceStack(data, ras, numbers)
 
 
