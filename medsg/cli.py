@@ -64,6 +64,38 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from exports.write import export_release
+
+    try:
+        report = export_release(Path(args.release), Path(args.out), args.format)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"medsg export: {exc}", file=sys.stderr)
+        return 2
+    print(f"medsg export: {sum(report.written.values())} {args.format} items in {args.out}")
+    for task, n in sorted(report.written.items()):
+        print(f"  {task}: {n}")
+    for task, n in sorted(report.skipped.items()):
+        print(f"  skipped {task}: {n} (answer is not exactly one box, not expressible)")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from evaluation.metric import evaluate, read_gold, read_predictions
+
+    try:
+        gold = read_gold(Path(args.gold))
+        predictions = read_predictions(Path(args.pred))
+    except (OSError, ValueError) as exc:
+        print(f"medsg eval: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(gold, predictions, args.box_format)
+    print(json.dumps(result, indent=1))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medsg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-prefect", action="store_true", help="run the steps inline, without Prefect"
     )
     build.set_defaults(func=_cmd_build)
+
+    export = sub.add_parser("export", help="write a release in a peer tool's format")
+    export.add_argument("--format", required=True, choices=("medsg", "sharegpt", "llava"))
+    export.add_argument("--release", required=True, help="release folder")
+    export.add_argument("--out", required=True, help="export folder (images written alongside)")
+    export.set_defaults(func=_cmd_export)
+
+    evaluate = sub.add_parser("eval", help="score predictions with the MedSG-Bench metric")
+    evaluate.add_argument("--pred", required=True, help='JSONL: {"id": ..., "prediction": "..."}')
+    evaluate.add_argument("--gold", required=True, help="a medsg export file or folder")
+    evaluate.add_argument(
+        "--box-format",
+        default="auto",
+        choices=("auto", "pixels", "thousand", "unit"),
+        help="how to read bare numbers (Qwen tokens are pixels; auto: 0-1 floats else pixels)",
+    )
+    evaluate.add_argument("--out", help="also write the scores as JSON here")
+    evaluate.set_defaults(func=_cmd_eval)
 
     verify = sub.add_parser("verify", help="check every release file against manifest.json")
     verify.add_argument("release", help="release folder")
