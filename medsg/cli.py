@@ -96,6 +96,39 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_smoke_train(args: argparse.Namespace) -> int:
+    from training.smoke import SmokeConfig, SmokeError, smoke_train
+
+    cfg = SmokeConfig(config=args.config, epochs=args.epochs, threads=args.threads)
+    try:
+        metrics = smoke_train(Path(args.release), cfg)
+    except (SmokeError, FileNotFoundError) as exc:
+        print(f"medsg smoke-train: {exc}", file=sys.stderr)
+        return 2
+    gain = metrics["improvement_over_best_baseline"]
+    print(
+        f"medsg smoke-train: validation mean IoU {metrics['model']['mean_iou']:.3f}, "
+        f"acc@0.5 {metrics['model']['acc@0.5']:.3f}; best baseline {metrics['best_baseline']} "
+        f"{metrics['baselines'][metrics['best_baseline']]['mean_iou']:.3f} / "
+        f"{metrics['baselines'][metrics['best_baseline']]['acc@0.5']:.3f}; gain "
+        f"{gain['mean_iou']:+.3f} mean IoU, {gain['acc@0.5']:+.3f} acc@0.5 "
+        f"({metrics['seconds']} s). Written to {args.release}/smoke_model/"
+    )
+    return 0 if metrics["beats_best_baseline"] else 1
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from shards.remote import PublishError, publish_to
+
+    try:
+        written = publish_to(Path(args.release), args.to)
+    except (PublishError, OSError, ValueError) as exc:
+        print(f"medsg publish: {exc}", file=sys.stderr)
+        return 2
+    print(f"medsg publish: {len(written)} files to {args.to} (manifest.json last)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medsg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--out", help="also write the scores as JSON here")
     evaluate.set_defaults(func=_cmd_eval)
+
+    smoke = sub.add_parser("smoke-train", help="train and publish the smoke-test model")
+    smoke.add_argument("--release", required=True, help="release folder")
+    smoke.add_argument("--config", default="grounding", help="release config (default grounding)")
+    smoke.add_argument("--epochs", type=int, default=15)
+    smoke.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    smoke.set_defaults(func=_cmd_smoke_train)
+
+    publish = sub.add_parser("publish", help="copy a verified release to an fsspec destination")
+    publish.add_argument("--release", required=True, help="release folder")
+    publish.add_argument("--to", required=True, help="destination URL: a folder, s3://, gs://...")
+    publish.set_defaults(func=_cmd_publish)
 
     verify = sub.add_parser("verify", help="check every release file against manifest.json")
     verify.add_argument("release", help="release folder")

@@ -52,3 +52,28 @@ def licence_of(licence_id: str) -> Licence:
             licence_id, f"{licence_id} (not in shards.licences: check the source's terms)", "", ""
         ),
     )
+
+
+def licences_markdown(
+    records_by_licence: dict[str, int], sources_by_licence: dict[str, list[str]]
+) -> str:
+    """LICENSES.md: every licence in the release, its terms, link, citation and share."""
+    lines = [
+        "# Licences",
+        "",
+        "This release mixes sources under different terms. Each record names its licence in "
+        "`json.provenance.licence`; use each record under the terms of its source.",
+    ]
+    for lid in sorted(records_by_licence):
+        lic = licence_of(lid)
+        lines += [
+            "",
+            f"## {lic.id}",
+            "",
+            f"- Sources: {', '.join(sorted(sources_by_licence.get(lid, [])))}",
+            f"- Records: {records_by_licence[lid]}",
+            f"- Terms: {lic.name}",
+            f"- Link: {lic.link or 'not registered'}",
+            f"- Cite: {lic.citation or '-'}",
+        ]
+    return "\n".join(lines) + "\n"

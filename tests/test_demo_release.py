@@ -107,8 +107,8 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
         DEMO_SALT,
     )
     assert acc.lost_images == [] and acc.lost_rows == []
-    assert acc.images_named == 880 + 8 + 24
-    assert len(acc.published) == 4 + 8 + 24 and len(acc.quarantined_items) == 876
+    assert acc.images_named == 880 + 8 + 300
+    assert len(acc.published) == 4 + 8 + 300 and len(acc.quarantined_items) == 876
     flow = demo_release["stats"]["flow"]
     assert flow["items_named"] == acc.images_named
     assert flow["records_published"] == flow["records_valid"] == flow["records_built"]
