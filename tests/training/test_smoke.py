@@ -55,7 +55,8 @@ def test_smoke_model_learns_and_is_published(release: Path, tmp_path: Path) -> N
     shutil.copytree(release, a)
     metrics = smoke_train(a, SmokeConfig(), log=lambda _: None)
     assert metrics["n_train"] > 50 and metrics["n_validation"] >= 5
-    assert metrics["training"]["epochs_run"] == 15 and not metrics["training"]["stopped_by_time_budget"]
+    training = metrics["training"]
+    assert training["epochs_run"] == 15 and not training["stopped_by_time_budget"]
     best = metrics["baselines"][metrics["best_baseline"]]
     assert metrics["model"]["mean_iou"] > best["mean_iou"] + 0.1
     assert metrics["model"]["acc@0.5"] > best["acc@0.5"]
