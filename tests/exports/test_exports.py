@@ -134,3 +134,20 @@ def test_bad_prediction_file_names_line(tmp_path: Path) -> None:
     p.write_text('{"id": "a", "prediction": "x"}\n{"oops": 1}\n')
     with pytest.raises(ValueError, match=r"p\.jsonl:2: no 'id' field"):
         read_predictions(p)
+
+
+def test_llamafactory_config_matches_the_sharegpt_export(release: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from medsg.paths import REPO_ROOT
+
+    cfg = yaml.safe_load(
+        (REPO_ROOT / "training/llamafactory/qwen2_5vl_7b_lora_sft.yaml").read_text()
+    )
+    export_release(release, tmp_path, "sharegpt")
+    info = json.loads((tmp_path / "dataset_info.json").read_text())
+    assert cfg["dataset"] in info and cfg["eval_dataset"] in info
+    assert (
+        cfg["template"] == "qwen2_vl" and cfg["model_name_or_path"] == "Qwen/Qwen2.5-VL-7B-Instruct"
+    )
+    assert cfg["stage"] == "sft" and cfg["finetuning_type"] == "lora"

@@ -52,6 +52,19 @@ def test_card_sections_gallery_and_licences(release: Path) -> None:
     assert {"README.md", "LICENSES.md", "gallery.png"} <= listed
 
 
+def test_card_renders_with_tables_and_gallery(release: Path) -> None:
+    import markdown
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(release / "README.md")
+    assert card.data.license == "other" and card.data.license_link == "LICENSES.md"
+    assert [c["config_name"] for c in card.data.configs] == ["grounding"]
+    assert card.data.source_datasets == ["synthetic_cxr"]
+    html = markdown.markdown(card.text, extensions=["tables", "fenced_code"])
+    assert html.count("<table>") >= 6
+    assert '<img alt="Preview: sampled records with their boxes" src="gallery.png"' in html
+
+
 def test_add_to_release_updates_card_and_manifest(release: Path, tmp_path: Path) -> None:
     import shutil
 
