@@ -142,8 +142,11 @@ class BuildConfig(_Strict):
         return sources
 
     def fingerprint(self) -> str:
-        """A hash of everything that changes the output (used in cache keys)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A hash of every setting that changes the release (used in cache keys and the
+        card); how the work is spread (runner, chunk size) does not."""
+        blob = json.dumps(
+            self.model_dump(mode="json", exclude={"runner", "chunk_size"}), sort_keys=True
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_yaml(self) -> str:

@@ -68,3 +68,11 @@ def test_missing_salt_env_is_an_error(monkeypatch) -> None:
 def test_missing_config_file() -> None:
     with pytest.raises(ConfigError, match=r"config file not found: /no/such\.yaml"):
         load_config("/no/such.yaml")
+
+
+def test_fingerprint_ignores_how_work_is_spread() -> None:
+    base = "sources:\n  - {kind: synthetic_cxr}\n"
+    a = parse_config(base, origin="a", base=Path("/tmp"))
+    b = parse_config(base + "runner: {kind: dask}\nchunk_size: 3\n", origin="b", base=Path("/tmp"))
+    c = parse_config(base + "records: {seed: 4}\n", origin="c", base=Path("/tmp"))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
