@@ -1,0 +1,259 @@
+"""3D masks of every taxonomy structure from TotalSegmentator class masks: unions of classes,
+unions of structures, and the derived structures (lung zones, hemidiaphragms, mediastinum and
+its parts, aorta parts). Works on bounding-box crops (``extractors.ct.masks``), on the
+canonical grid (x: right -> left, y: anterior -> posterior, z: feet -> head).
+
+A structure whose inputs are absent (out of the field of view, or not derivable, e.g. the
+aortic arch of an abdominal CT) is simply missing from the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from scipy import ndimage
+
+from extractors.ct.masks import ClassMasks, SparseMask, union
+from extractors.ct.taxonomy import BY_ID, STRUCTURES, Structure
+
+DIAPHRAGM_MM = 5.0  # thickness of the derived hemidiaphragm shell under a lung base
+_MEDIASTINAL_ORGANS = ("heart", "trachea", "esophagus", "aorta", "superior_vena_cava")
+
+
+def build_structures(
+    classes: ClassMasks,
+    spacing: tuple[float, float, float],
+    structures: Iterable[Structure] = STRUCTURES,
+) -> dict[str, SparseMask]:
+    """Every structure that has voxels, by id, in taxonomy order."""
+    builder = _Builder(classes, spacing)
+    out: dict[str, SparseMask] = {}
+    for s in structures:
+        mask = builder.get(s.id)
+        if mask is not None:
+            out[s.id] = mask
+    return out
+
+
+class _Builder:
+    """Resolves structures recursively, each once."""
+
+    def __init__(self, classes: ClassMasks, spacing: tuple[float, float, float]):
+        self.classes = classes
+        self.spacing = spacing
+        self.memo: dict[str, SparseMask | None] = {}
+        self.parts_memo: dict[str, dict[str, SparseMask]] = {}
+
+    def get(self, structure_id: str) -> SparseMask | None:
+        if structure_id not in self.memo:
+            self.memo[structure_id] = self._build(BY_ID[structure_id])
+        return self.memo[structure_id]
+
+    def _build(self, s: Structure) -> SparseMask | None:
+        if s.sources or s.parts:
+            return union([self.classes.get(c) for c in s.sources] + [self.get(p) for p in s.parts])
+        assert s.derive is not None, s.id
+        rule, _, arg = s.derive.partition(":")
+        if rule == "zone":
+            lung_id, zone = arg.split(":")
+            return lung_zone(self.get(lung_id), zone)
+        if rule == "hemidiaphragm":
+            thickness = max(1, round(DIAPHRAGM_MM / self.spacing[2]))
+            return hemidiaphragm(self.get(arg), thickness)
+        if rule == "mediastinum":
+            return mediastinum(
+                self.get("right_lung"),
+                self.get("left_lung"),
+                {o: self.get(o) for o in _MEDIASTINAL_ORGANS},
+                self.get("spine"),
+                [self.get("right_hemidiaphragm"), self.get("left_hemidiaphragm")],
+            )
+        if rule == "mediastinum_part":
+            return mediastinum_part(self.get("mediastinum"), self.get("heart"), arg)
+        if rule == "aorta_part":
+            if "aorta_parts" not in self.parts_memo:
+                self.parts_memo["aorta_parts"] = aorta_parts(self.get("aorta"))
+            return self.parts_memo["aorta_parts"].get(arg)
+        raise ValueError(f"unknown derivation {s.derive!r} of structure {s.id}")
+
+
+def _z_window(mask: SparseMask, z_lo: int, z_hi: int) -> SparseMask | None:
+    keep = np.zeros(mask.data.shape, dtype=bool)
+    a, b = max(z_lo - mask.offset[2], 0), max(min(z_hi - mask.offset[2], mask.data.shape[2]), 0)
+    keep[:, :, a:b] = True
+    return mask.where(keep)
+
+
+def lung_zone(lung: SparseMask | None, zone: str) -> SparseMask | None:
+    """Thirds of a lung's craniocaudal extent: ``base`` (lower), ``mid``, ``upper``; and the
+    ``apical`` zone, its top sixth."""
+    if lung is None:
+        return None
+    bounds = lung.bounds()
+    if bounds is None:
+        return None
+    z0, z1 = bounds[0][2], bounds[1][2]
+    h = z1 - z0
+    cuts = {
+        "base": (z0, z0 + round(h / 3)),
+        "mid": (z0 + round(h / 3), z0 + round(2 * h / 3)),
+        "upper": (z0 + round(2 * h / 3), z1),
+        "apical": (z1 - max(1, round(h / 6)), z1),
+    }
+    lo, hi = cuts[zone]
+    return _z_window(lung, lo, hi) if hi > lo else None
+
+
+def hemidiaphragm(lung: SparseMask | None, thickness: int) -> SparseMask | None:
+    """A shell ``thickness`` voxels thick directly under the lung's base: for each (x, y)
+    column through the lower half of the lung, the voxels under its lowest lung voxel."""
+    if lung is None:
+        return None
+    lung = lung.tight()
+    if lung is None:
+        return None
+    data = lung.data
+    has = data.any(axis=2)
+    lowest = lung.offset[2] + data.argmax(axis=2)  # first lung voxel from the feet up
+    z0 = lung.offset[2]
+    half = z0 + data.shape[2] / 2.0
+    valid = has & (lowest < half)
+    if not valid.any():
+        return None
+    lo = (lung.offset[0], lung.offset[1], z0 - thickness)
+    hi = (lung.hi[0], lung.hi[1], int(np.ceil(half)))
+    out = SparseMask.in_box(lung.shape, lo, hi)
+    zz = np.arange(out.offset[2], out.offset[2] + out.data.shape[2])[None, None, :]
+    low = lowest[..., None]
+    shell = valid[..., None] & (zz >= low - thickness) & (zz < low)
+    x_lo, y_lo = out.offset[0] - lung.offset[0], out.offset[1] - lung.offset[1]
+    out.data[...] = shell[x_lo : x_lo + out.data.shape[0], y_lo : y_lo + out.data.shape[1], :]
+    return out.tight()
+
+
+def _medial_edges(lung: SparseMask, lo: tuple[int, int], hi: tuple[int, int], last: bool):
+    """Per (y, z) row of the window [lo, hi): the lung's medial-most x (largest x of the
+    right lung when ``last``, smallest x of the left lung otherwise); -1 where absent."""
+    window = lung.crop_to((lung.offset[0], lo[0], lo[1]), (lung.hi[0], hi[0], hi[1]))
+    has = window.any(axis=0)
+    idx = window.shape[0] - 1 - window[::-1].argmax(axis=0) if last else window.argmax(axis=0)
+    return np.where(has, idx + lung.offset[0], -1)
+
+
+def mediastinum(
+    right_lung: SparseMask | None,
+    left_lung: SparseMask | None,
+    organs: dict[str, SparseMask | None],
+    spine: SparseMask | None,
+    hemidiaphragms: list[SparseMask | None],
+) -> SparseMask | None:
+    """The space between the lungs (per axial row, from the right lung's medial edge to the
+    left lung's) from the top of the diaphragm domes to the lung apices, plus the heart,
+    trachea, esophagus, aorta and superior vena cava within the lungs' height; minus the
+    lungs and the spine. Needs both lungs and the heart or the trachea (a CT of the lung
+    bases alone has no mediastinum to speak of)."""
+    if right_lung is None or left_lung is None:
+        return None
+    if organs.get("heart") is None and organs.get("trachea") is None:
+        return None
+    domes = [d.hi[2] for d in hemidiaphragms if d is not None]
+    lo = (
+        min(right_lung.offset[1], left_lung.offset[1]),
+        max([min(right_lung.offset[2], left_lung.offset[2]), *domes]),
+    )
+    hi = (max(right_lung.hi[1], left_lung.hi[1]), max(right_lung.hi[2], left_lung.hi[2]))
+    r_edge = _medial_edges(right_lung, lo, hi, last=True)
+    l_edge = _medial_edges(left_lung, lo, hi, last=False)
+    pieces: list[SparseMask | None] = []
+    rows = (r_edge >= 0) & (l_edge >= 0) & (l_edge - r_edge > 1) if hi[1] > lo[1] else None
+    if rows is not None and rows.any():
+        x_lo, x_hi = int(r_edge[rows].min()) + 1, int(l_edge[rows].max())
+        between = SparseMask.in_box(right_lung.shape, (x_lo, lo[0], lo[1]), (x_hi, hi[0], hi[1]))
+        xx = np.arange(x_lo, x_hi)[:, None, None]
+        between.data[...] = rows[None] & (xx > r_edge[None]) & (xx < l_edge[None])
+        pieces.append(between)
+    z_lo, z_hi = min(right_lung.offset[2], left_lung.offset[2]), hi[1]
+    for organ in organs.values():
+        if organ is not None:
+            pieces.append(_z_window(organ, z_lo, z_hi))
+    joined = union(pieces)
+    if joined is None:
+        return None
+    for cut in (right_lung, left_lung, spine):
+        if joined is None:
+            return None
+        joined = joined.minus(cut)
+    return joined
+
+
+def mediastinum_part(
+    mediastinum_mask: SparseMask | None, heart: SparseMask | None, part: str
+) -> SparseMask | None:
+    """Upper mediastinum: above the top of the heart; lower: from the heart's top down."""
+    if mediastinum_mask is None or heart is None:
+        return None
+    bounds = heart.bounds()
+    if bounds is None:
+        return None
+    top = bounds[1][2]
+    if part == "upper":
+        return _z_window(mediastinum_mask, top, mediastinum_mask.hi[2])
+    return _z_window(mediastinum_mask, mediastinum_mask.offset[2], top)
+
+
+def aorta_parts(aorta: SparseMask | None) -> dict[str, SparseMask]:
+    """Ascending aorta, arch and descending aorta, when derivable: axial slices that cut the
+    aorta in two places hold the ascending (anterior) and descending (posterior) parts; the
+    arch is above the highest such slice; below the lowest one the aorta is descending.
+    An aorta that no slice cuts twice (an abdominal CT) gives nothing."""
+    if aorta is None:
+        return {}
+    aorta = aorta.tight()
+    if aorta is None:
+        return {}
+    data = aorta.data
+    nz = data.shape[2]
+    asc = np.zeros_like(data)
+    desc = np.zeros_like(data)
+    two: list[int] = []
+    labels_per_slice: list[tuple[np.ndarray, int]] = []
+    for k in range(nz):
+        lab, n = ndimage.label(data[:, :, k], structure=np.ones((3, 3), dtype=bool))
+        labels_per_slice.append((lab, n))
+        if n >= 2:
+            sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
+            if np.sort(sizes)[-2] >= 4:  # two real cuts, not a speck
+                two.append(k)
+    if not two:
+        return {}
+    k_lo, k_hi = min(two), max(two)
+    y_asc, y_desc = [], []
+    for k in two:
+        lab, n = labels_per_slice[k]
+        sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
+        big = np.argsort(sizes)[-2:] + 1
+        ys = [float(np.nonzero(lab == b)[1].mean()) for b in big]
+        front, back = (big[0], big[1]) if ys[0] < ys[1] else (big[1], big[0])
+        asc[:, :, k] = lab == front
+        desc[:, :, k] = lab == back
+        y_asc.append(min(ys))
+        y_desc.append(max(ys))
+    mid = (np.mean(y_asc) + np.mean(y_desc)) / 2.0
+    for k in range(nz):
+        if k in two or k > k_hi:
+            continue
+        sl = data[:, :, k]
+        if not sl.any():
+            continue
+        if k < k_lo or float(np.nonzero(sl)[1].mean()) >= mid:
+            desc[:, :, k] = sl
+        else:
+            asc[:, :, k] = sl
+    arch = np.zeros_like(data)
+    arch[:, :, k_hi + 1 :] = data[:, :, k_hi + 1 :]
+    out = {}
+    for name, part in (("ascending", asc), ("arch", arch), ("descending", desc)):
+        mask = SparseMask(aorta.offset, part, aorta.shape).tight()
+        if mask is not None:
+            out[name] = mask
+    return out
