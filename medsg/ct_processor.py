@@ -41,7 +41,9 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         structures = build_structures(masks, ct.volume.spacing)
         projection = project(ct.volume, structures, settings.projection())
         if not any(projection.masks[v] for v in VIEWS):
-            raise ItemError(Reason.MASK_EMPTY, "no structure of the taxonomy projects onto the views")
+            raise ItemError(
+                Reason.MASK_EMPTY, "no structure of the taxonomy projects onto the views"
+            )
     except ItemError as exc:
         return ItemOutput(quarantine=[read_error(item, study_ids["frontal"], exc)])
 

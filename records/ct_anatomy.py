@@ -42,10 +42,14 @@ CONFIDENCE_REPORT = 0.5  # a report finding grounded at anatomy level
 
 BANKS: dict[str, tuple[Template, ...]] = {
     "anatomy_grounding": (
-        Template("ag-1", "Where is the {structure} on this {image}?", "The {structure} is at {boxes}."),
+        Template(
+            "ag-1", "Where is the {structure} on this {image}?", "The {structure} is at {boxes}."
+        ),
         Template("ag-2", "Locate the {structure} in this {image}.", "{boxes}"),
         Template("ag-3", "Draw a bounding box around the {structure}.", "{Structure}: {boxes}."),
-        Template("ag-4", "Which region of the {image} shows the {structure}?", "The region {boxes}."),
+        Template(
+            "ag-4", "Which region of the {image} shows the {structure}?", "The region {boxes}."
+        ),
     ),
     "report_grounding": (
         Template(
@@ -62,7 +66,9 @@ BANKS: dict[str, tuple[Template, ...]] = {
     ),
     "report_absent": (
         Template("ra-1", "Is there {finding} on this {image}?", "No."),
-        Template("ra-2", "Does the report describe {finding}?", "No, it states there is no {finding}."),
+        Template(
+            "ra-2", "Does the report describe {finding}?", "No, it states there is no {finding}."
+        ),
     ),
     "report_cot": (
         Template(
@@ -77,7 +83,9 @@ BANKS: dict[str, tuple[Template, ...]] = {
         ),
     ),
 }
-_STEP_LOCATE = "The sentence places the finding in the {structure}; locate the {structure}: {boxes}."
+_STEP_LOCATE = (
+    "The sentence places the finding in the {structure}; locate the {structure}: {boxes}."
+)
 _STEP_CONCLUDE = "{Finding} projects over the {structure} at {boxes}."
 
 
@@ -92,7 +100,11 @@ class CtRecordSource:
 
 
 def image_noun(study: Study) -> str:
-    return f"{study.view} radiograph projected from CT" if study.view else "radiograph projected from CT"
+    return (
+        f"{study.view} radiograph projected from CT"
+        if study.view
+        else "radiograph projected from CT"
+    )
 
 
 def _cap(text: str) -> str:
@@ -133,9 +145,7 @@ def structure_boxes(structure_id: str, boxes: Mapping[str, Box]) -> list[NamedBo
     return [NamedBox.of(boxes[p], BY_ID[p].name) for p in parts]
 
 
-def anatomy_findings(
-    study: Study, boxes: Mapping[str, Box], src: CtRecordSource
-) -> list[Finding]:
+def anatomy_findings(study: Study, boxes: Mapping[str, Box], src: CtRecordSource) -> list[Finding]:
     """One Finding per projected structure of a view (the dense anatomy labels)."""
     out = []
     for sid, box in boxes.items():
@@ -170,7 +180,9 @@ def mention_findings(
         for nb in boxes_ or [None]:
             out.append(
                 Finding(
-                    finding_id=stable_id("finding", study.study_id, m.finding, m.start, nb.label if nb else ""),
+                    finding_id=stable_id(
+                        "finding", study.study_id, m.finding, m.start, nb.label if nb else ""
+                    ),
                     study_id=study.study_id,
                     patient_id=study.patient_id,
                     label=m.finding,
@@ -204,10 +216,15 @@ def build_ct_records(
                 continue
             s = BY_ID[sid]
             nb = [NamedBox.of(view_boxes[sid], s.name)]
-            rid = stable_id("rec", study.study_id, GroundingTask.PHRASE_GROUNDING.value, "anatomy", sid)
+            rid = stable_id(
+                "rec", study.study_id, GroundingTask.PHRASE_GROUNDING.value, "anatomy", sid
+            )
             template = pick("anatomy_grounding", seed, rid, BANKS)
             question, answer = template.fill(
-                structure=s.name, Structure=_cap(s.name), image=image_noun(study), boxes=_boxes_text(nb)
+                structure=s.name,
+                Structure=_cap(s.name),
+                image=image_noun(study),
+                boxes=_boxes_text(nb),
             )
             conf = CONFIDENCE_DERIVED if s.derive is not None else CONFIDENCE_ANATOMY
             records.append(
@@ -251,12 +268,26 @@ def _report_records(
             if key in seen or view != "frontal":
                 continue
             seen.add(key)
-            rid = stable_id("rec", study.study_id, GroundingTask.PRESENCE.value, "report", m.finding, "no")
+            rid = stable_id(
+                "rec", study.study_id, GroundingTask.PRESENCE.value, "report", m.finding, "no"
+            )
             template = pick("report_absent", seed, rid, BANKS)
             question, answer = template.fill(finding=words, image=noun)
             out.append(
-                GroundingRecord(rid, GroundingTask.PRESENCE.value, study.patient_id, _image(study), question,
-                                answer, [], [], m.finding, template.id, study.split, prov)
+                GroundingRecord(
+                    rid,
+                    GroundingTask.PRESENCE.value,
+                    study.patient_id,
+                    _image(study),
+                    question,
+                    answer,
+                    [],
+                    [],
+                    m.finding,
+                    template.id,
+                    study.split,
+                    prov,
+                )
             )
             continue
         if not m.present or not m.anatomy:
@@ -276,12 +307,31 @@ def _report_records(
             "image": noun,
             "boxes": _boxes_text(nbs),
         }
-        rid = stable_id("rec", study.study_id, GroundingTask.PHRASE_GROUNDING.value, "report", m.finding, m.anatomy)
+        rid = stable_id(
+            "rec",
+            study.study_id,
+            GroundingTask.PHRASE_GROUNDING.value,
+            "report",
+            m.finding,
+            m.anatomy,
+        )
         template = pick("report_grounding", seed, rid, BANKS)
         question, answer = template.fill(**slots)
         out.append(
-            GroundingRecord(rid, GroundingTask.PHRASE_GROUNDING.value, study.patient_id, _image(study), question,
-                            answer, [], nbs, m.finding, template.id, study.split, prov)
+            GroundingRecord(
+                rid,
+                GroundingTask.PHRASE_GROUNDING.value,
+                study.patient_id,
+                _image(study),
+                question,
+                answer,
+                [],
+                nbs,
+                m.finding,
+                template.id,
+                study.split,
+                prov,
+            )
         )
         if view != "frontal":
             continue

@@ -77,7 +77,9 @@ def _stamp(path: Path) -> tuple[int, int]:
     """Total size and newest modification time of a file or of the files under a folder."""
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file()]
-        return sum(p.stat().st_size for p in files), max((p.stat().st_mtime_ns for p in files), default=0)
+        return sum(p.stat().st_size for p in files), max(
+            (p.stat().st_mtime_ns for p in files), default=0
+        )
     st = path.stat()
     return st.st_size, st.st_mtime_ns
 
@@ -101,14 +103,26 @@ def read_cases_csv(path: Path, root: Path, dataset: str) -> tuple[list[CtCase], 
         case_id, ct = (row.get("case_id") or "").strip(), (row.get("ct") or "").strip()
         if not case_id or not ct:
             plan.quarantine.append(
-                quarantine_row(dataset, Reason.BAD_CSV_ROW, f"row {number}: case_id and ct are required",
-                               str(path), number, stage=Stage.PLAN)
+                quarantine_row(
+                    dataset,
+                    Reason.BAD_CSV_ROW,
+                    f"row {number}: case_id and ct are required",
+                    str(path),
+                    number,
+                    stage=Stage.PLAN,
+                )
             )
             continue
         if case_id in seen:
             plan.quarantine.append(
-                quarantine_row(dataset, Reason.DUPLICATE_IMAGE_ID, f"case {case_id} is listed twice",
-                               str(path), number, stage=Stage.PLAN)
+                quarantine_row(
+                    dataset,
+                    Reason.DUPLICATE_IMAGE_ID,
+                    f"case {case_id} is listed twice",
+                    str(path),
+                    number,
+                    stage=Stage.PLAN,
+                )
             )
             continue
         seen.add(case_id)
@@ -145,14 +159,20 @@ def plan_cases(
         if gone:
             what, p = gone[0]
             plan.quarantine.append(
-                quarantine_item(dataset, Reason.FILE_MISSING, f"case {case.case_id}: {what} not found: {p.name}",
-                                str(p), stage=Stage.PLAN, item_id=study_id)
+                quarantine_item(
+                    dataset,
+                    Reason.FILE_MISSING,
+                    f"case {case.case_id}: {what} not found: {p.name}",
+                    str(p),
+                    stage=Stage.PLAN,
+                    item_id=study_id,
+                )
             )
             continue
         size, mtime = _stamp(case.ct)
         payload = [("masks", str(case.masks or "")), ("report", str(case.report or ""))]
         for key, p in (("masks_stamp", case.masks), ("report_stamp", case.report)):
-            payload.append((key, "%d/%d" % _stamp(p) if p is not None else ""))
+            payload.append((key, "/".join(map(str, _stamp(p))) if p is not None else ""))
         plan.items.append(
             SourceItem(
                 dataset=dataset,
@@ -186,7 +206,9 @@ def load_case(item: SourceItem) -> tuple[LoadedCt, ClassMasks, str | None]:
         except MasksUnavailable as exc:
             raise ItemError(Reason.MASKS_UNAVAILABLE, str(exc)) from None
         if not masks.masks:
-            raise ItemError(Reason.MASK_EMPTY, f"{Path(item.path).name}: TotalSegmentator found no structure")
+            raise ItemError(
+                Reason.MASK_EMPTY, f"{Path(item.path).name}: TotalSegmentator found no structure"
+            )
     report_path = item.get("report") or ""
     report = None
     if report_path:

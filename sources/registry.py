@@ -74,7 +74,9 @@ def _plan_synthetic(cfg: SyntheticSourceConfig, ids: Pseudonymizer, root: Path) 
     return plan
 
 
-def _ct_settings(cfg: CtProjectionSourceConfig | SyntheticCtSourceConfig) -> ct_projection.CaseSettings:
+def _ct_settings(
+    cfg: CtProjectionSourceConfig | SyntheticCtSourceConfig,
+) -> ct_projection.CaseSettings:
     seg = getattr(cfg, "totalsegmentator", None)
     return ct_projection.CaseSettings(
         pixel_mm=cfg.projection.pixel_mm,

@@ -17,6 +17,7 @@ from extractors.ct.masks import ClassMasks, SparseMask, union
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, Structure
 
 DIAPHRAGM_MM = 5.0  # thickness of the derived hemidiaphragm shell under a lung base
+BASE_SHARE = 0.3  # the lung base: the lowest 30% of a lung's height
 _MEDIASTINAL_ORGANS = ("heart", "trachea", "esophagus", "aorta", "superior_vena_cava")
 
 
@@ -106,7 +107,8 @@ def lung_zone(lung: SparseMask | None, zone: str) -> SparseMask | None:
 
 def hemidiaphragm(lung: SparseMask | None, thickness: int) -> SparseMask | None:
     """A shell ``thickness`` voxels thick directly under the lung's base: for each (x, y)
-    column through the lower half of the lung, the voxels under its lowest lung voxel."""
+    column whose lowest lung voxel lies in the lowest ``BASE_SHARE`` of the lung's height,
+    the voxels under that voxel."""
     if lung is None:
         return None
     lung = lung.tight()
@@ -116,7 +118,7 @@ def hemidiaphragm(lung: SparseMask | None, thickness: int) -> SparseMask | None:
     has = data.any(axis=2)
     lowest = lung.offset[2] + data.argmax(axis=2)  # first lung voxel from the feet up
     z0 = lung.offset[2]
-    half = z0 + data.shape[2] / 2.0
+    half = z0 + data.shape[2] * BASE_SHARE
     valid = has & (lowest < half)
     if not valid.any():
         return None
@@ -131,12 +133,14 @@ def hemidiaphragm(lung: SparseMask | None, thickness: int) -> SparseMask | None:
     return out.tight()
 
 
-def _medial_edges(lung: SparseMask, lo: tuple[int, int], hi: tuple[int, int], last: bool):
-    """Per (y, z) row of the window [lo, hi): the lung's medial-most x (largest x of the
-    right lung when ``last``, smallest x of the left lung otherwise); -1 where absent."""
-    window = lung.crop_to((lung.offset[0], lo[0], lo[1]), (lung.hi[0], hi[0], hi[1]))
-    has = window.any(axis=0)
-    idx = window.shape[0] - 1 - window[::-1].argmax(axis=0) if last else window.argmax(axis=0)
+def _medial_edge(lung: SparseMask, z_lo: int, z_hi: int, last: bool) -> np.ndarray:
+    """Per axial slice z in [z_lo, z_hi): the lung's medial-most x over the whole slice
+    (largest x of the right lung when ``last``, smallest x of the left lung otherwise);
+    -1 where the slice has none of it."""
+    window = lung.crop_to((lung.offset[0], lung.offset[1], z_lo), (lung.hi[0], lung.hi[1], z_hi))
+    cols = window.any(axis=1)  # (x, z)
+    has = cols.any(axis=0)
+    idx = cols.shape[0] - 1 - cols[::-1].argmax(axis=0) if last else cols.argmax(axis=0)
     return np.where(has, idx + lung.offset[0], -1)
 
 
@@ -147,8 +151,9 @@ def mediastinum(
     spine: SparseMask | None,
     hemidiaphragms: list[SparseMask | None],
 ) -> SparseMask | None:
-    """The space between the lungs (per axial row, from the right lung's medial edge to the
-    left lung's) from the top of the diaphragm domes to the lung apices, plus the heart,
+    """What a frontal radiograph shows between the lungs: on each axial slice from the top of
+    the diaphragm domes to the lung apices, the voxels between the right lung's medial-most
+    point and the left lung's (within the lungs' front-to-back extent), plus the heart,
     trachea, esophagus, aorta and superior vena cava within the lungs' height; minus the
     lungs and the spine. Needs both lungs and the heart or the trachea (a CT of the lung
     bases alone has no mediastinum to speak of)."""
@@ -157,28 +162,27 @@ def mediastinum(
     if organs.get("heart") is None and organs.get("trachea") is None:
         return None
     domes = [d.hi[2] for d in hemidiaphragms if d is not None]
-    lo = (
-        min(right_lung.offset[1], left_lung.offset[1]),
-        max([min(right_lung.offset[2], left_lung.offset[2]), *domes]),
-    )
-    hi = (max(right_lung.hi[1], left_lung.hi[1]), max(right_lung.hi[2], left_lung.hi[2]))
-    r_edge = _medial_edges(right_lung, lo, hi, last=True)
-    l_edge = _medial_edges(left_lung, lo, hi, last=False)
+    z_bottom = min(right_lung.offset[2], left_lung.offset[2])
+    z_lo = max([z_bottom, *domes])
+    z_hi = max(right_lung.hi[2], left_lung.hi[2])
+    y_lo = min(right_lung.offset[1], left_lung.offset[1])
+    y_hi = max(right_lung.hi[1], left_lung.hi[1])
     pieces: list[SparseMask | None] = []
-    rows = (r_edge >= 0) & (l_edge >= 0) & (l_edge - r_edge > 1) if hi[1] > lo[1] else None
-    if rows is not None and rows.any():
-        x_lo, x_hi = int(r_edge[rows].min()) + 1, int(l_edge[rows].max())
-        between = SparseMask.in_box(right_lung.shape, (x_lo, lo[0], lo[1]), (x_hi, hi[0], hi[1]))
-        xx = np.arange(x_lo, x_hi)[:, None, None]
-        between.data[...] = rows[None] & (xx > r_edge[None]) & (xx < l_edge[None])
-        pieces.append(between)
-    z_lo, z_hi = min(right_lung.offset[2], left_lung.offset[2]), hi[1]
+    if z_hi > z_lo:
+        r_edge = _medial_edge(right_lung, z_lo, z_hi, last=True)
+        l_edge = _medial_edge(left_lung, z_lo, z_hi, last=False)
+        rows = (r_edge >= 0) & (l_edge >= 0) & (l_edge - r_edge > 1)
+        if rows.any():
+            x_lo, x_hi = int(r_edge[rows].min()) + 1, int(l_edge[rows].max())
+            between = SparseMask.in_box(right_lung.shape, (x_lo, y_lo, z_lo), (x_hi, y_hi, z_hi))
+            xx = np.arange(x_lo, x_hi)[:, None]
+            plane = rows[None] & (xx > r_edge[None]) & (xx < l_edge[None])  # (x, z)
+            between.data[...] = plane[:, None, :]
+            pieces.append(between)
     for organ in organs.values():
         if organ is not None:
-            pieces.append(_z_window(organ, z_lo, z_hi))
+            pieces.append(_z_window(organ, z_bottom, z_hi))
     joined = union(pieces)
-    if joined is None:
-        return None
     for cut in (right_lung, left_lung, spine):
         if joined is None:
             return None
