@@ -375,6 +375,7 @@ def write_dicom_series(
     skip_slices: tuple[int, ...] = (),
     orientation: str = "axial",
     rescale: tuple[float, float] = (1.0, -1024.0),
+    affine: np.ndarray | None = None,
 ) -> Path:
     """An axial CT series (one file per slice) of a canonical HU volume: pixel (r, c) of
     slice k is hu[c, r, k]. ``header``: made-up identifying values (PatientName, PatientID,
@@ -382,7 +383,8 @@ def write_dicom_series(
     a pydicom UID name to compress with (e.g. ``JPEG2000Lossless``, ``RLELossless``).
     Bad-input knobs: ``tilt_deg`` tilts the slice plane, ``gantry_shift_mm`` shifts each
     slice's position along y, ``skip_slices`` leaves slices out, ``orientation="coronal"``
-    writes coronal slices."""
+    writes coronal slices. ``affine``: the volume's RAS affine (a ``Phantom.affine``) to place
+    the slices where a NIfTI of the same volume lies; default: voxel (0, 0, 0) at the origin."""
     import pydicom
     from pydicom import uid as uids
     from pydicom.dataset import FileDataset, FileMetaDataset
@@ -408,6 +410,8 @@ def write_dicom_series(
         step = np.array([0, gantry_shift_mm, spacing[2]])
         ps = (spacing[1], spacing[0])
         origin = np.zeros(3)
+        if affine is not None:  # RAS -> LPS position of voxel (0, 0, 0)
+            origin = np.array([-affine[0, 3], -affine[1, 3], affine[2, 3]], dtype=np.float64)
     normal = np.cross(row_dir, col_dir)
     for k, pixels in enumerate(stack):
         if k in skip_slices:
