@@ -115,7 +115,7 @@ PROCESSORS: dict[str, Processor] = {
     "dicom": process_radiograph,
 }
 
-# Volume sources register here; their modules import this one (ItemContext, ItemOutput).
+# Volume sources register here (their modules use ItemContext and ItemOutput of this one).
 from medsg.ct_processor import process_ct  # noqa: E402
 
 PROCESSORS["ct_volume"] = process_ct

@@ -85,6 +85,7 @@ def to_hu_int16(values: np.ndarray) -> np.ndarray:
         return values
     if values.dtype.kind in "iu" and values.min() >= -32768 and values.max() <= 32767:
         return values.astype(np.int16)
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=-1024.0)
     return np.clip(np.rint(values), -32768, 32767).astype(np.int16)
 
 

@@ -158,3 +158,32 @@ def test_dicom_headers_never_reach_the_output(built) -> None:
     for table in (out / "_build" / "tables").glob("*.parquet"):
         text = str(pq.read_table(table).to_pylist())
         assert not [s for s in secrets if s in text], table
+
+
+def test_totalsegmentator_settings_reach_the_case(tmp_path: Path) -> None:
+    """A source's totalsegmentator.weights_dir (relative to the config file) is what the
+    case without masks looks in; without weights there the case is quarantined, naming the
+    folder and both ways to fix it."""
+    ph = make_phantom(SHAPE, SPACING, seed=5, finding=None)
+    write_nifti(tmp_path / "ct.nii.gz", ph.hu, ph.affine)
+    cfg = write_config(
+        tmp_path / "build.yaml",
+        [
+            {
+                "kind": "ct_projection",
+                "root": ".",
+                "licence": "CC0-1.0",
+                "cases": [{"id": "c1", "ct": "ct.nii.gz"}],
+                "totalsegmentator": {"weights_dir": "weights", "fast": True},
+            }
+        ],
+        privacy={"salt": SALT},
+    )
+    loaded = load_config(cfg)
+    assert loaded.sources[0].totalsegmentator.weights_dir == tmp_path / "weights"
+    run_build(loaded, tmp_path / "out")
+    rows = pq.read_table(tmp_path / "out" / "_build" / "tables" / "quarantine.parquet").to_pylist()
+    assert [r["reason"] for r in rows] == ["masks_unavailable"]
+    message = rows[0]["message"]
+    assert str(tmp_path / "weights" / "Dataset297_TotalSegmentator_total_3mm_1559subj") in message
+    assert "--masks" in message and "weights_dir" in message

@@ -184,3 +184,35 @@ def test_weights_on_disk_reach_the_real_totalsegmentator(tmp_path: Path, phantom
 
     config = json.loads((tmp_path / "home" / "config.json").read_text())
     assert config["send_usage_stats"] is False
+
+
+def test_cases_csv(tmp_path: Path) -> None:
+    from schemas.identity import Pseudonymizer
+    from sources.csv_labels import SourceError
+    from sources.ct_projection import CaseSettings, plan_cases, read_cases_csv
+
+    (tmp_path / "a.nii.gz").write_bytes(b"x")
+    csv_path = tmp_path / "cases.csv"
+    csv_path.write_text(
+        "case_id,patient_id,ct,masks,report\n"
+        "c1,p1,a.nii.gz,,\n"
+        "c2,p1,,,\n"  # no CT: a bad row
+        "c1,p2,a.nii.gz,,\n"  # the same case twice
+        "c3,p3,a.nii.gz,gone.nii.gz,\n"  # masks named but missing
+    )
+    cases, plan = read_cases_csv(csv_path, tmp_path, "ds")
+    assert [c.case_id for c in cases] == ["c1", "c3"] and plan.n_label_rows == 4
+    assert [(q.reason, q.row_number) for q in plan.quarantine] == [
+        ("bad_csv_row", 2),
+        ("duplicate_image_id", 3),
+    ]
+    items = plan_cases(
+        cases, dataset="ds", licence="CC0-1.0", settings=CaseSettings(), ids=Pseudonymizer("s")
+    )
+    assert [i.item_id for i in items.items] == ["c1"]
+    assert [(q.reason, q.source_ref) for q in items.quarantine] == [
+        ("file_missing", str(tmp_path / "gone.nii.gz"))
+    ]
+    csv_path.write_text("id,ct\nc1,a.nii.gz\n")
+    with pytest.raises(SourceError, match="missing column"):
+        read_cases_csv(csv_path, tmp_path, "ds")
