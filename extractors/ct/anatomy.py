@@ -79,10 +79,13 @@ class _Builder:
 
 
 def _z_window(mask: SparseMask, z_lo: int, z_hi: int) -> SparseMask | None:
-    keep = np.zeros(mask.data.shape, dtype=bool)
-    a, b = max(z_lo - mask.offset[2], 0), max(min(z_hi - mask.offset[2], mask.data.shape[2]), 0)
-    keep[:, :, a:b] = True
-    return mask.where(keep)
+    """The mask's axial slices z_lo <= z < z_hi (a view of its crop; None when empty)."""
+    a = max(z_lo - mask.offset[2], 0)
+    b = max(min(z_hi - mask.offset[2], mask.data.shape[2]), a)
+    part = mask.data[:, :, a:b]
+    if not part.any():
+        return None
+    return SparseMask((mask.offset[0], mask.offset[1], mask.offset[2] + a), part, mask.shape)
 
 
 def lung_zone(lung: SparseMask | None, zone: str) -> SparseMask | None:
@@ -216,48 +219,49 @@ def aorta_parts(aorta: SparseMask | None) -> dict[str, SparseMask]:
     if aorta is None:
         return {}
     data = aorta.data
-    nz = data.shape[2]
-    asc = np.zeros_like(data)
-    desc = np.zeros_like(data)
+    # every slice's connected cuts in one call: 8-connected in-plane, never across slices
+    labels, n = ndimage.label(data, structure=_IN_PLANE_8)
+    if n < 2:
+        return {}
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)  # aorta voxels only; C order: idx = (x * ny + y) * nz + z
+    lab = flat[idx]
+    ny, nz = data.shape[1], data.shape[2]
+    sizes = np.bincount(lab, minlength=n + 1)[1:]
+    ys = np.bincount(lab, weights=(idx // nz) % ny, minlength=n + 1)[1:] / np.maximum(sizes, 1)
+    z_of = np.zeros(n + 1, dtype=np.int64)
+    z_of[lab] = idx % nz  # every voxel of a cut lies on one slice
+    z_of = z_of[1:]
+    front = np.zeros(n + 1, dtype=bool)  # per label: ascending (anterior) cut
+    back = np.zeros(n + 1, dtype=bool)
     two: list[int] = []
-    labels_per_slice: list[tuple[np.ndarray, int]] = []
-    for k in range(nz):
-        lab, n = ndimage.label(data[:, :, k], structure=np.ones((3, 3), dtype=bool))
-        labels_per_slice.append((lab, n))
-        if n >= 2:
-            sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
-            if np.sort(sizes)[-2] >= 4:  # two real cuts, not a speck
-                two.append(k)
+    for k in np.unique(z_of):
+        cuts = np.nonzero(z_of == k)[0]
+        big = cuts[np.argsort(sizes[cuts])[-2:]]
+        if len(big) == 2 and sizes[big].min() >= 4:  # two real cuts, not a speck
+            two.append(int(k))
+            a, b = sorted(big, key=lambda i: ys[i])
+            front[a + 1], back[b + 1] = True, True
     if not two:
         return {}
     k_lo, k_hi = min(two), max(two)
-    y_asc, y_desc = [], []
-    for k in two:
-        lab, n = labels_per_slice[k]
-        sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
-        big = np.argsort(sizes)[-2:] + 1
-        ys = [float(np.nonzero(lab == b)[1].mean()) for b in big]
-        front, back = (big[0], big[1]) if ys[0] < ys[1] else (big[1], big[0])
-        asc[:, :, k] = lab == front
-        desc[:, :, k] = lab == back
-        y_asc.append(min(ys))
-        y_desc.append(max(ys))
-    mid = (np.mean(y_asc) + np.mean(y_desc)) / 2.0
-    for k in range(nz):
+    mid = (ys[front[1:]].mean() + ys[back[1:]].mean()) / 2.0
+    for i in range(n):  # cuts on slices that show the aorta once, below the arch
+        k = z_of[i]
         if k in two or k > k_hi:
             continue
-        sl = data[:, :, k]
-        if not sl.any():
-            continue
-        if k < k_lo or float(np.nonzero(sl)[1].mean()) >= mid:
-            desc[:, :, k] = sl
+        if k < k_lo or ys[i] >= mid:
+            back[i + 1] = True
         else:
-            asc[:, :, k] = sl
+            front[i + 1] = True
     arch = np.zeros_like(data)
     arch[:, :, k_hi + 1 :] = data[:, :, k_hi + 1 :]
     out = {}
-    for name, part in (("ascending", asc), ("arch", arch), ("descending", desc)):
-        mask = SparseMask(aorta.offset, part, aorta.shape).tight()
-        if mask is not None:
-            out[name] = mask
+    for name, part in (("ascending", front[labels]), ("arch", arch), ("descending", back[labels])):
+        if part.any():
+            out[name] = SparseMask(aorta.offset, part, aorta.shape)
     return out
+
+
+_IN_PLANE_8 = np.zeros((3, 3, 3), dtype=bool)
+_IN_PLANE_8[:, :, 1] = True

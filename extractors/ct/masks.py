@@ -23,6 +23,7 @@ class SparseMask:
     offset: Shape3
     data: np.ndarray  # bool
     shape: Shape3
+    is_tight: bool = False  # the crop is the mask's bounding box (bounds need no scan)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -39,7 +40,7 @@ class SparseMask:
     @classmethod
     def from_crop(cls, dense: np.ndarray, box: tuple[slice, ...]) -> SparseMask:
         offset = tuple(int(s.start) for s in box)
-        return cls(offset, np.ascontiguousarray(dense[box]), tuple(dense.shape))  # type: ignore[arg-type]
+        return cls(offset, np.ascontiguousarray(dense[box]), tuple(dense.shape), True)  # type: ignore[arg-type]
 
     @classmethod
     def in_box(cls, shape: Shape3, lo: Iterable[int], hi: Iterable[int]) -> SparseMask:
@@ -60,20 +61,28 @@ class SparseMask:
 
     def bounds(self) -> tuple[Shape3, Shape3] | None:
         """Tight [lo, hi) voxel bounds of the mask, or None when empty."""
-        slices = ndimage.find_objects(self.data.astype(np.uint8, copy=False))
-        if not slices or slices[0] is None:
-            return None
-        lo = tuple(o + s.start for o, s in zip(self.offset, slices[0], strict=True))
-        hi = tuple(o + s.stop for o, s in zip(self.offset, slices[0], strict=True))
-        return lo, hi  # type: ignore[return-value]
+        if self.is_tight:
+            return (self.offset, self.hi) if self.data.size else None
+        xy = self.data.any(axis=2)
+        z = self.data.any(axis=(0, 1))
+        lo, hi = [], []
+        for offset, hit in zip(self.offset, (xy.any(axis=1), xy.any(axis=0), z), strict=True):
+            idx = np.flatnonzero(hit)
+            if idx.size == 0:
+                return None
+            lo.append(offset + int(idx[0]))
+            hi.append(offset + int(idx[-1]) + 1)
+        return tuple(lo), tuple(hi)  # type: ignore[return-value]
 
     def tight(self) -> SparseMask | None:
+        if self.is_tight:
+            return self if self.data.size else None
         b = self.bounds()
         if b is None:
             return None
         lo, hi = b
         local = tuple(slice(a - o, c - o) for a, c, o in zip(lo, hi, self.offset, strict=True))
-        return SparseMask(lo, np.ascontiguousarray(self.data[local]), self.shape)
+        return SparseMask(lo, self.data[local], self.shape, True)
 
     def dense(self) -> np.ndarray:
         out = np.zeros(self.shape, dtype=bool)
@@ -122,6 +131,7 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
         return None
     if len(present) == 1:
         return present[0]
+    tight = all(m.is_tight for m in present)  # a union of tight crops is tight
     lo = tuple(min(m.offset[i] for m in present) for i in range(3))
     hi = tuple(max(m.hi[i] for m in present) for i in range(3))
     out = SparseMask.in_box(present[0].shape, lo, hi)
@@ -130,6 +140,8 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
             slice(o - a, o - a + n) for o, a, n in zip(m.offset, lo, m.data.shape, strict=True)
         )
         out.data[window] |= m.data
+    if tight:
+        return SparseMask(out.offset, out.data, out.shape, True)
     return out if out.data.any() else None
 
 
@@ -165,6 +177,7 @@ class ClassMasks:
                 tuple(int(s.start) for s in box),  # type: ignore[arg-type]
                 np.ascontiguousarray(labels[box] == class_id),
                 shape,
+                True,
             )
         return out
 
