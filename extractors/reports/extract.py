@@ -142,11 +142,8 @@ def pipeline():
     from negspacy.negation import Negex  # noqa: F401 - registers "negex"
     from spacy.language import Language
     from spacy.matcher import Matcher
-    from spacy.tokens import Doc
     from spacy.util import filter_spans
 
-    if not Doc.has_extension("section_offset"):
-        Doc.set_extension("section_offset", default=0)
 
     nlp = spacy.blank("en")
     findings = Matcher(nlp.vocab)
@@ -340,7 +337,9 @@ def extract_findings(text: str) -> list[FindingMention]:
     """Every finding mention of a report, in text order."""
     nlp = pipeline()
     out: list[FindingMention] = []
-    warnings.filterwarnings("ignore", message=r".*\[W036\]")  # scispaCy's empty matcher
+    # scispaCy's abbreviation detector runs an empty global matcher and spaCy warns on each
+    # call; the filter is idempotent (set again here, as test runners reset filters)
+    warnings.filterwarnings("ignore", message=r".*\[W036\]")
     for name, start, end in sections(text or ""):
         if name is not None and name not in _KEEP_SECTIONS:
             continue
