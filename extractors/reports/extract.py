@@ -144,7 +144,6 @@ def pipeline():
     from spacy.matcher import Matcher
     from spacy.util import filter_spans
 
-
     nlp = spacy.blank("en")
     findings = Matcher(nlp.vocab)
     for key, (_words, phrases) in FINDINGS.items():
