@@ -1,5 +1,6 @@
 """The ``medsg`` command line: ``medsg build`` runs the build-medsg flow locally (embedded
-Prefect unless PREFECT_API_URL points at a server); ``medsg verify`` checks a release."""
+Prefect unless PREFECT_API_URL points at a server); ``medsg verify`` checks a release;
+``medsg project-ct`` projects one CT to radiographs with anatomy; ``medsg bench`` times."""
 
 from __future__ import annotations
 
@@ -174,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check every release file against manifest.json")
     verify.add_argument("release", help="release folder")
     verify.set_defaults(func=_cmd_verify)
+
+    from medsg.bench_ct import add_bench_commands
+    from medsg.project_ct import add_command as add_project_ct
+
+    add_project_ct(sub)  # medsg project-ct
+    bench = sub.add_parser("bench", help="benchmarks: timings and figures, not pass/fail")
+    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    add_bench_commands(bench_sub)  # medsg bench projection | reports
     return parser
 
 

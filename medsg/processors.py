@@ -114,3 +114,8 @@ PROCESSORS: dict[str, Processor] = {
     "png": process_radiograph,
     "dicom": process_radiograph,
 }
+
+# Volume sources register here (their modules use ItemContext and ItemOutput of this one).
+from medsg.ct_processor import process_ct  # noqa: E402
+
+PROCESSORS["ct_volume"] = process_ct

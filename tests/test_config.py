@@ -11,9 +11,15 @@ from medsg.config import ConfigError, load_config, parse_config
 
 def test_embedded_demo_config_loads() -> None:
     cfg = load_config(None)
-    assert [s.kind for s in cfg.sources] == ["nih_cxr14", "rsna_pneumonia", "synthetic_cxr"]
+    assert [s.kind for s in cfg.sources] == [
+        "nih_cxr14",
+        "rsna_pneumonia",
+        "synthetic_cxr",
+        "ct_projection",
+        "synthetic_ct",
+    ]
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
-    assert all(s.optional for s in cfg.sources[:2])
+    assert all(s.optional for s in cfg.sources[:2]) and cfg.sources[3].optional
 
 
 def test_relative_roots_resolve_against_config_folder(tmp_path: Path, monkeypatch) -> None:
