@@ -32,8 +32,8 @@ MODALITY = "DRR"  # digitally reconstructed radiograph
 
 
 def view_study_key(item_id: str, view: str) -> str:
-    """The source key of a view's study: the frontal view keeps the case id (so the flow's
-    "are this chunk's images on disk" check finds it), the lateral one is suffixed."""
+    """The source key of a view's study: the frontal view keeps the case id, the lateral one
+    is suffixed."""
     return item_id if view == "frontal" else f"{item_id}#{view}"
 
 
