@@ -7,12 +7,11 @@ one quarantine row naming the file, and the run goes on."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from extractors.ct.anatomy import build_structures
 from extractors.ct.projection import VIEWS, project
 from extractors.reports import EXTRACTOR as REPORT_EXTRACTOR
 from extractors.reports import LEXICON_VERSION, extract_findings
+from medsg.items import ItemContext, ItemOutput, read_error
 from records.ct_anatomy import (
     CtRecordSource,
     anatomy_findings,
@@ -25,9 +24,6 @@ from schemas.records import Study
 from sources.base import ItemError, SourceItem
 from sources.ct_projection import EXTRACTOR_VERSION, CaseSettings, load_case
 
-if TYPE_CHECKING:  # medsg.processors registers this module's processor: import it lazily
-    from medsg.processors import ItemContext, ItemOutput
-
 MODALITY = "DRR"  # digitally reconstructed radiograph
 
 
@@ -38,8 +34,6 @@ def view_study_key(item_id: str, view: str) -> str:
 
 
 def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
-    from medsg.processors import ItemOutput, read_error
-
     study_ids = {v: ctx.ids.study(item.dataset, view_study_key(item.item_id, v)) for v in VIEWS}
     try:
         ct, masks, report = load_case(item)

@@ -16,8 +16,9 @@ import pyarrow.parquet as pq
 
 import medsg
 from medsg.config import BuildConfig
+from medsg.items import ItemContext
 from medsg.paths import REPO_ROOT, BuildLayout
-from medsg.processors import PROCESSORS, ItemContext
+from medsg.processors import PROCESSORS
 from medsg.stats import BuildStats
 from schemas.arrow import to_row
 from schemas.enums import Reason, Stage, Unit
