@@ -12,6 +12,7 @@ setup:
 
 demo: setup
 	$(BIN)/medsg build --out $(OUT)
+	$(BIN)/medsg smoke-train --release $(OUT)
 
 test: setup
 	$(BIN)/python -m pytest

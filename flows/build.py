@@ -33,7 +33,6 @@ from medsg.pipeline import (
     process_chunk,
 )
 from medsg.stats import FLOW
-from schemas.identity import Pseudonymizer
 from shards.manifest import verify
 from sources.base import Plan, SourceItem
 
@@ -63,11 +62,24 @@ def chunk_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
     return "chunk-" + _digest(code_version(), repr(ctx), *(i.fingerprint() for i in items))
 
 
-def images_on_disk(items: list[SourceItem], ctx: ChunkContext) -> bool:
-    """Whether every image a chunk renders exists; if not, the chunk runs again."""
-    layout = BuildLayout(Path(ctx.out))
-    ids = Pseudonymizer(ctx.salt)
-    return all(layout.image_path(ids.study(i.dataset, i.item_id)).is_file() for i in items)
+def _images_list(layout: BuildLayout, key: str) -> Path:
+    return layout.cache / "chunk-images" / f"{key}.txt"
+
+
+def record_chunk_images(layout: BuildLayout, key: str, result: ChunkResult) -> None:
+    """Remember which images a chunk wrote (every view of every item)."""
+    path = _images_list(layout, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{s.image_path}\n" for s in result.studies))
+
+
+def images_on_disk(layout: BuildLayout, key: str) -> bool:
+    """Whether every image the chunk wrote last time still exists; if not (or if it never
+    ran), the chunk runs again instead of reusing its cached result."""
+    path = _images_list(layout, key)
+    if not path.is_file():
+        return False
+    return all((layout.build / rel).is_file() for rel in path.read_text().splitlines())
 
 
 def finalize_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -178,18 +190,20 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     )
     cached = {"hit": 0, "total": len(chunks)}
     results: list[ChunkResult | None] = [None] * len(chunks)
+    chunk_keys = [chunk_cache_key(None, {"items": c, "ctx": ctx}) for c in chunks]
     with task_runner_for(cfg.runner) as runner:
         futures = {
             runner.submit(
-                chunk_task.with_options(refresh_cache=not images_on_disk(c, ctx)),
+                chunk_task.with_options(refresh_cache=not images_on_disk(layout, key)),
                 parameters={"items": c, "ctx": ctx},
             ): i
-            for i, c in enumerate(chunks)
+            for i, (c, key) in enumerate(zip(chunks, chunk_keys, strict=True))
         }
         done_items = 0
         for n_done, future in enumerate(as_completed(list(futures)), start=1):
             index = futures[future]
             results[index] = future.result()
+            record_chunk_images(layout, chunk_keys[index], results[index])
             done_items += len(chunks[index])
             if future.state.name == "Cached":
                 cached["hit"] += 1
@@ -205,7 +219,6 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     if not chunks:
         update_progress_artifact(progress, progress=100.0)
 
-    chunk_keys = [chunk_cache_key(None, {"items": c, "ctx": ctx}) for c in chunks]
     publish = publish_release.with_options(
         cache_policy=CacheKeyFnPolicy(cache_key_fn=finalize_cache_key).configure(
             key_storage=layout.cache

@@ -1,11 +1,11 @@
 """The ``medsg`` command line: ``medsg build`` runs the build-medsg flow locally (embedded
 Prefect unless PREFECT_API_URL points at a server); ``medsg verify`` checks a release;
-``medsg bench <target>`` runs a benchmark (``BENCHMARKS``)."""
+``medsg project-ct`` projects one CT to radiographs with anatomy; ``medsg bench`` times
+(projection, reports, pet)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -66,16 +66,69 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-# Benchmarks: target -> "module:function"; the function takes the remaining arguments
-# (list[str]), parses them itself, prints its figures and returns an exit code.
-BENCHMARKS: dict[str, str] = {
-    "pet": "extractors.pet.bench:cli",
-}
+def _cmd_export(args: argparse.Namespace) -> int:
+    from exports.write import export_release
+
+    try:
+        report = export_release(Path(args.release), Path(args.out), args.format)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"medsg export: {exc}", file=sys.stderr)
+        return 2
+    print(f"medsg export: {sum(report.written.values())} {args.format} items in {args.out}")
+    for task, n in sorted(report.written.items()):
+        print(f"  {task}: {n}")
+    for task, n in sorted(report.skipped.items()):
+        print(f"  skipped {task}: {n} (answer is not exactly one box, not expressible)")
+    return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    module, function = BENCHMARKS[args.target].split(":")
-    return int(getattr(importlib.import_module(module), function)(args.options))
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from evaluation.metric import evaluate, read_gold, read_predictions
+
+    try:
+        gold = read_gold(Path(args.gold))
+        predictions = read_predictions(Path(args.pred))
+    except (OSError, ValueError) as exc:
+        print(f"medsg eval: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(gold, predictions, args.box_format)
+    print(json.dumps(result, indent=1))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+def _cmd_smoke_train(args: argparse.Namespace) -> int:
+    from training.smoke import SmokeConfig, SmokeError, smoke_train
+
+    cfg = SmokeConfig(config=args.config, epochs=args.epochs, threads=args.threads)
+    try:
+        metrics = smoke_train(Path(args.release), cfg)
+    except (SmokeError, FileNotFoundError) as exc:
+        print(f"medsg smoke-train: {exc}", file=sys.stderr)
+        return 2
+    gain = metrics["improvement_over_best_baseline"]
+    print(
+        f"medsg smoke-train: validation mean IoU {metrics['model']['mean_iou']:.3f}, "
+        f"acc@0.5 {metrics['model']['acc@0.5']:.3f}; best baseline {metrics['best_baseline']} "
+        f"{metrics['baselines'][metrics['best_baseline']]['mean_iou']:.3f} / "
+        f"{metrics['baselines'][metrics['best_baseline']]['acc@0.5']:.3f}; gain "
+        f"{gain['mean_iou']:+.3f} mean IoU, {gain['acc@0.5']:+.3f} acc@0.5 "
+        f"({metrics['seconds']} s). Written to {args.release}/smoke_model/"
+    )
+    return 0 if metrics["beats_best_baseline"] else 1
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from shards.remote import PublishError, publish_to
+
+    try:
+        written = publish_to(Path(args.release), args.to)
+    except (PublishError, OSError, ValueError) as exc:
+        print(f"medsg publish: {exc}", file=sys.stderr)
+        return 2
+    print(f"medsg publish: {len(written)} files to {args.to} (manifest.json last)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,14 +143,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(func=_cmd_build)
 
+    export = sub.add_parser("export", help="write a release in a peer tool's format")
+    export.add_argument("--format", required=True, choices=("medsg", "sharegpt", "llava"))
+    export.add_argument("--release", required=True, help="release folder")
+    export.add_argument("--out", required=True, help="export folder (images written alongside)")
+    export.set_defaults(func=_cmd_export)
+
+    evaluate = sub.add_parser("eval", help="score predictions with the MedSG-Bench metric")
+    evaluate.add_argument("--pred", required=True, help='JSONL: {"id": ..., "prediction": "..."}')
+    evaluate.add_argument("--gold", required=True, help="a medsg export file or folder")
+    evaluate.add_argument(
+        "--box-format",
+        default="auto",
+        choices=("auto", "pixels", "thousand", "unit"),
+        help="how to read bare numbers (Qwen tokens are pixels; auto: 0-1 floats else pixels)",
+    )
+    evaluate.add_argument("--out", help="also write the scores as JSON here")
+    evaluate.set_defaults(func=_cmd_eval)
+
+    smoke = sub.add_parser("smoke-train", help="train and publish the smoke-test model")
+    smoke.add_argument("--release", required=True, help="release folder")
+    smoke.add_argument("--config", default="grounding", help="release config (default grounding)")
+    smoke.add_argument("--epochs", type=int, default=15)
+    smoke.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    smoke.set_defaults(func=_cmd_smoke_train)
+
+    publish = sub.add_parser("publish", help="copy a verified release to an fsspec destination")
+    publish.add_argument("--release", required=True, help="release folder")
+    publish.add_argument("--to", required=True, help="destination URL: a folder, s3://, gs://...")
+    publish.set_defaults(func=_cmd_publish)
+
     verify = sub.add_parser("verify", help="check every release file against manifest.json")
     verify.add_argument("release", help="release folder")
     verify.set_defaults(func=_cmd_verify)
 
-    bench = sub.add_parser("bench", help="run a benchmark: " + ", ".join(sorted(BENCHMARKS)))
-    bench.add_argument("target", choices=sorted(BENCHMARKS))
-    bench.add_argument("options", nargs=argparse.REMAINDER, help="the target's own options")
-    bench.set_defaults(func=_cmd_bench)
+    from medsg.bench_ct import add_bench_commands
+    from medsg.project_ct import add_command as add_project_ct
+
+    add_project_ct(sub)  # medsg project-ct
+    bench = sub.add_parser("bench", help="benchmarks: timings and figures, not pass/fail")
+    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    add_bench_commands(bench_sub)  # medsg bench projection | reports
+    from extractors.pet.bench import add_bench_command as add_bench_pet
+
+    add_bench_pet(bench_sub)  # medsg bench pet
     return parser
 
 

@@ -61,6 +61,81 @@ class SyntheticSourceConfig(_Strict):
         return self.name or self.kind
 
 
+class TotalSegmentatorConfig(_Strict):
+    """TotalSegmentator for CT cases that ship no masks: its weights must be on disk."""
+
+    weights_dir: Path | None = None  # TOTALSEG_WEIGHTS_PATH layout; None: $TOTALSEG_WEIGHTS_PATH
+    fast: bool = False  # the 3 mm model (one weights folder)
+    device: str = "cpu"  # cpu, gpu, gpu:N, mps
+
+
+class ProjectionConfig(_Strict):
+    """How CT volumes become radiographs (extractors.ct.projection)."""
+
+    pixel_mm: float = Field(default=1.0, gt=0.1, le=10.0)  # isotropic pixel of the images
+    remove_table: bool = True
+
+
+class CtCaseConfig(_Strict):
+    """One CT case: a NIfTI file or DICOM series folder, its masks, its report."""
+
+    id: str
+    ct: str  # relative to the source's root
+    masks: str | None = None  # multilabel NIfTI or folder of <class>.nii.gz; None: TotalSegmentator
+    report: str | None = None  # a text file with the report of the CT (or a radiograph of it)
+    patient: str | None = None  # patient key (default: the case id)
+
+
+class CtProjectionSourceConfig(_Strict):
+    """CT volumes projected to chest radiographs with dense anatomy (PAXRay): cases listed
+    in a CSV (columns case_id, patient_id, ct, masks, report) or inline."""
+
+    kind: Literal["ct_projection"]
+    name: str | None = None
+    root: Path
+    cases_csv: str | None = None  # relative to root
+    cases: list[CtCaseConfig] = Field(default_factory=list)
+    licence: str
+    optional: bool = False
+    totalsegmentator: TotalSegmentatorConfig = TotalSegmentatorConfig()
+    projection: ProjectionConfig = ProjectionConfig()
+    anatomy_records: Literal["core", "all", "none"] = "core"  # anatomy grounding per view
+
+    @model_validator(mode="after")
+    def _one_case_list(self) -> CtProjectionSourceConfig:
+        if bool(self.cases_csv) == bool(self.cases):
+            raise ValueError("give exactly one of cases_csv and cases")
+        ids = [c.id for c in self.cases]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"case ids must be unique, repeated: {dupes}")
+        return self
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
+class SyntheticCtSourceConfig(_Strict):
+    """Chest CT phantoms the project generates (sources.synthetic_ct), with masks and a
+    report each: the CT projection path on any machine."""
+
+    kind: Literal["synthetic_ct"]
+    name: str | None = None
+    n_cases: int = Field(default=3, ge=1, le=1000)
+    seed: int = 0
+    shape: tuple[int, int, int] = (96, 80, 76)
+    spacing: tuple[float, float, float] = (4.0, 4.0, 4.0)
+    licence: str = "CC0-1.0"
+    optional: bool = False
+    projection: ProjectionConfig = ProjectionConfig()
+    anatomy_records: Literal["core", "all", "none"] = "core"
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
 class PetExamSourceConfig(_Strict):
     """PET/CT exams on disk, one folder each with its report text: autoPET-style NIfTI
     studies (SUV.nii.gz, optional CTres.nii.gz and SEG.nii.gz on the PET grid) or DICOM
@@ -99,7 +174,12 @@ class SyntheticPetSourceConfig(_Strict):
 
 
 SourceConfig = Annotated[
-    CsvSourceConfig | SyntheticSourceConfig | PetExamSourceConfig | SyntheticPetSourceConfig,
+    CsvSourceConfig
+    | SyntheticSourceConfig
+    | CtProjectionSourceConfig
+    | SyntheticCtSourceConfig
+    | PetExamSourceConfig
+    | SyntheticPetSourceConfig,
     Field(discriminator="kind"),
 ]
 
@@ -182,8 +262,11 @@ class BuildConfig(_Strict):
         return sources
 
     def fingerprint(self) -> str:
-        """A hash of everything that changes the output (used in cache keys)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A hash of every setting that changes the release (used in cache keys and the
+        card); how the work is spread (runner, chunk size) does not."""
+        blob = json.dumps(
+            self.model_dump(mode="json", exclude={"runner", "chunk_size"}), sort_keys=True
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_yaml(self) -> str:
@@ -206,10 +289,16 @@ def expand_vars(text: str) -> str:
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    def resolved(value: Any) -> str:
+        path = Path(str(value)).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+
     for src in data.get("sources") or []:
         if isinstance(src, dict) and src.get("root") is not None:
-            root = Path(str(src["root"])).expanduser()
-            src["root"] = str(root if root.is_absolute() else (base / root).resolve())
+            src["root"] = resolved(src["root"])
+        seg = src.get("totalsegmentator") if isinstance(src, dict) else None
+        if isinstance(seg, dict) and seg.get("weights_dir"):
+            seg["weights_dir"] = resolved(seg["weights_dir"])
     return data
 
 

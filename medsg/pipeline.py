@@ -16,8 +16,9 @@ import pyarrow.parquet as pq
 
 import medsg
 from medsg.config import BuildConfig
+from medsg.items import ItemContext
 from medsg.paths import REPO_ROOT, BuildLayout
-from medsg.processors import PROCESSORS, ItemContext
+from medsg.processors import PROCESSORS
 from medsg.stats import BuildStats
 from schemas.arrow import to_row
 from schemas.enums import Reason, Stage, Unit
@@ -26,6 +27,8 @@ from schemas.records import Finding, QuarantineRow, Record, Study, record_images
 from schemas.tables import FINDING, QUARANTINE, RECORD_SCHEMAS, STUDY
 from schemas.validate import ImageChecker, validate_records
 from shards.card import CardData, render_card
+from shards.gallery import render_gallery
+from shards.licences import licences_markdown
 from shards.publish import publish, reset_staging
 from shards.writer import config_name, write_shards
 from sources.base import Plan, SourceItem, quarantine_item
@@ -304,7 +307,27 @@ def card_data(cfg: BuildConfig, merged: ChunkResult, shard_files) -> CardData:
             (q.source_dataset, q.stage, q.reason) for q in merged.quarantine
         ),
         patients_by_split=Counter({k: len(v) for k, v in patients.items()}),
+        records_by_extractor=Counter(
+            (r.provenance.extractor, r.provenance.extractor_version) for r in merged.records
+        ),
+        config_fingerprint=cfg.fingerprint(),
     )
+
+
+def write_release_extras(layout: BuildLayout, merged: ChunkResult) -> bool:
+    """LICENSES.md and the preview gallery, into the staging folder; True when a gallery
+    was drawn."""
+    by_licence = Counter(r.provenance.licence for r in merged.records)
+    sources: dict[str, set[str]] = {}
+    for r in merged.records:
+        sources.setdefault(r.provenance.licence, set()).add(r.provenance.source_dataset)
+    (layout.staging / "LICENSES.md").write_text(
+        licences_markdown(dict(by_licence), {k: sorted(v) for k, v in sources.items()})
+    )
+    gallery = render_gallery(merged.records, lambda sid: layout.image_path(sid).read_bytes())
+    if gallery is not None:
+        (layout.staging / "gallery.png").write_bytes(gallery)
+    return gallery is not None
 
 
 def finalize(
@@ -333,6 +356,7 @@ def finalize(
     )
     merged.stats.count("records_published", sum(sf.n_records for sf in shard_files))
     card = card_data(cfg, merged, shard_files)
+    card.has_gallery = write_release_extras(layout, merged)
     manifest = publish(
         layout.staging,
         layout.out,

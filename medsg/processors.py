@@ -5,79 +5,16 @@ exams, CT volumes) registers its own in ``PROCESSORS`` and the pipeline does the
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-import numpy as np
-
-from medsg.paths import BuildLayout
+from medsg.ct_processor import process_ct
+from medsg.items import ItemContext, ItemOutput, Processor, read_error
 from records.grounding import build_grounding_records
-from schemas.enums import Stage
-from schemas.identity import Pseudonymizer, patient_split
-from schemas.records import Finding, QuarantineRow, Record, Study
-from sources.base import ItemError, SourceItem, quarantine_item
+from schemas.records import Study
+from sources.base import ItemError, SourceItem
 from sources.findings import findings_of
-from sources.imaging import LOADERS, encode_png, resize_max_side, sha256_hex
+from sources.imaging import LOADERS
+from sources.pet_exam import process_pet_exam
 
-
-@dataclass(frozen=True)
-class PublishedImage:
-    """A rendered image written to the build folder, ready for a Study row."""
-
-    path: str  # relative to the build folder
-    sha256: str
-    width: int
-    height: int
-
-
-@dataclass(frozen=True)
-class ItemContext:
-    """What a processor may use besides its item: ids, splits, image output, settings."""
-
-    layout: BuildLayout
-    ids: Pseudonymizer
-    split_weights: tuple[int, int, int]
-    image_max_side: int | None
-    records_seed: int
-
-    def split_of(self, patient_id: str) -> str:
-        return patient_split(patient_id, self.split_weights).value
-
-    def publish_image(self, study_id: str, pixels: np.ndarray) -> PublishedImage:
-        """Write 8-bit pixels, grey (h, w) or RGB (h, w, 3), downscaled to ``image_max_side``,
-        as the study's PNG."""
-        pixels = resize_max_side(np.asarray(pixels, dtype=np.uint8), self.image_max_side)
-        png = encode_png(pixels)
-        path = self.layout.image_path(study_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(png)
-        os.replace(tmp, path)
-        return PublishedImage(
-            self.layout.relative(path), sha256_hex(png), int(pixels.shape[1]), int(pixels.shape[0])
-        )
-
-
-@dataclass
-class ItemOutput:
-    """Everything one item gave. Quarantine rows here are the processor's own (read errors,
-    unusable labels); the pipeline adds validation's."""
-
-    studies: list[Study] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    records: list[Record] = field(default_factory=list)
-    quarantine: list[QuarantineRow] = field(default_factory=list)
-
-
-Processor = Callable[[SourceItem, ItemContext], ItemOutput]
-
-
-def read_error(item: SourceItem, study_id: str, exc: ItemError) -> QuarantineRow:
-    """The quarantine row of an item whose file cannot be read."""
-    return quarantine_item(
-        item.dataset, exc.reason, exc.message, item.path, stage=Stage.READ, item_id=study_id
-    )
+__all__ = ["PROCESSORS", "ItemContext", "ItemOutput", "Processor", "process_radiograph"]
 
 
 def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
@@ -111,16 +48,10 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     return ItemOutput([study], findings, list(records), rejected)
 
 
-def process_pet_exam(item: SourceItem, ctx: ItemContext) -> ItemOutput:
-    """A PET/CT exam with its report (``sources.pet_exam``; imported on use)."""
-    from sources.pet_exam import process_pet_exam as process
-
-    return process(item, ctx)
-
-
 PROCESSORS: dict[str, Processor] = {
     "png": process_radiograph,
     "dicom": process_radiograph,
-    "autopet_nifti": process_pet_exam,
+    "ct_volume": process_ct,
+    "autopet_nifti": process_pet_exam,  # PET/CT exams with their reports (sources.pet_exam)
     "pet_dicom": process_pet_exam,
 }

@@ -107,8 +107,10 @@ BANKS: dict[str, tuple[Template, ...]] = {
 }
 
 
-def pick(bank: str, seed: int, record_id: str) -> Template:
-    """The template of ``bank`` for this record under this seed."""
-    templates = BANKS[bank]
+def pick(
+    bank: str, seed: int, record_id: str, banks: dict[str, tuple[Template, ...]] = BANKS
+) -> Template:
+    """The template of ``bank`` (in ``banks``) for this record under this seed."""
+    templates = banks[bank]
     digest = hashlib.sha256(f"{seed}/{bank}/{record_id}".encode()).hexdigest()
     return templates[int(digest[:8], 16) % len(templates)]

@@ -150,6 +150,44 @@ class Box:
         return boxes[0]
 
 
+BOX_TEXT_FORMATS = ("auto", "pixels", "thousand", "unit")
+_FOUR_RE = re.compile(
+    rf"[\[(]\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*[\])]"
+    rf"|\(\s*{_NUM}\s*,\s*{_NUM}\s*\)\s*,\s*\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"
+)
+
+
+def parse_box_text(text: str, width: int, height: int, fmt: str = "auto") -> Box | None:
+    """The first box a model wrote in free text, or None.
+
+    Read in order: Qwen box tokens (absolute pixels, or 0-1000 with ``fmt="thousand"`` as
+    Qwen2-VL emits); then four numbers as ``[x1, y1, x2, y2]`` or ``(x1,y1),(x2,y2)``, taken
+    as ``fmt`` says: ``unit`` (0-1 floats), ``thousand`` (0-1000), ``pixels``; ``auto`` reads
+    0-1 floats when every number is at most 1 and one has a decimal point, else pixels.
+    The box is returned as written (it may lie outside the image or be inverted)."""
+    if fmt not in BOX_TEXT_FORMATS:
+        raise ValueError(f"box text format {fmt!r} is not one of {BOX_TEXT_FORMATS}")
+    _check_size(width, height)
+    match = _QWEN_RE.search(text)
+    if match:
+        values = [float(g) for g in match.groups()]
+        if fmt == "thousand":
+            return Box.from_thousand(*values)
+        return Box(values[0] / width, values[1] / height, values[2] / width, values[3] / height)
+    match = _FOUR_RE.search(text)
+    if not match:
+        return None
+    raw = [g for g in match.groups() if g is not None]
+    values = [float(g) for g in raw]
+    if fmt == "unit" or (
+        fmt == "auto" and max(abs(v) for v in values) <= 1.0 and any("." in g for g in raw)
+    ):
+        return Box(*values)
+    if fmt == "thousand":
+        return Box.from_thousand(*values)
+    return Box(values[0] / width, values[1] / height, values[2] / width, values[3] / height)
+
+
 def qwen_boxes_in(text: str, width: int, height: int) -> list[Box]:
     """Every Qwen box-token group in text, read as absolute pixels of a width x height image."""
     return [

@@ -96,6 +96,15 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text"  # question, answer or step text empty
     MISSING_LICENCE = "missing_licence"
     MISSING_SPLIT = "missing_split"
+    # CT volumes and their organ masks (sources.ct_volume, sources.ct_masks)
+    CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
+    CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations
+    CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
+    CT_TOO_FEW_SLICES = "ct_too_few_slices"  # a one-slice "volume"
+    MASK_READ_ERROR = "mask_read_error"  # a mask file or folder that cannot be read
+    MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
+    MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
+    MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
     # PET/CT exams (extractors.pet, sources.pet_exam): whole exams, at the read stage.
     SUV_MISSING_TAG = "suv_missing_tag"  # a tag body-weight SUV needs is absent (weight, dose)
     SUV_ABSURD_VALUE = "suv_absurd_value"  # zero dose, weight 0, injection after the scan...

@@ -19,9 +19,15 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 echo "setup: installing $(grep -c '==' requirements.lock) pinned packages into .venv (a few minutes the first time)"
+log=.venv/pip-install.log
+pip_install() {
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps "$@" >>"$log" 2>&1 \
+    || { grep -v '^WARNING: Location' "$log" | tail -40 >&2; echo "setup: pip failed (log: $log)" >&2; exit 1; }
+}
+: >"$log"
 # torch first, from the CPU wheel on disk (a bare requirement would pull a multi-GB CUDA build).
-.venv/bin/pip install --disable-pip-version-check -q --no-deps "$(grep '^torch==' requirements.lock)"
-.venv/bin/pip install --disable-pip-version-check -q --no-deps -r requirements.lock
-.venv/bin/pip install --disable-pip-version-check -q --no-deps -e .
+pip_install "$(grep '^torch==' requirements.lock)"
+pip_install -r requirements.lock
+pip_install -e .
 .venv/bin/python -c "import torch, prefect, datasets, pydicom, webdataset, polars, pyarrow; print('setup: .venv ready: torch', torch.__version__, '| prefect', prefect.__version__, '| datasets', datasets.__version__)"
 echo "$want" > "$stamp"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from shards.features import features_yaml
+from shards.label_methods import method_of
 from shards.licences import licence_of
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -28,6 +29,9 @@ class CardData:
     licences_by_source: dict[str, str] = field(default_factory=dict)
     quarantine_by_reason: Counter = field(default_factory=Counter)  # (source, stage, reason)
     patients_by_split: Counter = field(default_factory=Counter)
+    records_by_extractor: Counter = field(default_factory=Counter)  # (extractor, version)
+    config_fingerprint: str = ""
+    has_gallery: bool = False
 
 
 def card_yaml(data: CardData) -> dict:
@@ -45,7 +49,7 @@ def card_yaml(data: CardData) -> dict:
         "pretty_name": data.name,
         "license": "other",
         "license_name": "mixed-source-licences",
-        "license_link": "README.md#licences-and-citations",
+        "license_link": "LICENSES.md",
         "annotations_creators": ["expert-generated", "machine-generated"],
         "source_datasets": sorted(data.licences_by_source),
         "task_categories": ["visual-question-answering", "object-detection"],
@@ -81,6 +85,12 @@ def render_card(data: CardData) -> str:
         lic = licence_of(lid)
         link = f"[{lic.id}]({lic.link})" if lic.link else lic.id
         licence_rows.append([source, link, lic.name, lic.citation or "-"])
+    gallery = (
+        "![Preview: sampled records with their boxes](gallery.png)\n\n"
+        "Sampled records, one per source and task first, boxes drawn and named."
+        if data.has_gallery
+        else ""
+    )
     sections = [
         f"---\n{front}---",
         f"# {data.name}",
@@ -88,6 +98,7 @@ def render_card(data: CardData) -> str:
         f"built by the `build-medsg` pipeline (code {data.code_version}, config version "
         f"{data.version}). Every record says where it came from, which extractor made its "
         "label and how far to trust it (`json.provenance`).",
+        *([gallery] if gallery else []),
         "## Configs and splits\n\nSplits are by patient (a hash of the pseudonymous patient id): "
         "no patient appears in two splits. Patients per split: "
         + ", ".join(f"{s} {data.patients_by_split.get(s, 0)}" for s in SPLIT_ORDER)
@@ -95,6 +106,14 @@ def render_card(data: CardData) -> str:
         + _table(["config", "split", "records", "shards"], split_rows),
         "## Records by source and task\n\n"
         + _table(["source", "family", "task", "records"], task_rows),
+        "## Label sources\n\n"
+        + _table(
+            ["extractor", "version", "kind", "records", "what", "measured accuracy"],
+            [
+                [ex, ver, (m := method_of(ex)).kind, n, m.what, m.accuracy]
+                for (ex, ver), n in sorted(data.records_by_extractor.items())
+            ],
+        ),
         "## Review state\n\n"
         + _table(["state", "records"], [[k, v] for k, v in sorted(data.review_states.items())]),
         "## What was left out\n\nEvery input ends as records or as a quarantine row with a "
@@ -121,8 +140,26 @@ def render_card(data: CardData) -> str:
         "are shown as acquired: the patient's right on the image's left.\n"
         "- Ids: records, studies and patients carry pseudonymous ids; no name, id, date or "
         "other header value of the inputs is published.",
+        "## How it was built\n\n"
+        "`medsg build` (Prefect flow `build-medsg`): each source's label files are planned into "
+        "items; images are decoded and re-encoded as 8-bit PNG; label rows become findings on "
+        "the published image (boxes checked against the image); records are built from seeded "
+        "template banks, validated against the Arrow schemas and semantic rules, deduplicated "
+        "by pixels, and written as WebDataset shards in record-id order. Same inputs and "
+        f"config, same bytes. Config fingerprint `{data.config_fingerprint}`, code "
+        f"`{data.code_version}`.",
+        "## Known limitations\n\n"
+        "- NIH ChestX-ray14's box list covers only boxed findings: an NIH image without a box "
+        "for a finding is not evidence that the finding is absent, so NIH images give no "
+        '"No" answers.\n'
+        "- Splits are by a hash of the patient id, so split sizes vary around 80/10/10 on "
+        "small releases.\n"
+        "- Synthetic radiographs are simple phantoms: useful to test pipelines and models, not "
+        "to learn radiology.\n"
+        "- Records are unreviewed unless their review state says otherwise.",
         "## Licences and citations\n\nEach record carries its source's licence id in "
-        "`json.provenance.licence`; use each part under its own terms.\n\n"
+        "`json.provenance.licence`; use each part under its own terms (details in "
+        "[LICENSES.md](LICENSES.md)).\n\n"
         + _table(["source", "licence", "terms", "cite"], licence_rows),
     ]
     return "\n\n".join(sections) + "\n"

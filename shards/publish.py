@@ -72,3 +72,29 @@ def publish(
     _write_atomic(manifest_path, manifest_bytes(manifest))
     shutil.rmtree(trash)
     return manifest
+
+
+def _replace_section(card: str, key: str, body: str) -> str:
+    start, end = f"<!-- medsg:{key} -->", f"<!-- /medsg:{key} -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in card and end in card:
+        head, rest = card.split(start, 1)
+        return head + block + rest.split(end, 1)[1]
+    return card.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def add_to_release(
+    release: Path, files: list[str], *, card_section: str | None = None, key: str = "extra"
+) -> dict:
+    """Add files already written under ``release`` to its manifest, optionally with a card
+    section (replaced in place on the next call with the same key); returns the manifest."""
+    old = json.loads((release / MANIFEST).read_text())
+    if card_section is not None:
+        card = release / CARD
+        card.write_text(_replace_section(card.read_text(), key, card_section), encoding="utf-8")
+    listed = {e["path"] for e in old["files"]} | set(files)
+    manifest = build_manifest(
+        release, sorted(listed), name=old["name"], config_version=old["config_version"]
+    )
+    _write_atomic(release / MANIFEST, manifest_bytes(manifest))
+    return manifest

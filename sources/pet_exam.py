@@ -14,7 +14,7 @@ from extractors.pet.label import EXTRACTOR, EXTRACTOR_VERSION, ExamLabels, Menti
 from extractors.pet.render import axial_box, axial_image, coronal_box, coronal_mip
 from extractors.pet.report import redact
 from extractors.pet.volume import PetVolume
-from medsg.processors import ItemContext, ItemOutput
+from medsg.items import ItemContext, ItemOutput
 from records.pet import LABEL, ExamContext, LesionLabel, build_pet_records
 from schemas.enums import Reason, Stage, Unit
 from schemas.identity import Pseudonymizer, stable_id

@@ -6,12 +6,22 @@ from pathlib import Path
 
 from medsg.config import (
     CsvSourceConfig,
+    CtProjectionSourceConfig,
     PetExamSourceConfig,
+    SyntheticCtSourceConfig,
     SyntheticPetSourceConfig,
     SyntheticSourceConfig,
 )
 from schemas.identity import Pseudonymizer
-from sources import nih_cxr14, pet_exam, rsna_pneumonia, synthetic_cxr, synthetic_pet
+from sources import (
+    ct_projection,
+    nih_cxr14,
+    pet_exam,
+    rsna_pneumonia,
+    synthetic_ct,
+    synthetic_cxr,
+    synthetic_pet,
+)
 from sources.base import Plan
 from sources.csv_labels import CsvFormat, CsvSourceSpec, SourceError, plan_csv_source
 
@@ -22,7 +32,12 @@ CSV_FORMATS: dict[str, CsvFormat] = {
 
 
 def plan_source(
-    cfg: CsvSourceConfig | SyntheticSourceConfig | PetExamSourceConfig | SyntheticPetSourceConfig,
+    cfg: CsvSourceConfig
+    | SyntheticSourceConfig
+    | CtProjectionSourceConfig
+    | SyntheticCtSourceConfig
+    | PetExamSourceConfig
+    | SyntheticPetSourceConfig,
     ids: Pseudonymizer,
     generated_dir: Path,
 ) -> Plan:
@@ -30,23 +45,39 @@ def plan_source(
     empty plan with a note; a required one raises SourceError naming the folder."""
     if isinstance(cfg, SyntheticSourceConfig):
         return _plan_synthetic(cfg, ids, generated_dir / cfg.dataset)
+    if isinstance(cfg, SyntheticCtSourceConfig):
+        return _plan_synthetic_ct(cfg, ids, generated_dir / cfg.dataset)
     if isinstance(cfg, SyntheticPetSourceConfig):
         root = synthetic_pet.generate_corpus(
             generated_dir / cfg.dataset, n_exams=cfg.n_exams, n_lesions=cfg.n_lesions, seed=cfg.seed
         )
-        return _plan_pet(cfg.dataset, pet_exam.KIND_NIFTI, root, ids, licence=cfg.licence,
-                         organ_masks=synthetic_pet.ORGANS)  # fmt: skip
+        return _plan_pet(
+            cfg.dataset,
+            pet_exam.KIND_NIFTI,
+            root,
+            ids,
+            licence=cfg.licence,
+            organ_masks=synthetic_pet.ORGANS,
+        )
     if not cfg.root.is_dir():
         if cfg.optional:
             return Plan(
                 notes=[f"{cfg.dataset}: skipped, optional source folder {cfg.root} is absent"]
             )
         raise SourceError(f"source {cfg.dataset!r}: folder not found: {cfg.root}")
+    if isinstance(cfg, CtProjectionSourceConfig):
+        return _plan_ct(cfg, ids)
     if isinstance(cfg, PetExamSourceConfig):
         return _plan_pet(
-            cfg.dataset, cfg.kind, cfg.root, ids, licence=cfg.licence,
-            organ_masks=cfg.organ_masks, report_name=cfg.report_name, slice_base=cfg.slice_base,
-        )  # fmt: skip
+            cfg.dataset,
+            cfg.kind,
+            cfg.root,
+            ids,
+            licence=cfg.licence,
+            organ_masks=cfg.organ_masks,
+            report_name=cfg.report_name,
+            slice_base=cfg.slice_base,
+        )
     spec = CsvSourceSpec.at(
         CSV_FORMATS[cfg.kind],
         dataset=cfg.dataset,
@@ -75,6 +106,69 @@ def _plan_synthetic(cfg: SyntheticSourceConfig, ids: Pseudonymizer, root: Path) 
             extractor=synthetic_cxr.EXTRACTOR,
         )
         plan.extend(plan_csv_source(spec, ids))
+    return plan
+
+
+def _ct_settings(
+    cfg: CtProjectionSourceConfig | SyntheticCtSourceConfig,
+) -> ct_projection.CaseSettings:
+    seg = getattr(cfg, "totalsegmentator", None)
+    return ct_projection.CaseSettings(
+        pixel_mm=cfg.projection.pixel_mm,
+        remove_table=cfg.projection.remove_table,
+        anatomy_records=cfg.anatomy_records,
+        totalseg_weights=str(seg.weights_dir) if seg and seg.weights_dir else "",
+        totalseg_fast=bool(seg.fast) if seg else False,
+        totalseg_device=seg.device if seg else "cpu",
+    )
+
+
+def _plan_ct(cfg: CtProjectionSourceConfig, ids: Pseudonymizer) -> Plan:
+    if cfg.cases_csv:
+        cases, plan = ct_projection.read_cases_csv(cfg.root / cfg.cases_csv, cfg.root, cfg.dataset)
+        labels_file = str(cfg.root / cfg.cases_csv)
+    else:
+        plan, labels_file = Plan(), ""
+        cases = [
+            ct_projection.CtCase(
+                case_id=c.id,
+                patient=c.patient or c.id,
+                ct=cfg.root / c.ct,
+                masks=cfg.root / c.masks if c.masks else None,
+                report=cfg.root / c.report if c.report else None,
+            )
+            for c in cfg.cases
+        ]
+    plan.extend(
+        ct_projection.plan_cases(
+            cases,
+            dataset=cfg.dataset,
+            licence=cfg.licence,
+            settings=_ct_settings(cfg),
+            ids=ids,
+            labels_file=labels_file,
+        )
+    )
+    return plan
+
+
+def _plan_synthetic_ct(cfg: SyntheticCtSourceConfig, ids: Pseudonymizer, root: Path) -> Plan:
+    synthetic_ct.generate_cases(
+        root, n_cases=cfg.n_cases, seed=cfg.seed, shape=cfg.shape, spacing=cfg.spacing
+    )
+    csv_path = root / synthetic_ct.CASES_CSV
+    cases, plan = ct_projection.read_cases_csv(csv_path, root, cfg.dataset)
+    plan.extend(
+        ct_projection.plan_cases(
+            cases,
+            dataset=cfg.dataset,
+            licence=cfg.licence,
+            settings=_ct_settings(cfg),
+            ids=ids,
+            labels_file=str(csv_path),
+            extractor=synthetic_ct.EXTRACTOR,
+        )
+    )
     return plan
 
 

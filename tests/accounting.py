@@ -59,7 +59,7 @@ def account(out: Path, inputs: list[Inputs], salt: str) -> Accounting:
     ids = Pseudonymizer(salt)
     quarantine = pq.read_table(layout.quarantine).to_pylist()
     findings = pq.read_table(layout.tables / "findings.parquet").to_pylist()
-    acc = Accounting(published=published_study_ids(out, {inp.dataset for inp in inputs}))
+    acc = Accounting(published=published_study_ids(out))
     acc.quarantined_items = {q["item_id"] for q in quarantine if q["unit"] in ("item", "record")}
     row_quarantined = {
         (q["source_ref"], q["row_number"]) for q in quarantine if q["unit"] == "label_row"

@@ -15,10 +15,12 @@ def test_embedded_demo_config_loads() -> None:
         "nih_cxr14",
         "rsna_pneumonia",
         "synthetic_cxr",
+        "ct_projection",
+        "synthetic_ct",
         "synthetic_pet",
     ]
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
-    assert all(s.optional for s in cfg.sources[:2])
+    assert all(s.optional for s in cfg.sources[:2]) and cfg.sources[3].optional
 
 
 def test_relative_roots_resolve_against_config_folder(tmp_path: Path, monkeypatch) -> None:
@@ -73,3 +75,11 @@ def test_missing_salt_env_is_an_error(monkeypatch) -> None:
 def test_missing_config_file() -> None:
     with pytest.raises(ConfigError, match=r"config file not found: /no/such\.yaml"):
         load_config("/no/such.yaml")
+
+
+def test_fingerprint_ignores_how_work_is_spread() -> None:
+    base = "sources:\n  - {kind: synthetic_cxr}\n"
+    a = parse_config(base, origin="a", base=Path("/tmp"))
+    b = parse_config(base + "runner: {kind: dask}\nchunk_size: 3\n", origin="b", base=Path("/tmp"))
+    c = parse_config(base + "records: {seed: 4}\n", origin="c", base=Path("/tmp"))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()

@@ -13,11 +13,14 @@ import pytest
 
 from schemas.identity import Pseudonymizer
 from shards.manifest import verify
-from tests.accounting import Inputs, account
+from tests.accounting import Inputs, account, published_study_ids
 from tests.conftest import DEMO_SALT
 
 pytestmark = [pytest.mark.realdata, pytest.mark.prefect]
 IDS = Pseudonymizer(DEMO_SALT)
+CT_CASES = 1 + 3  # the demo's CT sources (tests/test_demo_ct.py)
+CT_STUDIES = 2 * CT_CASES
+PET_EXAMS = 3  # the demo's synthetic_pet exams (tests/test_demo_pet.py)
 
 
 def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
@@ -107,11 +110,15 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
         DEMO_SALT,
     )
     assert acc.lost_images == [] and acc.lost_rows == []
-    assert acc.images_named == 880 + 8 + 24
-    assert len(acc.published) == 4 + 8 + 24 and len(acc.quarantined_items) == 876
+    assert acc.images_named == 880 + 8 + 300
+    # published studies also hold the demo's CT cases: 1 real + 3 synthetic, 2 views each
+    # (tests/test_demo_ct.py accounts for them)
+    pet_studies = len(published_study_ids(out, {"synthetic_pet"}))  # a MIP + reported slices
+    assert pet_studies >= 2 * PET_EXAMS
+    assert len(acc.published) == 4 + 8 + 300 + CT_STUDIES + pet_studies
+    assert len(acc.quarantined_items) == 876
     flow = demo_release["stats"]["flow"]
-    pet_exams = 3  # the demo's synthetic_pet exams (tests/test_demo_pet.py checks them)
-    assert flow["items_named"] == acc.images_named + pet_exams
+    assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS
     assert flow["records_published"] == flow["records_valid"] == flow["records_built"]
 
 

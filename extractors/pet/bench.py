@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -267,28 +268,30 @@ def run(
     return lines
 
 
-def cli(argv: list[str]) -> int:
-    """``medsg bench pet [--exams N] [--seed S] [--speed-runs R] [--json FILE]``."""
-    import argparse
-
+def add_bench_command(bench_sub) -> None:
+    """Register ``pet`` under ``medsg bench`` (an argparse sub-parsers object)."""
     from medsg.paths import default_realdata_dir
 
-    parser = argparse.ArgumentParser(
-        prog="medsg bench pet",
+    p = bench_sub.add_parser(
+        "pet",
+        help="PET/CT weak labels on phantoms with known truth; localisation speed",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--exams", type=int, default=40, help="phantom exams per anatomy")
-    parser.add_argument("--seed", type=int, default=1000, help="first phantom seed")
-    parser.add_argument("--speed-runs", type=int, default=5, help="timed runs (0: skip)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument(
+    p.add_argument("--exams", type=int, default=40, help="phantom exams per anatomy")
+    p.add_argument("--seed", type=int, default=1000, help="first phantom seed")
+    p.add_argument("--speed-runs", type=int, default=5, help="timed runs (0: skip)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument(
         "--realdata",
         type=Path,
         default=default_realdata_dir(),
         help="real data folder (its CT anatomy is used when present)",
     )
-    args = parser.parse_args(argv)
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
     realdata = args.realdata if args.realdata.is_dir() else None
     if realdata is None:
         print(f"note: {args.realdata} not found: phantoms on the synthetic body only")

@@ -68,10 +68,9 @@ def test_rerun_is_cached_and_byte_identical(
 
     # a fresh folder gives the same bytes too (nothing depends on time or place)
     other = build_medsg(config=str(synthetic_config), out=str(tmp_path / "other"))
-    assert (
-        shard_digests(tmp_path / "other") == digests
-        and other["dataset_version"] == first["dataset_version"]
-    )
+    assert shard_digests(tmp_path / "other") == digests
+    assert other["dataset_version"] == first["dataset_version"]
+    assert (tmp_path / "other" / "manifest.json").read_bytes() == manifest
 
 
 def test_dask_local_cluster_gives_the_same_shards(

@@ -1,0 +1,1 @@
+"""Scoring grounding predictions with the MedSG-Bench metric."""

@@ -1,0 +1,114 @@
+"""One record -> one item of each export format. Record text writes boxes as 0-1000
+``[x1, y1, x2, y2]`` (``Box.to_text``); exports re-render each of the record's boxes in the
+target's own notation, from the structured boxes, never by parsing numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from schemas.boxes import QWEN_REF_END, QWEN_REF_START, Box
+from schemas.vocab import phrase
+
+BoxRenderer = Callable[[Box, int, int], str]
+
+
+def _sizes(record: dict) -> list[tuple[int, int]]:
+    images = record["images"] if "images" in record else [record["image"]]
+    return [(im["width"], im["height"]) for im in images]
+
+
+def _boxes(record: dict, *fields: str) -> list[tuple[Box, int]]:
+    """(box, image index) of the named box fields, in order."""
+    out = []
+    for name in fields:
+        for b in record.get(name) or []:
+            out.append((Box(b["x1"], b["y1"], b["x2"], b["y2"]), int(b.get("image_index", 0))))
+    return out
+
+
+def render(
+    text: str, boxes: list[tuple[Box, int]], sizes: list[tuple[int, int]], fn: BoxRenderer
+) -> str:
+    """Replace each box's 0-1000 text form in ``text`` by ``fn(box, width, height)``."""
+    for box, index in boxes:
+        width, height = sizes[index]
+        text = text.replace(box.to_text(), fn(box, width, height), 1)
+    return text
+
+
+def pixels_text(box: Box, width: int, height: int) -> str:
+    return "[{}, {}, {}, {}]".format(*box.to_int_pixels(width, height))
+
+
+def qwen_text(box: Box, width: int, height: int) -> str:
+    return box.to_qwen_tokens(width, height)
+
+
+def unit_text(box: Box, width: int, height: int) -> str:
+    return "[{:.3f}, {:.3f}, {:.3f}, {:.3f}]".format(*box.as_list())
+
+
+def _question_answer(record: dict, fn: BoxRenderer) -> tuple[str, str]:
+    sizes = _sizes(record)
+    question = render(record["question"], _boxes(record, "question_boxes"), sizes, fn)
+    answer = render(record["answer"], _boxes(record, "answer_boxes"), sizes, fn)
+    return question, answer
+
+
+def medsg_item(record: dict, image_paths: list[str]) -> dict | None:
+    """MedSG-Bench test item ``{"task", "images", "question", "answer": [x1, y1, x2, y2]}``
+    (absolute pixels of the answer's image), or None when the record's answer is not
+    exactly one box. ``id``, ``answer_image`` and the image size ride along for scoring."""
+    answer = _boxes(record, "answer_boxes")
+    if len(answer) != 1:
+        return None
+    box, index = answer[0]
+    width, height = _sizes(record)[index]
+    question, _ = _question_answer(record, pixels_text)
+    return {
+        "id": record["record_id"],
+        "task": record["task"],
+        "images": image_paths,
+        "question": question,
+        "answer": list(box.to_int_pixels(width, height)),
+        "answer_image": index,
+        "width": width,
+        "height": height,
+    }
+
+
+def _with_object_ref(question: str, label: str | None) -> str:
+    if not label:
+        return question
+    words = phrase(label)
+    if words in question:
+        return question.replace(words, f"{QWEN_REF_START}{words}{QWEN_REF_END}", 1)
+    return question
+
+
+def sharegpt_item(record: dict, image_paths: list[str]) -> dict:
+    """LLaMA-Factory sharegpt with Qwen tokens, shaped like MedSG-188K's Task8_mini.json."""
+    question, answer = _question_answer(record, qwen_text)
+    question = _with_object_ref(question, record.get("label"))
+    return {
+        "id": record["record_id"],
+        "task": record["task"],
+        "images": image_paths,
+        "conversations": [
+            {"from": "human", "value": "<image>\n" * len(image_paths) + question},
+            {"from": "gpt", "value": answer},
+        ],
+    }
+
+
+def llava_item(record: dict, image_paths: list[str]) -> dict:
+    """LLaVA conversation JSON; boxes as 0-1 floats with three decimals (LLaVA-1.5 style)."""
+    question, answer = _question_answer(record, unit_text)
+    return {
+        "id": record["record_id"],
+        "image": image_paths[0] if len(image_paths) == 1 else image_paths,
+        "conversations": [
+            {"from": "human", "value": "<image>\n" * len(image_paths) + question},
+            {"from": "gpt", "value": answer},
+        ],
+    }

@@ -1,0 +1,194 @@
+"""Organ masks as bounding-box crops: a mask keeps only the box around its voxels, so unions,
+derivations and projections cost what the organ's box costs, not the whole volume's.
+
+``ClassMasks`` holds the masks of one CT by TotalSegmentator class name, built from a
+multilabel volume (values = class ids) or from one binary array per class; empty classes are
+listed, not stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+Shape3 = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class SparseMask:
+    """A binary mask on a ``shape`` grid, stored as the crop ``data`` at ``offset``."""
+
+    offset: Shape3
+    data: np.ndarray  # bool
+    shape: Shape3
+    is_tight: bool = False  # the crop is the mask's bounding box (bounds need no scan)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dense(cls, dense: np.ndarray) -> SparseMask | None:
+        """The tight crop of a dense mask, or None when it has no voxel."""
+        dense = np.asarray(dense)
+        if dense.dtype != bool:
+            dense = dense > 0.5
+        slices = ndimage.find_objects(dense.astype(np.uint8, copy=False))
+        if not slices or slices[0] is None:
+            return None
+        return cls.from_crop(dense, slices[0])
+
+    @classmethod
+    def from_crop(cls, dense: np.ndarray, box: tuple[slice, ...]) -> SparseMask:
+        offset = tuple(int(s.start) for s in box)
+        return cls(offset, np.ascontiguousarray(dense[box]), tuple(dense.shape), True)  # type: ignore[arg-type]
+
+    @classmethod
+    def in_box(cls, shape: Shape3, lo: Iterable[int], hi: Iterable[int]) -> SparseMask:
+        """An all-False mask whose crop spans [lo, hi) (clipped to the grid), to fill in."""
+        lo_c = tuple(max(0, int(v)) for v in lo)
+        hi_c = tuple(min(int(n), int(v)) for n, v in zip(shape, hi, strict=True))
+        size = tuple(max(0, h - lo_) for lo_, h in zip(lo_c, hi_c, strict=True))
+        return cls(lo_c, np.zeros(size, dtype=bool), shape)  # type: ignore[arg-type]
+
+    # ---- geometry -----------------------------------------------------------------------
+    @property
+    def hi(self) -> Shape3:
+        return tuple(o + n for o, n in zip(self.offset, self.data.shape, strict=True))  # type: ignore[return-value]
+
+    @property
+    def voxels(self) -> int:
+        return int(np.count_nonzero(self.data))
+
+    def bounds(self) -> tuple[Shape3, Shape3] | None:
+        """Tight [lo, hi) voxel bounds of the mask, or None when empty."""
+        if self.is_tight:
+            return (self.offset, self.hi) if self.data.size else None
+        xy = self.data.any(axis=2)
+        z = self.data.any(axis=(0, 1))
+        lo, hi = [], []
+        for offset, hit in zip(self.offset, (xy.any(axis=1), xy.any(axis=0), z), strict=True):
+            idx = np.flatnonzero(hit)
+            if idx.size == 0:
+                return None
+            lo.append(offset + int(idx[0]))
+            hi.append(offset + int(idx[-1]) + 1)
+        return tuple(lo), tuple(hi)  # type: ignore[return-value]
+
+    def tight(self) -> SparseMask | None:
+        if self.is_tight:
+            return self if self.data.size else None
+        b = self.bounds()
+        if b is None:
+            return None
+        lo, hi = b
+        local = tuple(slice(a - o, c - o) for a, c, o in zip(lo, hi, self.offset, strict=True))
+        return SparseMask(lo, self.data[local], self.shape, True)
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=bool)
+        out[self._window()] = self.data
+        return out
+
+    def _window(self) -> tuple[slice, slice, slice]:
+        return tuple(slice(o, h) for o, h in zip(self.offset, self.hi, strict=True))  # type: ignore[return-value]
+
+    def crop_to(self, lo: Shape3, hi: Shape3) -> np.ndarray:
+        """This mask read on the window [lo, hi) (False outside the crop)."""
+        out = np.zeros(tuple(h - lo_ for lo_, h in zip(lo, hi, strict=True)), dtype=bool)
+        a = [max(lo_, o) for lo_, o in zip(lo, self.offset, strict=True)]
+        b = [min(h, oh) for h, oh in zip(hi, self.hi, strict=True)]
+        if any(x >= y for x, y in zip(a, b, strict=True)):
+            return out
+        dst = tuple(slice(x - lo_, y - lo_) for x, y, lo_ in zip(a, b, lo, strict=True))
+        src = tuple(slice(x - o, y - o) for x, y, o in zip(a, b, self.offset, strict=True))
+        out[dst] = self.data[src]
+        return out
+
+    # ---- algebra ------------------------------------------------------------------------
+    def where(self, keep: np.ndarray) -> SparseMask | None:
+        """This mask AND a same-size boolean crop ``keep`` (None when empty). The crop is
+        not tightened: boxes come from projections, which are."""
+        data = self.data & keep
+        return SparseMask(self.offset, data, self.shape) if data.any() else None
+
+    def minus(self, other: SparseMask | None) -> SparseMask | None:
+        if other is None:
+            return self if self.data.any() else None
+        return self.where(~other.crop_to(self.offset, self.hi))
+
+    def project(self, axis: int) -> tuple[tuple[int, int], np.ndarray]:
+        """Any-voxel projection along ``axis``: the 2D crop offset and the 2D crop (the two
+        remaining axes in order)."""
+        off = tuple(o for i, o in enumerate(self.offset) if i != axis)
+        return off, self.data.any(axis=axis)  # type: ignore[return-value]
+
+
+def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
+    """The union of masks on one grid (None when all are None or empty); the union's crop
+    is the box around the inputs' crops."""
+    present = [m for m in masks if m is not None and m.data.size]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    tight = all(m.is_tight for m in present)  # a union of tight crops is tight
+    lo = tuple(min(m.offset[i] for m in present) for i in range(3))
+    hi = tuple(max(m.hi[i] for m in present) for i in range(3))
+    out = SparseMask.in_box(present[0].shape, lo, hi)
+    for m in present:
+        window = tuple(
+            slice(o - a, o - a + n) for o, a, n in zip(m.offset, lo, m.data.shape, strict=True)
+        )
+        out.data[window] |= m.data
+    if tight:
+        return SparseMask(out.offset, out.data, out.shape, True)
+    return out if out.data.any() else None
+
+
+@dataclass
+class ClassMasks:
+    """Masks of one CT by TotalSegmentator class name, on the canonical grid."""
+
+    shape: Shape3
+    masks: dict[str, SparseMask] = field(default_factory=dict)
+    empty: list[str] = field(default_factory=list)  # classes given without any voxel
+
+    def get(self, name: str) -> SparseMask | None:
+        return self.masks.get(name)
+
+    @classmethod
+    def from_label_volume(cls, labels: np.ndarray, names: Mapping[int, str]) -> ClassMasks:
+        """From a multilabel volume whose values are class ids (0 background); values
+        without a name are ignored. One pass finds every class's box."""
+        labels = np.asarray(labels)
+        if labels.dtype.kind == "f":
+            labels = np.rint(labels).astype(np.int32)
+        if labels.dtype.kind not in "iu" or labels.min() < 0:
+            labels = np.clip(labels, 0, None).astype(np.int32)
+        shape: Shape3 = tuple(int(n) for n in labels.shape)  # type: ignore[assignment]
+        boxes = ndimage.find_objects(labels)
+        out = cls(shape)
+        for class_id, name in sorted(names.items()):
+            box = boxes[class_id - 1] if 0 < class_id <= len(boxes) else None
+            if box is None:
+                out.empty.append(name)
+                continue
+            out.masks[name] = SparseMask(
+                tuple(int(s.start) for s in box),  # type: ignore[arg-type]
+                np.ascontiguousarray(labels[box] == class_id),
+                shape,
+                True,
+            )
+        return out
+
+    @classmethod
+    def from_dense(cls, shape: Shape3, dense: Mapping[str, np.ndarray]) -> ClassMasks:
+        """From one binary array per class name (e.g. one NIfTI file per class)."""
+        out = cls(tuple(int(n) for n in shape))  # type: ignore[arg-type]
+        for name in sorted(dense):
+            sparse = SparseMask.from_dense(dense[name])
+            if sparse is None:
+                out.empty.append(name)
+            else:
+                out.masks[name] = sparse
+        return out

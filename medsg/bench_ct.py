@@ -1,0 +1,123 @@
+"""Benchmarks of issue 4 (timings: printed, never pass/fail tests).
+
+``medsg bench projection``: a 512 x 512 x 300 chest CT phantom with its TotalSegmentator
+class masks, projected to both views with every taxonomy structure (derivations included),
+on one core (the process is pinned to one CPU); best of ``--repeats``.
+
+``medsg bench reports``: the report extractor on the 800 real IU X-ray reports: the share of
+MeSH-"normal" reports with a positive finding, the share of sided MeSH terms whose side is
+found, and reports per second."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+
+def pin_one_core() -> str:
+    """Run this process on a single CPU (Linux); say which."""
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned (no sched_setaffinity)"
+
+
+def bench_projection(shape=(512, 512, 300), spacing=(0.78, 0.78, 1.0), repeats: int = 3) -> dict:
+    from extractors.ct.anatomy import build_structures
+    from extractors.ct.masks import ClassMasks
+    from extractors.ct.projection import VIEWS, project
+    from extractors.ct.volume import canonical_volume
+    from sources.ct_masks import totalseg_class_names
+    from sources.synthetic_ct import make_phantom
+
+    core = pin_one_core()
+    phantom = make_phantom(shape, spacing, seed=0, noise_hu=8.0)
+    volume = canonical_volume(phantom.hu, phantom.affine, "phantom")
+    names = totalseg_class_names()
+    best = {"t_masks": 1e9, "t_structures": 1e9, "t_project": 1e9, "t_total": 1e9}
+    n_masks = n_structures = n_projected = 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        classes = ClassMasks.from_label_volume(phantom.labels, names)
+        t1 = time.perf_counter()
+        structures = build_structures(classes, volume.spacing)
+        t2 = time.perf_counter()
+        result = project(volume, structures)
+        t3 = time.perf_counter()
+        for key, value in (
+            ("t_masks", t1 - t0),
+            ("t_structures", t2 - t1),
+            ("t_project", t3 - t2),
+            ("t_total", t3 - t0),
+        ):
+            best[key] = min(best[key], value)
+        n_masks, n_structures = len(classes.masks), len(structures)
+        n_projected = sum(len(result.masks[v]) for v in VIEWS)
+    return {
+        "shape": shape,
+        "spacing": spacing,
+        "core": core,
+        "class_masks": n_masks,
+        "structures": n_structures,
+        "projected_masks": n_projected,
+        "sizes": {v: (result.views[v].width, result.views[v].height) for v in VIEWS},
+        **best,
+    }
+
+
+def _run_projection(args: argparse.Namespace) -> int:
+    r = bench_projection(tuple(args.shape), tuple(args.spacing), args.repeats)
+    print(
+        f"CT {r['shape'][0]}x{r['shape'][1]}x{r['shape'][2]} at {r['spacing']} mm, "
+        f"{r['class_masks']} TotalSegmentator class masks -> {r['structures']} taxonomy "
+        f"structures, {r['projected_masks']} projected masks on 2 views "
+        f"(frontal {r['sizes']['frontal']}, lateral {r['sizes']['lateral']} px); {r['core']}"
+    )
+    print(
+        f"best of {args.repeats}: class masks {r['t_masks']:.3f} s + structures "
+        f"{r['t_structures']:.3f} s + projection of both views {r['t_project']:.3f} s = "
+        f"{r['t_total']:.3f} s (target: under 2 s)"
+    )
+    return 0
+
+
+def _run_reports(args: argparse.Namespace) -> int:
+    from extractors.reports.evaluate import evaluate, load_iu_reports
+    from medsg.paths import default_realdata_dir
+
+    path = (
+        Path(args.reports)
+        if args.reports
+        else (default_realdata_dir() / "reports" / "iu_xray" / "indiana_reports.csv")
+    )
+    if not path.is_file():
+        print(f"medsg bench reports: {path} not found (set MEDSG_REALDATA or --reports)")
+        return 2
+    reports = load_iu_reports(path)
+    from extractors.reports import extract_findings
+
+    extract_findings("warm up the pipeline: no effusion.")
+    best = None
+    for _ in range(args.repeats):
+        ev = evaluate(reports)
+        best = ev if best is None or ev.seconds < best.seconds else best
+    assert best is not None
+    print(f"{path}")
+    print("\n".join(best.lines()))
+    return 0
+
+
+def add_bench_commands(bench_sub) -> None:
+    """Register ``projection`` and ``reports`` under ``medsg bench``."""
+    p = bench_sub.add_parser("projection", help="CT projection speed (512x512x300, one core)")
+    p.add_argument("--shape", type=int, nargs=3, default=[512, 512, 300])
+    p.add_argument("--spacing", type=float, nargs=3, default=[0.78, 0.78, 1.0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.set_defaults(func=_run_projection)
+    r = bench_sub.add_parser("reports", help="report extraction on the IU X-ray reports")
+    r.add_argument("--reports", help="indiana_reports.csv (default: in the real data folder)")
+    r.add_argument("--repeats", type=int, default=1)
+    r.set_defaults(func=_run_reports)

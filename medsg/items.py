@@ -1,0 +1,77 @@
+"""What a processor works with: its context (ids, splits, image output, settings) and what
+it returns. Kept apart from the registry (``medsg.processors``) so that processor modules
+can import it without import cycles."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from medsg.paths import BuildLayout
+from schemas.enums import Stage
+from schemas.identity import Pseudonymizer, patient_split
+from schemas.records import Finding, QuarantineRow, Record, Study
+from sources.base import ItemError, SourceItem, quarantine_item
+from sources.imaging import encode_png, resize_max_side, sha256_hex
+
+
+@dataclass(frozen=True)
+class PublishedImage:
+    """A rendered image written to the build folder, ready for a Study row."""
+
+    path: str  # relative to the build folder
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ItemContext:
+    """What a processor may use besides its item: ids, splits, image output, settings."""
+
+    layout: BuildLayout
+    ids: Pseudonymizer
+    split_weights: tuple[int, int, int]
+    image_max_side: int | None
+    records_seed: int
+
+    def split_of(self, patient_id: str) -> str:
+        return patient_split(patient_id, self.split_weights).value
+
+    def publish_image(self, study_id: str, pixels: np.ndarray) -> PublishedImage:
+        """Write 8-bit pixels, grey (h, w) or RGB (h, w, 3), downscaled to ``image_max_side``,
+        as the study's PNG."""
+        pixels = resize_max_side(np.asarray(pixels, dtype=np.uint8), self.image_max_side)
+        png = encode_png(pixels)
+        path = self.layout.image_path(study_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(png)
+        os.replace(tmp, path)
+        return PublishedImage(
+            self.layout.relative(path), sha256_hex(png), int(pixels.shape[1]), int(pixels.shape[0])
+        )
+
+
+@dataclass
+class ItemOutput:
+    """Everything one item gave. Quarantine rows here are the processor's own (read errors,
+    unusable labels); the pipeline adds validation's."""
+
+    studies: list[Study] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+
+
+Processor = Callable[[SourceItem, ItemContext], ItemOutput]
+
+
+def read_error(item: SourceItem, study_id: str, exc: ItemError) -> QuarantineRow:
+    """The quarantine row of an item whose file cannot be read."""
+    return quarantine_item(
+        item.dataset, exc.reason, exc.message, item.path, stage=Stage.READ, item_id=study_id
+    )

@@ -1,0 +1,159 @@
+"""Report finding extraction: negation, uncertainty, laterality and anatomy words, sections,
+normal statements, offsets; and the two figures on the 800 real IU X-ray reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractors.reports import extract_findings, scrub
+from extractors.reports.evaluate import evaluate, load_iu_reports, term_side
+
+
+def one(text: str, finding: str):
+    found = [m for m in extract_findings(text) if m.finding == finding]
+    assert len(found) == 1, (text, found)
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No pleural effusion.",
+        "There is no evidence of pleural effusion.",
+        "Lungs are clear without pleural effusion.",
+        "The lungs are free of pleural effusion.",
+        "Clear of pleural effusion.",
+        "Pleural effusion is not seen.",
+        "Interval resolution of the pleural effusion.",
+        "Negative for pleural effusion.",
+        "No pneumothorax, consolidation or pleural effusion.",
+    ],
+)
+def test_negation(text: str) -> None:
+    m = one(text, "pleural_effusion")
+    assert m.negated and not m.positive
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Left basilar opacity may represent pleural effusion.",
+        "Small pleural effusion cannot be excluded.",
+        "Possible small pleural effusion.",
+        "Findings suspicious for pleural effusion.",
+        "Atelectasis versus pleural effusion.",
+    ],
+)
+def test_uncertainty(text: str) -> None:
+    m = one(text, "pleural_effusion")
+    assert m.uncertain and not m.negated and not m.positive
+
+
+@pytest.mark.parametrize(
+    ("text", "finding", "anatomy", "side"),
+    [
+        ("Small left pleural effusion.", "pleural_effusion", "left_lung_base", "left"),
+        ("Right-sided pleural effusion.", "pleural_effusion", "right_lung_base", "right"),
+        ("Patchy bibasilar opacities.", "opacity", "lung_bases", "bilateral"),
+        ("Biapical pleural thickening.", "pleural_thickening", "apical_zones", "bilateral"),
+        ("Lingular atelectasis.", "atelectasis", "lung_upper_lobe_left", "left"),
+        ("Opacity in the right lower lobe.", "opacity", "lung_lower_lobe_right", "right"),
+        (
+            "Calcified granuloma in the left upper lobe.",
+            "granuloma",
+            "lung_upper_lobe_left",
+            "left",
+        ),
+        (
+            "Elevation of the right hemidiaphragm.",
+            "elevated_hemidiaphragm",
+            "right_hemidiaphragm",
+            "right",
+        ),
+        ("Bilateral pleural effusions.", "pleural_effusion", "lung_bases", "bilateral"),
+        ("Opacities right greater than left.", "opacity", "lungs", "bilateral"),
+        ("The heart is mildly enlarged.", "cardiomegaly", "heart", None),
+        ("Mild dextroscoliosis of the thoracic spine.", "scoliosis", "spine", "right"),
+        ("Retrocardiac opacity.", "opacity", "lung_lower_lobe_left", "left"),
+        ("Tortuous thoracic aorta.", "aortic_tortuosity", "aorta", None),
+    ],
+)
+def test_anatomy_and_laterality(text, finding, anatomy, side) -> None:
+    m = one(text, finding)
+    assert (m.anatomy, m.laterality) == (anatomy, side)
+    assert m.positive
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Heart size is normal.",
+        "The lungs are clear.",
+        "The cardiomediastinal silhouette is within normal limits.",
+        "Normal chest x-XXXX.",
+        "No acute cardiopulmonary abnormality.",
+        "Osseous structures are intact.",
+    ],
+)
+def test_normal_statements_are_not_findings(text: str) -> None:
+    assert [m for m in extract_findings(text) if m.positive] == []
+
+
+def test_sections_offsets_and_sentences() -> None:
+    text = (
+        "INDICATION: rule out pneumonia.\nCOMPARISON: None.\n"
+        "FINDINGS: Heart size is normal. There is a small right pleural effusion.\n"
+        "IMPRESSION: Right pleural effusion; no pneumothorax."
+    )
+    mentions = extract_findings(text)
+    assert [(m.finding, m.section, m.negated) for m in mentions] == [
+        ("pleural_effusion", "findings", False),
+        ("pleural_effusion", "impression", False),
+        ("pneumothorax", "impression", True),
+    ]
+    for m in mentions:
+        assert text[m.start : m.end] == m.text
+        assert text[m.sentence_start : m.sentence_end].strip() == m.sentence
+    assert mentions[0].sentence == "There is a small right pleural effusion."
+
+
+def test_abbreviation_defined_in_the_report() -> None:
+    text = "Chronic obstructive pulmonary disease (COPD). The COPD is stable."
+    found = [m.finding for m in extract_findings(text)]
+    assert found.count("emphysema") >= 2
+
+
+def test_chest_ct_language() -> None:
+    text = (
+        "FINDINGS: Ground-glass opacity in the right upper lobe. A 6 mm nodule in the left lower "
+        "lobe. No pericardial effusion. Mediastinal lymphadenopathy."
+    )
+    got = {(m.finding, m.anatomy, m.negated) for m in extract_findings(text)}
+    assert ("ground_glass", "lung_upper_lobe_right", False) in got
+    assert ("nodule", "lung_lower_lobe_left", False) in got
+    assert ("pericardial_effusion", "heart", True) in got
+    assert ("lymphadenopathy", "mediastinum", False) in got
+
+
+def test_scrub_dates_and_numbers() -> None:
+    assert (
+        scrub("Compared to 01/02/2019, accession 1234567.") == "Compared to XXXX, accession XXXX."
+    )
+    assert scrub("A 2.1 x 1.1 cm nodule") == "A 2.1 x 1.1 cm nodule"
+
+
+def test_term_side() -> None:
+    assert term_side("Opacity/lung/base/left/mild") == "left"
+    assert term_side("Cardiomegaly/mild") is None
+
+
+@pytest.mark.realdata
+def test_iu_xray_figures(realdata: Path) -> None:
+    reports = load_iu_reports(realdata / "reports" / "iu_xray" / "indiana_reports.csv")
+    assert len(reports) == 800
+    ev = evaluate(reports)
+    assert ev.n_normal == 289 and ev.n_sided_terms == 549
+    assert ev.normal_positive_rate <= 0.05, ev.lines()
+    assert ev.side_recall >= 0.90, ev.lines()
