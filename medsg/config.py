@@ -194,6 +194,7 @@ class PrivacyConfig(_Strict):
 
 class RecordsConfig(_Strict):
     seed: int = 0  # picks question / answer wording from the template banks
+    sequences: bool = True  # also build the MedSG-Bench image-sequence records
 
 
 class BuildConfig(_Strict):

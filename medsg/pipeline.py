@@ -20,6 +20,7 @@ from medsg.items import ItemContext
 from medsg.paths import REPO_ROOT, BuildLayout
 from medsg.processors import PROCESSORS
 from medsg.stats import BuildStats
+from records.sequences.across import across_sequences
 from schemas.arrow import to_row
 from schemas.enums import Reason, Stage, Unit
 from schemas.identity import Pseudonymizer
@@ -86,6 +87,7 @@ class ChunkContext:
     split_weights: tuple[int, int, int]
     image_max_side: int | None
     records_seed: int
+    sequences: bool = True
 
     @classmethod
     def of(cls, cfg: BuildConfig, layout: BuildLayout) -> ChunkContext:
@@ -95,6 +97,7 @@ class ChunkContext:
             split_weights=cfg.split.weights,
             image_max_side=cfg.image_max_side,
             records_seed=cfg.records.seed,
+            sequences=cfg.records.sequences,
         )
 
 
@@ -128,6 +131,7 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
         split_weights=ctx.split_weights,
         image_max_side=ctx.image_max_side,
         records_seed=ctx.records_seed,
+        sequences=ctx.sequences,
     )
     checker = ImageChecker(resolve=item_ctx.layout.image_path)
     result = ChunkResult()
@@ -314,6 +318,20 @@ def card_data(cfg: BuildConfig, merged: ChunkResult, shard_files) -> CardData:
     )
 
 
+def add_across_records(layout: BuildLayout, merged: ChunkResult, *, seed: int) -> None:
+    """Sequence records across patients (concept, referring), validated like the others."""
+    built = across_sequences(merged.studies, merged.findings, seed=seed)
+    kept, invalid = validate_records(
+        built,
+        ImageChecker(resolve=layout.image_path),
+        source_ref=lambda r: merged.source_paths.get(record_images(r)[0].study_id, ""),
+    )
+    merged.stats.count("records_built", len(built))
+    merged.stats.count("records_valid", len(kept))
+    merged.records += kept
+    merged.set_aside(invalid)
+
+
 def write_release_extras(layout: BuildLayout, merged: ChunkResult) -> bool:
     """LICENSES.md and the preview gallery, into the staging folder; True when a gallery
     was drawn."""
@@ -343,6 +361,8 @@ def finalize(
         len(plan.items) + sum(1 for q in plan.quarantine if q.reason == Reason.FILE_MISSING),
     )
     drop_duplicate_images(merged, [s.dataset for s in cfg.sources])
+    if cfg.records.sequences:
+        add_across_records(layout, merged, seed=cfg.records.seed)
     merged.records.sort(key=lambda r: r.record_id)
 
     write_tables(layout, merged)
