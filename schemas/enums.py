@@ -62,6 +62,7 @@ class Stage(StrEnum):
     FINDINGS = "findings"  # turn label rows into Findings on the rendered image
     RECORDS = "records"  # build instruction / CoT / sequence records
     VALIDATE = "validate"  # schema conformance and semantic rules
+    REVIEW = "review"  # expert review in Label Studio (records an expert rejected)
     PUBLISH = "publish"  # shards, card, manifest
 
 
@@ -95,3 +96,4 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text"  # question, answer or step text empty
     MISSING_LICENCE = "missing_licence"
     MISSING_SPLIT = "missing_split"
+    REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label
