@@ -122,8 +122,10 @@ def project_tasks(url: str, admin_token: str, title: str) -> list[dict]:
         pid = next(p["id"] for p in projects if p["title"] == title)
         tasks, page = [], 1
         while True:
-            r = c.get("/api/tasks", params={"project": pid, "fields": "all", "page": page,
-                                            "page_size": 100})
+            r = c.get(
+                "/api/tasks",
+                params={"project": pid, "fields": "all", "page": page, "page_size": 100},
+            )
             if r.status_code == 404:
                 return tasks
             rows = r.json()["tasks"] if isinstance(r.json(), dict) else r.json()
