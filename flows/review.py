@@ -100,7 +100,11 @@ def sync_reviews(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str,
         logger.info("no new or changed review since the release was published: not republished")
     return {
         "out": str(layout.out),
-        "pulled": {"tasks": pulled.tasks, **pulled.annotations, "skipped": pulled.skipped},
+        "pulled": {
+            "tasks": pulled.tasks,
+            **{k: pulled.annotations[k] for k in ("added", "updated", "unchanged")},
+            "skipped": pulled.skipped,
+        },
         "republished": republished,
         "dataset_version": json.loads((layout.out / "manifest.json").read_text())[
             "dataset_version"
