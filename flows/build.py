@@ -195,8 +195,8 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     the release folder ``out``. Returns the build report (counts, dataset version)."""
     logger = get_run_logger()
     cfg = load_config(config)
+    check_review_setup(cfg, BuildLayout(Path(out).resolve()))  # review on: before any work
     layout = prepare_output(cfg, out)
-    check_review_setup(cfg, layout)  # review on: token and image serving, before any work
     logger.info("build %s %s into %s (code %s)", cfg.name, cfg.version, layout.out, code_version())
 
     plan = plan_sources(cfg, layout)

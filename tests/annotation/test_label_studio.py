@@ -71,7 +71,7 @@ def test_push_review_sync_round_trip(
             project="acceptance", audit_share=1.0, max_per_source_task=3
         ),
     )
-    out = tmp_path / "release"
+    out = tmp_path / "acceptance-release"  # not "release": datasets caches by folder name
     first = build_medsg(config=str(cfg), out=str(out))
     push = first["review_push"]
     assert push["selected"] > 4 and push["created"] == push["selected"]
