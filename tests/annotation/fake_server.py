@@ -16,6 +16,7 @@ class FakeLabelStudio:
         self.tasks: dict[int, dict] = {}
         self.storages: list[dict] = []
         self.calls: list[str] = []
+        self.task_queries: list[dict | None] = []  # the Data Manager query of each tasks read
         self.ids = iter(range(1, 10**6))
         # (method, path prefix) -> callables run before the request; one may return a
         # response (a failure) or raise (a timeout); applied=True runs the request first.
@@ -91,6 +92,8 @@ class FakeLabelStudio:
                 200, json=[s for s in self.storages if s["project"] == int(params["project"])]
             )
         if path == "/api/tasks":
+            query = params.get("query")
+            self.task_queries.append(json.loads(query) if query else None)
             rows = sorted(
                 (t for t in self.tasks.values() if t["project"] == int(params["project"])),
                 key=lambda t: t["id"],
