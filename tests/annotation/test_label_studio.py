@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from annotation.client import LabelStudioClient
 from annotation.items import review_boxes, weak_hash
 from medsg.paths import REPO_ROOT
 from schemas.arrow import from_row
@@ -267,3 +268,41 @@ def test_labeling_page_shows_the_image_and_the_pre_annotated_box(
         i["src"].endswith(image_path) and i["complete"] and i["w"] == 256 for i in seen["images"]
     ), seen
     assert seen["outline_pixels"] > 50 and seen["regions_panel"] is True
+
+
+def test_cot_and_sequence_projects_on_the_real_server(
+    label_studio: LabelStudioServer, ls_token: str
+) -> None:
+    """The chain-of-thought and two-image sequence configs are accepted by the server, their
+    tasks import with predictions, and a correction on the second image comes back on it."""
+    from annotation.configs import labeling_config
+    from annotation.push import TaskSpec, ensure_project, reconcile
+    from annotation.tasks import parse_annotation, prediction, task_data
+    from tests.annotation.records import cot, sequence
+    from tests.annotation.test_client import Ledgerless
+
+    client = LabelStudioClient(label_studio.url, ls_token, retries=2, backoff=0.2)
+    carol = join(label_studio.url, ls_token, "carol@example.org", "carol-pass-1234")
+    for record, config in ((cot(), "cot"), (sequence(), "sequence_2img")):
+        title = f"families / {config}"
+        project = ensure_project(client, title, labeling_config(config))
+        spec = TaskSpec(
+            record.record_id,
+            task_data(record, lambda s: f"/data/local-files/?d={s}.png"),
+            prediction(record),
+            "audit",
+        )
+        counts, _ = reconcile(client, project, title, [spec], Ledgerless())
+        assert counts["created"] == 1
+        [task] = project_tasks(label_studio.url, ls_token, title)
+        assert len(task["predictions"][0]["result"]) == len(review_boxes(record))
+        if config == "sequence_2img":
+            moved = Box(0.5, 0.5, 0.7, 0.8)
+            carol.review(task, "correct", boxes=[("answer", moved)], image="img1", tool="box1")
+            [task] = project_tasks(label_studio.url, ls_token, title)
+            review = parse_annotation(task["annotations"][0], task, title, client.users())
+            assert review.decision == "corrected" and review.reviewer == "carol@example.org"
+            [box] = review.boxes
+            assert (box.slot, box.image_index) == ("answer", 1)
+            assert box.box.as_list() == pytest.approx(moved.as_list())
+    client.close()
