@@ -62,6 +62,7 @@ class Stage(StrEnum):
     FINDINGS = "findings"  # turn label rows into Findings on the rendered image
     RECORDS = "records"  # build instruction / CoT / sequence records
     VALIDATE = "validate"  # schema conformance and semantic rules
+    REVIEW = "review"  # expert review in Label Studio (records an expert rejected)
     PUBLISH = "publish"  # shards, card, manifest
 
 
@@ -104,3 +105,4 @@ class Reason(StrEnum):
     MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
+    REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label
