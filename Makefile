@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: setup demo test lint format prefect-up prefect-down deploy-demo lock clean
+.PHONY: setup demo test lint format prefect-up prefect-down deploy-demo lock clean \
+	labelstudio-install labelstudio-up labelstudio-down review-demo sync-reviews
 
 setup:
 	@scripts/setup_venv.sh
@@ -34,6 +35,29 @@ prefect-down:
 
 deploy-demo: setup
 	@scripts/prefect_local.sh run-demo
+
+# Expert review: a Label Studio server in its own venv (.venv-labelstudio), headless on
+# 127.0.0.1:$${MEDSG_LS_PORT:-8089}, admin and token from the environment or generated into
+# .labelstudio-local/credentials.env (scripts/label_studio.sh; `scripts/label_studio.sh env`).
+REVIEW_CONFIG ?= medsg/configs/demo_review.yaml
+REVIEW_OUT ?= out/demo-review
+
+labelstudio-install:
+	@scripts/label_studio.sh install
+
+labelstudio-up:
+	@scripts/label_studio.sh up
+
+labelstudio-down:
+	@scripts/label_studio.sh down
+
+# Build the demo with review on and push the records chosen for review to the local server.
+review-demo: setup labelstudio-up
+	@eval "$$(scripts/label_studio.sh env)" && $(BIN)/medsg build --config $(REVIEW_CONFIG) --out $(REVIEW_OUT)
+
+# Pull the reviews, merge them and republish $(REVIEW_OUT).
+sync-reviews: setup
+	@eval "$$(scripts/label_studio.sh env)" && $(BIN)/medsg sync-reviews --config $(REVIEW_CONFIG) --out $(REVIEW_OUT)
 
 # Regenerate requirements.lock from a working .venv (after changing a pin in pyproject.toml).
 lock:

@@ -18,6 +18,8 @@ from prefect.artifacts import (
 from prefect.cache_policies import CacheKeyFnPolicy
 from prefect.futures import as_completed
 
+from annotation.ledger import ledger_digest
+from annotation.push import PushReport, check_review_setup, push_build
 from flows.runners import task_runner_for
 from medsg.config import BuildConfig, load_config
 from medsg.paths import BuildLayout
@@ -86,8 +88,14 @@ def finalize_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
     """Same plan, chunk inputs, config and code: nothing to publish again (unless the
     release on disk no longer matches its manifest: see ``release_intact``)."""
     cfg: BuildConfig = parameters["cfg"]
+    layout: BuildLayout = parameters["layout"]
+    reviews = ledger_digest(layout) if cfg.review.enabled else ""
     return "finalize-" + _digest(
-        code_version(), cfg.fingerprint(), repr(parameters["plan"]), *parameters["chunk_keys"]
+        code_version(),
+        cfg.fingerprint(),
+        reviews,
+        repr(parameters["plan"]),
+        *parameters["chunk_keys"],
     )
 
 
@@ -131,6 +139,34 @@ def publish_release(
     return finalize(cfg, layout, plan, results)
 
 
+@task(name="push-for-review")
+def push_for_review_task(cfg: BuildConfig, layout: BuildLayout) -> PushReport:
+    """Not cached and not retried by Prefect: the push reconciles with the server (a rerun
+    writes only what differs) and its client retries with backoff itself."""
+    return push_build(cfg, layout)
+
+
+def _push_artifact(push: PushReport, url: str) -> None:
+    create_table_artifact(
+        key="build-medsg-review-push",
+        table=[
+            {"what": k, "count": getattr(push, k)}
+            for k in (
+                "selected",
+                "low_confidence",
+                "audit",
+                "created",
+                "updated",
+                "unchanged",
+                "duplicates",
+                "reviews_kept_from_changed_tasks",
+            )
+        ],
+        description=f"Records sent to expert review in Label Studio ({url}): "
+        + ", ".join(f"{t} (project {i})" for t, i in push.projects.items()),
+    )
+
+
 def _report_artifacts(report: BuildReport, cached: dict[str, int]) -> None:
     create_table_artifact(
         key="build-medsg-counts",
@@ -171,6 +207,7 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     the release folder ``out``. Returns the build report (counts, dataset version)."""
     logger = get_run_logger()
     cfg = load_config(config)
+    check_review_setup(cfg, BuildLayout(Path(out).resolve()))  # review on: before any work
     layout = prepare_output(cfg, out)
     logger.info("build %s %s into %s (code %s)", cfg.name, cfg.version, layout.out, code_version())
 
@@ -230,4 +267,16 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     for line in report.summary_lines():
         logger.info(line)
     logger.info("chunks reused from cache: %d of %d", cached["hit"], cached["total"])
-    return {**report.__dict__, "chunks_cached": cached["hit"], "chunks_total": cached["total"]}
+    result = {**report.__dict__, "chunks_cached": cached["hit"], "chunks_total": cached["total"]}
+    if cfg.review.enabled:
+        push = push_for_review_task(cfg, layout)
+        _push_artifact(push, cfg.review.url)
+        logger.info(
+            "review: %d records selected, %d tasks created, %d updated, %d unchanged",
+            push.selected,
+            push.created,
+            push.updated,
+            push.unchanged,
+        )
+        result["review_push"] = push.__dict__
+    return result

@@ -236,6 +236,57 @@ class PrivacyConfig(_Strict):
 
 class RecordsConfig(_Strict):
     seed: int = 0  # picks question / answer wording from the template banks
+    sequences: bool = True  # also build the MedSG-Bench image-sequence records
+
+
+class ReviewConfig(_Strict):
+    """Expert review in Label Studio (annotation/). Off by default: a build then needs no
+    server. On: ``build-medsg`` pushes the records chosen for review after validation, and
+    ``sync-reviews`` pulls the experts' decisions and republishes. The API token is read from
+    the environment variable ``token_env`` (never written in a config file)."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:8089"  # scripts/label_studio.sh's default port
+    token_env: str = "LABEL_STUDIO_API_KEY"
+    project: str | None = None  # project title prefix; default: the build's name
+    # Local-files document root of the server (scripts/label_studio.sh: MEDSG_LS_DOCUMENT_ROOT);
+    # the build folder's images must lie under it. Default: this repository.
+    document_root: Path | None = None
+    threshold: float = Field(default=0.8, ge=0.0, le=1.0)  # confidence below it: reviewed
+    audit_share: float = Field(default=0.05, ge=0.0, le=1.0)  # seeded random share of the rest
+    max_per_source_task: int = Field(default=200, ge=0)  # cap per (source, family, task)
+    seed: int = 0
+    timeout_s: float = Field(default=30.0, gt=0)  # per HTTP request
+    retries: int = Field(default=4, ge=1, le=20)  # tries per request before giving up
+    backoff_s: float = Field(default=1.0, ge=0)  # first wait between tries, doubled each time
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {url!r}")
+        return url.rstrip("/")
+
+    def resolved_token(self) -> str:
+        """The API token from ``$token_env``; a missing or empty one is an error, so that it
+        is caught before any work starts."""
+        value = os.environ.get(self.token_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"review.enabled is true but ${self.token_env} (review.token_env) is not set "
+                f"or empty: export the Label Studio API token of {self.url} in it "
+                "(scripts/label_studio.sh env prints it for the local server)"
+            )
+        return value
+
+    def resolved_document_root(self) -> Path:
+        from medsg.paths import REPO_ROOT
+
+        return (self.document_root or REPO_ROOT).resolve()
+
+    def project_title(self, build_name: str, config: str) -> str:
+        """One project per dataset config (one labeling config each)."""
+        return f"{self.project or build_name} / {config}"
 
 
 class BuildConfig(_Strict):
@@ -249,6 +300,7 @@ class BuildConfig(_Strict):
     split: SplitConfig = SplitConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     records: RecordsConfig = RecordsConfig()
+    review: ReviewConfig = ReviewConfig()
 
     @field_validator("sources")
     @classmethod
@@ -289,16 +341,19 @@ def expand_vars(text: str) -> str:
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    def resolved(value: Any) -> str:
+    def resolve(value: Any) -> str:
         path = Path(str(value)).expanduser()
         return str(path if path.is_absolute() else (base / path).resolve())
 
     for src in data.get("sources") or []:
         if isinstance(src, dict) and src.get("root") is not None:
-            src["root"] = resolved(src["root"])
+            src["root"] = resolve(src["root"])
         seg = src.get("totalsegmentator") if isinstance(src, dict) else None
         if isinstance(seg, dict) and seg.get("weights_dir"):
-            seg["weights_dir"] = resolved(seg["weights_dir"])
+            seg["weights_dir"] = resolve(seg["weights_dir"])
+    review = data.get("review")
+    if isinstance(review, dict) and review.get("document_root"):
+        review["document_root"] = resolve(review["document_root"])
     return data
 
 

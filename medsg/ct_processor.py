@@ -18,6 +18,7 @@ from records.ct_anatomy import (
     build_ct_records,
     mention_findings,
 )
+from records.sequences.ct import ct_sequences
 from schemas.boxes import Box
 from schemas.enums import Reason
 from schemas.records import Study
@@ -87,4 +88,15 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         anatomy_mode=settings.anatomy_records,
         src=src,
     )
-    return ItemOutput(list(studies.values()), findings, records, [])
+    published = list(studies.values())
+    if ctx.sequences:
+
+        def publish(key: str, pixels, view: str) -> Study:
+            derived = ctx.derived_study(studies["frontal"], item, key, pixels, view, "CT")
+            published.append(derived)
+            return derived
+
+        records += ct_sequences(
+            ct.volume, structures, projection, studies, publish, seed=ctx.records_seed
+        )
+    return ItemOutput(published, findings, records, [])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,6 +26,7 @@ class PublishedImage:
     sha256: str
     width: int
     height: int
+    pixels: np.ndarray  # what was written (after any downscaling)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ItemContext:
     split_weights: tuple[int, int, int]
     image_max_side: int | None
     records_seed: int
+    sequences: bool = True  # build the MedSG sequence records too
 
     def split_of(self, patient_id: str) -> str:
         return patient_split(patient_id, self.split_weights).value
@@ -52,7 +54,37 @@ class ItemContext:
         tmp.write_bytes(png)
         os.replace(tmp, path)
         return PublishedImage(
-            self.layout.relative(path), sha256_hex(png), int(pixels.shape[1]), int(pixels.shape[0])
+            self.layout.relative(path),
+            sha256_hex(png),
+            int(pixels.shape[1]),
+            int(pixels.shape[0]),
+            pixels,
+        )
+
+    def derived_study(
+        self,
+        base: Study,
+        item: SourceItem,
+        key: str,
+        pixels: np.ndarray,
+        view: str,
+        modality: str | None = None,
+    ) -> Study:
+        """Publish an image made from an item's image (an edited copy, a crop, a slice) as
+        a Study of the same patient and source item; ``key`` tells the item's images apart."""
+        study_id = self.ids.study(item.dataset, f"{item.item_id}#{key}")
+        image = self.publish_image(study_id, pixels)
+        return replace(
+            base,
+            study_id=study_id,
+            modality=modality or base.modality,
+            view=view,
+            width=image.width,
+            height=image.height,
+            source_width=image.width,
+            source_height=image.height,
+            image_path=image.path,
+            image_sha256=image.sha256,
         )
 
 

@@ -15,15 +15,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import medsg
+from annotation.ledger import save_published
+from annotation.review import METRICS_FILE, review_records
 from medsg.config import BuildConfig
 from medsg.items import ItemContext
 from medsg.paths import REPO_ROOT, BuildLayout
 from medsg.processors import PROCESSORS
 from medsg.stats import BuildStats
-from schemas.arrow import to_row
+from records.sequences.across import across_sequences
+from schemas.arrow import from_row, to_row
 from schemas.enums import Reason, Stage, Unit
 from schemas.identity import Pseudonymizer
-from schemas.records import Finding, QuarantineRow, Record, Study, record_images
+from schemas.records import (
+    RECORD_TYPES,
+    Finding,
+    QuarantineRow,
+    Record,
+    Study,
+    record_images,
+)
 from schemas.tables import FINDING, QUARANTINE, RECORD_SCHEMAS, STUDY
 from schemas.validate import ImageChecker, validate_records
 from shards.card import CardData, render_card
@@ -86,6 +96,7 @@ class ChunkContext:
     split_weights: tuple[int, int, int]
     image_max_side: int | None
     records_seed: int
+    sequences: bool = True
 
     @classmethod
     def of(cls, cfg: BuildConfig, layout: BuildLayout) -> ChunkContext:
@@ -95,6 +106,7 @@ class ChunkContext:
             split_weights=cfg.split.weights,
             image_max_side=cfg.image_max_side,
             records_seed=cfg.records.seed,
+            sequences=cfg.records.sequences,
         )
 
 
@@ -128,6 +140,7 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
         split_weights=ctx.split_weights,
         image_max_side=ctx.image_max_side,
         records_seed=ctx.records_seed,
+        sequences=ctx.sequences,
     )
     checker = ImageChecker(resolve=item_ctx.layout.image_path)
     result = ChunkResult()
@@ -183,6 +196,7 @@ class BuildReport:
     stats: dict
     configs: dict[str, dict[str, int]]
     notes: list[str]
+    review: dict | None = None  # review coverage when review is enabled
 
     def summary_lines(self) -> list[str]:
         flow = self.stats["flow"]
@@ -193,6 +207,11 @@ class BuildReport:
         for stage, reasons in self.stats["quarantine"].items():
             lines.append(
                 f"  quarantined at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items())
+            )
+        if self.review:
+            lines.append(
+                "  review: {reviewed_published} of {published} published records reviewed, "
+                "{rejected} rejected".format(**self.review)
             )
         lines += [f"  note: {n}" for n in self.notes]
         return lines
@@ -249,7 +268,10 @@ def _write_table(path: Path, rows: list[dict], schema: pa.Schema) -> None:
 
 
 def write_tables(layout: BuildLayout, merged: ChunkResult) -> None:
-    """Studies, findings, records per family and quarantine as Parquet in the build folder."""
+    """Studies, findings and records per family as Parquet in the build folder: the records
+    as built and validated, before review (a sync re-applies reviews to them). The
+    quarantine table is written when publishing (``publish_records``): it includes the
+    records set aside in review."""
     _write_table(
         layout.tables / "studies.parquet",
         [to_row(s) for s in sorted(merged.studies, key=lambda s: s.study_id)],
@@ -263,9 +285,6 @@ def write_tables(layout: BuildLayout, merged: ChunkResult) -> None:
     for family, schema in RECORD_SCHEMAS.items():
         rows = [to_row(r) for r in merged.records if r.family == family]
         _write_table(layout.tables / f"records_{family}.parquet", rows, schema)
-    _write_table(
-        layout.quarantine, [to_row(q) for q in sort_quarantine(merged.quarantine)], QUARANTINE
-    )
 
 
 def sort_quarantine(rows: list[QuarantineRow]) -> list[QuarantineRow]:
@@ -282,7 +301,9 @@ def sort_quarantine(rows: list[QuarantineRow]) -> list[QuarantineRow]:
     )
 
 
-def card_data(cfg: BuildConfig, merged: ChunkResult, shard_files) -> CardData:
+def card_data(
+    cfg: BuildConfig, merged: ChunkResult, shard_files, review: dict | None = None
+) -> CardData:
     configs: dict[str, Counter] = {}
     for r in merged.records:
         configs.setdefault(config_name(r), Counter())[r.split] += 1
@@ -311,7 +332,22 @@ def card_data(cfg: BuildConfig, merged: ChunkResult, shard_files) -> CardData:
             (r.provenance.extractor, r.provenance.extractor_version) for r in merged.records
         ),
         config_fingerprint=cfg.fingerprint(),
+        review=review,
     )
+
+
+def add_across_records(layout: BuildLayout, merged: ChunkResult, *, seed: int) -> None:
+    """Sequence records across patients (concept, referring), validated like the others."""
+    built = across_sequences(merged.studies, merged.findings, seed=seed)
+    kept, invalid = validate_records(
+        built,
+        ImageChecker(resolve=layout.image_path),
+        source_ref=lambda r: merged.source_paths.get(record_images(r)[0].study_id, ""),
+    )
+    merged.stats.count("records_built", len(built))
+    merged.stats.count("records_valid", len(kept))
+    merged.records += kept
+    merged.set_aside(invalid)
 
 
 def write_release_extras(layout: BuildLayout, merged: ChunkResult) -> bool:
@@ -333,7 +369,8 @@ def write_release_extras(layout: BuildLayout, merged: ChunkResult) -> bool:
 def finalize(
     cfg: BuildConfig, layout: BuildLayout, plan: Plan, results: list[ChunkResult]
 ) -> BuildReport:
-    """Merge chunk results, set duplicates aside, write tables, shards, card and manifest."""
+    """Merge chunk results, set duplicates aside, write tables, then publish (reviews,
+    shards, card, manifest)."""
     merged = merge_results(results)
     merged.set_aside(plan.quarantine)
     merged.stats.count("label_rows_read", plan.n_label_rows)
@@ -343,20 +380,46 @@ def finalize(
         len(plan.items) + sum(1 for q in plan.quarantine if q.reason == Reason.FILE_MISSING),
     )
     drop_duplicate_images(merged, [s.dataset for s in cfg.sources])
+    if cfg.records.sequences:
+        add_across_records(layout, merged, seed=cfg.records.seed)
     merged.records.sort(key=lambda r: r.record_id)
-
     write_tables(layout, merged)
+    return publish_records(cfg, layout, merged, list(plan.notes))
+
+
+def publish_records(
+    cfg: BuildConfig, layout: BuildLayout, merged: ChunkResult, notes: list[str]
+) -> BuildReport:
+    """Apply the expert reviews (when review is enabled), then write the quarantine table,
+    shards, card and manifest. ``merged`` holds the validated records before review."""
+    records, quarantine, stats = merged.records, list(merged.quarantine), merged.stats
+    reviewed = None
+    if cfg.review.enabled:
+        reviewed = review_records(layout, merged.records, cfg.privacy.resolved_salt())
+        records = reviewed.records
+        quarantine += reviewed.set_aside
+        stats = BuildStats(flow=Counter(stats.flow), quarantine=Counter(stats.quarantine))
+        stats.set_aside(reviewed.set_aside)
+    _write_table(layout.quarantine, [to_row(q) for q in sort_quarantine(quarantine)], QUARANTINE)
     reset_staging(layout.staging)
     shard_files = write_shards(
-        merged.records,
+        records,
         lambda study_id: layout.image_path(study_id).read_bytes(),
         layout.staging,
         max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
         max_count=cfg.shards.max_count,
     )
-    merged.stats.count("records_published", sum(sf.n_records for sf in shard_files))
-    card = card_data(cfg, merged, shard_files)
-    card.has_gallery = write_release_extras(layout, merged)
+    stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
+    published = ChunkResult(
+        studies=merged.studies, findings=merged.findings, records=records, quarantine=quarantine
+    )
+    coverage = reviewed.coverage() if reviewed else None
+    card = card_data(cfg, published, shard_files, coverage)
+    if reviewed:
+        (layout.staging / METRICS_FILE).write_text(
+            json.dumps(reviewed.metrics, indent=1, sort_keys=True) + "\n"
+        )
+    card.has_gallery = write_release_extras(layout, published)
     manifest = publish(
         layout.staging,
         layout.out,
@@ -365,15 +428,62 @@ def finalize(
         config_version=cfg.version,
         trash=layout.build / "trash",
     )
+    if reviewed:
+        save_published(
+            layout,
+            {"ledger": reviewed.ledger_digest, "dataset_version": manifest["dataset_version"]},
+        )
     report = BuildReport(
         out=str(layout.out),
         dataset_version=manifest["dataset_version"],
-        stats=merged.stats.as_dict(),
+        stats=stats.as_dict(),
         configs={c: dict(sorted(v.items())) for c, v in card.dataset_configs.items()},
-        notes=list(plan.notes),
+        notes=notes,
+        review=coverage,
     )
     layout.stats.write_text(json.dumps(report.__dict__, indent=1, sort_keys=True) + "\n")
     return report
+
+
+def load_built(layout: BuildLayout) -> tuple[ChunkResult, list[str]]:
+    """The validated records (before review), studies, findings, quarantine rows (less those
+    of the review stage) and counts of the last build in ``layout``, read from its tables:
+    what ``publish_records`` needs to publish again without rebuilding."""
+    if not layout.stats.is_file() or not layout.quarantine.is_file():
+        raise FileNotFoundError(
+            f"no build in {layout.out} (missing {layout.stats} or {layout.quarantine}): "
+            "run medsg build --out there first"
+        )
+    previous = json.loads(layout.stats.read_text())
+
+    def rows(name: str) -> list[dict]:
+        path = layout.tables / f"{name}.parquet"
+        return pq.read_table(path).to_pylist() if path.is_file() else []
+
+    records: list[Record] = []
+    for family in RECORD_SCHEMAS:
+        records += [from_row(RECORD_TYPES[family], r) for r in rows(f"records_{family}")]
+    quarantine = [
+        q
+        for q in (from_row(QuarantineRow, r) for r in rows("quarantine"))
+        if q.stage != Stage.REVIEW.value
+    ]
+    stats = BuildStats(flow=Counter(previous["stats"]["flow"]))
+    stats.set_aside(quarantine)
+    merged = ChunkResult(
+        studies=[from_row(Study, r) for r in rows("studies")],
+        findings=[from_row(Finding, r) for r in rows("findings")],
+        records=sorted(records, key=lambda r: r.record_id),
+        quarantine=quarantine,
+        stats=stats,
+    )
+    return merged, list(previous.get("notes", []))
+
+
+def republish(cfg: BuildConfig, layout: BuildLayout) -> BuildReport:
+    """Publish the last build in ``layout`` again, with the reviews its ledger holds now."""
+    merged, notes = load_built(layout)
+    return publish_records(cfg, layout, merged, notes)
 
 
 def prepare_output(cfg: BuildConfig, out: str | Path) -> BuildLayout:

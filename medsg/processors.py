@@ -8,6 +8,7 @@ from __future__ import annotations
 from medsg.ct_processor import process_ct
 from medsg.items import ItemContext, ItemOutput, Processor, read_error
 from records.grounding import build_grounding_records
+from records.sequences.radiograph import radiograph_sequences
 from schemas.records import Study
 from sources.base import ItemError, SourceItem
 from sources.findings import findings_of
@@ -44,8 +45,19 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         split=ctx.split_of(patient_id),
     )
     findings, rejected = findings_of(item, study)
-    records = build_grounding_records(study, findings, seed=ctx.records_seed)
-    return ItemOutput([study], findings, list(records), rejected)
+    records: list = build_grounding_records(study, findings, seed=ctx.records_seed)
+    studies = [study]
+    if ctx.sequences and records:
+
+        def publish(key: str, pixels, view: str) -> Study:
+            derived = ctx.derived_study(study, item, key, pixels, view)
+            studies.append(derived)
+            return derived
+
+        records += radiograph_sequences(
+            study, image.pixels, findings, publish, seed=ctx.records_seed
+        )
+    return ItemOutput(studies, findings, records, rejected)
 
 
 PROCESSORS: dict[str, Processor] = {

@@ -76,6 +76,10 @@ class Box:
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
+    def clipped(self) -> Box:
+        """The box cut to the image (drawing tools leave float noise just past an edge)."""
+        return Box(*(min(1.0, max(0.0, v)) for v in self.as_list()))
+
     def as_list(self) -> list[float]:
         return [self.x1, self.y1, self.x2, self.y2]
 

@@ -62,6 +62,7 @@ class Stage(StrEnum):
     FINDINGS = "findings"  # turn label rows into Findings on the rendered image
     RECORDS = "records"  # build instruction / CoT / sequence records
     VALIDATE = "validate"  # schema conformance and semantic rules
+    REVIEW = "review"  # expert review in Label Studio (records an expert rejected)
     PUBLISH = "publish"  # shards, card, manifest
 
 
@@ -105,6 +106,7 @@ class Reason(StrEnum):
     MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
+    REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label
     # PET/CT exams (extractors.pet, sources.pet_exam): whole exams, at the read stage.
     SUV_MISSING_TAG = "suv_missing_tag"  # a tag body-weight SUV needs is absent (weight, dose)
     SUV_ABSURD_VALUE = "suv_absurd_value"  # zero dose, weight 0, injection after the scan...

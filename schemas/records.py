@@ -72,7 +72,9 @@ class Provenance:
     reviewer: str | None = None
     reviewed_at: str | None = None  # ISO 8601, UTC
     review_note: str | None = None
-    weak_boxes: list[NamedBox] = field(default_factory=list)  # kept when a review corrected them
+    # The weak boxes a review's correction replaced (question, answer, then step boxes, each
+    # with the index of the image it is on: 0 for single-image records); empty otherwise.
+    weak_boxes: list[ImageBox] = field(default_factory=list)
 
 
 @dataclass

@@ -66,7 +66,7 @@ up() {
     || "$BIN/prefect" work-pool create "$POOL" --type process >/dev/null
   "$BIN/prefect" --no-prompt deploy --all >"$STATE/deploy.log" 2>&1 \
     || { cat "$STATE/deploy.log" >&2; exit 1; }
-  echo "prefect_local: deployments: $(grep -o "'build-medsg/[a-z0-9-]*'" "$STATE/deploy.log" | sort -u | tr '\n' ' ')"
+  echo "prefect_local: deployments: $(grep -oE "'(build-medsg|sync-reviews)/[a-z0-9-]*'" "$STATE/deploy.log" | sort -u | tr '\n' ' ')"
   if ! alive "$STATE/worker.pid"; then
     echo "prefect_local: starting worker for pool $POOL (log: $STATE/worker.log)"
     "$BIN/prefect" worker start --pool "$POOL" >"$STATE/worker.log" 2>&1 &

@@ -32,6 +32,7 @@ class CardData:
     records_by_extractor: Counter = field(default_factory=Counter)  # (extractor, version)
     config_fingerprint: str = ""
     has_gallery: bool = False
+    review: dict | None = None  # review coverage (annotation.review), None when review is off
 
 
 def card_yaml(data: CardData) -> dict:
@@ -63,6 +64,45 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "0%"
+
+
+def _review_coverage(review: dict | None) -> str:
+    """The review coverage paragraph: how many records experts checked, and what they found."""
+    if review is None:
+        return (
+            "Expert review was not enabled for this release: every record carries its weak "
+            "label as built (`json.provenance.review_state` is `unreviewed`).\n\n"
+        )
+    o = review["overall"]
+    text = (
+        "Experts review records in Label Studio (every record under the confidence threshold "
+        f"plus a seeded random audit share): {review['reviewed_published']} of the "
+        f"{review['published']} published records "
+        f"({_pct(review['reviewed_published'], review['published'])}) carry a review "
+        f"decision, and {review['rejected']} record(s) that experts rejected were left out."
+    )
+    if o["reviewed_records"]:
+        iou = o["iou_weak_vs_corrected"]
+        text += (
+            f" Of {o['reviewed_records']} reviewed records, {o['accepted']} were accepted, "
+            f"{o['corrected']} corrected and {o['rejected']} rejected"
+        )
+        if iou["n"]:
+            text += (
+                f"; the corrected boxes overlap the weak ones with a mean IoU of "
+                f"{iou['mean']:.3f} ({_pct(round(iou['share_ge_0_5'] * iou['n']), iou['n'])}"
+                " at IoU >= 0.5)"
+            )
+        text += "."
+    return (
+        text + " Per extractor and task figures, and how disagreeing reviews are resolved, are "
+        "in `review_metrics.json`. Corrected records keep their weak boxes in "
+        "`json.provenance.weak_boxes`.\n\n"
+    )
 
 
 def render_card(data: CardData) -> str:
@@ -115,6 +155,7 @@ def render_card(data: CardData) -> str:
             ],
         ),
         "## Review state\n\n"
+        + _review_coverage(data.review)
         + _table(["state", "records"], [[k, v] for k, v in sorted(data.review_states.items())]),
         "## What was left out\n\nEvery input ends as records or as a quarantine row with a "
         "stage and a reason code (the rows themselves stay with the builder; they name local "

@@ -3,7 +3,10 @@ server per session, and builders for small configs and releases."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,14 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Hugging Face reads HF_HOME when `datasets` is first imported, which test modules do at
+# collection, before any fixture runs: set it here, or every session shares (and collides
+# in) ~/.cache/huggingface.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="medsg-test-hf-")
 
 from medsg.paths import default_realdata_dir
+
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 
 REALDATA = default_realdata_dir()
 DEMO_SALT = "medsg-public-demo-salt"
@@ -30,10 +39,10 @@ def realdata() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_homes(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Prefect and Hugging Face state of the test session stay in a temporary folder."""
+    """Prefect state of the test session stays in a temporary folder (Hugging Face's too:
+    see HF_HOME above)."""
     base = tmp_path_factory.mktemp("homes")
     os.environ["PREFECT_HOME"] = str(base / "prefect")
-    os.environ["HF_HOME"] = str(base / "hf")
     os.environ.pop("PREFECT_API_URL", None)
 
 

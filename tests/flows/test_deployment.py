@@ -31,6 +31,8 @@ def local_server(tmp_path: Path):
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert "'build-medsg/demo'" in up.stdout
+        assert "'build-medsg/demo-review'" in up.stdout  # expert review (annotation/)
+        assert "'sync-reviews/demo-review'" in up.stdout
         exports = subprocess.run(
             [str(SCRIPT), "env"], env=env, capture_output=True, text=True, check=True
         ).stdout

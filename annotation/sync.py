@@ -1,0 +1,54 @@
+"""Sync: pull the experts' annotations into the ledger, then publish the build again with
+them applied, unless nothing changed since the release was last published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from annotation.ledger import Ledger, load_published
+from annotation.pull import PullReport, pull_reviews
+from annotation.push import open_client
+from medsg.config import BuildConfig, ConfigError
+from medsg.paths import BuildLayout
+from medsg.pipeline import BuildReport, load_built, republish
+from shards.manifest import verify
+from shards.writer import config_name
+
+
+@dataclass
+class SyncReport:
+    pull: PullReport
+    republished: bool
+    report: BuildReport | None  # the new release's report when republished
+
+
+def project_titles(cfg: BuildConfig, layout: BuildLayout) -> list[str]:
+    """The review projects of this build: one per dataset config of its records."""
+    merged, _ = load_built(layout)
+    configs = sorted({config_name(r) for r in merged.records})
+    return [cfg.review.project_title(cfg.name, c) for c in configs]
+
+
+def needs_republish(layout: BuildLayout) -> bool:
+    """The ledger differs from the one the release was published with, or the release no
+    longer matches its manifest."""
+    published = load_published(layout)
+    return published.get("ledger") != Ledger.load(layout).digest() or bool(
+        verify(layout.out, full=False)
+    )
+
+
+def pull_build(cfg: BuildConfig, layout: BuildLayout) -> PullReport:
+    if not cfg.review.enabled:
+        raise ConfigError("review.enabled is false in this config: nothing to sync")
+    titles = project_titles(cfg, layout)
+    with open_client(cfg.review) as client:
+        return pull_reviews(layout, titles, client)
+
+
+def sync_build(cfg: BuildConfig, layout: BuildLayout) -> SyncReport:
+    """Pull, then republish when needed (the whole sync without Prefect)."""
+    pulled = pull_build(cfg, layout)
+    if not needs_republish(layout):
+        return SyncReport(pulled, False, None)
+    return SyncReport(pulled, True, republish(cfg, layout))

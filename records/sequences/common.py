@@ -1,0 +1,78 @@
+"""What every sequence builder shares: the wording banks, ordinal words, and one function
+that turns a task, its images and its boxes into a SequenceRecord with a stable id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from importlib import resources
+
+import numpy as np
+import yaml
+
+from records.templates import Template, pick
+from schemas.boxes import Box
+from schemas.enums import MedSGTask
+from schemas.identity import stable_id
+from schemas.records import ImageBox, ImageRef, Provenance, SequenceRecord, Study
+
+# publish(key, pixels, view) -> Study: writes a derived image of the current item
+Publisher = Callable[[str, np.ndarray, str], Study]
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+
+BANKS: dict[str, tuple[Template, ...]] = {
+    task: tuple(Template(t["id"], t["question"], t["answer"]) for t in templates)
+    for task, templates in yaml.safe_load(
+        resources.files("records.sequences").joinpath("wording.yaml").read_text()
+    ).items()
+}
+
+
+def image_ref(study: Study) -> ImageRef:
+    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
+
+
+def image_box(index: int, box: Box, label: str = "") -> ImageBox:
+    return ImageBox(index, box.x1, box.y1, box.x2, box.y2, label)
+
+
+def pixel_box(box: tuple[int, int, int, int], width: int, height: int) -> Box:
+    return Box.from_pixels(*box, width, height)
+
+
+def make_sequence(
+    task: MedSGTask,
+    studies: Sequence[Study],
+    *,
+    answer: Sequence[ImageBox],
+    question: Sequence[ImageBox] = (),
+    slots: dict[str, str] | None = None,
+    id_parts: tuple = (),
+    seed: int,
+    provenance: Provenance,
+) -> SequenceRecord:
+    """A sequence record: wording from the task's bank, boxes rendered as record text."""
+    record_id = stable_id("rec", task.value, *(s.study_id for s in studies), *id_parts)
+    template = pick(task.value, seed, record_id, BANKS)
+    text = {
+        **(slots or {}),
+        "answer": " and ".join(b.box.to_text() for b in answer),
+        "qbox": " and ".join(b.box.to_text() for b in question),
+    }
+    if answer:
+        text.setdefault("ordinal", ORDINALS[answer[0].image_index])
+    q, a = template.fill(**text)
+    patients = list(dict.fromkeys(s.patient_id for s in studies))
+    return SequenceRecord(
+        record_id=record_id,
+        task=task.value,
+        patient_ids=patients,
+        images=[image_ref(s) for s in studies],
+        question=q,
+        answer=a,
+        question_boxes=list(question),
+        answer_boxes=list(answer),
+        template_id=template.id,
+        split=studies[0].split,
+        provenance=provenance,
+    )
