@@ -114,7 +114,7 @@ def read_organ_masks(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]
 def _canonical_organs(path: Path, shape: tuple[int, ...], affine: np.ndarray) -> OrganMasks:
     """Organ masks of an exam, required to lie on the exam's grid (in any orientation)."""
     labels, mask_affine, names = read_organ_masks(path)
-    canon = to_canonical(labels, mask_affine)
+    canon = to_canonical(labels, mask_affine, path.name)
     require_same_grid("organ mask", canon.data.shape, canon.affine, (shape, affine), path.name)
     return OrganMasks(canon.data, names)
 
@@ -131,7 +131,7 @@ def load_autopet_exam(
     data, affine = read_nifti(suv_path)
     if not np.isfinite(data).all():
         raise PetInputError(Reason.VOLUME_READ_ERROR, f"{SUV_FILE}: contains NaN or infinite SUV")
-    canon = to_canonical(data.astype(np.float32), affine)
+    canon = to_canonical(data.astype(np.float32), affine, SUV_FILE)
     numbering = file_axis_numbering(canon, data.shape[canon.z_source_axis], slice_base)
     volume = PetVolume(canon.data, canon.affine, numbering)
     for name, attr, cast in ((CT_FILE, "ct", np.float32), (SEG_FILE, "seg", np.int16)):
@@ -139,7 +139,7 @@ def load_autopet_exam(
         if not path.is_file():
             continue
         other, other_affine = read_nifti(path)
-        other_canon = to_canonical(other.astype(cast), other_affine)
+        other_canon = to_canonical(other.astype(cast), other_affine, name)
         require_same_grid(
             "CT" if attr == "ct" else "segmentation",
             other_canon.data.shape,
@@ -282,8 +282,8 @@ def load_ct_anatomy(ct_path: Path, masks: Path) -> Anatomy:
     """
     ct, ct_affine = read_nifti(ct_path)
     labels, mask_affine, names = read_organ_masks(masks)
-    ct_canon = to_canonical(ct.astype(np.float32), ct_affine)
-    mask_canon = to_canonical(labels, mask_affine)
+    ct_canon = to_canonical(ct.astype(np.float32), ct_affine, ct_path.name)
+    mask_canon = to_canonical(labels, mask_affine, masks.name)
     notes: list[str] = []
     if same_grid(mask_canon.data.shape, mask_canon.affine, ct_canon.data.shape, ct_canon.affine):
         placed = mask_canon.data

@@ -20,6 +20,7 @@ import numpy as np
 from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 
 from extractors.pet.phantom import PhantomExam, generate_exam, synthetic_anatomy
+from extractors.pet.volume import CANONICAL
 
 KIND = "synthetic_pet"
 VERSION = "1"
@@ -31,8 +32,8 @@ _MARKER = ".complete.json"
 
 
 def _stored(data: np.ndarray, affine: np.ndarray, axcodes: str) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical (RAS) data and affine turned into the given axis codes."""
-    transform = ornt_transform(axcodes2ornt(("R", "A", "S")), axcodes2ornt(tuple(axcodes)))
+    """Canonical data and affine turned into the given axis codes."""
+    transform = ornt_transform(axcodes2ornt(CANONICAL), axcodes2ornt(tuple(axcodes)))
     out = apply_orientation(data, transform)
     return np.ascontiguousarray(out), affine @ inv_ornt_aff(transform, data.shape)
 

@@ -73,22 +73,21 @@ def write_series(
     frame_of_reference: str = "for-1",
     reverse_files: bool = False,
 ) -> list[Path]:
-    """Write ``values`` (canonical RAS array [x, y, z], SUV for PET or HU for CT) as an
-    axial DICOM series in LPS patient coordinates, head first supine, one file per slice.
-    PET pixels are stored as int16 with a per-slice slope; SUV = value x factor of the
-    header (``expected_factor``), so pixel Bq/ml = SUV / factor."""
+    """Write ``values`` (a canonical array [x: right->left, y: anterior->posterior, z:
+    feet->head], SUV for PET or HU for CT) as an axial DICOM series, one file per slice;
+    ``origin`` is the LPS position (mm) of voxel (0, 0, 0). PET pixels are stored as int16
+    with a per-slice slope; SUV = value x factor of the header (``expected_factor``)."""
     import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
     folder.mkdir(parents=True, exist_ok=True)
     sop_class = "1.2.840.10008.5.1.4.1.1.128" if modality == "PT" else "1.2.840.10008.5.1.4.1.1.2"
-    nx, ny, nz = values.shape
+    nz = values.shape[2]
     paths = []
     factor = expected_factor()
     for k in range(nz):
-        # canonical x grows to the patient's right, DICOM x (LPS) to the left: flip x and y
-        plane = values[::-1, ::-1, k].T  # rows = y (LPS, posterior-growing), cols = x (LPS)
+        plane = values[:, :, k].T  # rows = y (posterior-growing), columns = x (to the left)
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = sop_class
         meta.MediaStorageSOPInstanceUID = _uid(f"{series_seed}/{k}")
@@ -109,9 +108,7 @@ def write_series(
         ds.StudyDate = ds.ContentDate = "20240102"
         ds.InstanceNumber = nz - k  # image 1 at the head, as scanners number whole-body PET
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        x0 = -(origin[0] + (nx - 1) * spacing[0])  # LPS x of column 0 (the patient's right)
-        y0 = -(origin[1] + (ny - 1) * spacing[1])
-        ds.ImagePositionPatient = [x0, y0, origin[2] + k * spacing[2]]
+        ds.ImagePositionPatient = [origin[0], origin[1], origin[2] + k * spacing[2]]
         ds.PixelSpacing = [spacing[1], spacing[0]]
         ds.SliceThickness = spacing[2]
         ds.Rows, ds.Columns = plane.shape
@@ -151,7 +148,8 @@ def blob_volume(
     ct: np.ndarray | None = None,
 ) -> PetVolume:
     """An elliptic body of ``background`` SUV with blurred balls whose maxima are given:
-    ``spots`` of (x, y, z, radius in voxels, SUVmax); canonical RAS, numbered from 1."""
+    ``spots`` of (x, y, z, radius in voxels, SUVmax); canonical (x from the patient's right
+    to left), slices numbered from 1."""
     from scipy import ndimage
 
     rng = np.random.default_rng(seed)
@@ -168,6 +166,6 @@ def blob_volume(
         vol += spot / spot.max() * (suv - background)
     if noise:
         vol *= 1 + noise * rng.standard_normal(shape).astype(np.float32)
-    affine = np.diag([*spacing, 1.0])
+    affine = np.diag([-spacing[0], -spacing[1], spacing[2], 1.0])  # canonical axes in RAS world
     numbering = SliceNumbering(tuple(range(1, nz + 1)), "test: slice z is number z + 1")
     return PetVolume(vol.astype(np.float32), affine, numbering, ct=ct, organs=organs)

@@ -131,7 +131,7 @@ def test_bad_exams_are_set_aside_and_the_rest_published(tmp_path: Path) -> None:
 
 
 def _dicom_exam(folder: Path, report: str, header=None) -> None:
-    volume = blob_volume(shape=(64, 64, 40), spots=[(44, 30, 30, 3, 8.0), (20, 34, 12, 2, 4.0)])
+    volume = blob_volume(shape=(64, 64, 40), spots=[(20, 30, 30, 3, 8.0), (44, 34, 12, 2, 4.0)])
     write_series(folder / "PET", volume.suv, modality="PT", header=header)
     (folder / "report.txt").write_text(report)
 

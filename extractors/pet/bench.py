@@ -133,7 +133,7 @@ def score_exam(exam: PhantomExam, report: AccuracyReport) -> None:
         if side in ("left", "right"):
             x = float(np.nonzero(mask)[0].mean())
             mid = _midline(exam, match.lesion.seed[2])
-            if (side == "right" and x < mid) or (side == "left" and x > mid):
+            if (side == "right" and x > mid) or (side == "left" and x < mid):  # x: R -> L
                 report.wrong_side += 1
 
 

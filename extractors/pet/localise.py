@@ -271,16 +271,16 @@ def _slice_words(volume: PetVolume, zs: list[int]) -> str:
 def _strictly_on_side(c: _Candidate, side: str, geometry: ExamGeometry) -> bool:
     x, _, z = c.seed
     mid = geometry.midline_x(z)
-    return x > mid if side == "right" else x < mid
+    return x < mid if side == "right" else x > mid
 
 
 def _wrong_side(c: _Candidate, side: str, geometry: ExamGeometry) -> bool:
-    """Canonical x grows towards the patient's right."""
+    """Canonical x grows from the patient's right to the left."""
     x, _, z = c.seed
     mid = geometry.midline_x(z)
     if side == "right":
-        return x < mid - MIDLINE_MARGIN_VOX
-    return x > mid + MIDLINE_MARGIN_VOX
+        return x > mid + MIDLINE_MARGIN_VOX
+    return x < mid - MIDLINE_MARGIN_VOX
 
 
 # ---- step 6 (and its ladder) --------------------------------------------------------------

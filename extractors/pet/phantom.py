@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from extractors.pet.volume import OrganMasks, SliceNumbering
+from extractors.pet.volume import OrganMasks, SliceNumbering, to_canonical
 from schemas.enums import Reason
 
 FWHM_MM = 6.0  # PET point-spread function
@@ -119,8 +119,8 @@ def _ellipsoid(shape, center, radii_vox) -> np.ndarray:
 def synthetic_anatomy(shape: tuple[int, int, int] = (90, 70, 120), spacing: float = 4.0) -> Anatomy:
     """A simple adult body from head to pelvis with the organs that matter for FDG (brain,
     heart, lungs, liver, spleen, kidneys, bladder, spine, aorta), named as TotalSegmentator
-    classes, for phantoms on machines without the real CT. Canonical RAS: x grows to the
-    patient's right, y to anterior, z to the head."""
+    classes, for phantoms on machines without the real CT. Drawn in RAS (x to the patient's
+    right, y anterior), returned in the canonical orientation."""
     nx, ny, nz = shape
     cx, cy = (nx - 1) / 2, (ny - 1) / 2
     mm = 1.0 / spacing
@@ -195,7 +195,8 @@ def synthetic_anatomy(shape: tuple[int, int, int] = (90, 70, 120), spacing: floa
     labels[~body] = 0
     affine = np.diag([spacing, spacing, spacing, 1.0])
     affine[:3, 3] = [-(nx - 1) * spacing / 2, -(ny - 1) * spacing / 2, -(nz - 1) * spacing]
-    return Anatomy("synthetic-body", ct, OrganMasks(labels, names), affine)
+    ct_c, labels_c = to_canonical(ct, affine), to_canonical(labels, affine)
+    return Anatomy("synthetic-body", ct_c.data, OrganMasks(labels_c.data, names), ct_c.affine)
 
 
 def tissue_classes(ct: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -257,9 +258,10 @@ class _Site:
 
 
 def _side_of_x(x: float, mid: float, margin: float) -> str | None:
-    if x > mid + margin:
-        return "right"
+    """Canonical x grows from the patient's right to the left."""
     if x < mid - margin:
+        return "right"
+    if x > mid + margin:
         return "left"
     return None
 

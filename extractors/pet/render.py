@@ -1,11 +1,13 @@
 """Images for people and the boxes on them, in radiological convention.
 
 Displayed images: patient's right on the image's LEFT, anterior up on axial slices, head up
-on coronal projections. Volumes are canonical RAS ``[x, y, z]`` (x grows to the patient's
-right), so an axial slice ``v[:, :, z]`` is shown as ``v[::-1, ::-1, z].T`` and a coronal
-maximum-intensity projection over y as ``mip[::-1, ::-1].T``. Boxes are normalised by the
-volume grid's own width and height, so resizing the image (square pixels, a minimum size)
-leaves them unchanged; every box goes through ``schemas.boxes``.
+on coronal projections. Volumes are canonical (``extractors.pet.volume``: x from the
+patient's right to left, y from anterior to posterior, z from feet to head), so an axial
+slice ``v[:, :, z]`` is shown as ``v[:, :, z].T`` (rows: y, columns: x) and the coronal
+maximum-intensity projection over y as ``mip[:, ::-1].T`` (rows: z from the head down).
+Boxes are normalised by the volume grid's own width and height, so resizing the image
+(square pixels, a minimum size) leaves them unchanged; every box goes through
+``schemas.boxes``.
 
 Windows: PET in an SUV window (0 to 10, inverted grey on the MIP as nuclear medicine shows
 it), CT in a soft-tissue window (level 40, width 400 HU), fused axial slices with PET in a
@@ -32,10 +34,15 @@ def _window(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip((np.asarray(values, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _to_display(plane_xy: np.ndarray) -> np.ndarray:
-    """A plane indexed [x, second axis] (second axis growing up: anterior or superior) as
-    rows x columns with the patient's right on the left and up at the top."""
-    return np.ascontiguousarray(plane_xy[::-1, ::-1].T)
+def _axial_display(plane_xy: np.ndarray) -> np.ndarray:
+    """An axial plane [x, y] as rows (anterior at the top) x columns (the patient's right on
+    the left)."""
+    return np.ascontiguousarray(plane_xy.T)
+
+
+def _coronal_display(plane_xz: np.ndarray) -> np.ndarray:
+    """A coronal plane [x, z] as rows (the head at the top) x columns (right on the left)."""
+    return np.ascontiguousarray(plane_xz[:, ::-1].T)
 
 
 def _hot(t: np.ndarray) -> np.ndarray:
@@ -60,15 +67,15 @@ def axial_image(volume: PetVolume, z: int) -> np.ndarray:
     PET alone in an inverted SUV window. uint8, RGB or grey."""
     sx, sy, _ = volume.spacing
     nx, ny, _ = volume.shape
-    pet = _window(_to_display(volume.suv[:, :, z]), *SUV_WINDOW)
+    pet = _window(_axial_display(volume.suv[:, :, z]), *SUV_WINDOW)
     if volume.ct is None:
         pixels = np.round((1.0 - pet) * 255).astype(np.uint8)
     else:
         ct = _window(
-            _to_display(volume.ct[:, :, z]), CT_LEVEL - CT_WIDTH / 2, CT_LEVEL + CT_WIDTH / 2
+            _axial_display(volume.ct[:, :, z]), CT_LEVEL - CT_WIDTH / 2, CT_LEVEL + CT_WIDTH / 2
         )
         alpha = np.clip(
-            (_to_display(volume.suv[:, :, z]) - FUSION_FLOOR_SUV) / FUSION_FLOOR_SUV, 0.0, 0.7
+            (_axial_display(volume.suv[:, :, z]) - FUSION_FLOOR_SUV) / FUSION_FLOOR_SUV, 0.0, 0.7
         )[..., None]
         rgb = ct[..., None] * (1 - alpha) + _hot(pet) * alpha
         pixels = np.round(rgb * 255).astype(np.uint8)
@@ -80,7 +87,7 @@ def coronal_mip(volume: PetVolume) -> np.ndarray:
     grey in the SUV window, head up, patient's right on the left. uint8 grey."""
     sx, _, sz = volume.spacing
     nx, _, nz = volume.shape
-    mip = _window(_to_display(volume.suv.max(axis=1)), *SUV_WINDOW)
+    mip = _window(_coronal_display(volume.suv.max(axis=1)), *SUV_WINDOW)
     return _finish(np.round((1.0 - mip) * 255).astype(np.uint8), nx * sx, nz * sz)
 
 
@@ -92,8 +99,7 @@ def axial_box(mask: np.ndarray, offset: tuple[int, int, int], z: int, shape) -> 
     xs, ys = np.nonzero(mask[:, :, local])
     x0, x1 = offset[0] + int(xs.min()), offset[0] + int(xs.max()) + 1
     y0, y1 = offset[1] + int(ys.min()), offset[1] + int(ys.max()) + 1
-    nx, ny = shape[0], shape[1]
-    return Box.from_pixels(nx - x1, ny - y1, nx - x0, ny - y0, nx, ny).checked()
+    return Box.from_pixels(x0, y0, x1, y1, shape[0], shape[1]).checked()
 
 
 def coronal_box(mask: np.ndarray, offset: tuple[int, int, int], shape) -> Box | None:
@@ -103,5 +109,5 @@ def coronal_box(mask: np.ndarray, offset: tuple[int, int, int], shape) -> Box | 
     xs, zs = np.nonzero(mask.any(axis=1))
     x0, x1 = offset[0] + int(xs.min()), offset[0] + int(xs.max()) + 1
     z0, z1 = offset[2] + int(zs.min()), offset[2] + int(zs.max()) + 1
-    nx, nz = shape[0], shape[2]
-    return Box.from_pixels(nx - x1, nz - z1, nx - x0, nz - z0, nx, nz).checked()
+    nz = shape[2]
+    return Box.from_pixels(x0, nz - z1, x1, nz - z0, shape[0], nz).checked()

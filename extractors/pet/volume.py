@@ -1,9 +1,11 @@
 """PET/CT volumes in one canonical orientation, and how report slice numbers map onto them.
 
-Canonical orientation (every volume, whatever its file's): a numpy array indexed
-``[x, y, z]`` in RAS+ (nibabel's closest canonical): x grows towards the patient's Right,
-y towards Anterior, z towards Superior (the head). ``affine`` maps voxel indices to RAS
-millimetres. Display rules (radiological convention) live in ``extractors.pet.render``.
+Canonical orientation: the project's one (``extractors.ct.volume.CANONICAL_AXCODES``, nibabel
+codes ``("L", "P", "S")``): a numpy array indexed ``[x, y, z]`` whose x runs from the
+patient's right to the left, y from anterior to posterior, z from the feet to the head.
+``affine`` maps voxel indices to RAS millimetres (nibabel's world). Only flips and axis
+permutations get there; an oblique or tilted grid is refused. Display rules (radiological
+convention) live in ``extractors.pet.render``.
 
 Report slice numbers are in the exam's own convention (a DICOM series' InstanceNumber, or
 the stored slice order of a NIfTI file counted from ``slice_base``); ``SliceNumbering`` keeps
@@ -27,10 +29,11 @@ from nibabel.orientations import (
 )
 from scipy import ndimage
 
+from extractors.ct.volume import CANONICAL_AXCODES, GeometryError, check_axis_aligned
 from extractors.pet.errors import PetInputError
 from schemas.enums import Reason
 
-CANONICAL = ("R", "A", "S")
+CANONICAL = CANONICAL_AXCODES
 AFFINE_ATOL_MM = 1e-2  # two grids are the same grid when their affines agree this closely
 
 
@@ -78,8 +81,8 @@ class PetVolume:
     """One PET/CT exam on one canonical grid: SUV (always), CT in HU, a lesion segmentation
     (autoPET SEG) and organ masks when the exam has them."""
 
-    suv: np.ndarray  # float32 [x, y, z], body-weight SUV
-    affine: np.ndarray  # 4x4, voxel -> RAS mm
+    suv: np.ndarray  # float32 [x: right->left, y: anterior->posterior, z: feet->head]
+    affine: np.ndarray  # 4x4, voxel -> RAS mm (nibabel world)
     numbering: SliceNumbering
     ct: np.ndarray | None = None  # HU, same grid
     seg: np.ndarray | None = None  # integer lesion labels, same grid
@@ -117,9 +120,14 @@ class Reoriented:
     z_flipped: bool  # canonical z runs against that input axis
 
 
-def to_canonical(data: np.ndarray, affine: np.ndarray) -> Reoriented:
-    """Reorient a 3D array and its affine to canonical RAS+ (axis swaps and flips only)."""
+def to_canonical(data: np.ndarray, affine: np.ndarray, what: str = "volume") -> Reoriented:
+    """Reorient a 3D array and its affine to the canonical orientation (axis swaps and flips
+    only); an oblique or tilted grid raises CT_GEOMETRY naming ``what``."""
     affine = np.asarray(affine, dtype=np.float64)
+    try:
+        check_axis_aligned(affine, what)
+    except GeometryError as exc:
+        raise PetInputError(Reason.CT_GEOMETRY, str(exc)) from None
     current = io_orientation(affine)
     transform = ornt_transform(current, axcodes2ornt(CANONICAL))
     out = apply_orientation(np.asarray(data), transform)
@@ -331,7 +339,7 @@ def stack_slices(
 
 def canonical_stack(stack: SliceStack) -> tuple[Reoriented, SliceNumbering]:
     """A stacked series in canonical orientation and its InstanceNumber numbering."""
-    reoriented = to_canonical(stack.data, stack.affine)
+    reoriented = to_canonical(stack.data, stack.affine, "the PET series")
     if reoriented.z_source_axis != 2:
         raise PetInputError(
             Reason.SERIES_INCONSISTENT,

@@ -15,8 +15,8 @@ from extractors.pet.volume import OrganMasks
 from schemas.enums import Reason
 from tests.pet_helpers import blob_volume
 
-# canonical x grows to the patient's right: x = 44 is the patient's right, x = 20 the left
-RIGHT, LEFT = 44, 20
+# canonical x runs from the patient's right to the left: x = 20 is the right, x = 44 the left
+RIGHT, LEFT = 20, 44
 
 
 def _lesion(volume, suv, z, side=None, anatomy=()) -> Lesion | Rejection:
@@ -38,7 +38,7 @@ def test_isolated_lesion_gives_its_mask_seed_and_boxes() -> None:
     assert (x0, x1, z0, z1) == (RIGHT - 3, RIGHT + 4, 27, 34)
     # on the images the patient's right is on the LEFT: the box sits in the left half
     box = axial_box(found.mask, found.offset, 30, volume.shape)
-    assert box.x2 < 0.5 and box.to_pixels(64, 64)[0] == 64 - (RIGHT + 4)
+    assert box.x2 < 0.5 and box.to_pixels(64, 64)[0] == RIGHT - 3
     mip_box = coronal_box(found.mask, found.offset, volume.shape)
     assert mip_box.x2 < 0.5 and mip_box.y1 == pytest.approx((60 - 34) / 60)  # head up
 
@@ -61,10 +61,10 @@ def test_two_equal_spots_are_ambiguous_unless_the_side_tells() -> None:
 
 
 def test_wrong_side_is_rejected() -> None:
-    volume = blob_volume(spots=[(RIGHT + 10, 30, 30, 3, 6.0)])
+    volume = blob_volume(spots=[(RIGHT - 10, 30, 30, 3, 6.0)])
     assert _lesion(volume, 6.0, 30, "left").reason == Reason.MENTION_WRONG_SIDE
     # within 10 voxels of the midline either side is accepted (step 9)
-    near = blob_volume(spots=[(36, 30, 30, 3, 6.0)])
+    near = blob_volume(spots=[(27, 30, 30, 3, 6.0)])
     assert isinstance(_lesion(near, 6.0, 30, "left"), Lesion)
 
 

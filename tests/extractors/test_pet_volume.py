@@ -7,6 +7,7 @@ import pytest
 
 from extractors.pet.errors import PetInputError
 from extractors.pet.volume import (
+    CANONICAL,
     SliceNumbering,
     canonical_stack,
     file_axis_numbering,
@@ -18,19 +19,34 @@ from extractors.pet.volume import (
 from schemas.enums import Reason
 
 
-def _ras_volume() -> tuple[np.ndarray, np.ndarray]:
+def _canonical_volume() -> tuple[np.ndarray, np.ndarray]:
+    """A canonical array (x: right->left, y: anterior->posterior, z: feet->head) and its
+    affine in nibabel's RAS world."""
     data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
-    affine = np.diag([2.0, 3.0, 4.0, 1.0])
-    affine[:3, 3] = [-10, -20, -30]
+    affine = np.diag([-2.0, -3.0, 4.0, 1.0])
+    affine[:3, 3] = [10, 20, -30]
     return data, affine
 
 
-@pytest.mark.parametrize("codes", ["LPS", "LPI", "RAI", "LAS"])
+def test_canonical_is_the_projects_one_orientation() -> None:
+    from nibabel.orientations import aff2axcodes
+
+    from extractors.ct.volume import CANONICAL_AXCODES
+
+    assert CANONICAL == CANONICAL_AXCODES == ("L", "P", "S")
+    data, affine = _canonical_volume()
+    assert aff2axcodes(affine) == CANONICAL
+    ras = np.diag([2.0, 3.0, 4.0, 1.0])
+    back = to_canonical(data, ras)
+    assert np.array_equal(back.data, data[::-1, ::-1, :]) and aff2axcodes(back.affine) == CANONICAL
+
+
+@pytest.mark.parametrize("codes", ["RAS", "LPI", "RAI", "LAS"])
 def test_any_flipped_storage_comes_back_canonical(codes: str) -> None:
     from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 
-    data, affine = _ras_volume()
-    t = ornt_transform(axcodes2ornt("RAS"), axcodes2ornt(codes))
+    data, affine = _canonical_volume()
+    t = ornt_transform(axcodes2ornt(CANONICAL), axcodes2ornt(codes))
     stored, stored_affine = apply_orientation(data, t), affine @ inv_ornt_aff(t, data.shape)
     back = to_canonical(stored, stored_affine)
     assert np.array_equal(back.data, data)
@@ -44,7 +60,7 @@ def test_any_flipped_storage_comes_back_canonical(codes: str) -> None:
 
 
 def test_axis_swaps_are_undone() -> None:
-    data, affine = _ras_volume()
+    data, affine = _canonical_volume()
     swapped = np.transpose(data, (2, 0, 1))  # stored z, x, y
     swapped_affine = affine[:, [2, 0, 1, 3]]
     back = to_canonical(swapped, swapped_affine)
@@ -58,7 +74,7 @@ def test_slice_numbering() -> None:
 
 
 def test_resample_identity_and_shift() -> None:
-    data, affine = _ras_volume()
+    data, affine = _canonical_volume()
     same = resample_to_grid(data, affine, data.shape, affine, order=1, cval=-1)
     assert np.allclose(same, data)
     shifted = affine.copy()
@@ -100,6 +116,17 @@ def test_stack_sorts_by_position_and_keeps_instance_numbers() -> None:
     canon, numbering = canonical_stack(stack)
     assert numbering.index_of(1) == 2  # image 1 is the most superior canonical slice
     assert float(canon.data[0, 0, numbering.index_of(1)]) == 1.0
+
+
+def test_an_oblique_grid_is_refused() -> None:
+    data, affine = _canonical_volume()
+    tilted = affine.copy()
+    tilted[:3, :3] = tilted[:3, :3] @ np.array(
+        [[1, 0, 0], [0, np.cos(0.2), -np.sin(0.2)], [0, np.sin(0.2), np.cos(0.2)]]
+    )
+    with pytest.raises(PetInputError, match=r"SUV\.nii\.gz: voxel axis") as err:
+        to_canonical(data, tilted, "SUV.nii.gz")
+    assert err.value.reason == Reason.CT_GEOMETRY
 
 
 def test_stack_rejects_gaps_duplicates_and_odd_slices() -> None:

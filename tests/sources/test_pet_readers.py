@@ -95,7 +95,7 @@ def test_dicom_pet_series_becomes_a_canonical_suv_volume(tmp_path: Path) -> None
     assert volume.shape == truth.shape
     assert np.allclose(volume.suv, truth.suv, atol=1e-3 * truth.suv.max())
     assert tuple(np.unravel_index(np.argmax(volume.suv), volume.shape)) == (44, 30, 30)
-    assert np.allclose(np.diag(volume.affine)[:3], [4, 4, 4])
+    assert np.allclose(np.diag(volume.affine)[:3], [-4, -4, 4])  # canonical axes, RAS world
     # InstanceNumber 1 is the most superior slice
     assert volume.numbering.index_of(1) == 39 and volume.numbering.index_of(40) == 0
 
