@@ -48,6 +48,19 @@ BANKS: dict[str, tuple[Template, ...]] = {
         Template("pn-2", "Does this {image} show {finding}?", "No, there is no {finding}."),
         Template("pn-3", "Is {finding} present?", "No."),
     ),
+    "counting": (
+        Template(
+            "ct-1", "How many {finding} regions are there in this {image}?", "{count}: {boxes}."
+        ),
+        Template("ct-2", "Count the {finding} regions and mark each one.", "{count}. {boxes}"),
+        Template(
+            "ct-3", "How many areas of {finding} does this {image} show?", "{count}, at {boxes}."
+        ),
+    ),
+    "counting_none": (
+        Template("cn-1", "How many {finding} regions are there in this {image}?", "None."),
+        Template("cn-2", "Count the {finding} regions and mark each one.", "There are none."),
+    ),
     "multi_grounding": (
         Template("mg-1", "Locate each of these findings: {findings}.", "{listing}"),
         Template("mg-2", "Give the bounding boxes of the {findings} in this {image}.", "{listing}"),
