@@ -5,15 +5,21 @@ exams, CT volumes) registers its own in ``PROCESSORS`` and the pipeline does the
 
 from __future__ import annotations
 
+import numpy as np
+
 from medsg.ct_processor import process_ct
 from medsg.items import ItemContext, ItemOutput, Processor, read_error
+from records.cot import EXTRACTOR as COT_EXTRACTOR
+from records.cot import VERSION as COT_VERSION
+from records.cot import Organ, lesion_cot_records, organs_from_labels
 from records.grounding import build_grounding_records
 from records.sequences.radiograph import radiograph_sequences
-from schemas.records import Study
+from schemas.records import Provenance, Study
 from sources.base import ItemError, SourceItem
 from sources.findings import findings_of
 from sources.imaging import LOADERS
 from sources.pet_exam import process_pet_exam
+from sources.synthetic_cxr import ANATOMY_LABELS
 
 __all__ = ["PROCESSORS", "ItemContext", "ItemOutput", "Processor", "process_radiograph"]
 
@@ -45,7 +51,23 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         split=ctx.split_of(patient_id),
     )
     findings, rejected = findings_of(item, study)
-    records: list = build_grounding_records(study, findings, seed=ctx.records_seed)
+    records: list = build_grounding_records(
+        study, findings, seed=ctx.records_seed, exhaustive=item.exhaustive
+    )
+    anatomy = item.get("anatomy_labels")
+    if anatomy and records:
+        organs = load_organs(anatomy, image.pixels.shape, ANATOMY_LABELS)
+        provenance = Provenance(
+            source_dataset=study.source_dataset,
+            source_item=study.source_item,
+            extractor=f"{item.extractor}+{COT_EXTRACTOR}",
+            extractor_version=f"{item.extractor_version}+{COT_VERSION}",
+            confidence=min(f.confidence for f in findings),
+            licence=study.licence,
+        )
+        records += lesion_cot_records(
+            study, findings, organs, seed=ctx.records_seed, provenance=provenance
+        )
     studies = [study]
     if ctx.sequences and records:
 
@@ -58,6 +80,19 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
             study, image.pixels, findings, publish, seed=ctx.records_seed
         )
     return ItemOutput(studies, findings, records, rejected)
+
+
+def load_organs(
+    path: str, shape: tuple[int, int], names: dict[int, tuple[str, str]]
+) -> list[Organ]:
+    """Organs of a label image, on the published image's grid (nearest-neighbour resize)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        labels = img.convert("L")
+        if labels.size != (shape[1], shape[0]):
+            labels = labels.resize((shape[1], shape[0]), Image.Resampling.NEAREST)
+        return organs_from_labels(np.asarray(labels), names)
 
 
 PROCESSORS: dict[str, Processor] = {

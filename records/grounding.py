@@ -1,9 +1,11 @@
 """Single-image grounding records from a study's findings.
 
 Per finding label with boxes: "where is <finding>?" -> its boxes, and a presence "yes" with
-the boxes as evidence. Per box: "what is in <box>?" -> the finding. Per image with several
-boxes: one multi-box record. Per finding the source states absent: presence "no" with no
-box. Boxes are never invented: a finding without boxes gives no box record.
+the boxes as evidence; when the source's labels are exhaustive, "how many?" -> the count
+with the boxes (and "none" for a finding stated absent). Per box: "what is in <box>?" ->
+the finding. Per image with several boxes: one multi-box record. Per finding the source
+states absent: presence "no" with no box. Boxes are never invented: a finding without
+boxes gives no box record.
 """
 
 from __future__ import annotations
@@ -55,8 +57,16 @@ def _image(study: Study) -> ImageRef:
     return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
 
 
+_COUNT_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _count(n: int) -> str:
+    word = _COUNT_WORDS[n] if n < len(_COUNT_WORDS) else str(n)
+    return word[:1].upper() + word[1:]
+
+
 def build_grounding_records(
-    study: Study, findings: Sequence[Finding], *, seed: int
+    study: Study, findings: Sequence[Finding], *, seed: int, exhaustive: bool = False
 ) -> list[GroundingRecord]:
     """Every grounding record the study's findings support, in a fixed order."""
     records: list[GroundingRecord] = []
@@ -120,6 +130,16 @@ def build_grounding_records(
             slots=slots,
             answer_boxes=boxes,
         )
+        if exhaustive:
+            add(
+                GroundingTask.COUNTING,
+                "counting",
+                (label, "count", *ids),
+                group,
+                label=label,
+                slots={**slots, "count": _count(len(boxes))},
+                answer_boxes=boxes,
+            )
         for f in group:
             assert f.box is not None
             add(
@@ -163,4 +183,13 @@ def build_grounding_records(
             label=f.label,
             slots=_slots(study, f.label),
         )
+        if exhaustive:
+            add(
+                GroundingTask.COUNTING,
+                "counting_none",
+                (f.label, "count", f.finding_id),
+                [f],
+                label=f.label,
+                slots=_slots(study, f.label),
+            )
     return records

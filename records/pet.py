@@ -5,7 +5,8 @@ Per localised lesion mention:
   the sentence -> its box on the coronal maximum-intensity projection (MIP); a phrase made
   from the label ("the left lung lesion with SUVmax 8.2") -> the axial box;
 - chain of thought on the MIP: host organ box -> lesion box -> SUVmax against the liver
-  reference -> conclusion (medium curriculum level: boxes in the steps, none in the question).
+  reference -> conclusion, at the three curriculum levels of ``records.cot`` (easy: the
+  boxes in the question; medium: in the steps; hard: the answer only).
 Per exam with two or more lesions: every lesion on the MIP (multi-grounding).
 
 Report sentences are redacted before they go into a record (dates, names, ids:
@@ -17,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from records.templates import pick
+from records.cot import LEVELS
+from records.templates import Template, pick
 from schemas.enums import CotStepKind, GroundingTask
 from schemas.identity import stable_id
 from schemas.records import (
@@ -32,6 +34,72 @@ from schemas.records import (
 )
 
 LABEL = "fdg_avid_lesion"
+
+# Wording of the PET records (seeded, as every bank: records.templates.pick).
+BANKS: dict[str, tuple[Template, ...]] = {
+    "pet_sentence_axial": (
+        Template(
+            "psa-1",
+            'Which region of this {image} does the report sentence describe? "{sentence}"',
+            "{boxes}",
+        ),
+        Template(
+            "psa-2", 'Locate the lesion in this {image}: "{sentence}"', "The lesion is at {boxes}."
+        ),
+        Template(
+            "psa-3", 'Report: "{sentence}" Draw a box around the lesion it describes.', "{boxes}"
+        ),
+    ),
+    "pet_sentence_mip": (
+        Template(
+            "psm-1",
+            'On this maximum-intensity projection, where is the lesion of "{sentence}"?',
+            "{boxes}",
+        ),
+        Template(
+            "psm-2",
+            'Report: "{sentence}" Box the lesion on the PET maximum-intensity projection.',
+            "The lesion is at {boxes}.",
+        ),
+    ),
+    "pet_phrase_axial": (
+        Template("ppa-1", "Where is the {phrase} in this {image}?", "The {phrase} is at {boxes}."),
+        Template("ppa-2", "Locate the {phrase}.", "{boxes}"),
+    ),
+    "pet_all_mip": (
+        Template(
+            "pam-1",
+            "Locate every FDG-avid lesion the report describes on this maximum-intensity "
+            "projection.",
+            "{listing}",
+        ),
+        Template("pam-2", "Mark the reported lesions ({findings}) on this PET MIP.", "{listing}"),
+    ),
+    # chains of thought, one bank per curriculum level (records.cot.LEVELS)
+    "pet_cot_easy": (
+        Template(
+            "pce-1",
+            'Report: "{sentence}" On this PET MIP the {where} is at {given}. How avid is the '
+            "lesion, and where? Reason step by step.",
+            "{answer}",
+        ),
+    ),
+    "pet_cot_medium": (
+        Template(
+            "pcm-1",
+            'Find the lesion this report sentence describes and reason step by step: "{sentence}"',
+            "{answer}",
+        ),
+        Template(
+            "pcm-2",
+            'Report: "{sentence}" Where is this lesion, and how avid is it? Explain your steps.',
+            "{answer}",
+        ),
+    ),
+    "pet_cot_hard": (
+        Template("pch-1", 'Report: "{sentence}" Locate the lesion on this PET MIP.', "{answer}"),
+    ),
+}
 AXIAL_NOUN = "axial PET/CT slice"
 AXIAL_PET_NOUN = "axial PET slice"
 
@@ -120,7 +188,7 @@ def _grounding(
     label: str | None = LABEL,
 ) -> GroundingRecord:
     record_id = stable_id("rec", study.study_id, task.value, bank, *id_parts)
-    template = pick(bank, seed, record_id)
+    template = pick(bank, seed, record_id, BANKS)
     question, answer = template.fill(boxes=" and ".join(b.box.to_text() for b in boxes), **slots)
     return GroundingRecord(
         record_id=record_id,
@@ -138,8 +206,8 @@ def _grounding(
     )
 
 
-def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> CotRecord:
-    mip = exam.mip
+def _cot_steps(label: LesionLabel, exam: ExamContext) -> tuple[list[CotStep], str]:
+    """Host organ -> lesion -> SUVmax -> against the liver -> conclusion, and the conclusion."""
     box_text = label.mip_box.box.to_text()
     steps: list[CotStep] = []
     if label.organ and label.organ_mip_box is not None:
@@ -179,30 +247,53 @@ def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> CotRecord:
                 [exam.liver_mip_box] if exam.liver_mip_box is not None else [],
             )
         )
-    where = (
-        f" {'in' if label.relation == 'in' else 'next to'} the {label.organ}" if label.organ else ""
-    )
+    where = ""
+    if label.organ:
+        where = f" {'in' if label.relation == 'in' else 'next to'} the {label.organ}"
     article = "An" if grade[0] in "aeiou" else "A"
     conclusion = f"{article} {grade} lesion{where} at {box_text}."
     steps.append(CotStep(CotStepKind.CONCLUDE.value, conclusion, [label.mip_box]))
-    record_id = stable_id("rec", mip.study_id, "cot", label.key)
-    template = pick("pet_cot", seed, record_id)
-    question, answer = template.fill(sentence=label.sentence, answer=conclusion)
-    return CotRecord(
-        record_id=record_id,
-        task=GroundingTask.PHRASE_GROUNDING.value,
-        patient_id=mip.patient_id,
-        image=_image(mip),
-        question=question,
-        question_boxes=[],
-        steps=steps,
-        answer=answer,
-        answer_boxes=[label.mip_box],
-        curriculum_level="medium",
-        template_id=template.id,
-        split=mip.split,
-        provenance=_provenance(mip, exam, label.confidence),
-    )
+    return steps, conclusion
+
+
+def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> list[CotRecord]:
+    """The three curriculum levels (records.cot.LEVELS): easy gives the organ and lesion
+    boxes in the question, medium only in the steps, hard only in the answer."""
+    mip = exam.mip
+    steps, conclusion = _cot_steps(label, exam)
+    given = [label.organ_mip_box, label.mip_box] if label.organ_mip_box else [label.mip_box]
+    if label.organ and label.organ_mip_box is not None:
+        where = f"{label.organ} at {label.organ_mip_box.box.to_text()} and the hot spot"
+    else:
+        where = "hot spot"
+    records = []
+    for level in LEVELS:
+        record_id = stable_id("rec", mip.study_id, "cot", label.key, level)
+        template = pick(f"pet_cot_{level}", seed, record_id, BANKS)
+        question, answer = template.fill(
+            sentence=label.sentence,
+            answer=conclusion,
+            where=where,
+            given=label.mip_box.box.to_text(),
+        )
+        records.append(
+            CotRecord(
+                record_id=record_id,
+                task=GroundingTask.PHRASE_GROUNDING.value,
+                patient_id=mip.patient_id,
+                image=_image(mip),
+                question=question,
+                question_boxes=list(given) if level == "easy" else [],
+                steps=steps if level != "hard" else [steps[-1]],
+                answer=answer,
+                answer_boxes=[label.mip_box],
+                curriculum_level=level,
+                template_id=template.id,
+                split=mip.split,
+                provenance=_provenance(mip, exam, label.confidence),
+            )
+        )
+    return records
 
 
 def build_pet_records(
@@ -249,7 +340,7 @@ def build_pet_records(
                 seed,
             )
         )
-        records.append(_cot(label, exam, seed))
+        records += _cot(label, exam, seed)
     distinct = {lab.mip_box.box.as_list().__repr__(): lab for lab in lesions}
     if len(distinct) >= 2:
         labels = list(distinct.values())

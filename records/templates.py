@@ -48,61 +48,23 @@ BANKS: dict[str, tuple[Template, ...]] = {
         Template("pn-2", "Does this {image} show {finding}?", "No, there is no {finding}."),
         Template("pn-3", "Is {finding} present?", "No."),
     ),
+    "counting": (
+        Template(
+            "ct-1", "How many {finding} regions are there in this {image}?", "{count}: {boxes}."
+        ),
+        Template("ct-2", "Count the {finding} regions and mark each one.", "{count}. {boxes}"),
+        Template(
+            "ct-3", "How many areas of {finding} does this {image} show?", "{count}, at {boxes}."
+        ),
+    ),
+    "counting_none": (
+        Template("cn-1", "How many {finding} regions are there in this {image}?", "None."),
+        Template("cn-2", "Count the {finding} regions and mark each one.", "There are none."),
+    ),
     "multi_grounding": (
         Template("mg-1", "Locate each of these findings: {findings}.", "{listing}"),
         Template("mg-2", "Give the bounding boxes of the {findings} in this {image}.", "{listing}"),
         Template("mg-3", "Mark every region of {findings} in the {image}.", "{listing}"),
-    ),
-    # PET/CT (records.pet): a report sentence or phrase -> the lesion's box
-    "pet_sentence_axial": (
-        Template(
-            "psa-1",
-            'Which region of this {image} does the report sentence describe? "{sentence}"',
-            "{boxes}",
-        ),
-        Template(
-            "psa-2", 'Locate the lesion in this {image}: "{sentence}"', "The lesion is at {boxes}."
-        ),
-        Template(
-            "psa-3", 'Report: "{sentence}" Draw a box around the lesion it describes.', "{boxes}"
-        ),
-    ),
-    "pet_sentence_mip": (
-        Template(
-            "psm-1",
-            'On this maximum-intensity projection, where is the lesion of "{sentence}"?',
-            "{boxes}",
-        ),
-        Template(
-            "psm-2",
-            'Report: "{sentence}" Box the lesion on the PET maximum-intensity projection.',
-            "The lesion is at {boxes}.",
-        ),
-    ),
-    "pet_phrase_axial": (
-        Template("ppa-1", "Where is the {phrase} in this {image}?", "The {phrase} is at {boxes}."),
-        Template("ppa-2", "Locate the {phrase}.", "{boxes}"),
-    ),
-    "pet_all_mip": (
-        Template(
-            "pam-1",
-            "Locate every FDG-avid lesion the report describes on this maximum-intensity "
-            "projection.",
-            "{listing}",
-        ),
-        Template("pam-2", "Mark the reported lesions ({findings}) on this PET MIP.", "{listing}"),
-    ),
-    "pet_cot": (
-        Template(
-            "pc-1",
-            'Find the lesion this report sentence describes and reason step by step: "{sentence}"',
-            "{answer}",
-        ),
-        Template(
-            "pc-2",
-            'Report: "{sentence}" Where is this lesion, and how avid is it? Explain your steps.',
-            "{answer}",
-        ),
     ),
 }
 

@@ -44,6 +44,18 @@ LABEL_METHODS: dict[str, LabelMethod] = {
         "normal reports (4.5%) give a positive finding, 19 (6.6%) counting mild degenerative "
         "change; the side is found for 524 of 549 sided MeSH terms (95.4%)",
     ),
+    "records.sequences": LabelMethod(
+        "generated",
+        "MedSG sequence records made from the source's labels with known edits, affine "
+        "transforms, crops, CT slices and projections",
+        "exact by construction (a geometric test per task)",
+    ),
+    "records.cot": LabelMethod(
+        "generated",
+        "chains of thought built from the source's boxes; the host organ is the organ mask "
+        "that overlaps the lesion most (MedCLM)",
+        "exact given the source's boxes and masks",
+    ),
     "sources.synthetic_cxr": LabelMethod(
         "generated",
         "lesions drawn into generated radiographs; the box is the drawn lesion's extent",

@@ -54,6 +54,7 @@ class SourceItem:
     modality: str
     file_size: int = 0
     file_mtime_ns: int = 0
+    exhaustive: bool = False  # the labels list every instance of their findings (counting)
     # Source-specific settings of the item as (key, value) strings, e.g. the report file or
     # the mask folder of a volume; part of the cache fingerprint, so list every input file
     # here with its size and modification time.
@@ -73,6 +74,7 @@ class SourceItem:
                 str(self.file_mtime_ns),
                 repr(self.rows),
                 repr(self.payload),
+                str(self.exhaustive),
                 self.licence,
                 self.extractor_version,
             ]

@@ -48,6 +48,7 @@ class CsvFormat:
     extractor: str
     extractor_version: str
     modality: str
+    exhaustive: bool = False  # every instance of a finding has its row (counts are true)
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                 extractor=spec.extractor,
                 extractor_version=fmt.extractor_version,
                 modality=fmt.modality,
+                exhaustive=fmt.exhaustive,
                 file_size=stat.st_size,
                 file_mtime_ns=stat.st_mtime_ns,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from medsg.config import (
@@ -22,7 +23,7 @@ from sources import (
     synthetic_cxr,
     synthetic_pet,
 )
-from sources.base import Plan
+from sources.base import Plan, SourceItem
 from sources.csv_labels import CsvFormat, CsvSourceSpec, SourceError, plan_csv_source
 
 CSV_FORMATS: dict[str, CsvFormat] = {
@@ -105,8 +106,25 @@ def _plan_synthetic(cfg: SyntheticSourceConfig, ids: Pseudonymizer, root: Path) 
             licence=cfg.licence,
             extractor=synthetic_cxr.EXTRACTOR,
         )
-        plan.extend(plan_csv_source(spec, ids))
+        part = plan_csv_source(spec, ids)
+        part.items = [
+            _with_anatomy(item, root / sub / synthetic_cxr.ANATOMY_DIR) for item in part.items
+        ]
+        plan.extend(part)
     return plan
+
+
+def _with_anatomy(item: SourceItem, anatomy_dir: Path) -> SourceItem:
+    """A generated image: its labels are exhaustive, and its lung label image rides along."""
+    labels = anatomy_dir / f"{Path(item.path).stem}.png"
+    payload = item.payload
+    if labels.is_file():
+        stat = labels.stat()
+        payload += (
+            ("anatomy_labels", str(labels)),
+            ("anatomy_stamp", f"{stat.st_size}:{stat.st_mtime_ns}"),
+        )
+    return replace(item, exhaustive=True, payload=payload)
 
 
 def _ct_settings(

@@ -51,4 +51,5 @@ FORMAT = CsvFormat(
     extractor=EXTRACTOR,
     extractor_version=VERSION,
     modality="XR",
+    exhaustive=True,  # every opacity of an image has its box, Target 0 means none
 )

@@ -21,12 +21,14 @@ from sources.imaging import encode_png
 
 KIND = "synthetic_cxr"
 EXTRACTOR = "sources.synthetic_cxr"
-VERSION = "1"
+VERSION = "2"  # 2: lung label images under anatomy/
 LICENCE = "CC0-1.0"
 NIH_DIR = "nih_format"
 RSNA_DIR = "rsna_format"
 NIH_CSV = "BBox_List.csv"
 RSNA_CSV = "labels.csv"
+ANATOMY_DIR = "anatomy"  # per image: a label PNG, 1 = right lung, 2 = left lung
+ANATOMY_LABELS = {1: ("lung_right", "right lung"), 2: ("lung_left", "left lung")}
 _MARKER = ".complete.json"
 
 # NIH label spellings used for the generated lesions, and how each is drawn.
@@ -104,6 +106,16 @@ def _add_lesion(
     rows, cols = np.nonzero(blob)
     x1, y1, x2, y2 = cols.min(), rows.min(), cols.max() + 1, rows.max() + 1
     return (float(x1), float(y1), float(x2 - x1), float(y2 - y1))
+
+
+def _write_anatomy(path: Path, lungs: list[np.ndarray]) -> None:
+    """The lung label image: the first lung is drawn on the image's left, the patient's
+    right (radiological convention)."""
+    labels = np.zeros(lungs[0].shape, dtype=np.uint8)
+    labels[lungs[0]] = 1
+    labels[lungs[1]] = 2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode_png(labels))
 
 
 def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -184,6 +196,7 @@ def generate_corpus(root: Path, *, n_images: int, seed: int, size: int) -> Path:
         out = root / NIH_DIR / "images" / name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(encode_png(np.round(_finish(img, rng) * 255).astype(np.uint8)))
+        _write_anatomy(root / NIH_DIR / ANATOMY_DIR / name, lungs)
         nih_rows += [[name, les.label, *(f"{v:.1f}" for v in les.box_xywh)] for les in lesions]
     _write_csv(
         root / NIH_DIR / NIH_CSV,
@@ -200,6 +213,7 @@ def generate_corpus(root: Path, *, n_images: int, seed: int, size: int) -> Path:
             for lung in lungs[: int(rng.integers(1, 3))]:
                 boxes.append(_add_lesion(img, "Atelectasis", lung, rng))
         pixels = np.round(_finish(img, rng) * 4095).astype(np.uint16)
+        _write_anatomy(root / RSNA_DIR / ANATOMY_DIR / f"{pid}.png", lungs)
         write_synthetic_dicom(
             root / RSNA_DIR / "images" / f"{pid}.dcm",
             pixels,

@@ -27,7 +27,8 @@ class Inputs:
 @dataclass
 class Accounting:
     images_named: int = 0
-    published: set[str] = field(default_factory=set)
+    named: set[str] = field(default_factory=set)  # study ids of the images named
+    published: set[str] = field(default_factory=set)  # every study a record shows
     quarantined_items: set[str] = field(default_factory=set)
     lost_images: list[str] = field(default_factory=list)
     lost_rows: list[tuple[str, int]] = field(default_factory=list)
@@ -80,6 +81,7 @@ def account(out: Path, inputs: list[Inputs], salt: str) -> Accounting:
                 continue
             acc.lost_rows.append((str(inp.labels_csv), number))
         acc.images_named += len(named)
+        acc.named |= named
         for study in sorted(named):
             if study not in acc.published and study not in acc.quarantined_items:
                 acc.lost_images.append(study)

@@ -54,5 +54,6 @@ def test_ct_cases_accounted_for(demo_release: dict) -> None:
     studies = pq.read_table(out / "_build" / "tables" / "studies.parquet").to_pylist()
     quarantine = pq.read_table(out / "_build" / "tables" / "quarantine.parquet").to_pylist()
     ct = [s for s in studies if s["source_dataset"] in CT_SOURCES]
-    assert len(ct) == 2 * (1 + 3) and {s["modality"] for s in ct} == {"DRR"}
+    drr = [s for s in ct if s["modality"] == "DRR"]
+    assert len(drr) == 2 * (1 + 3) and {s["modality"] for s in ct} == {"DRR", "CT"}
     assert not [q for q in quarantine if q["source_dataset"] in CT_SOURCES]

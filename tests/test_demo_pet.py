@@ -33,7 +33,8 @@ def test_demo_pet_records_and_mentions(demo_release: dict) -> None:
     truth = [json.loads(p.read_text()) for p in sorted(corpus.rglob("truth.json"))]
     assert len(truth) == 3
     labels = sum(m["expected_reason"] is None for t in truth for m in t["mentions"])
-    assert len(cot) == labels  # one chain of thought per lesion label
+    assert len(cot) == 3 * labels  # a chain of thought per label and curriculum level
+    assert {r["curriculum_level"] for r in cot} == {"easy", "medium", "hard"}
     assert len(grounding) == 3 * labels + 3  # sentence (axial, MIP), phrase; all on the MIP
     assert {r["image"]["view"] for r in grounding} == {"axial", "coronal_mip"}
     quarantine = pq.read_table(out / "_build" / "tables" / "quarantine.parquet").to_pylist()

@@ -89,10 +89,19 @@ def test_records_load_and_boxes_land_on_the_inserted_lesions(synthetic_build) ->
                 assert max(box.iou(t) for t in truth[rec["image"]["view"]]) > 0.3, rec["question"]
                 checked += 1
     assert checked >= 16
-    cot = _load(out, "cot", "train")
-    steps = [s["kind"] for s in cot[0]["json"]["steps"]]
-    assert steps[0] == "locate" and steps[-1] == "conclude" and "measure" in steps
-    assert cot[0]["json"]["image"]["view"] == "coronal_mip"
+    cot = [row["json"] for row in _load(out, "cot", "train")]
+    by_level = {
+        level: [r for r in cot if r["curriculum_level"] == level]
+        for level in ("easy", "medium", "hard")
+    }
+    assert len(by_level["easy"]) == len(by_level["medium"]) == len(by_level["hard"]) > 0
+    for r in by_level["medium"]:
+        steps = [s["kind"] for s in r["steps"]]
+        assert steps[0] == "locate" and steps[-1] == "conclude" and "measure" in steps
+        assert "compare" in steps and r["question_boxes"] == []  # the liver reference
+        assert r["image"]["view"] == "coronal_mip"
+    assert all(r["question_boxes"] for r in by_level["easy"])
+    assert all([s["kind"] for s in r["steps"]] == ["conclude"] for r in by_level["hard"])
 
 
 def _autopet_exam(folder: Path, report: str | None, *, ct_shape_off: bool = False) -> None:

@@ -24,11 +24,8 @@ def shard_digests(out: Path) -> dict[str, str]:
 
 
 def record_ids(out: Path) -> list[str]:
-    return (
-        pq.read_table(out / "_build" / "tables" / "records_grounding.parquet")
-        .column("record_id")
-        .to_pylist()
-    )
+    tables = sorted((out / "_build" / "tables").glob("records_*.parquet"))
+    return [rid for t in tables for rid in pq.read_table(t).column("record_id").to_pylist()]
 
 
 @pytest.fixture(scope="module")

@@ -102,3 +102,24 @@ def test_provenance_comes_from_study_and_findings() -> None:
         "NIH-CXR14",
     )
     assert p.review_state == "unreviewed" and p.confidence == 1.0
+
+
+def test_counting_only_for_exhaustive_labels() -> None:
+    findings = [
+        finding("nodule", (0.1, 0.1, 0.2, 0.2)),
+        finding("nodule", (0.6, 0.1, 0.7, 0.2)),
+        finding("pneumonia", None, present=False),
+    ]
+    assert not [
+        r for r in build_grounding_records(study(), findings, seed=0) if r.task == "counting"
+    ]
+    counting = [
+        r
+        for r in build_grounding_records(study(), findings, seed=0, exhaustive=True)
+        if r.task == "counting"
+    ]
+    by_label = {r.label: r for r in counting}
+    assert by_label["nodule"].answer.startswith("Two") and len(by_label["nodule"].answer_boxes) == 2
+    assert (
+        by_label["pneumonia"].answer_boxes == [] and "one" in by_label["pneumonia"].answer.lower()
+    )
