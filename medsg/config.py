@@ -237,6 +237,7 @@ class PrivacyConfig(_Strict):
 class RecordsConfig(_Strict):
     seed: int = 0  # picks question / answer wording from the template banks
     sequences: bool = True  # also build the MedSG-Bench image-sequence records
+    chains: bool = True  # chains of thought for lesions in organ masks (records.cot)
 
 
 class ReviewConfig(_Strict):

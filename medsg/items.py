@@ -39,6 +39,7 @@ class ItemContext:
     image_max_side: int | None
     records_seed: int
     sequences: bool = True  # build the MedSG sequence records too
+    chains: bool = True  # build lesion chains of thought where organ masks exist
 
     def split_of(self, patient_id: str) -> str:
         return patient_split(patient_id, self.split_weights).value

@@ -97,6 +97,7 @@ class ChunkContext:
     image_max_side: int | None
     records_seed: int
     sequences: bool = True
+    chains: bool = True
 
     @classmethod
     def of(cls, cfg: BuildConfig, layout: BuildLayout) -> ChunkContext:
@@ -107,6 +108,7 @@ class ChunkContext:
             image_max_side=cfg.image_max_side,
             records_seed=cfg.records.seed,
             sequences=cfg.records.sequences,
+            chains=cfg.records.chains,
         )
 
 
@@ -141,6 +143,7 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
         image_max_side=ctx.image_max_side,
         records_seed=ctx.records_seed,
         sequences=ctx.sequences,
+        chains=ctx.chains,
     )
     checker = ImageChecker(resolve=item_ctx.layout.image_path)
     result = ChunkResult()

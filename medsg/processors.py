@@ -55,7 +55,7 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         study, findings, seed=ctx.records_seed, exhaustive=item.exhaustive
     )
     anatomy = item.get("anatomy_labels")
-    if anatomy and records:
+    if anatomy and records and ctx.chains:
         organs = load_organs(anatomy, image.pixels.shape, ANATOMY_LABELS)
         provenance = Provenance(
             source_dataset=study.source_dataset,

@@ -297,9 +297,10 @@ def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> list[CotRecord]:
 
 
 def build_pet_records(
-    lesions: Sequence[LesionLabel], exam: ExamContext, *, seed: int
+    lesions: Sequence[LesionLabel], exam: ExamContext, *, seed: int, chains: bool = True
 ) -> list[Record]:
-    """Every record the exam's localised lesions support, in a fixed order."""
+    """Every record the exam's localised lesions support, in a fixed order (chains of
+    thought only when ``chains``: the build's ``records.chains`` switch)."""
     records: list[Record] = []
     axial_noun = AXIAL_NOUN if exam.fused else AXIAL_PET_NOUN
     for label in lesions:
@@ -340,7 +341,8 @@ def build_pet_records(
                 seed,
             )
         )
-        records += _cot(label, exam, seed)
+        if chains:
+            records += _cot(label, exam, seed)
     distinct = {lab.mip_box.box.as_list().__repr__(): lab for lab in lesions}
     if len(distinct) >= 2:
         labels = list(distinct.values())

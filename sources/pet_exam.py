@@ -317,7 +317,7 @@ def _publish(
         extractor_version=EXTRACTOR_VERSION,
         fused=volume.ct is not None,
     )
-    records = build_pet_records(lesions, exam, seed=ctx.records_seed)
+    records = build_pet_records(lesions, exam, seed=ctx.records_seed, chains=ctx.chains)
     return ItemOutput(studies=studies, findings=findings, records=records, quarantine=rows)
 
 

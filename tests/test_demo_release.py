@@ -132,3 +132,39 @@ def test_card_and_manifest(demo_release: dict) -> None:
     assert "_build" not in card and "/work" not in card
     builder = datasets.load_dataset_builder(str(out), "grounding")
     assert set(builder.info.features) == {"png", "json"}
+
+
+def test_every_medsg_task_has_50_records_that_decode(demo_release: dict) -> None:
+    from collections import Counter
+
+    from schemas.enums import MedSGTask
+
+    out = demo_release["out"]
+    counts: Counter = Counter()
+    for config in ("sequence_2img", "sequence_3img"):
+        for split in ("train", "validation", "test"):
+            for row in datasets.load_dataset(out, config, split=split):
+                rec = row["json"]
+                counts[rec["task"]] += 1
+                sizes = [
+                    row[f"img{i}.png"].size for i in range(len(rec["images"]))
+                ]  # every image decodes
+                assert sizes == [(im["width"], im["height"]) for im in rec["images"]]
+                for b in rec["answer_boxes"] + rec["question_boxes"]:
+                    assert 0 <= b["x1"] < b["x2"] <= 1 and 0 <= b["y1"] < b["y2"] <= 1
+    assert {t.value for t in MedSGTask} <= set(counts)
+    assert min(counts[t.value] for t in MedSGTask) >= 50, counts
+
+
+def test_ids_unique_and_patients_in_one_split(demo_release: dict) -> None:
+    import pyarrow.parquet as pq
+
+    tables = sorted((Path(demo_release["out"]) / "_build" / "tables").glob("records_*.parquet"))
+    rows = [r for t in tables for r in pq.read_table(t).to_pylist()]
+    ids = [r["record_id"] for r in rows]
+    assert len(ids) == len(set(ids)) > 1000
+    split_of: dict[str, set[str]] = {}
+    for r in rows:
+        for patient in r.get("patient_ids") or [r["patient_id"]]:
+            split_of.setdefault(patient, set()).add(r["split"])
+    assert all(len(splits) == 1 for splits in split_of.values())

@@ -205,3 +205,12 @@ def test_pet_source_configs_are_validated(tmp_path: Path) -> None:
     (source,) = load_config(cfg).sources
     assert source.dataset == "pet_dicom" and source.root == tmp_path / "exams"
     assert source.report_name == "report.txt"
+
+
+def test_chains_switch_leaves_out_pet_chains_of_thought(tmp_path: Path) -> None:
+    sources = [{"kind": "synthetic_pet", "n_exams": 1, "n_lesions": 3, "seed": 4}]
+    cfg = write_config(
+        tmp_path / "c.yaml", sources, privacy={"salt": SALT}, records={"chains": False}
+    )
+    report = run_build(load_config(cfg), tmp_path / "out")
+    assert "cot" not in report.configs and report.configs["grounding"]

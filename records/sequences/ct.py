@@ -2,7 +2,8 @@
 
 - multi_view: a structure boxed on the frontal projection, found on the lateral (and back);
 - object_tracking: a structure across three consecutive axial slices;
-- crossmodal: a structure boxed on a coronal CT slice, found on the frontal projection;
+- crossmodal: a structure boxed on a coronal CT slice, found on the frontal projection, and
+  the other way round;
 - referring: axial slices of one CT, the named structure on exactly one of them.
 
 Every box is the box of the structure's mask on that image (``extractors.ct.slices`` and
@@ -159,22 +160,23 @@ def ct_sequences(
         q_box = _box_on(volume, mask, "coronal", y, coronal)
         if q_box is None:
             continue
-        records.append(
-            make_sequence(
-                MedSGTask.CROSSMODAL,
-                [coronal, frontal],
-                question=[image_box(0, q_box, sid)],
-                answer=[image_box(1, view_box("frontal", sid, frontal), sid)],
-                slots={
-                    "target": _name(sid),
-                    "mod0": "coronal CT slice",
-                    "mod1": "frontal radiograph projection",
-                },
-                id_parts=(sid, y),
-                seed=seed,
-                provenance=prov,
+        f_box = view_box("frontal", sid, frontal)
+        for shown, q, a, m0, m1 in (
+            ([coronal, frontal], q_box, f_box, "coronal CT slice", "frontal radiograph projection"),
+            ([frontal, coronal], f_box, q_box, "frontal radiograph projection", "coronal CT slice"),
+        ):
+            records.append(
+                make_sequence(
+                    MedSGTask.CROSSMODAL,
+                    shown,
+                    question=[image_box(0, q, sid)],
+                    answer=[image_box(1, a, sid)],
+                    slots={"target": _name(sid), "mod0": m0, "mod1": m1},
+                    id_parts=(sid, y),
+                    seed=seed,
+                    provenance=prov,
+                )
             )
-        )
 
     # referring: 3 axial slices, the structure on exactly one
     rng = item_rng(seed, frontal.study_id, "referring")

@@ -126,6 +126,7 @@ def test_all_bad_inputs_together_the_run_completes(prefect_server, tmp_path: Pat
         "box_out_of_bounds",
         "dicom_pixel_error",
     }
-    assert result["stats"]["flow"]["records_published"] == 3 + 3  # 00000001 nodule, p1 box
+    # 00000001 nodule: where, presence, referring; p1 box: the same and a count (RSNA)
+    assert result["stats"]["flow"]["records_published"] == 3 + 4
     stats = json.loads((tmp_path / "out" / "_build" / "stats.json").read_text())
     assert stats["stats"]["quarantine_rows"] == 5

@@ -190,20 +190,25 @@ def test_object_tracking_boxes_are_the_masks_on_each_slice(ct_case) -> None:
 def test_crossmodal_boxes_correspond(ct_case) -> None:
     c = ct_case
     assert c.tasks["crossmodal"]
+    directions = set()
     for record in c.tasks["crossmodal"]:
+        ct_index = 0 if record.images[0].view.startswith("coronal") else 1
+        directions.add(ct_index)
         (q,), (a,) = record.question_boxes, record.answer_boxes
-        y = _slice_index(record.images[0].study_id)
-        coronal = record.images[0]
-        assert to_px(q, coronal.width, coronal.height) == pytest.approx(
+        on_ct, on_drr = (q, a) if ct_index == 0 else (a, q)
+        coronal = record.images[ct_index]
+        y = _slice_index(coronal.study_id)
+        assert to_px(on_ct, coronal.width, coronal.height) == pytest.approx(
             mask_box_on(c.volume, c.structures[q.label], "coronal", y)
         )
         frontal = c.views["frontal"]
-        assert to_px(a, frontal.width, frontal.height) == pytest.approx(
-            c.projection.masks["frontal"][a.label].box
+        assert to_px(on_drr, frontal.width, frontal.height) == pytest.approx(
+            c.projection.masks["frontal"][q.label].box
         )
         # same patient axes: the slice's extent lies within the projection's (normalized)
-        assert q.x1 >= a.x1 - 0.02 and q.x2 <= a.x2 + 0.02
-        assert q.y1 >= a.y1 - 0.02 and q.y2 <= a.y2 + 0.02
+        assert on_ct.x1 >= on_drr.x1 - 0.02 and on_ct.x2 <= on_drr.x2 + 0.02
+        assert on_ct.y1 >= on_drr.y1 - 0.02 and on_ct.y2 <= on_drr.y2 + 0.02
+    assert directions == {0, 1}
 
 
 def test_referring_structure_on_exactly_one_slice(ct_case) -> None:

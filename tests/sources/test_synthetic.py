@@ -25,10 +25,9 @@ def test_same_seed_same_bytes_other_seed_other_images(tmp_path: Path) -> None:
     c = _files(generate_corpus(tmp_path / "c", n_images=6, seed=4, size=128))
     assert a == b
     assert a[f"{NIH_DIR}/{NIH_CSV}"] != c[f"{NIH_DIR}/{NIH_CSV}"]
-    assert (
-        len([k for k in a if k.endswith(".png")]) == 3
-        and len([k for k in a if k.endswith(".dcm")]) == 3
-    )
+    assert len([k for k in a if k.startswith(f"{NIH_DIR}/images/")]) == 3
+    assert len([k for k in a if k.endswith(".dcm")]) == 3
+    assert len([k for k in a if "/anatomy/" in k]) == 6  # a lung label image per image
 
 
 def test_boxes_frame_bright_lesions(tmp_path: Path) -> None:
