@@ -57,13 +57,11 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     anatomy = item.get("anatomy_labels")
     if anatomy and records and ctx.chains:
         organs = load_organs(anatomy, image.pixels.shape, ANATOMY_LABELS)
-        provenance = Provenance(
-            source_dataset=study.source_dataset,
-            source_item=study.source_item,
-            extractor=f"{item.extractor}+{COT_EXTRACTOR}",
-            extractor_version=f"{item.extractor_version}+{COT_VERSION}",
-            confidence=min(f.confidence for f in findings),
-            licence=study.licence,
+        provenance = Provenance.of(
+            study,
+            f"{item.extractor}+{COT_EXTRACTOR}",
+            f"{item.extractor_version}+{COT_VERSION}",
+            min(f.confidence for f in findings),
         )
         records += lesion_cot_records(
             study, findings, organs, seed=ctx.records_seed, provenance=provenance

@@ -134,7 +134,7 @@ def lesion_cot_records(
 ) -> list[CotRecord]:
     """Three curriculum levels for every boxed finding that lies in one of the organs."""
     records = []
-    image = ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
+    image = ImageRef.of(study)
     for f in sorted((f for f in findings if f.present and f.box), key=lambda f: f.finding_id):
         lesion = f.box.box  # type: ignore[union-attr]
         organ = host_organ(lesion, organs)

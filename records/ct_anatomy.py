@@ -116,21 +116,6 @@ def _boxes_text(boxes: Sequence[NamedBox]) -> str:
     return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
-def _image(study: Study) -> ImageRef:
-    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
-
-
-def _provenance(study: Study, extractor: str, version: str, confidence: float) -> Provenance:
-    return Provenance(
-        source_dataset=study.source_dataset,
-        source_item=study.source_item,
-        extractor=extractor,
-        extractor_version=version,
-        confidence=confidence,
-        licence=study.licence,
-    )
-
-
 def anatomy_ids(mode: str) -> list[str]:
     if mode == "none":
         return []
@@ -232,7 +217,7 @@ def build_ct_records(
                     record_id=rid,
                     task=GroundingTask.PHRASE_GROUNDING.value,
                     patient_id=study.patient_id,
-                    image=_image(study),
+                    image=ImageRef.of(study),
                     question=question,
                     answer=answer,
                     question_boxes=[],
@@ -240,7 +225,7 @@ def build_ct_records(
                     label=ANATOMY_PREFIX + sid,
                     template_id=template.id,
                     split=study.split,
-                    provenance=_provenance(study, src.extractor, src.extractor_version, conf),
+                    provenance=Provenance.of(study, src.extractor, src.extractor_version, conf),
                 )
             )
         records += _report_records(study, view, view_boxes, mentions, seed, src)
@@ -259,7 +244,7 @@ def _report_records(
     seen: set[tuple] = set()
     extractor = f"{src.extractor}+{src.report_extractor}"
     version = f"{src.extractor_version}+{src.report_version}"
-    prov = _provenance(study, extractor, version, CONFIDENCE_REPORT)
+    prov = Provenance.of(study, extractor, version, CONFIDENCE_REPORT)
     noun = image_noun(study)
     for m in mentions:
         words = finding_words(m.finding)
@@ -278,7 +263,7 @@ def _report_records(
                     rid,
                     GroundingTask.PRESENCE.value,
                     study.patient_id,
-                    _image(study),
+                    ImageRef.of(study),
                     question,
                     answer,
                     [],
@@ -322,7 +307,7 @@ def _report_records(
                 rid,
                 GroundingTask.PHRASE_GROUNDING.value,
                 study.patient_id,
-                _image(study),
+                ImageRef.of(study),
                 question,
                 answer,
                 [],
@@ -347,7 +332,7 @@ def _report_records(
                 record_id=cid,
                 task=GroundingTask.PHRASE_GROUNDING.value,
                 patient_id=study.patient_id,
-                image=_image(study),
+                image=ImageRef.of(study),
                 question=question,
                 question_boxes=[],
                 steps=steps,

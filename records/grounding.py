@@ -41,20 +41,9 @@ def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = (
 
 
 def _provenance(study: Study, findings: Sequence[Finding]) -> Provenance:
-    extractors = sorted({f.extractor for f in findings})
-    versions = sorted({f.extractor_version for f in findings})
-    return Provenance(
-        source_dataset=study.source_dataset,
-        source_item=study.source_item,
-        extractor="+".join(extractors),
-        extractor_version="+".join(versions),
-        confidence=min(f.confidence for f in findings),
-        licence=study.licence,
-    )
-
-
-def _image(study: Study) -> ImageRef:
-    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
+    extractors = "+".join(sorted({f.extractor for f in findings}))
+    versions = "+".join(sorted({f.extractor_version for f in findings}))
+    return Provenance.of(study, extractors, versions, min(f.confidence for f in findings))
 
 
 _COUNT_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -90,7 +79,7 @@ def build_grounding_records(
                 record_id=record_id,
                 task=task.value,
                 patient_id=study.patient_id,
-                image=_image(study),
+                image=ImageRef.of(study),
                 question=question,
                 answer=answer,
                 question_boxes=list(question_boxes),

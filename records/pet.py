@@ -135,18 +135,11 @@ class ExamContext:
 
 
 def _image(study: Study) -> ImageRef:
-    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
+    return ImageRef.of(study)
 
 
 def _provenance(study: Study, exam: ExamContext, confidence: float) -> Provenance:
-    return Provenance(
-        source_dataset=study.source_dataset,
-        source_item=study.source_item,
-        extractor=exam.extractor,
-        extractor_version=exam.extractor_version,
-        confidence=confidence,
-        licence=study.licence,
-    )
+    return Provenance.of(study, exam.extractor, exam.extractor_version, confidence)
 
 
 def phrase_of(label: LesionLabel) -> str:

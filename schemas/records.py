@@ -57,6 +57,10 @@ class ImageRef:
     modality: str
     view: str | None = None
 
+    @classmethod
+    def of(cls, study: Study) -> ImageRef:
+        return cls(study.study_id, study.width, study.height, study.modality, study.view)
+
 
 @dataclass
 class Provenance:
@@ -75,6 +79,18 @@ class Provenance:
     # The weak boxes a review's correction replaced (question, answer, then step boxes, each
     # with the index of the image it is on: 0 for single-image records); empty otherwise.
     weak_boxes: list[ImageBox] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, study: Study, extractor: str, version: str, confidence: float) -> Provenance:
+        """Unreviewed provenance of a record made from ``study`` by ``extractor``."""
+        return cls(
+            source_dataset=study.source_dataset,
+            source_item=study.source_item,
+            extractor=extractor,
+            extractor_version=version,
+            confidence=confidence,
+            licence=study.licence,
+        )
 
 
 @dataclass

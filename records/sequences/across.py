@@ -42,14 +42,7 @@ def _rng(seed: int, *parts: str) -> np.random.Generator:
 
 
 def _provenance(first: Study, findings: Sequence[Finding]) -> Provenance:
-    return Provenance(
-        source_dataset=first.source_dataset,
-        source_item=first.source_item,
-        extractor=EXTRACTOR,
-        extractor_version=VERSION,
-        confidence=min(f.confidence for f in findings),
-        licence=first.licence,
-    )
+    return Provenance.of(first, EXTRACTOR, VERSION, min(f.confidence for f in findings))
 
 
 def across_sequences(

@@ -28,10 +28,6 @@ BANKS: dict[str, tuple[Template, ...]] = {
 }
 
 
-def image_ref(study: Study) -> ImageRef:
-    return ImageRef(study.study_id, study.width, study.height, study.modality, study.view)
-
-
 def image_box(index: int, box: Box, label: str = "") -> ImageBox:
     return ImageBox(index, box.x1, box.y1, box.x2, box.y2, label)
 
@@ -67,7 +63,7 @@ def make_sequence(
         record_id=record_id,
         task=task.value,
         patient_ids=patients,
-        images=[image_ref(s) for s in studies],
+        images=[ImageRef.of(s) for s in studies],
         question=q,
         answer=a,
         question_boxes=list(question),

@@ -32,14 +32,7 @@ def item_rng(seed: int, study_id: str, task: str) -> np.random.Generator:
 
 
 def provenance_of(study: Study, confidence: float = 1.0) -> Provenance:
-    return Provenance(
-        source_dataset=study.source_dataset,
-        source_item=study.source_item,
-        extractor=EXTRACTOR,
-        extractor_version=VERSION,
-        confidence=confidence,
-        licence=study.licence,
-    )
+    return Provenance.of(study, EXTRACTOR, VERSION, confidence)
 
 
 def _finding_box_px(f: Finding, width: int, height: int) -> tuple[int, int, int, int] | None:

@@ -192,7 +192,8 @@ def test_push_review_sync_round_trip(
         review=label_studio.review_config(
             project="acceptance", audit_share=1.0, max_per_source_task=3
         ),
-        records={"seed": 1},  # other question / answer wording: another weak label
+        # other question / answer wording: another weak label
+        records={"seed": 1, "sequences": False, "chains": False},
     )
     third = build_medsg(config=str(reworded), out=str(out))["review_push"]
     new_weak = weak_records(out)
