@@ -48,27 +48,17 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     except ItemError as exc:
         return ItemOutput(quarantine=[read_error(item, study_ids["frontal"], exc)])
 
-    patient_id = ctx.ids.patient(item.dataset, item.patient_key)
     studies: dict[str, Study] = {}
     boxes: dict[str, dict[str, Box]] = {}
     for view in VIEWS:
         img = projection.views[view]
-        published = ctx.publish_image(study_ids[view], img.pixels)
-        studies[view] = Study(
-            study_id=study_ids[view],
-            patient_id=patient_id,
-            source_dataset=item.dataset,
-            source_item=ctx.ids.item(item.dataset, item.item_id),
-            modality=MODALITY,
+        studies[view], _ = ctx.publish_study(
+            item,
+            study_ids[view],
+            img.pixels,
             view=view,
-            width=published.width,
-            height=published.height,
-            source_width=img.width,
-            source_height=img.height,
-            image_path=published.path,
-            image_sha256=published.sha256,
-            licence=item.licence,
-            split=ctx.split_of(patient_id),
+            modality=MODALITY,
+            source_size=(img.width, img.height),
         )
         boxes[view] = {
             sid: Box.from_pixels(*m.box, img.width, img.height).checked()
@@ -92,7 +82,7 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     if ctx.sequences:
 
         def publish(key: str, pixels, view: str) -> Study:
-            derived = ctx.derived_study(studies["frontal"], item, key, pixels, view, "CT")
+            derived = ctx.derived_study(item, key, pixels, view, "CT")
             published.append(derived)
             return derived
 

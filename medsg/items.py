@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,31 +62,51 @@ class ItemContext:
             pixels,
         )
 
+    def publish_study(
+        self,
+        item: SourceItem,
+        study_id: str,
+        pixels: np.ndarray,
+        *,
+        view: str | None,
+        modality: str | None = None,
+        source_size: tuple[int, int] | None = None,
+    ) -> tuple[Study, PublishedImage]:
+        """Publish an image of ``item`` and the Study row that describes it (the item's
+        patient, source and licence; ``source_size``: the source grid, default the image)."""
+        image = self.publish_image(study_id, pixels)
+        patient_id = self.ids.patient(item.dataset, item.patient_key)
+        width, height = source_size or (image.width, image.height)
+        study = Study(
+            study_id=study_id,
+            patient_id=patient_id,
+            source_dataset=item.dataset,
+            source_item=self.ids.item(item.dataset, item.item_id),
+            modality=modality or item.modality,
+            view=view,
+            width=image.width,
+            height=image.height,
+            source_width=int(width),
+            source_height=int(height),
+            image_path=image.path,
+            image_sha256=image.sha256,
+            licence=item.licence,
+            split=self.split_of(patient_id),
+        )
+        return study, image
+
     def derived_study(
         self,
-        base: Study,
         item: SourceItem,
         key: str,
         pixels: np.ndarray,
         view: str,
         modality: str | None = None,
     ) -> Study:
-        """Publish an image made from an item's image (an edited copy, a crop, a slice) as
-        a Study of the same patient and source item; ``key`` tells the item's images apart."""
+        """Publish an image made from an item's image (an edited copy, a crop, a slice);
+        ``key`` tells the item's images apart."""
         study_id = self.ids.study(item.dataset, f"{item.item_id}#{key}")
-        image = self.publish_image(study_id, pixels)
-        return replace(
-            base,
-            study_id=study_id,
-            modality=modality or base.modality,
-            view=view,
-            width=image.width,
-            height=image.height,
-            source_width=image.width,
-            source_height=image.height,
-            image_path=image.path,
-            image_sha256=image.sha256,
-        )
+        return self.publish_study(item, study_id, pixels, view=view, modality=modality)[0]
 
 
 @dataclass

@@ -32,23 +32,9 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         loaded = LOADERS[item.reader](item.path)
     except ItemError as exc:
         return ItemOutput(quarantine=[read_error(item, study_id, exc)])
-    image = ctx.publish_image(study_id, loaded.pixels)
-    patient_id = ctx.ids.patient(item.dataset, item.patient_key)
-    study = Study(
-        study_id=study_id,
-        patient_id=patient_id,
-        source_dataset=item.dataset,
-        source_item=ctx.ids.item(item.dataset, item.item_id),
-        modality=item.modality,
-        view=loaded.view,
-        width=image.width,
-        height=image.height,
-        source_width=int(loaded.pixels.shape[1]),
-        source_height=int(loaded.pixels.shape[0]),
-        image_path=image.path,
-        image_sha256=image.sha256,
-        licence=item.licence,
-        split=ctx.split_of(patient_id),
+    height, width = loaded.pixels.shape
+    study, image = ctx.publish_study(
+        item, study_id, loaded.pixels, view=loaded.view, source_size=(width, height)
     )
     findings, rejected = findings_of(item, study)
     records: list = build_grounding_records(
@@ -70,7 +56,7 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     if ctx.sequences and records:
 
         def publish(key: str, pixels, view: str) -> Study:
-            derived = ctx.derived_study(study, item, key, pixels, view)
+            derived = ctx.derived_study(item, key, pixels, view, study.modality)
             studies.append(derived)
             return derived
 

@@ -11,14 +11,22 @@ from pathlib import Path
 from extractors.pet.anatomy import organ_phrase
 from extractors.pet.errors import PetInputError
 from extractors.pet.label import EXTRACTOR, EXTRACTOR_VERSION, ExamLabels, MentionResult, label_exam
-from extractors.pet.render import axial_box, axial_image, coronal_box, coronal_mip
+from extractors.pet.render import (
+    axial_box,
+    axial_ct_image,
+    axial_image,
+    axial_pet_image,
+    coronal_box,
+    coronal_mip,
+)
 from extractors.pet.report import redact
 from extractors.pet.volume import PetVolume
 from medsg.items import ItemContext, ItemOutput
 from records.pet import LABEL, ExamContext, LesionLabel, build_pet_records
+from records.sequences.pet import pet_crossmodal
 from schemas.enums import Reason, Stage, Unit
 from schemas.identity import Pseudonymizer, stable_id
-from schemas.records import Finding, NamedBox, QuarantineRow, Study
+from schemas.records import Finding, NamedBox, Provenance, QuarantineRow, SequenceRecord, Study
 from sources.base import Plan, SourceItem, quarantine_item
 from sources.pet_readers import DICOM_SUFFIXES, SUV_FILE, load_autopet_exam, load_pet_dicom_exam
 
@@ -225,24 +233,7 @@ def process_pet_exam(item: SourceItem, ctx: ItemContext) -> ItemOutput:
 def _study(
     item: SourceItem, ctx: ItemContext, study_id: str, pixels, view: str, grid: tuple[int, int]
 ) -> Study:
-    image = ctx.publish_image(study_id, pixels)
-    patient_id = ctx.ids.patient(item.dataset, item.patient_key)
-    return Study(
-        study_id=study_id,
-        patient_id=patient_id,
-        source_dataset=item.dataset,
-        source_item=ctx.ids.item(item.dataset, item.item_id),
-        modality="PT",
-        view=view,
-        width=image.width,
-        height=image.height,
-        source_width=grid[0],
-        source_height=grid[1],
-        image_path=image.path,
-        image_sha256=image.sha256,
-        licence=item.licence,
-        split=ctx.split_of(patient_id),
-    )
+    return ctx.publish_study(item, study_id, pixels, view=view, modality="PT", source_size=grid)[0]
 
 
 def _publish(
@@ -318,7 +309,44 @@ def _publish(
         fused=volume.ct is not None,
     )
     records = build_pet_records(lesions, exam, seed=ctx.records_seed, chains=ctx.chains)
+    if ctx.sequences and volume.ct is not None:
+        records += _crossmodal(item, ctx, volume, lesions, axial, studies)
     return ItemOutput(studies=studies, findings=findings, records=records, quarantine=rows)
+
+
+def _crossmodal(
+    item: SourceItem,
+    ctx: ItemContext,
+    volume: PetVolume,
+    lesions: list[LesionLabel],
+    axial: dict[int, Study],
+    studies: list[Study],
+) -> list[SequenceRecord]:
+    """CT <-> PET records: each lesion on its axial slice of CT alone and of PET alone."""
+    records: list[SequenceRecord] = []
+    slices: dict[tuple[str, int], Study] = {}
+    z_of = {study.study_id: z for z, study in axial.items()}
+    for lesion in lesions:
+        z = z_of[lesion.axial.study_id]
+        pair = []
+        for modality, render in (("CT", axial_ct_image), ("PT", axial_pet_image)):
+            if (modality, z) not in slices:
+                slices[(modality, z)] = ctx.derived_study(
+                    item, f"{modality.lower()}-axial{z}", render(volume, z), f"axial {z}", modality
+                )
+                studies.append(slices[(modality, z)])
+            pair.append(slices[(modality, z)])
+        provenance = Provenance.of(pair[0], EXTRACTOR, EXTRACTOR_VERSION, lesion.confidence)
+        records += pet_crossmodal(
+            pair[0],
+            pair[1],
+            lesion.axial_box.box,
+            LABEL,
+            key=lesion.key,
+            seed=ctx.records_seed,
+            provenance=provenance,
+        )
+    return records
 
 
 def _organ_box(volume: PetVolume, organ: str) -> NamedBox | None:

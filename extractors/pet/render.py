@@ -62,24 +62,40 @@ def _finish(pixels: np.ndarray, width_mm: float, height_mm: float) -> np.ndarray
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST))
 
 
-def axial_image(volume: PetVolume, z: int) -> np.ndarray:
-    """Axial slice z: fused (CT soft-tissue window, PET hot scale) when the exam has CT, else
-    PET alone in an inverted SUV window. uint8, RGB or grey."""
+def _axial_ct(volume: PetVolume, z: int) -> np.ndarray:
+    assert volume.ct is not None
+    return _window(
+        _axial_display(volume.ct[:, :, z]), CT_LEVEL - CT_WIDTH / 2, CT_LEVEL + CT_WIDTH / 2
+    )
+
+
+def axial_ct_image(volume: PetVolume, z: int) -> np.ndarray:
+    """Axial slice z of the exam's CT alone, soft-tissue window, grey (same grid and size as
+    ``axial_image``, so the same boxes apply)."""
+    sx, sy, _ = volume.spacing
+    nx, ny, _ = volume.shape
+    return _finish(np.round(_axial_ct(volume, z) * 255).astype(np.uint8), nx * sx, ny * sy)
+
+
+def axial_pet_image(volume: PetVolume, z: int) -> np.ndarray:
+    """Axial slice z of PET alone, inverted grey in the SUV window (same grid and size)."""
     sx, sy, _ = volume.spacing
     nx, ny, _ = volume.shape
     pet = _window(_axial_display(volume.suv[:, :, z]), *SUV_WINDOW)
+    return _finish(np.round((1.0 - pet) * 255).astype(np.uint8), nx * sx, ny * sy)
+
+
+def axial_image(volume: PetVolume, z: int) -> np.ndarray:
+    """Axial slice z: fused (CT soft-tissue window, PET hot scale) when the exam has CT, else
+    PET alone in an inverted SUV window. uint8, RGB or grey."""
     if volume.ct is None:
-        pixels = np.round((1.0 - pet) * 255).astype(np.uint8)
-    else:
-        ct = _window(
-            _axial_display(volume.ct[:, :, z]), CT_LEVEL - CT_WIDTH / 2, CT_LEVEL + CT_WIDTH / 2
-        )
-        alpha = np.clip(
-            (_axial_display(volume.suv[:, :, z]) - FUSION_FLOOR_SUV) / FUSION_FLOOR_SUV, 0.0, 0.7
-        )[..., None]
-        rgb = ct[..., None] * (1 - alpha) + _hot(pet) * alpha
-        pixels = np.round(rgb * 255).astype(np.uint8)
-    return _finish(pixels, nx * sx, ny * sy)
+        return axial_pet_image(volume, z)
+    sx, sy, _ = volume.spacing
+    nx, ny, _ = volume.shape
+    suv = _axial_display(volume.suv[:, :, z])
+    alpha = np.clip((suv - FUSION_FLOOR_SUV) / FUSION_FLOOR_SUV, 0.0, 0.7)[..., None]
+    rgb = _axial_ct(volume, z)[..., None] * (1 - alpha) + _hot(_window(suv, *SUV_WINDOW)) * alpha
+    return _finish(np.round(rgb * 255).astype(np.uint8), nx * sx, ny * sy)
 
 
 def coronal_mip(volume: PetVolume) -> np.ndarray:
