@@ -40,7 +40,7 @@ from shards.card import CardData, render_card
 from shards.gallery import render_gallery
 from shards.licences import licences_markdown
 from shards.publish import publish, reset_staging
-from shards.writer import config_name, write_shards
+from shards.writer import config_name, content_tag, write_shards
 from sources.base import Plan, SourceItem, quarantine_item
 from sources.registry import plan_source
 
@@ -405,12 +405,14 @@ def publish_records(
         stats.set_aside(reviewed.set_aside)
     _write_table(layout.quarantine, [to_row(q) for q in sort_quarantine(quarantine)], QUARANTINE)
     reset_staging(layout.staging)
+    tag = content_tag(records, {s.study_id: s.image_sha256 for s in merged.studies})
     shard_files = write_shards(
         records,
         lambda study_id: layout.image_path(study_id).read_bytes(),
         layout.staging,
         max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
         max_count=cfg.shards.max_count,
+        tag=tag,
     )
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
     published = ChunkResult(
@@ -418,6 +420,7 @@ def publish_records(
     )
     coverage = reviewed.coverage() if reviewed else None
     card = card_data(cfg, published, shard_files, coverage)
+    card.shard_tag = tag
     if reviewed:
         (layout.staging / METRICS_FILE).write_text(
             json.dumps(reviewed.metrics, indent=1, sort_keys=True) + "\n"

@@ -13,6 +13,7 @@ import yaml
 from shards.features import features_yaml
 from shards.label_methods import method_of
 from shards.licences import licence_of
+from shards.writer import shard_pattern
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -32,6 +33,7 @@ class CardData:
     records_by_extractor: Counter = field(default_factory=Counter)  # (extractor, version)
     config_fingerprint: str = ""
     has_gallery: bool = False
+    shard_tag: str | None = None  # names the shard files (shards.writer.content_tag)
     review: dict | None = None  # review coverage (annotation.review), None when review is off
 
 
@@ -42,7 +44,9 @@ def card_yaml(data: CardData) -> dict:
         configs.append(
             {
                 "config_name": config,
-                "data_files": [{"split": s, "path": f"{config}/{s}/*.tar"} for s in splits],
+                "data_files": [
+                    {"split": s, "path": shard_pattern(config, s, data.shard_tag)} for s in splits
+                ],
             }
         )
         infos.append({"config_name": config, "features": features_yaml(config)})

@@ -5,9 +5,10 @@ only once complete: a crash never leaves a partial shard under a complete-lookin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,25 @@ class _AtomicFiles:
         self._count = 0
 
 
+def content_tag(records: Iterable[Record], image_sha256: Mapping[str, str]) -> str:
+    """A short hash of everything the shards hold (records and image bytes). It is part of
+    the shard file names and of the card's file patterns: Hugging Face ``datasets`` keys its
+    cache by those patterns and the folder's name, so without it two releases in folders of
+    the same name would read each other's cached rows."""
+    digest = hashlib.sha256()
+    for record in sorted(records, key=lambda r: r.record_id):
+        digest.update(record_json(record))
+        for ref in record_images(record):
+            digest.update(image_sha256[ref.study_id].encode())
+    return digest.hexdigest()[:12]
+
+
+def shard_pattern(config: str, split: str, tag: str | None) -> str:
+    """The shard files of one config and split (a glob, relative to the release)."""
+    stem = f"{config}-{split}-{tag}" if tag else f"{config}-{split}"
+    return f"{config}/{split}/{stem}-*.tar"
+
+
 def write_shards(
     records: Iterable[Record],
     read_image: Callable[[str], bytes],
@@ -93,9 +113,10 @@ def write_shards(
     *,
     max_size_bytes: int,
     max_count: int,
+    tag: str | None = None,
 ) -> list[ShardFile]:
-    """Write records under ``dest/<config>/<split>/<config>-<split>-NNNNN.tar``, each group in
-    record-id order. ``read_image`` gives the published PNG bytes of a study id."""
+    """Write records under ``dest/<config>/<split>/<config>-<split>-<tag>-NNNNN.tar``, each
+    group in record-id order. ``read_image`` gives the published PNG bytes of a study id."""
     groups: dict[tuple[str, str], list[Record]] = {}
     for record in records:
         groups.setdefault((config_name(record), record.split), []).append(record)
@@ -105,7 +126,7 @@ def write_shards(
         folder.mkdir(parents=True, exist_ok=True)
         files = _AtomicFiles()
         writer = wds.ShardWriter(
-            str(folder / f"{config}-{split}-%05d.tar"),
+            str(dest / shard_pattern(config, split, tag).replace("*", "%05d")),
             maxcount=max_count,
             maxsize=max_size_bytes,
             post=files.post,

@@ -108,3 +108,28 @@ def test_publish_refuses_a_tampered_release(release: Path, tmp_path: Path) -> No
     with pytest.raises(PublishError, match=shard.name):
         publish_to(copy, str(tmp_path / "dest"))
     assert not (tmp_path / "dest" / "manifest.json").exists()
+
+
+def test_same_folder_name_different_releases_load_their_own_rows(tmp_path: Path) -> None:
+    """datasets caches a local release by folder name and the card's file patterns; the
+    content tag in the shard names keeps two releases called "out" apart."""
+    import datasets
+
+    from shards.reader import iter_release
+
+    answers = {}
+    for seed in (1, 2):
+        source = {"kind": "synthetic_cxr", "n_images": 6, "seed": seed, "image_size": 64}
+        cfg = write_config(tmp_path / f"c{seed}.yaml", [source], records={"sequences": False})
+        out = tmp_path / f"build{seed}" / "out"
+        run_build(load_config(cfg), out)
+        loaded = datasets.load_dataset(str(out), "grounding", split="train")
+        expected = {
+            s.record["record_id"]: s.record["answer"]
+            for s in iter_release(out)
+            if s.config == "grounding" and s.split == "train"
+        }
+        got = {r["json"]["record_id"]: r["json"]["answer"] for r in loaded}
+        assert got == expected
+        answers[seed] = got
+    assert answers[1] != answers[2]
