@@ -134,10 +134,6 @@ class ExamContext:
     fused: bool  # axial images are fused PET/CT (else PET alone)
 
 
-def _image(study: Study) -> ImageRef:
-    return ImageRef.of(study)
-
-
 def _provenance(study: Study, exam: ExamContext, confidence: float) -> Provenance:
     return Provenance.of(study, exam.extractor, exam.extractor_version, confidence)
 
@@ -187,7 +183,7 @@ def _grounding(
         record_id=record_id,
         task=task.value,
         patient_id=study.patient_id,
-        image=_image(study),
+        image=ImageRef.of(study),
         question=question,
         answer=answer,
         question_boxes=[],
@@ -274,7 +270,7 @@ def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> list[CotRecord]:
                 record_id=record_id,
                 task=GroundingTask.PHRASE_GROUNDING.value,
                 patient_id=mip.patient_id,
-                image=_image(mip),
+                image=ImageRef.of(mip),
                 question=question,
                 question_boxes=list(given) if level == "easy" else [],
                 steps=steps if level != "hard" else [steps[-1]],

@@ -71,10 +71,6 @@ class OrganMasks:
         ids = [i for i, n in self.names.items() if n == name]
         return np.isin(self.labels, ids) if ids else np.zeros(self.labels.shape, dtype=bool)
 
-    def masks_matching(self, predicate: Callable[[str], bool]) -> np.ndarray:
-        ids = [i for i, n in self.names.items() if predicate(n)]
-        return np.isin(self.labels, ids) if ids else np.zeros(self.labels.shape, dtype=bool)
-
 
 @dataclass
 class PetVolume:

@@ -4,7 +4,8 @@
 - object_tracking: a structure across three consecutive axial slices;
 - crossmodal: a structure boxed on a coronal CT slice, found on the frontal projection, and
   the other way round;
-- referring: axial slices of one CT, the named structure on exactly one of them.
+- referring: axial slices of one CT, the named structure on exactly one of them;
+- Registered_Diff: the frontal projection and a copy with one organ brighter or darker.
 
 Every box is the box of the structure's mask on that image (``extractors.ct.slices`` and
 the projection's masks), so each answer can be checked against the masks."""
@@ -20,12 +21,16 @@ from extractors.ct.projection import CtProjection
 from extractors.ct.slices import axial_image, coronal_image, mask_box_on
 from extractors.ct.taxonomy import BY_ID
 from extractors.ct.volume import CtVolume
+from extractors.edits import change_intensity, mask_box
 from records.sequences.common import Publisher, image_box, make_sequence, pixel_box
 from records.sequences.radiograph import item_rng, provenance_of
 from schemas.enums import MedSGTask
 from schemas.records import SequenceRecord, Study
 
 PER_TASK = 16  # structures per CT and task (chosen by the seed), to keep releases balanced
+DIFF_PER_CT = 4  # organs whose intensity is changed, per CT
+DIFF_MIN_AREA = 200  # pixels: an organ smaller than this is not edited
+DIFF_MAX_SHARE = 0.15  # nor one that covers more than this share of the projection
 MIN_PIXELS = 12  # a structure smaller than this on an image is not asked about
 
 
@@ -86,8 +91,8 @@ def ct_sequences(
     seed: int,
     confidence: float = 0.9,
 ) -> list[SequenceRecord]:
-    """The four per-CT sequence tasks. ``views`` are the published frontal and lateral
-    projections (Study rows) whose masks ``projection`` holds."""
+    """The per-CT sequence tasks. ``views`` are the published frontal and lateral
+    projections (Study rows) whose images and masks ``projection`` holds."""
     frontal, lateral = views["frontal"], views["lateral"]
     prov = provenance_of(frontal, confidence)
     slices = _Slices(volume, publish)
@@ -177,6 +182,36 @@ def ct_sequences(
                     provenance=prov,
                 )
             )
+
+    # Registered_Diff: one organ's intensity changed on a copy of the frontal projection
+    rng = item_rng(seed, frontal.study_id, "registered")
+    pixels = projection.views["frontal"].pixels
+    organs = [
+        s
+        for s, m in projection.masks["frontal"].items()
+        if DIFF_MIN_AREA <= m.area <= DIFF_MAX_SHARE * pixels.size
+        and BY_ID.get(s) is not None
+        and BY_ID[s].group not in ("bone",)
+    ]
+    for sid in _choose(organs, rng, DIFF_PER_CT):
+        factor = float(rng.choice([0.75, 1.3]))
+        edit = change_intensity(
+            pixels, projection.masks["frontal"][sid].dense(pixels.shape), factor
+        )
+        box = mask_box(edit.changed)
+        if box is None:
+            continue
+        copy = publish(f"registered-diff-{sid}", edit.pixels, "frontal, edited")
+        records.append(
+            make_sequence(
+                MedSGTask.REGISTERED_DIFF,
+                [frontal, copy],
+                answer=[image_box(1, pixel_box(box, pixels.shape[1], pixels.shape[0]), sid)],
+                id_parts=(sid, factor),
+                seed=seed,
+                provenance=prov,
+            )
+        )
 
     # referring: 3 axial slices, the structure on exactly one
     rng = item_rng(seed, frontal.study_id, "referring")

@@ -272,3 +272,23 @@ def test_concept_and_referring_across_patients() -> None:
         with_box = [i for i, ref in enumerate(r.images) if ref.study_id in boxes]
         assert with_box == [a.image_index]
         assert Box(a.x1, a.y1, a.x2, a.y2) == boxes[r.images[a.image_index].study_id].box
+
+
+def test_ct_registered_diff_box_is_the_edited_organ(ct_case) -> None:
+    c = ct_case
+    diffs = c.tasks["Registered_Diff"]
+    assert diffs
+    original = c.projection.views["frontal"].pixels
+    for record in diffs:
+        copy = c.publisher.pixels[record.images[1].study_id]
+        (a,) = record.answer_boxes
+        h, w = original.shape
+        changed = mask_box(copy != original)
+        assert changed is not None
+        # the answer frames the organ's changed pixels, inside the organ's projected box
+        organ = c.projection.masks["frontal"][a.label].box
+        got = to_px(a, w, h)
+        assert got[0] >= organ[0] and got[1] >= organ[1]
+        assert got[2] <= organ[2] and got[3] <= organ[3]
+        # the copy also differs on the feathered rim (up to 2 px beyond the organ region)
+        assert max(abs(x - y) for x, y in zip(got, changed, strict=True)) <= 2
