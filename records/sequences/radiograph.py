@@ -83,37 +83,38 @@ def radiograph_sequences(
     prov = provenance_of(base)
     records: list[SequenceRecord] = []
 
-    edit = local_edit(pixels, findings, item_rng(seed, base.study_id, "registered"))
-    if edit is not None and (box := mask_box(edit.changed)) is not None:
-        copy = publish("registered-diff", edit.pixels, "edited")
+    def diff(task: MedSGTask, key: str, view: str, result: Edit, kind: str) -> None:
+        """One difference record: the base image and the copy, the changed region's box."""
+        box = mask_box(result.changed)
+        if box is None:
+            return
+        copy = publish(key, result.pixels, view)
         records.append(
             make_sequence(
-                MedSGTask.REGISTERED_DIFF,
+                task,
                 [base, copy],
-                answer=[image_box(1, pixel_box(box, w, h), edit.kind)],
-                id_parts=(edit.kind,),
+                answer=[image_box(1, pixel_box(box, w, h), kind)],
+                id_parts=(kind,),
                 seed=seed,
                 provenance=prov,
             )
         )
 
+    edit = local_edit(pixels, findings, item_rng(seed, base.study_id, "registered"))
+    if edit is not None:
+        diff(MedSGTask.REGISTERED_DIFF, "registered-diff", "edited", edit, edit.kind)
+
     rng = item_rng(seed, base.study_id, "non-registered")
     edit = local_edit(pixels, findings, rng)
     if edit is not None:
         moved = misalign(edit.pixels, edit.changed, random_affine(rng, (h, w)))
-        box = mask_box(moved.changed)
-        if box is not None:
-            copy = publish("non-registered-diff", moved.pixels, "edited, misaligned")
-            records.append(
-                make_sequence(
-                    MedSGTask.NON_REGISTERED_DIFF,
-                    [base, copy],
-                    answer=[image_box(1, pixel_box(box, w, h), edit.kind)],
-                    id_parts=(edit.kind,),
-                    seed=seed,
-                    provenance=prov,
-                )
-            )
+        diff(
+            MedSGTask.NON_REGISTERED_DIFF,
+            "non-registered-diff",
+            "edited, misaligned",
+            moved,
+            edit.kind,
+        )
 
     rng = item_rng(seed, base.study_id, "patch")
     cw, ch = (max(8, int(rng.uniform(0.25, 0.45) * n)) for n in (w, h))
