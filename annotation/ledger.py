@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from annotation.tasks import Review
-from medsg.paths import BuildLayout
+from shards.layout import BuildLayout
 
 
 def review_dir(layout: BuildLayout) -> Path:

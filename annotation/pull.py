@@ -18,7 +18,7 @@ from annotation.client import LabelStudioClient
 from annotation.ledger import Ledger, load_sync_state, save_sync_state
 from annotation.push import find_project
 from annotation.tasks import parse_annotation
-from medsg.paths import BuildLayout
+from shards.layout import BuildLayout
 
 OVERLAP = timedelta(seconds=1)  # re-read a little before the watermark; upserts dedupe
 

@@ -21,10 +21,11 @@ from annotation.client import LabelStudioClient, ReviewServerError, UnsureWriteE
 from annotation.configs import labeling_config
 from annotation.ledger import Ledger, load_pushed, save_pushed
 from annotation.select import select_for_review
+from annotation.settings import ReviewConfig
 from annotation.tasks import parse_annotation, prediction, task_data
-from medsg.config import BuildConfig, ConfigError, ReviewConfig
-from medsg.paths import BuildLayout
+from schemas.errors import ConfigError
 from schemas.records import Record
+from shards.layout import BuildLayout
 from shards.writer import config_name
 
 IMPORT_BATCH = 100
@@ -211,13 +212,13 @@ def _keep_reviews(task: dict, spec: TaskSpec, title: str, ledger: Ledger) -> int
 
 
 def push_for_review(
-    cfg: BuildConfig,
+    review: ReviewConfig,
+    build_name: str,
     layout: BuildLayout,
     records: list[Record],
     client: LabelStudioClient,
 ) -> PushReport:
     """Select records for review and make Label Studio hold exactly their tasks."""
-    review = cfg.review
     selected = select_for_review(
         records,
         threshold=review.threshold,
@@ -238,7 +239,7 @@ def push_for_review(
     ledger = Ledger.load(layout)
     pushed = load_pushed(layout)
     for config, specs in sorted(by_config.items()):
-        title = review.project_title(cfg.name, config)
+        title = review.project_title(build_name, config)
         project = ensure_project(client, title, labeling_config(config))
         ensure_storage(client, project, layout.images)
         report.projects[title] = project
@@ -259,21 +260,3 @@ def push_for_review(
         ledger.save()
     save_pushed(layout, pushed)
     return report
-
-
-def check_review_setup(cfg: BuildConfig, layout: BuildLayout) -> None:
-    """Fail before any work when review is on but cannot work: no token, or a build folder
-    the server cannot serve images from. No server is contacted."""
-    if not cfg.review.enabled:
-        return
-    cfg.review.resolved_token()
-    image_url_for(layout, cfg.review.resolved_document_root())
-
-
-def push_build(cfg: BuildConfig, layout: BuildLayout) -> PushReport:
-    """Push the last build in ``layout`` (its validated records, before review)."""
-    from medsg.pipeline import load_built
-
-    merged, _ = load_built(layout)
-    with open_client(cfg.review) as client:
-        return push_for_review(cfg, layout, merged.records, client)

@@ -1,6 +1,6 @@
 """The review step of publishing (no server): apply the build's review ledger to its
 validated records, giving the records to publish, the rejected ones as quarantine rows,
-and the review metrics. ``medsg.pipeline`` calls it before shards are written, in a build
+and the review metrics. ``engine.pipeline`` calls it before shards are written, in a build
 and in a sync alike, so both publish the same reviewed records."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from annotation.ledger import Ledger
 from annotation.merge import ReviewOutcome, apply_reviews
 from annotation.metrics import review_metrics
-from medsg.paths import BuildLayout
 from schemas.enums import Stage
 from schemas.identity import pseudonym
 from schemas.records import QuarantineRow, Record
 from schemas.validate import ImageChecker, validate_records
+from shards.layout import BuildLayout
 
 METRICS_FILE = "review_metrics.json"  # published at the release root
 

@@ -1,6 +1,6 @@
 """The ``build-medsg`` Prefect flow: plan the sources, fan chunks out on the configured task
 runner, finalize the release, and report counts as artifacts. Every step's logic lives in
-``medsg.pipeline``; this module only wires, caches, retries and reports."""
+``engine.pipeline``; this module only wires, caches, retries and reports."""
 
 from __future__ import annotations
 
@@ -19,11 +19,9 @@ from prefect.cache_policies import CacheKeyFnPolicy
 from prefect.futures import as_completed
 
 from annotation.ledger import ledger_digest
-from annotation.push import PushReport, check_review_setup, push_build
-from flows.runners import task_runner_for
-from medsg.config import BuildConfig, load_config
-from medsg.paths import BuildLayout
-from medsg.pipeline import (
+from annotation.push import PushReport
+from engine.config import BuildConfig, load_config
+from engine.pipeline import (
     BuildReport,
     ChunkContext,
     ChunkResult,
@@ -34,7 +32,10 @@ from medsg.pipeline import (
     prepare_output,
     process_chunk,
 )
-from medsg.stats import FLOW
+from engine.review import check_review_setup, push_build
+from engine.stats import FLOW
+from flows.runners import task_runner_for
+from shards.layout import BuildLayout
 from shards.manifest import verify
 from sources.base import Plan, SourceItem
 

@@ -1,7 +1,7 @@
 """The ``sync-reviews`` Prefect flow: pull the experts' annotations from Label Studio into the
 build's review ledger, publish the release again with them applied (corrected boxes, review
 states, rejected records left out) and report the review metrics as artifacts. The logic
-lives in ``annotation.sync`` and ``medsg.pipeline``; this module wires and reports."""
+lives in ``engine.review`` and ``engine.pipeline``; this module wires and reports."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from annotation.merge import CONFLICT_RULE
 from annotation.pull import PullReport
-from annotation.push import check_review_setup
 from annotation.review import METRICS_FILE
-from annotation.sync import needs_republish, pull_build
+from engine.config import BuildConfig, ConfigError, load_config
+from engine.pipeline import BuildReport, republish
+from engine.review import check_review_setup, needs_republish, pull_build
 from flows.build import DEFAULT_OUT
-from medsg.config import BuildConfig, ConfigError, load_config
-from medsg.paths import BuildLayout
-from medsg.pipeline import BuildReport, republish
+from shards.layout import BuildLayout
 
 
 @task(name="pull-reviews")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from medsg.config import RunnerConfig
+from engine.config import RunnerConfig
 
 
 def task_runner_for(cfg: RunnerConfig) -> TaskRunner:

@@ -1,3 +1,6 @@
-"""medsg: build medical visual grounding datasets (the ``build-medsg`` pipeline)."""
+"""medsg: build medical visual grounding datasets (the ``build-medsg`` pipeline). This
+package holds the entry points only: the CLI and ``project-ct``."""
 
-__version__ = "0.1.0"
+from engine import __version__
+
+__all__ = ["__version__"]

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from annotation.client import ReviewServerError
-from medsg.config import ConfigError, load_config
-from sources.csv_labels import SourceError
+from engine.config import ConfigError, load_config
+from sources.radiograph.csv_labels import SourceError
 
 # Errors that are the user's to fix: printed as one message, no traceback.
 USER_ERRORS = (ConfigError, SourceError, ReviewServerError, FileNotFoundError)
@@ -34,8 +34,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"medsg build: {exc}", file=sys.stderr)
         return 2
     if args.no_prefect:
-        from annotation.push import check_review_setup, push_build
-        from medsg.pipeline import prepare_output, run_build
+        from engine.pipeline import prepare_output, run_build
+        from engine.review import check_review_setup, push_build
 
         try:
             check_review_setup(cfg, prepare_output(cfg, args.out))
@@ -79,8 +79,8 @@ def _cmd_sync_reviews(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.no_prefect:
-            from annotation.sync import sync_build
-            from medsg.paths import BuildLayout
+            from engine.review import sync_build
+            from shards.layout import BuildLayout
 
             sync = sync_build(cfg, BuildLayout(Path(args.out).resolve()))
             pulled, republished = sync.pull.annotations, sync.republished
@@ -239,14 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("release", help="release folder")
     verify.set_defaults(func=_cmd_verify)
 
-    from medsg.bench_ct import add_bench_commands
+    from benchmarks.ct import add_bench_commands
     from medsg.project_ct import add_command as add_project_ct
 
     add_project_ct(sub)  # medsg project-ct
     bench = sub.add_parser("bench", help="benchmarks: timings and figures, not pass/fail")
     bench_sub = bench.add_subparsers(dest="bench", required=True)
     add_bench_commands(bench_sub)  # medsg bench projection | reports
-    from extractors.pet.bench import add_bench_command as add_bench_pet
+    from benchmarks.pet import add_bench_command as add_bench_pet
 
     add_bench_pet(bench_sub)  # medsg bench pet
     return parser

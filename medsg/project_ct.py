@@ -21,8 +21,8 @@ from extractors.ct.taxonomy import STRUCTURES, TAXONOMY_VERSION
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, segment
 from schemas.enums import Reason
 from sources.base import ItemError
-from sources.ct_masks import load_masks
-from sources.ct_volume import load_ct
+from sources.ct.masks import load_masks
+from sources.ct.volume_io import load_ct
 from sources.imaging import encode_png
 
 

@@ -90,6 +90,7 @@ class Reason(StrEnum):
     IMAGE_DECODE_ERROR = "image_decode_error"  # a PNG/JPEG that does not decode
     UNSUPPORTED_IMAGE = "unsupported_image"  # decodes, but not a 2D grayscale/colour image
     NO_USABLE_LABELS = "no_usable_labels"  # an image whose every label row was quarantined
+    PROCESSOR_ERROR = "processor_error"  # an unexpected exception while processing one item
     SCHEMA_VIOLATION = "schema_violation"  # a record that does not conform to its Arrow schema
     IMAGE_MISSING = "image_missing"  # a record references an image that does not exist
     IMAGE_UNDECODABLE = "image_undecodable"  # a record references an image that does not decode
@@ -97,7 +98,7 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text"  # question, answer or step text empty
     MISSING_LICENCE = "missing_licence"
     MISSING_SPLIT = "missing_split"
-    # CT volumes and their organ masks (sources.ct_volume, sources.ct_masks)
+    # CT volumes and their organ masks (sources.ct.volume_io, sources.ct.masks)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations
     CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
@@ -107,7 +108,7 @@ class Reason(StrEnum):
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
     REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label
-    # PET/CT exams (extractors.pet, sources.pet_exam): whole exams, at the read stage.
+    # PET/CT exams (extractors.pet, sources.pet.exam): whole exams, at the read stage.
     SUV_MISSING_TAG = "suv_missing_tag"  # a tag body-weight SUV needs is absent (weight, dose)
     SUV_ABSURD_VALUE = "suv_absurd_value"  # zero dose, weight 0, injection after the scan...
     SUV_UNSUPPORTED = "suv_unsupported"  # units / corrections SUV cannot be computed from

@@ -68,7 +68,7 @@ class Provenance:
 
     source_dataset: str  # configured source name, e.g. "nih_cxr14"
     source_item: str  # pseudonymous reference of the source item (never a raw input id)
-    extractor: str  # what made the label, e.g. "sources.nih_cxr14" or "extractors.pet"
+    extractor: str  # what made the label, e.g. "sources.radiograph.nih_cxr14" or "extractors.pet"
     extractor_version: str
     confidence: float  # weak-label confidence in [0, 1]; expert labels are 1.0
     licence: str  # licence id of the source dataset
@@ -213,6 +213,21 @@ class QuarantineRow:
     item_id: str | None = None  # study id of the item concerned, when known
     record_id: str | None = None
     row_number: int | None = None  # 1-based data row of the label file
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """One input that a label file or folder names, and what became of it (a row of the
+    private ``_build/tables/items.parquet``, as img2dataset keeps one per input row)."""
+
+    dataset: str
+    source_file: str  # the input file (private: it stays in _build)
+    item_id: str  # study pseudonym of the item's main image
+    status: str  # "published" or "quarantined"
+    stage: str | None  # where it was set aside (quarantined) or None
+    reason: str | None  # the reason code of the first quarantine row about it
+    n_records: int  # published records that show one of its images
+    study_ids: list[str] = field(default_factory=list)  # its published images
 
 
 Record = GroundingRecord | CotRecord | SequenceRecord

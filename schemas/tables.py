@@ -10,6 +10,7 @@ from schemas.records import (
     CotRecord,
     Finding,
     GroundingRecord,
+    ItemStatus,
     QuarantineRow,
     SequenceRecord,
     Study,
@@ -21,6 +22,7 @@ GROUNDING: pa.Schema = schema_of(GroundingRecord)
 COT: pa.Schema = schema_of(CotRecord)
 SEQUENCE: pa.Schema = schema_of(SequenceRecord)
 QUARANTINE: pa.Schema = schema_of(QuarantineRow)
+ITEMS: pa.Schema = schema_of(ItemStatus)
 
 RECORD_SCHEMAS: dict[str, pa.Schema] = {
     "grounding": GROUNDING,
@@ -31,6 +33,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "studies": STUDY,
     "findings": FINDING,
     "quarantine": QUARANTINE,
+    "items": ITEMS,
     **RECORD_SCHEMAS,
 }
 

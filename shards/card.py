@@ -12,7 +12,7 @@ import yaml
 
 from shards.features import features_yaml
 from shards.label_methods import method_of
-from shards.licences import licence_of
+from shards.licences import Licence, licence_of
 from shards.writer import shard_pattern
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -35,6 +35,7 @@ class CardData:
     has_gallery: bool = False
     shard_tag: str | None = None  # names the shard files (shards.writer.content_tag)
     review: dict | None = None  # review coverage (annotation.review), None when review is off
+    licences: dict[str, Licence] = field(default_factory=dict)  # declared, by licence id
 
 
 def card_yaml(data: CardData) -> dict:
@@ -126,7 +127,7 @@ def render_card(data: CardData) -> str:
     ]
     licence_rows = []
     for source, lid in sorted(data.licences_by_source.items()):
-        lic = licence_of(lid)
+        lic = licence_of(lid, data.licences)
         link = f"[{lic.id}]({lic.link})" if lic.link else lic.id
         licence_rows.append([source, link, lic.name, lic.citation or "-"])
     gallery = (

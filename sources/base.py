@@ -1,27 +1,79 @@
-"""What every dataset reader produces: a plan of input items (cheap: label files and file
-listings), then, per item, the decoded image. Readers never raise for one bad input: they
-return quarantine rows, or raise ``ItemError`` that the read stage turns into one."""
+"""The Source interface: what a dataset kind declares (typed settings, ``plan``, ``process``,
+licence and citation) and what it produces: a plan of input items (cheap: label files and
+file listings), then, per item, published images, findings and records. Sources never raise
+for one bad input: they return quarantine rows, or raise ``ItemError`` that the processing
+step turns into one."""
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from schemas.enums import Reason, Stage, Unit
+from schemas.errors import ItemError
+from schemas.identity import Pseudonymizer
 from schemas.records import QuarantineRow
+from shards.licences import Licence
+
+if TYPE_CHECKING:
+    from sources.context import ItemContext, ItemOutput
+
+__all__ = [
+    "InputFile",
+    "ItemError",
+    "LabelRow",
+    "LoadedImage",
+    "Plan",
+    "PlanContext",
+    "Source",
+    "SourceItem",
+    "SourceSettings",
+]
 
 
-class ItemError(Exception):
-    """One input item cannot be used; carries the quarantine reason code."""
+class SourceSettings(BaseModel):
+    """The typed settings of one configured source (one entry of the config's ``sources``).
+    Each kind subclasses it with its ``kind`` literal; validated when the config loads."""
 
-    def __init__(self, reason: Reason, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    name: str | None = None  # dataset name in records; defaults to kind
+
+    @property
+    def dataset(self) -> str:
+        return self.name or self.kind
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What planning may use: keyed pseudonyms and a private folder for generated files."""
+
+    ids: Pseudonymizer
+    generated_dir: Path  # this source's own folder under _build/generated
+
+
+@dataclass(frozen=True)
+class Source:
+    """A dataset kind: its settings model (whose ``kind`` literal names the kinds it reads),
+    how it plans and processes items, the files it expects, and its licences by id."""
+
+    settings: type[SourceSettings]
+    plan: Callable[[Any, PlanContext], Plan]
+    process: Callable[[SourceItem, ItemContext], ItemOutput]
+    layout: str  # the files it expects, in a line (for docs and ``medsg sources``)
+    licences: tuple[Licence, ...] = ()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return typing.get_args(self.settings.model_fields["kind"].annotation)
 
 
 @dataclass(frozen=True)
@@ -36,13 +88,36 @@ class LabelRow:
 
 
 @dataclass(frozen=True)
+class InputFile:
+    """A file an item reads besides its main one (a mask, a report), with its size and
+    modification time so that a change reruns the item."""
+
+    role: str
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+
+    @classmethod
+    def of(cls, role: str, path: Path) -> InputFile:
+        """The file (or every file under a folder, summed) as it is on disk now."""
+        if path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file()]
+            size = sum(p.stat().st_size for p in files)
+            mtime = max((p.stat().st_mtime_ns for p in files), default=0)
+            return cls(role, str(path), size, mtime)
+        st = path.stat()
+        return cls(role, str(path), st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
 class SourceItem:
     """One input item: an image file (or an exam folder) and the labels that name it.
     ``item_id`` and ``patient_key`` are the source's own ids: private, only ever hashed into
-    the output. ``reader`` picks the processor (``medsg.processors.PROCESSORS``)."""
+    the output. ``kind`` picks the Source that processes it (``sources.registry``)."""
 
     dataset: str
-    reader: str  # "png", "dicom" (2D radiographs); volume sources register their own
+    kind: str  # the source kind (sources.registry)
+    reader: str  # the file format its processor reads: "png", "dicom", "ct_volume", ...
     item_id: str
     patient_key: str
     path: str
@@ -55,25 +130,27 @@ class SourceItem:
     file_size: int = 0
     file_mtime_ns: int = 0
     exhaustive: bool = False  # the labels list every instance of their findings (counting)
-    # Source-specific settings of the item as (key, value) strings, e.g. the report file or
-    # the mask folder of a volume; part of the cache fingerprint, so list every input file
-    # here with its size and modification time.
-    payload: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[InputFile, ...] = ()  # other files it reads (part of the cache key)
+    # The source's typed per-item settings (a frozen dataclass; part of the cache key).
+    settings: Any = None
 
-    def get(self, key: str, default: str | None = None) -> str | None:
-        return dict(self.payload).get(key, default)
+    def input(self, role: str) -> InputFile | None:
+        """The other input file of that role, if the item has one."""
+        return next((f for f in self.inputs if f.role == role), None)
 
     def fingerprint(self) -> str:
-        """What the item is made of, for cache keys: ids, labels and the file's size/time."""
+        """What the item is made of, for cache keys: ids, labels, settings and files."""
         return "|".join(
             [
                 self.dataset,
+                self.kind,
                 self.item_id,
                 self.path,
                 str(self.file_size),
                 str(self.file_mtime_ns),
                 repr(self.rows),
-                repr(self.payload),
+                repr(self.inputs),
+                repr(self.settings),
                 str(self.exhaustive),
                 self.licence,
                 self.extractor_version,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from medsg.paths import BuildLayout
 from schemas.identity import Pseudonymizer
+from shards.layout import BuildLayout
 from shards.manifest import verify
 
 

@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # in) ~/.cache/huggingface.
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="medsg-test-hf-")
 
-from medsg.paths import default_realdata_dir
+from shards.layout import default_realdata_dir
 
 atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 

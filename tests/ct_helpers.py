@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sources.synthetic_ct import Phantom, make_phantom, write_case, write_nifti
+from sources.ct.synthetic import Phantom, make_phantom, write_case, write_nifti
 
 
 def reoriented(data: np.ndarray, affine: np.ndarray, flips=(), perm=(0, 1, 2)):

@@ -9,7 +9,7 @@ import numpy as np
 import yaml
 
 from sources.imaging import encode_png
-from sources.synthetic_cxr import write_synthetic_dicom
+from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 
 
 def write_config(path: Path, sources: list[dict], **extra) -> Path:

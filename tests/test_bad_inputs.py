@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from medsg.config import load_config
-from medsg.pipeline import run_build
+from engine.config import load_config
+from engine.pipeline import run_build
 from tests.accounting import Inputs, account
 from tests.helpers import gradient_png, nih_dataset, phi, rsna_dataset, write_config
 

@@ -62,7 +62,7 @@ def test_project_ct_without_masks_or_weights(tmp_path: Path) -> None:
 
 
 def test_project_ct_bad_mask(tmp_path: Path) -> None:
-    from sources.synthetic_ct import write_nifti
+    from sources.ct.synthetic import write_nifti
 
     phantom, _ = phantom_case(tmp_path / "case")
     write_nifti(tmp_path / "short.nii.gz", phantom.labels[:, :, 3:], phantom.affine)

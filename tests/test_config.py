@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medsg.config import ConfigError, load_config, parse_config
+from engine.config import ConfigError, load_config, parse_config
 
 
 def test_embedded_demo_config_loads() -> None:

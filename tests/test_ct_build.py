@@ -12,11 +12,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from medsg.config import load_config
-from medsg.pipeline import run_build
+from engine.config import load_config
+from engine.pipeline import run_build
 from schemas.identity import Pseudonymizer
 from shards.manifest import verify
-from sources.synthetic_ct import make_phantom, write_case, write_dicom_series, write_nifti
+from sources.ct.synthetic import make_phantom, write_case, write_dicom_series, write_nifti
 from tests.helpers import write_config
 
 SALT = "ct-build-tests"

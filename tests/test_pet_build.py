@@ -16,13 +16,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from engine.config import load_config
+from engine.pipeline import run_build
 from extractors.pet.render import axial_box, coronal_box
 from extractors.pet.volume import to_canonical
-from medsg.config import load_config
-from medsg.pipeline import run_build
 from schemas.boxes import Box
 from shards.manifest import verify
-from sources.synthetic_pet import TRUTH
+from sources.pet.synthetic import TRUTH
 from tests.helpers import write_config
 from tests.pet_helpers import PET_SECRETS, blob_volume, write_series
 
@@ -194,7 +194,7 @@ def test_same_inputs_same_release(tmp_path: Path) -> None:
 
 
 def test_pet_source_configs_are_validated(tmp_path: Path) -> None:
-    from medsg.config import ConfigError
+    from engine.config import ConfigError
 
     cfg = write_config(
         tmp_path / "bad.yaml", [{"kind": "autopet_nifti", "root": str(tmp_path), "slice_base": 2}]

@@ -2,8 +2,8 @@
 orientation, organ masks mapped to a chest X-ray anatomy taxonomy, and frontal / lateral
 digitally reconstructed radiographs that project the masks with the same geometry.
 
-Pure functions on arrays: readers of files live in ``sources.ct_volume`` and
-``sources.ct_masks``; nothing here imports Prefect or touches the network."""
+Pure functions on arrays: readers of files live in ``sources.ct.volume_io`` and
+``sources.ct.masks``; nothing here imports Prefect or touches the network."""
 
 EXTRACTOR = "extractors.ct"
 VERSION = "1"

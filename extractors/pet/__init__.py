@@ -8,8 +8,8 @@
 - ``phantom``: exams with known truth; ``bench``: the benchmark behind ``medsg bench pet``.
 """
 
-from extractors.pet.errors import PetInputError
 from extractors.pet.report import SuvMention, extract_suv_mentions
 from extractors.pet.suv import suv_bw_scale_factor
+from schemas.errors import ItemError
 
-__all__ = ["PetInputError", "SuvMention", "extract_suv_mentions", "suv_bw_scale_factor"]
+__all__ = ["ItemError", "SuvMention", "extract_suv_mentions", "suv_bw_scale_factor"]

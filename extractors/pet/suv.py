@@ -18,7 +18,7 @@ modality rescale (slope and intercept, per slice) into SUVbw:
   (0018,1072) on the series date; when only a time is given and it falls after the scan, the
   injection was the day before (an exam spanning midnight) if that gives a plausible uptake.
 
-Anything missing or absurd raises ``PetInputError`` naming the file and the tag.
+Anything missing or absurd raises ``ItemError`` naming the file and the tag.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from extractors.pet.errors import PetInputError
 from schemas.enums import Reason
+from schemas.errors import ItemError
 
 # Plausibility bounds: outside them a value is a data error, not a patient.
 WEIGHT_KG_RANGE = (1.0, 500.0)
@@ -68,17 +68,17 @@ def _tag(keyword: str) -> str:
     return f"{keyword} {TAGS.get(keyword, '')}".strip()
 
 
-def _missing(ds: Any, keyword: str, why: str) -> PetInputError:
-    return PetInputError(
+def _missing(ds: Any, keyword: str, why: str) -> ItemError:
+    return ItemError(
         Reason.SUV_MISSING_TAG, f"{_file(ds)}: {_tag(keyword)} is missing or empty: {why}"
     )
 
 
-def _absurd(ds: Any, keyword: str, value: object, why: str) -> PetInputError:
+def _absurd(ds: Any, keyword: str, value: object, why: str) -> ItemError:
     """``value`` is shown for numbers only: dates and times of a header never go into a
     message (they identify an exam)."""
     shown = f" = {value!s}" if isinstance(value, int | float) else ""
-    return PetInputError(Reason.SUV_ABSURD_VALUE, f"{_file(ds)}: {_tag(keyword)}{shown}: {why}")
+    return ItemError(Reason.SUV_ABSURD_VALUE, f"{_file(ds)}: {_tag(keyword)}{shown}: {why}")
 
 
 def _value(ds: Any, keyword: str) -> Any:
@@ -234,7 +234,7 @@ def _check_corrections(ds: Any) -> None:
     values = {str(v).strip().upper() for v in items}
     lacking = sorted({"ATTN", "DECY"} - values)
     if lacking:
-        raise PetInputError(
+        raise ItemError(
             Reason.SUV_UNSUPPORTED,
             f"{_file(ds)}: {_tag('CorrectedImage')} = {sorted(values)} lacks {lacking}: "
             "SUV needs attenuation- and decay-corrected images",
@@ -266,7 +266,7 @@ def _bqml_factor(series: Sequence[Any]) -> float:
     if decay != "START":
         if not decay:
             raise _missing(ds, "DecayCorrection", "SUV needs to know the decay reference time")
-        raise PetInputError(
+        raise ItemError(
             Reason.SUV_UNSUPPORTED,
             f"{_file(ds)}: {_tag('DecayCorrection')} = {decay}: only START and ADMIN are supported",
         )
@@ -297,10 +297,10 @@ def suv_bw_scale_factor(series: Sequence[Any]) -> float:
     """The series-level factor from pixel value after rescale to body-weight SUV (QIBA).
 
     ``series``: the pydicom datasets of one PET series (any order; headers suffice). Raises
-    ``PetInputError`` naming the file and tag when an input is missing or absurd.
+    ``ItemError`` naming the file and tag when an input is missing or absurd.
     """
     if not series:
-        raise PetInputError(Reason.SUV_MISSING_TAG, "an empty PET series has no SUV factor")
+        raise ItemError(Reason.SUV_MISSING_TAG, "an empty PET series has no SUV factor")
     ds = series[0]
     _check_corrections(ds)
     units = str(_value(ds, "Units") or "").strip().upper()
@@ -317,7 +317,7 @@ def suv_bw_scale_factor(series: Sequence[Any]) -> float:
             return factor
         activity_scale = _private_text(ds, PHILIPS_ACTIVITY_SCALE)
         if activity_scale is None:
-            raise PetInputError(
+            raise ItemError(
                 Reason.SUV_MISSING_TAG,
                 f"{_file(ds)}: Units CNTS without the Philips private SUV scale factor "
                 "(7053,1000) or activity concentration scale factor (7053,1009)",
@@ -325,7 +325,7 @@ def suv_bw_scale_factor(series: Sequence[Any]) -> float:
         return float(activity_scale) * _bqml_factor(series)
     if not units:
         raise _missing(ds, "Units", "SUV needs the pixel units (BQML, CNTS or GML)")
-    raise PetInputError(
+    raise ItemError(
         Reason.SUV_UNSUPPORTED,
         f"{_file(ds)}: {_tag('Units')} = {units}: only BQML, CNTS and GML give SUV",
     )

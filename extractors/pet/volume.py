@@ -30,8 +30,8 @@ from nibabel.orientations import (
 from scipy import ndimage
 
 from extractors.ct.volume import CANONICAL_AXCODES, GeometryError, check_axis_aligned
-from extractors.pet.errors import PetInputError
 from schemas.enums import Reason
+from schemas.errors import ItemError
 
 CANONICAL = CANONICAL_AXCODES
 AFFINE_ATOL_MM = 1e-2  # two grids are the same grid when their affines agree this closely
@@ -123,7 +123,7 @@ def to_canonical(data: np.ndarray, affine: np.ndarray, what: str = "volume") -> 
     try:
         check_axis_aligned(affine, what)
     except GeometryError as exc:
-        raise PetInputError(Reason.CT_GEOMETRY, str(exc)) from None
+        raise ItemError(Reason.CT_GEOMETRY, str(exc)) from None
     current = io_orientation(affine)
     transform = ornt_transform(current, axcodes2ornt(CANONICAL))
     out = apply_orientation(np.asarray(data), transform)
@@ -205,7 +205,7 @@ def require_same_grid(
     else:
         pet_shape, pet_affine = pet
     if not same_grid(shape, affine, pet_shape, pet_affine):
-        raise PetInputError(
+        raise ItemError(
             Reason.GRID_MISMATCH,
             f"{source}: the {what} grid {tuple(shape)} with voxel size "
             f"{_fmt(voxel_spacing(affine))} mm does not match the PET grid {tuple(pet_shape)} "
@@ -228,7 +228,7 @@ def _name(ds: Any) -> str:
 def _vector(ds: Any, keyword: str, n: int, tag: str) -> np.ndarray:
     value = ds.get(keyword)
     if value is None or len(value) != n:
-        raise PetInputError(
+        raise ItemError(
             Reason.SERIES_INCONSISTENT, f"{_name(ds)}: {keyword} {tag} is missing or malformed"
         )
     return np.asarray([float(v) for v in value], dtype=np.float64)
@@ -238,7 +238,7 @@ def _size(ds: Any) -> tuple[int, int]:
     try:
         return int(ds.get("Rows")), int(ds.get("Columns"))
     except (TypeError, ValueError):
-        raise PetInputError(
+        raise ItemError(
             Reason.SERIES_INCONSISTENT,
             f"{_name(ds)}: Rows (0028,0010) / Columns (0028,0011) missing or not numbers",
         ) from None
@@ -279,7 +279,7 @@ def stack_slices(
     located = []
     for ds in series:
         if _size(ds) != size:
-            raise PetInputError(
+            raise ItemError(
                 Reason.SERIES_INCONSISTENT,
                 f"{_name(ds)}: {ds.Rows}x{ds.Columns} pixels, the {what} series has "
                 f"{size[0]}x{size[1]} (Rows (0028,0010) / Columns (0028,0011))",
@@ -287,13 +287,13 @@ def stack_slices(
         if not np.allclose(
             _vector(ds, "ImageOrientationPatient", 6, "(0020,0037)"), iop, atol=1e-4
         ):
-            raise PetInputError(
+            raise ItemError(
                 Reason.SERIES_INCONSISTENT,
                 f"{_name(ds)}: ImageOrientationPatient (0020,0037) differs from the rest of "
                 f"the {what} series",
             )
         if not np.allclose(_vector(ds, "PixelSpacing", 2, "(0028,0030)"), spacing, atol=1e-4):
-            raise PetInputError(
+            raise ItemError(
                 Reason.SERIES_INCONSISTENT,
                 f"{_name(ds)}: PixelSpacing (0028,0030) differs from the rest of the {what} series",
             )
@@ -305,7 +305,7 @@ def stack_slices(
         steps = np.diff(offsets)
         if np.any(steps < 1e-3):
             i = int(np.argmin(steps))
-            raise PetInputError(
+            raise ItemError(
                 Reason.SERIES_INCONSISTENT,
                 f"{_name(located[i + 1][2])}: the same ImagePositionPatient (0020,0032) as "
                 f"{_name(located[i][2])} in the {what} series",
@@ -313,7 +313,7 @@ def stack_slices(
         step = float(np.median(steps))
         if np.any(np.abs(steps - step) > 0.05 * step + 1e-3):
             i = int(np.argmax(np.abs(steps - step)))
-            raise PetInputError(
+            raise ItemError(
                 Reason.SERIES_INCONSISTENT,
                 f"{_name(located[i + 1][2])}: {steps[i]:.2f} mm from the previous slice where "
                 f"the {what} series steps {step:.2f} mm (a missing slice?)",
@@ -337,7 +337,7 @@ def canonical_stack(stack: SliceStack) -> tuple[Reoriented, SliceNumbering]:
     """A stacked series in canonical orientation and its InstanceNumber numbering."""
     reoriented = to_canonical(stack.data, stack.affine, "the PET series")
     if reoriented.z_source_axis != 2:
-        raise PetInputError(
+        raise ItemError(
             Reason.SERIES_INCONSISTENT,
             "the series is not axial (its slices are not stacked head to foot), so report "
             "image numbers cannot be axial slices",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from medsg.paths import REPO_ROOT
+from shards.layout import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "label_studio.sh"
 LS_PYTHON = REPO_ROOT / ".venv-labelstudio" / "bin" / "python"

@@ -20,10 +20,10 @@ import pytest
 
 from annotation.client import LabelStudioClient
 from annotation.items import review_boxes, weak_hash
-from medsg.paths import REPO_ROOT
 from schemas.arrow import from_row
 from schemas.boxes import Box
 from schemas.records import GroundingRecord
+from shards.layout import REPO_ROOT
 from tests.annotation.annotators import join, project_tasks
 from tests.annotation.conftest import LS_PYTHON, LabelStudioServer
 from tests.helpers import write_config
@@ -86,7 +86,9 @@ def test_push_review_sync_round_trip(
     for task in tasks:  # predictions: the extractor as model version, confidence as score
         [pred] = task["predictions"]
         record = weak[task["data"]["record_id"]]
-        assert pred["model_version"] == "sources.synthetic_cxr@1" and pred["score"] == 1.0
+        assert (
+            pred["model_version"] == "sources.radiograph.synthetic_cxr@1" and pred["score"] == 1.0
+        )
         boxes = [Box.from_label_studio(r["value"]) for r in pred["result"]]
         assert [v for b in boxes for v in b.as_list()] == pytest.approx(
             [v for sb in review_boxes(record) for v in sb.box.as_list()]
@@ -219,9 +221,9 @@ def test_labeling_page_shows_the_image_and_the_pre_annotated_box(
 ) -> None:
     if not Path("/usr/bin/chromium").is_file() and not os.environ.get("CI"):
         pytest.skip("no /usr/bin/chromium (scripts/label_studio.sh install adds it with apt)")
-    from annotation.push import push_build
-    from medsg.config import load_config
-    from medsg.pipeline import prepare_output, run_build
+    from engine.config import load_config
+    from engine.pipeline import prepare_output, run_build
+    from engine.review import push_build
 
     cfg = load_config(
         write_config(

@@ -8,7 +8,7 @@ from pathlib import Path
 from annotation.ledger import Ledger, load_sync_state
 from annotation.pull import pull_reviews
 from annotation.tasks import Review
-from medsg.paths import BuildLayout
+from shards.layout import BuildLayout
 from tests.annotation.fake_server import FakeLabelStudio
 from tests.annotation.test_client import client_for
 

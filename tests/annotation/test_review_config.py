@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from medsg.config import ConfigError, load_config
-from medsg.pipeline import run_build
+from engine.config import ConfigError, load_config
+from engine.pipeline import run_build
 from tests.helpers import write_config
 
 SYNTHETIC = [{"kind": "synthetic_cxr", "n_images": 4, "seed": 1, "image_size": 96}]
@@ -107,8 +107,8 @@ def test_bad_review_settings_name_the_field(tmp_path: Path, review: dict, field:
 
 
 def test_images_outside_the_document_root_are_refused_before_work(tmp_path: Path) -> None:
-    from annotation.push import check_review_setup
-    from medsg.paths import BuildLayout
+    from engine.review import check_review_setup
+    from shards.layout import BuildLayout
 
     path = write_config(
         tmp_path / "c.yaml",

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.config import load_config
+from engine.pipeline import run_build
 from evaluation.metric import evaluate, read_gold, read_predictions
 from exports.write import export_release
-from medsg.config import load_config
-from medsg.pipeline import run_build
 from schemas.boxes import Box, parse_box_text
 from tests.helpers import write_config
 
@@ -139,7 +139,7 @@ def test_bad_prediction_file_names_line(tmp_path: Path) -> None:
 def test_llamafactory_config_matches_the_sharegpt_export(release: Path, tmp_path: Path) -> None:
     import yaml
 
-    from medsg.paths import REPO_ROOT
+    from shards.layout import REPO_ROOT
 
     cfg = yaml.safe_load(
         (REPO_ROOT / "training/llamafactory/qwen2_5vl_7b_lora_sft.yaml").read_text()

@@ -14,8 +14,8 @@ from extractors.ct.masks import ClassMasks, SparseMask, union
 from extractors.ct.projection import VIEWS, _Axis, project
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, region_structure, sided_parts
 from extractors.ct.volume import canonical_volume
-from sources.ct_masks import load_masks, totalseg_class_names
-from sources.ct_volume import load_ct
+from sources.ct.masks import load_masks, totalseg_class_names
+from sources.ct.volume_io import load_ct
 from tests.ct_helpers import ALL_FACTS, chest_facts, phantom_case, write_reoriented
 
 EXAMPLE = Path("ct") / "totalsegmentator_example"
@@ -141,7 +141,7 @@ def test_phantom_in_other_orientations_projects_the_same(
 
 def test_per_class_folder_equals_multilabel(tmp_path: Path) -> None:
     phantom, _ = phantom_case(tmp_path / "a", finding=None)
-    from sources.synthetic_ct import write_case
+    from sources.ct.synthetic import write_case
 
     write_case(tmp_path / "b", phantom, per_class_masks=True)
     _, one = run(tmp_path / "a" / "ct.nii.gz", tmp_path / "a" / "masks.nii.gz")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extractors.pet.bench import AccuracyReport, score_exam
+from benchmarks.pet import AccuracyReport, score_exam
 from extractors.pet.phantom import generate_exam, synthetic_anatomy
 from extractors.pet.render import coronal_box
 
@@ -21,7 +21,7 @@ def body():
 
 @pytest.fixture(scope="module")
 def real_ct(realdata: Path):
-    from sources.pet_readers import load_ct_anatomy
+    from sources.pet.readers import load_ct_anatomy
 
     d = realdata / "ct" / "totalsegmentator_example"
     return load_ct_anatomy(d / "example_ct.nii.gz", d / "example_ct_organ_masks")

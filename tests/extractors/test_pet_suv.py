@@ -12,9 +12,9 @@ import numpy as np
 import pydicom
 import pytest
 
-from extractors.pet.errors import PetInputError
 from extractors.pet.suv import parse_dt, parse_tm, suv_bw_scale_factor
 from schemas.enums import Reason
+from schemas.errors import ItemError
 from tests.pet_helpers import expected_factor, pet_header
 
 
@@ -60,7 +60,7 @@ def test_philips_cnts_private_factors() -> None:
     ds.add_new((0x7053, 0x0010), "LO", "Philips PET Private Group")
     ds.add_new((0x7053, 0x1009), "DS", "2.5")
     assert suv_bw_scale_factor([ds]) == pytest.approx(2.5 * expected_factor(), rel=1e-12)
-    with pytest.raises(PetInputError, match=r"\(7053,1000\).*\(7053,1009\)"):
+    with pytest.raises(ItemError, match=r"\(7053,1000\).*\(7053,1009\)"):
         suv_bw_scale_factor([pet_header(Units="CNTS")])
 
 
@@ -112,7 +112,7 @@ def test_start_datetime_wins_and_time_alone_uses_the_series_date() -> None:
 def test_missing_or_absurd_inputs_name_the_tag(overrides, reason, tag) -> None:
     ds = pet_header(**overrides)
     ds.filename = "/data/exam7/slice_0042.dcm"
-    with pytest.raises(PetInputError) as err:
+    with pytest.raises(ItemError) as err:
         suv_bw_scale_factor([ds])
     assert err.value.reason == reason
     assert tag in err.value.message and "slice_0042.dcm" in err.value.message
@@ -120,7 +120,7 @@ def test_missing_or_absurd_inputs_name_the_tag(overrides, reason, tag) -> None:
 
 
 def test_injection_after_the_scan_says_by_how_much() -> None:
-    with pytest.raises(PetInputError, match="60 min after the scan start"):
+    with pytest.raises(ItemError, match="60 min after the scan start"):
         suv_bw_scale_factor([pet_header(rp_RadiopharmaceuticalStartDateTime="20240102120000")])
 
 

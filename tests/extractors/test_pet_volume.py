@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from extractors.pet.errors import PetInputError
 from extractors.pet.volume import (
     CANONICAL,
     SliceNumbering,
@@ -17,6 +16,7 @@ from extractors.pet.volume import (
     to_canonical,
 )
 from schemas.enums import Reason
+from schemas.errors import ItemError
 
 
 def _canonical_volume() -> tuple[np.ndarray, np.ndarray]:
@@ -124,18 +124,18 @@ def test_an_oblique_grid_is_refused() -> None:
     tilted[:3, :3] = tilted[:3, :3] @ np.array(
         [[1, 0, 0], [0, np.cos(0.2), -np.sin(0.2)], [0, np.sin(0.2), np.cos(0.2)]]
     )
-    with pytest.raises(PetInputError, match=r"SUV\.nii\.gz: voxel axis") as err:
+    with pytest.raises(ItemError, match=r"SUV\.nii\.gz: voxel axis") as err:
         to_canonical(data, tilted, "SUV.nii.gz")
     assert err.value.reason == Reason.CT_GEOMETRY
 
 
 def test_stack_rejects_gaps_duplicates_and_odd_slices() -> None:
-    with pytest.raises(PetInputError, match=r"s3.dcm: 8.00 mm .* missing slice") as err:
+    with pytest.raises(ItemError, match=r"s3.dcm: 8.00 mm .* missing slice") as err:
         stack_slices(
             [_slice(1, 0), _slice(2, 4), _slice(3, 12), _slice(4, 16)], lambda d: 0, what="PET"
         )
     assert err.value.reason == Reason.SERIES_INCONSISTENT
-    with pytest.raises(PetInputError, match="same ImagePositionPatient"):
+    with pytest.raises(ItemError, match="same ImagePositionPatient"):
         stack_slices([_slice(1, 0), _slice(2, 0)], lambda d: 0, what="PET")
-    with pytest.raises(PetInputError, match=r"s2.dcm: 5x4 pixels.*Rows \(0028,0010\)"):
+    with pytest.raises(ItemError, match=r"s2.dcm: 5x4 pixels.*Rows \(0028,0010\)"):
         stack_slices([_slice(1, 0), _slice(2, 4, rows=5)], lambda d: 0, what="PET")

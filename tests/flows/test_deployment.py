@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from medsg.paths import REPO_ROOT
+from shards.layout import REPO_ROOT
 from shards.manifest import verify
 
 pytestmark = [pytest.mark.server, pytest.mark.prefect]

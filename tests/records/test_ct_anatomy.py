@@ -22,8 +22,8 @@ from schemas.validate import (
     rule_task,
     rule_text,
 )
-from sources.ct_masks import totalseg_class_names
-from sources.synthetic_ct import make_phantom
+from sources.ct.masks import totalseg_class_names
+from sources.ct.synthetic import make_phantom
 
 SRC = CtRecordSource("extractors.ct", "1+cxr-anatomy-1", "extractors.reports", "reports-1")
 

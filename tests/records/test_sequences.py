@@ -20,8 +20,8 @@ from records.sequences.ct import ct_sequences
 from records.sequences.radiograph import radiograph_sequences
 from schemas.boxes import Box
 from schemas.records import Finding, NamedBox, SequenceRecord, Study
-from sources.ct_masks import totalseg_class_names
-from sources.synthetic_ct import make_phantom
+from sources.ct.masks import totalseg_class_names
+from sources.ct.synthetic import make_phantom
 from tests.records.test_grounding import study as make_study
 
 

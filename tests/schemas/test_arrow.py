@@ -49,6 +49,7 @@ def test_schema_types() -> None:
         "studies",
         "findings",
         "quarantine",
+        "items",
         "grounding",
         "cot",
         "sequence",

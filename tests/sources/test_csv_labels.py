@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from schemas.identity import Pseudonymizer
-from sources import nih_cxr14, rsna_pneumonia
-from sources.csv_labels import CsvSourceSpec, SourceError, plan_csv_source
+from sources.radiograph import nih_cxr14, rsna_pneumonia
+from sources.radiograph.csv_labels import CsvSourceSpec, SourceError, plan_csv_source
 from tests.helpers import gradient_png, nih_dataset, phi, rsna_dataset
 
 IDS = Pseudonymizer("test-salt")

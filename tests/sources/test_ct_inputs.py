@@ -14,9 +14,9 @@ import pytest
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, missing_weights, segment
 from schemas.enums import Reason
 from sources.base import ItemError
-from sources.ct_masks import load_masks
-from sources.ct_volume import load_ct
-from sources.synthetic_ct import make_phantom, write_dicom_series, write_nifti
+from sources.ct.masks import load_masks
+from sources.ct.synthetic import make_phantom, write_dicom_series, write_nifti
+from sources.ct.volume_io import load_ct
 
 SHAPE, SPACING = (48, 40, 24), (8.0, 8.0, 12.0)
 
@@ -188,8 +188,8 @@ def test_weights_on_disk_reach_the_real_totalsegmentator(tmp_path: Path, phantom
 
 def test_cases_csv(tmp_path: Path) -> None:
     from schemas.identity import Pseudonymizer
-    from sources.csv_labels import SourceError
-    from sources.ct_projection import CaseSettings, plan_cases, read_cases_csv
+    from sources.ct.projection import CaseSettings, plan_cases, read_cases_csv
+    from sources.radiograph.csv_labels import SourceError
 
     (tmp_path / "a.nii.gz").write_bytes(b"x")
     csv_path = tmp_path / "cases.csv"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from sources.base import ItemError
 from sources.imaging import encode_png, load_dicom, load_png, resize_max_side
-from sources.synthetic_cxr import write_synthetic_dicom
+from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 from tests.helpers import phi
 
 

@@ -13,11 +13,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from extractors.pet.errors import PetInputError
 from extractors.pet.phantom import generate_exam, synthetic_anatomy
 from schemas.enums import Reason
-from sources.pet_readers import load_autopet_exam, load_pet_dicom_exam
-from sources.synthetic_pet import ORGANS, write_exam
+from schemas.errors import ItemError
+from sources.pet.readers import load_autopet_exam, load_pet_dicom_exam
+from sources.pet.synthetic import ORGANS, write_exam
 from tests.pet_helpers import blob_volume, write_series
 
 
@@ -49,7 +49,7 @@ def test_autopet_grids_must_agree(tmp_path: Path, phantom) -> None:
         nib.Nifti1Image(np.asarray(ct.dataobj)[:, :, :-2], ct.affine),
         tmp_path / "study" / "CTres.nii.gz",
     )
-    with pytest.raises(PetInputError) as err:
+    with pytest.raises(ItemError) as err:
         load_autopet_exam(tmp_path / "study")
     assert err.value.reason == Reason.GRID_MISMATCH and "CTres.nii.gz" in err.value.message
     write_exam(tmp_path / "other", phantom)
@@ -57,7 +57,7 @@ def test_autopet_grids_must_agree(tmp_path: Path, phantom) -> None:
     moved = organs.affine.copy()
     moved[0, 3] += 12.0
     nib.save(nib.Nifti1Image(np.asarray(organs.dataobj), moved), tmp_path / "other" / ORGANS)
-    with pytest.raises(PetInputError, match=f"{ORGANS}: the organ mask grid") as err:
+    with pytest.raises(ItemError, match=f"{ORGANS}: the organ mask grid") as err:
         load_autopet_exam(tmp_path / "other", organ_masks=ORGANS)
     assert err.value.reason == Reason.GRID_MISMATCH
 
@@ -66,7 +66,7 @@ def test_autopet_unreadable_volume(tmp_path: Path, phantom) -> None:
     write_exam(tmp_path / "study", phantom)
     suv = tmp_path / "study" / "SUV.nii.gz"
     suv.write_bytes(gzip.compress(b"not a nifti at all")[:20])
-    with pytest.raises(PetInputError) as err:
+    with pytest.raises(ItemError) as err:
         load_autopet_exam(tmp_path / "study")
     assert err.value.reason == Reason.VOLUME_READ_ERROR and "SUV.nii.gz" in err.value.message
 
@@ -118,7 +118,7 @@ def test_dicom_ct_is_resampled_onto_the_pet_grid(tmp_path: Path) -> None:
 )
 def test_dicom_pet_without_weight_or_with_zero_dose(tmp_path: Path, header, reason, words) -> None:
     _dicom_exam(tmp_path, header=header, ct=False)
-    with pytest.raises(PetInputError) as err:
+    with pytest.raises(ItemError) as err:
         load_pet_dicom_exam(tmp_path)
     assert err.value.reason == reason and words in err.value.message
     assert ".dcm" in err.value.message
@@ -128,7 +128,7 @@ def test_dicom_corrupt_slice_names_the_file(tmp_path: Path) -> None:
     _dicom_exam(tmp_path, ct=False)
     victim = sorted((tmp_path / "PET").glob("*.dcm"))[7]
     victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])
-    with pytest.raises(PetInputError) as err:
+    with pytest.raises(ItemError) as err:
         load_pet_dicom_exam(tmp_path)
     assert err.value.reason in (Reason.DICOM_READ_ERROR, Reason.DICOM_PIXEL_ERROR)
     assert victim.name in err.value.message
@@ -136,11 +136,11 @@ def test_dicom_corrupt_slice_names_the_file(tmp_path: Path) -> None:
 
 def test_dicom_ct_and_pet_grids_that_disagree(tmp_path: Path) -> None:
     _dicom_exam(tmp_path / "a", ct_frame="another-frame")
-    with pytest.raises(PetInputError, match=r"FrameOfReferenceUID \(0020,0052\)") as err:
+    with pytest.raises(ItemError, match=r"FrameOfReferenceUID \(0020,0052\)") as err:
         load_pet_dicom_exam(tmp_path / "a")
     assert err.value.reason == Reason.GRID_MISMATCH
     _dicom_exam(tmp_path / "b", ct_z=400.0)  # the CT lies 44 cm above the PET
-    with pytest.raises(PetInputError, match="covers 0% of the PET field of view") as err:
+    with pytest.raises(ItemError, match="covers 0% of the PET field of view") as err:
         load_pet_dicom_exam(tmp_path / "b")
     assert err.value.reason == Reason.GRID_MISMATCH
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sources.synthetic_cxr import NIH_CSV, NIH_DIR, RSNA_CSV, RSNA_DIR, generate_corpus
+from sources.radiograph.synthetic_cxr import NIH_CSV, NIH_DIR, RSNA_CSV, RSNA_DIR, generate_corpus
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medsg.config import load_config
-from medsg.pipeline import run_build
+from engine.config import load_config
+from engine.pipeline import run_build
 from shards.manifest import verify
 from tests.helpers import write_config
 from training.data import Example

@@ -11,16 +11,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 from scipy import ndimage
 
+from shards.licences import GENERIC_LICENCES
+from sources.base import InputFile, Plan, PlanContext, Source, SourceItem, SourceSettings
 from sources.imaging import encode_png
+from sources.radiograph import nih_cxr14, rsna_pneumonia
+from sources.radiograph.csv_labels import CsvSourceSpec, plan_csv_source
+from sources.radiograph.process import OrganLabels, process_radiograph
 
 KIND = "synthetic_cxr"
-EXTRACTOR = "sources.synthetic_cxr"
+EXTRACTOR = "sources.radiograph.synthetic_cxr"
 VERSION = "2"  # 2: lung label images under anatomy/
 LICENCE = "CC0-1.0"
 NIH_DIR = "nih_format"
@@ -240,3 +247,67 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+
+
+class Settings(SourceSettings):
+    """A corpus the project generates itself (NIH- and RSNA-format files with known boxes)."""
+
+    kind: Literal["synthetic_cxr"]
+    n_images: int = Field(default=24, ge=1, le=10_000)
+    seed: int = 0
+    image_size: int = Field(default=256, ge=64, le=2048)
+    licence: str = "CC0-1.0"
+    optional: bool = False
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """Generate the corpus into the source's private folder, then plan it with the real NIH
+    and RSNA readers; its labels are exhaustive and each image's lung label image rides along."""
+    root = ctx.generated_dir
+    generate_corpus(root, n_images=settings.n_images, seed=settings.seed, size=settings.image_size)
+    result = Plan()
+    for fmt, sub, labels in (
+        (nih_cxr14.FORMAT, NIH_DIR, NIH_CSV),
+        (rsna_pneumonia.FORMAT, RSNA_DIR, RSNA_CSV),
+    ):
+        spec = CsvSourceSpec.at(
+            fmt,
+            dataset=settings.dataset,
+            root=root / sub,
+            labels_csv=labels,
+            images_dir="images",
+            licence=settings.licence,
+            extractor=EXTRACTOR,
+            kind=KIND,
+        )
+        part = plan_csv_source(spec, ctx.ids)
+        part.items = [_with_anatomy(item, root / sub / ANATOMY_DIR) for item in part.items]
+        result.extend(part)
+    return result
+
+
+_ORGAN_LABELS = OrganLabels(
+    tuple((v, name, phrase) for v, (name, phrase) in ANATOMY_LABELS.items())
+)
+
+
+def _with_anatomy(item: SourceItem, anatomy_dir: Path) -> SourceItem:
+    """A generated image: its labels are exhaustive, and its lung label image rides along."""
+    labels = anatomy_dir / f"{Path(item.path).stem}.png"
+    if not labels.is_file():
+        return replace(item, exhaustive=True)
+    return replace(
+        item,
+        exhaustive=True,
+        inputs=(*item.inputs, InputFile.of("anatomy_labels", labels)),
+        settings=_ORGAN_LABELS,
+    )
+
+
+SOURCE = Source(
+    settings=Settings,
+    plan=plan,
+    process=process_radiograph,
+    layout="generated: n_images chest radiograph phantoms in the NIH and RSNA formats",
+    licences=GENERIC_LICENCES,
+)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,14 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import medsg
+import engine
 from annotation.ledger import save_published
 from annotation.review import METRICS_FILE, review_records
-from medsg.config import BuildConfig
-from medsg.items import ItemContext
-from medsg.paths import REPO_ROOT, BuildLayout
-from medsg.processors import PROCESSORS
-from medsg.stats import BuildStats
+from engine.config import BuildConfig
+from engine.items import item_table, trace_item
+from engine.stats import BuildStats
 from records.sequences.across import across_sequences
 from schemas.arrow import from_row, to_row
 from schemas.enums import Reason, Stage, Unit
@@ -29,23 +28,28 @@ from schemas.identity import Pseudonymizer
 from schemas.records import (
     RECORD_TYPES,
     Finding,
+    ItemStatus,
     QuarantineRow,
     Record,
     Study,
     record_images,
 )
-from schemas.tables import FINDING, QUARANTINE, RECORD_SCHEMAS, STUDY
+from schemas.tables import FINDING, ITEMS, QUARANTINE, RECORD_SCHEMAS, STUDY
 from schemas.validate import ImageChecker, validate_records
 from shards.card import CardData, render_card
 from shards.gallery import render_gallery
+from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
 from shards.publish import publish, reset_staging
 from shards.writer import config_name, content_tag, write_shards
-from sources.base import Plan, SourceItem, quarantine_item
-from sources.registry import plan_source
+from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
+from sources.context import ItemContext, ItemOutput
+from sources.radiograph.csv_labels import SourceError
+from sources.registry import licences, source_for
 
 _CODE_PACKAGES = (
     "medsg",
+    "engine",
     "flows",
     "extractors",
     "schemas",
@@ -65,7 +69,7 @@ def code_version() -> str:
         for path in sorted((REPO_ROOT / package).rglob("*.py")):
             digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
             digest.update(path.read_bytes())
-    return f"{medsg.__version__}+{digest.hexdigest()[:10]}"
+    return f"{engine.__version__}+{digest.hexdigest()[:10]}"
 
 
 # ---- plan -------------------------------------------------------------------------------
@@ -75,9 +79,23 @@ def plan_build(cfg: BuildConfig, layout: BuildLayout) -> Plan:
     """Every configured source's plan, in config order."""
     ids = Pseudonymizer(cfg.privacy.resolved_salt())
     plan = Plan()
-    for source in cfg.sources:
-        plan.extend(plan_source(source, ids, layout.generated))
+    for settings in cfg.sources:
+        plan.extend(plan_source(settings, ids, layout.generated))
     return plan
+
+
+def plan_source(settings: SourceSettings, ids: Pseudonymizer, generated: Path) -> Plan:
+    """The plan of one configured source. An optional source whose root is absent gives an
+    empty plan with a note; a required one raises SourceError naming the folder."""
+    root = getattr(settings, "root", None)
+    if root is not None and not Path(root).is_dir():
+        if getattr(settings, "optional", False):
+            return Plan(
+                notes=[f"{settings.dataset}: skipped, optional source folder {root} is absent"]
+            )
+        raise SourceError(f"source {settings.dataset!r}: folder not found: {root}")
+    source = source_for(settings.kind)
+    return source.plan(settings, PlanContext(ids, generated / settings.dataset))
 
 
 def chunk_items(items: list[SourceItem], size: int) -> list[list[SourceItem]]:
@@ -120,6 +138,7 @@ class ChunkResult:
     quarantine: list[QuarantineRow] = field(default_factory=list)
     source_paths: dict[str, str] = field(default_factory=dict)  # study id -> input file
     stats: BuildStats = field(default_factory=BuildStats)
+    items: list[ItemStatus] = field(default_factory=list)  # one per processed input
 
     def set_aside(self, rows: list[QuarantineRow]) -> None:
         self.quarantine.extend(rows)
@@ -132,6 +151,7 @@ class ChunkResult:
         self.quarantine += other.quarantine
         self.source_paths.update(other.source_paths)
         self.stats.merge(other.stats)
+        self.items += other.items
 
 
 def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
@@ -155,10 +175,24 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
 def _process_item(
     item: SourceItem, ctx: ItemContext, checker: ImageChecker, result: ChunkResult
 ) -> None:
-    output = PROCESSORS[item.reader](item, ctx)
+    output = _run_processor(item, ctx)
+    rows = _accept_item(item, ctx, checker, result, output)
+    result.items.append(trace_item(item, ctx, output, rows))
+
+
+def _accept_item(
+    item: SourceItem,
+    ctx: ItemContext,
+    checker: ImageChecker,
+    result: ChunkResult,
+    output: ItemOutput,
+) -> list[QuarantineRow]:
+    """Count an item's output, validate its records, keep what passes; the item's
+    quarantine rows are returned (for its status row)."""
+    set_aside = list(output.quarantine)
     result.set_aside(output.quarantine)
     if not output.studies:
-        return  # the processor set the item aside (read error)
+        return set_aside  # the processor set the item aside (read error)
     result.stats.count("items_read")
     result.studies += output.studies
     result.source_paths.update((s.study_id, item.path) for s in output.studies)
@@ -166,25 +200,51 @@ def _process_item(
     result.stats.count("findings", len(output.findings))
     if not output.records:
         if not any(q.unit == Unit.ITEM for q in output.quarantine):
-            result.set_aside(
-                [
-                    quarantine_item(
-                        item.dataset,
-                        Reason.NO_USABLE_LABELS,
-                        f"{Path(item.path).name}: no label of this item is usable",
-                        item.path,
-                        stage=Stage.RECORDS,
-                        item_id=output.studies[0].study_id,
-                    )
-                ]
+            row = quarantine_item(
+                item.dataset,
+                Reason.NO_USABLE_LABELS,
+                f"{Path(item.path).name}: no label of this item is usable",
+                item.path,
+                stage=Stage.RECORDS,
+                item_id=output.studies[0].study_id,
             )
-        return
+            result.set_aside([row])
+            set_aside.append(row)
+        return set_aside
     result.stats.count("studies_with_records")
     result.stats.count("records_built", len(output.records))
     kept, invalid = validate_records(output.records, checker, source_ref=lambda _r: item.path)
     result.records += kept
     result.stats.count("records_valid", len(kept))
     result.set_aside(invalid)
+    return set_aside + invalid
+
+
+def _run_processor(item: SourceItem, ctx: ItemContext) -> ItemOutput:
+    """The item's Source processes it. An unexpected exception becomes one quarantine row
+    (``processor_error``; the traceback goes to a private log) and the chunk goes on; an
+    OSError propagates, so that the chunk task's retry can cover a flaky disk."""
+    try:
+        return source_for(item.kind).process(item, ctx)
+    except OSError:
+        raise
+    except Exception as exc:
+        log = ctx.layout.processor_log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"--- {item.dataset} {item.path}\n{traceback.format_exc()}\n")
+        return ItemOutput(
+            quarantine=[
+                quarantine_item(
+                    item.dataset,
+                    Reason.PROCESSOR_ERROR,
+                    f"{Path(item.path).name}: {type(exc).__name__}: {exc}",
+                    item.path,
+                    stage=Stage.READ,
+                    item_id=ctx.ids.study(item.dataset, item.item_id),
+                )
+            ]
+        )
 
 
 # ---- finalize ---------------------------------------------------------------------------
@@ -288,6 +348,7 @@ def write_tables(layout: BuildLayout, merged: ChunkResult) -> None:
     for family, schema in RECORD_SCHEMAS.items():
         rows = [to_row(r) for r in merged.records if r.family == family]
         _write_table(layout.tables / f"records_{family}.parquet", rows, schema)
+    _write_table(layout.item_traces, [to_row(i) for i in merged.items], ITEMS)
 
 
 def sort_quarantine(rows: list[QuarantineRow]) -> list[QuarantineRow]:
@@ -361,7 +422,7 @@ def write_release_extras(layout: BuildLayout, merged: ChunkResult) -> bool:
     for r in merged.records:
         sources.setdefault(r.provenance.licence, set()).add(r.provenance.source_dataset)
     (layout.staging / "LICENSES.md").write_text(
-        licences_markdown(dict(by_licence), {k: sorted(v) for k, v in sources.items()})
+        licences_markdown(dict(by_licence), {k: sorted(v) for k, v in sources.items()}, licences())
     )
     gallery = render_gallery(merged.records, lambda sid: layout.image_path(sid).read_bytes())
     if gallery is not None:
@@ -378,10 +439,6 @@ def finalize(
     merged.set_aside(plan.quarantine)
     merged.stats.count("label_rows_read", plan.n_label_rows)
     merged.stats.count("items_planned", len(plan.items))
-    merged.stats.count(
-        "items_named",
-        len(plan.items) + sum(1 for q in plan.quarantine if q.reason == Reason.FILE_MISSING),
-    )
     drop_duplicate_images(merged, [s.dataset for s in cfg.sources])
     if cfg.records.sequences:
         add_across_records(layout, merged, seed=cfg.records.seed)
@@ -404,6 +461,9 @@ def publish_records(
         stats = BuildStats(flow=Counter(stats.flow), quarantine=Counter(stats.quarantine))
         stats.set_aside(reviewed.set_aside)
     _write_table(layout.quarantine, [to_row(q) for q in sort_quarantine(quarantine)], QUARANTINE)
+    items = item_table(merged.items, quarantine, records)
+    _write_table(layout.items_table, [to_row(i) for i in items], ITEMS)
+    stats.flow["items_named"] = len(items)
     reset_staging(layout.staging)
     tag = content_tag(records, {s.study_id: s.image_sha256 for s in merged.studies})
     shard_files = write_shards(
@@ -420,6 +480,7 @@ def publish_records(
     )
     coverage = reviewed.coverage() if reviewed else None
     card = card_data(cfg, published, shard_files, coverage)
+    card.licences = licences()
     card.shard_tag = tag
     if reviewed:
         (layout.staging / METRICS_FILE).write_text(
@@ -477,6 +538,7 @@ def load_built(layout: BuildLayout) -> tuple[ChunkResult, list[str]]:
     stats = BuildStats(flow=Counter(previous["stats"]["flow"]))
     stats.set_aside(quarantine)
     merged = ChunkResult(
+        items=[from_row(ItemStatus, r) for r in rows("item_traces")],
         studies=[from_row(Study, r) for r in rows("studies")],
         findings=[from_row(Finding, r) for r in rows("findings")],
         records=sorted(records, key=lambda r: r.record_id),

@@ -1,5 +1,5 @@
 """What a processor works with: its context (ids, splits, image output, settings) and what
-it returns. Kept apart from the registry (``medsg.processors``) so that processor modules
+it returns. Kept apart from the registry (``sources.radiograph.process``) so that processor modules
 can import it without import cycles."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from medsg.paths import BuildLayout
 from schemas.enums import Stage
 from schemas.identity import Pseudonymizer, patient_split
 from schemas.records import Finding, QuarantineRow, Record, Study
+from shards.layout import BuildLayout
 from sources.base import ItemError, SourceItem, quarantine_item
 from sources.imaging import encode_png, resize_max_side, sha256_hex
 

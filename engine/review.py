@@ -1,5 +1,6 @@
-"""Sync: pull the experts' annotations into the ledger, then publish the build again with
-them applied, unless nothing changed since the release was last published."""
+"""Review of a whole build: check the setup, push its records, and sync (pull the experts'
+annotations into the ledger, then publish the build again with them applied, unless nothing
+changed since the release was last published). The pieces live in ``annotation``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import dataclass
 
 from annotation.ledger import Ledger, load_published
 from annotation.pull import PullReport, pull_reviews
-from annotation.push import open_client
-from medsg.config import BuildConfig, ConfigError
-from medsg.paths import BuildLayout
-from medsg.pipeline import BuildReport, load_built, republish
+from annotation.push import PushReport, image_url_for, open_client, push_for_review
+from engine.config import BuildConfig, ConfigError
+from engine.pipeline import BuildReport, load_built, republish
+from shards.layout import BuildLayout
 from shards.manifest import verify
 from shards.writer import config_name
 
@@ -52,3 +53,19 @@ def sync_build(cfg: BuildConfig, layout: BuildLayout) -> SyncReport:
     if not needs_republish(layout):
         return SyncReport(pulled, False, None)
     return SyncReport(pulled, True, republish(cfg, layout))
+
+
+def check_review_setup(cfg: BuildConfig, layout: BuildLayout) -> None:
+    """Fail before any work when review is on but cannot work: no token, or a build folder
+    the server cannot serve images from. No server is contacted."""
+    if not cfg.review.enabled:
+        return
+    cfg.review.resolved_token()
+    image_url_for(layout, cfg.review.resolved_document_root())
+
+
+def push_build(cfg: BuildConfig, layout: BuildLayout) -> PushReport:
+    """Push the last build in ``layout`` (its validated records, before review)."""
+    merged, _ = load_built(layout)
+    with open_client(cfg.review) as client:
+        return push_for_review(cfg.review, cfg.name, layout, merged.records, client)

@@ -213,7 +213,7 @@ def default_anatomies(realdata: Path | None) -> list[Anatomy]:
     anatomies = []
     ct_dir = realdata / "ct" / "totalsegmentator_example" if realdata else None
     if ct_dir is not None and (ct_dir / "example_ct.nii.gz").is_file():
-        from sources.pet_readers import load_ct_anatomy
+        from sources.pet.readers import load_ct_anatomy
 
         anatomies.append(
             load_ct_anatomy(ct_dir / "example_ct.nii.gz", ct_dir / "example_ct_organ_masks")
@@ -270,7 +270,7 @@ def run(
 
 def add_bench_command(bench_sub) -> None:
     """Register ``pet`` under ``medsg bench`` (an argparse sub-parsers object)."""
-    from medsg.paths import default_realdata_dir
+    from shards.layout import default_realdata_dir
 
     p = bench_sub.add_parser(
         "pet",

@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extractors.ct import EXTRACTOR
 from extractors.ct import VERSION as CT_VERSION
@@ -18,15 +21,78 @@ from extractors.ct.taxonomy import TAXONOMY_VERSION
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, segment
 from schemas.enums import Reason, Stage
 from schemas.identity import Pseudonymizer
-from sources.base import ItemError, Plan, SourceItem, quarantine_item, quarantine_row
-from sources.csv_labels import SourceError
-from sources.ct_masks import load_masks
-from sources.ct_volume import LoadedCt, load_ct
+from sources.base import (
+    InputFile,
+    ItemError,
+    Plan,
+    PlanContext,
+    SourceItem,
+    SourceSettings,
+    quarantine_item,
+    quarantine_row,
+)
+from sources.ct.masks import load_masks
+from sources.ct.volume_io import LoadedCt, load_ct
+from sources.radiograph.csv_labels import SourceError
 
 READER = "ct_volume"
 MODALITY = "CT"
 EXTRACTOR_VERSION = f"{CT_VERSION}+{TAXONOMY_VERSION}"
 REQUIRED_COLUMNS = ("case_id", "ct")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TotalSegmentatorConfig(_Strict):
+    """TotalSegmentator for CT cases that ship no masks: its weights must be on disk."""
+
+    weights_dir: Path | None = None  # TOTALSEG_WEIGHTS_PATH layout; None: $TOTALSEG_WEIGHTS_PATH
+    fast: bool = False  # the 3 mm model (one weights folder)
+    device: str = "cpu"  # cpu, gpu, gpu:N, mps
+
+
+class ProjectionConfig(_Strict):
+    """How CT volumes become radiographs (extractors.ct.projection)."""
+
+    pixel_mm: float = Field(default=1.0, gt=0.1, le=10.0)  # isotropic pixel of the images
+    remove_table: bool = True
+
+
+class CtCaseConfig(_Strict):
+    """One CT case: a NIfTI file or DICOM series folder, its masks, its report."""
+
+    id: str
+    ct: str  # relative to the source's root
+    masks: str | None = None  # multilabel NIfTI or folder of <class>.nii.gz; None: TotalSegmentator
+    report: str | None = None  # a text file with the report of the CT (or a radiograph of it)
+    patient: str | None = None  # patient key (default: the case id)
+
+
+class Settings(SourceSettings):
+    """CT volumes projected to chest radiographs with dense anatomy (PAXRay): cases listed
+    in a CSV (columns case_id, patient_id, ct, masks, report) or inline."""
+
+    kind: Literal["ct_projection"]
+    root: Path
+    cases_csv: str | None = None  # relative to root
+    cases: list[CtCaseConfig] = Field(default_factory=list)
+    licence: str
+    optional: bool = False
+    totalsegmentator: TotalSegmentatorConfig = TotalSegmentatorConfig()
+    projection: ProjectionConfig = ProjectionConfig()
+    anatomy_records: Literal["core", "all", "none"] = "core"  # anatomy grounding per view
+
+    @model_validator(mode="after")
+    def _one_case_list(self) -> Settings:
+        if bool(self.cases_csv) == bool(self.cases):
+            raise ValueError("give exactly one of cases_csv and cases")
+        ids = [c.id for c in self.cases]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"case ids must be unique, repeated: {dupes}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -41,7 +107,7 @@ class CtCase:
 
 @dataclass(frozen=True)
 class CaseSettings:
-    """Per-source settings every item of the source carries (in its payload)."""
+    """The per-item settings every case of a CT source carries (``SourceItem.settings``)."""
 
     pixel_mm: float = 1.0
     remove_table: bool = True
@@ -50,19 +116,18 @@ class CaseSettings:
     totalseg_fast: bool = False
     totalseg_device: str = "cpu"
 
-    def payload(self) -> tuple[tuple[str, str], ...]:
-        return tuple((k, str(v)) for k, v in self.__dict__.items())
-
     @classmethod
-    def of(cls, item: SourceItem) -> CaseSettings:
-        get = item.get
+    def of(cls, settings: Settings | SourceSettings) -> CaseSettings:
+        """The case settings of a configured CT source (``ct_projection``, ``synthetic_ct``)."""
+        seg = getattr(settings, "totalsegmentator", None)
+        projection: ProjectionConfig = settings.projection  # type: ignore[attr-defined]
         return cls(
-            pixel_mm=float(get("pixel_mm", "1.0") or 1.0),
-            remove_table=get("remove_table", "True") == "True",
-            anatomy_records=get("anatomy_records", "core") or "core",
-            totalseg_weights=get("totalseg_weights", "") or "",
-            totalseg_fast=get("totalseg_fast", "False") == "True",
-            totalseg_device=get("totalseg_device", "cpu") or "cpu",
+            pixel_mm=projection.pixel_mm,
+            remove_table=projection.remove_table,
+            anatomy_records=settings.anatomy_records,  # type: ignore[attr-defined]
+            totalseg_weights=str(seg.weights_dir) if seg and seg.weights_dir else "",
+            totalseg_fast=bool(seg.fast) if seg else False,
+            totalseg_device=seg.device if seg else "cpu",
         )
 
     def projection(self) -> ProjectionSettings:
@@ -71,17 +136,6 @@ class CaseSettings:
     def totalseg(self) -> TotalSegSettings:
         weights = Path(self.totalseg_weights) if self.totalseg_weights else None
         return TotalSegSettings(weights, self.totalseg_fast, self.totalseg_device)
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    """Total size and newest modification time of a file or of the files under a folder."""
-    if path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file()]
-        return sum(p.stat().st_size for p in files), max(
-            (p.stat().st_mtime_ns for p in files), default=0
-        )
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
 
 
 def read_cases_csv(path: Path, root: Path, dataset: str) -> tuple[list[CtCase], Plan]:
@@ -149,6 +203,7 @@ def plan_cases(
     ids: Pseudonymizer,
     labels_file: str = "",
     extractor: str = EXTRACTOR,
+    kind: str = "ct_projection",
 ) -> Plan:
     """One item per case whose files exist; the others become ``file_missing`` rows."""
     plan = Plan()
@@ -169,13 +224,16 @@ def plan_cases(
                 )
             )
             continue
-        size, mtime = _stamp(case.ct)
-        payload = [("masks", str(case.masks or "")), ("report", str(case.report or ""))]
-        for key, p in (("masks_stamp", case.masks), ("report_stamp", case.report)):
-            payload.append((key, "/".join(map(str, _stamp(p))) if p is not None else ""))
+        ct = InputFile.of("ct", case.ct)
+        inputs = tuple(
+            InputFile.of(role, p)
+            for role, p in (("masks", case.masks), ("report", case.report))
+            if p
+        )
         plan.items.append(
             SourceItem(
                 dataset=dataset,
+                kind=kind,
                 reader=READER,
                 item_id=case.case_id,
                 patient_key=case.patient,
@@ -186,9 +244,10 @@ def plan_cases(
                 extractor=extractor,
                 extractor_version=EXTRACTOR_VERSION,
                 modality=MODALITY,
-                file_size=size,
-                file_mtime_ns=mtime,
-                payload=tuple(payload) + settings.payload(),
+                file_size=ct.size,
+                file_mtime_ns=ct.mtime_ns,
+                inputs=inputs,
+                settings=settings,
             )
         )
     return plan
@@ -197,19 +256,20 @@ def plan_cases(
 def load_case(item: SourceItem) -> tuple[LoadedCt, ClassMasks, str | None]:
     """The CT, its masks (files, or TotalSegmentator) and its report text."""
     ct = load_ct(item.path)
-    masks_path = item.get("masks") or ""
-    if masks_path:
-        masks = load_masks(masks_path, ct)
+    masks_file = item.input("masks")
+    if masks_file:
+        masks = load_masks(masks_file.path, ct)
     else:
         try:
-            masks = segment(ct.volume, CaseSettings.of(item).totalseg(), Path(item.path).name)
+            masks = segment(ct.volume, item.settings.totalseg(), Path(item.path).name)
         except MasksUnavailable as exc:
             raise ItemError(Reason.MASKS_UNAVAILABLE, str(exc)) from None
         if not masks.masks:
             raise ItemError(
                 Reason.MASK_EMPTY, f"{Path(item.path).name}: TotalSegmentator found no structure"
             )
-    report_path = item.get("report") or ""
+    report_file = item.input("report")
+    report_path = report_file.path if report_file else ""
     report = None
     if report_path:
         try:
@@ -217,3 +277,35 @@ def load_case(item: SourceItem) -> tuple[LoadedCt, ClassMasks, str | None]:
         except OSError as exc:
             raise ItemError(Reason.FILE_MISSING, f"{Path(report_path).name}: {exc}") from None
     return ct, masks, report
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """The cases of a ``ct_projection`` source, from its CSV or its inline list."""
+    if settings.cases_csv:
+        cases, result = read_cases_csv(
+            settings.root / settings.cases_csv, settings.root, settings.dataset
+        )
+        labels_file = str(settings.root / settings.cases_csv)
+    else:
+        result, labels_file = Plan(), ""
+        cases = [
+            CtCase(
+                case_id=c.id,
+                patient=c.patient or c.id,
+                ct=settings.root / c.ct,
+                masks=settings.root / c.masks if c.masks else None,
+                report=settings.root / c.report if c.report else None,
+            )
+            for c in settings.cases
+        ]
+    result.extend(
+        plan_cases(
+            cases,
+            dataset=settings.dataset,
+            licence=settings.licence,
+            settings=CaseSettings.of(settings),
+            ids=ctx.ids,
+            labels_file=labels_file,
+        )
+    )
+    return result

@@ -6,12 +6,23 @@ unboxed, so this reader never states that a finding is absent.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from schemas.vocab import NIH_CXR14_LABELS
-from sources.base import LabelRow
-from sources.csv_labels import CsvFormat, ParsedRow, RowError, parse_box
+from shards.licences import Licence
+from sources.base import LabelRow, Source
+from sources.radiograph.csv_labels import (
+    CsvFormat,
+    CsvSettings,
+    ParsedRow,
+    RowError,
+    csv_planner,
+    parse_box,
+)
+from sources.radiograph.process import process_radiograph
 
 KIND = "nih_cxr14"
-EXTRACTOR = "sources.nih_cxr14"
+EXTRACTOR = "sources.radiograph.nih_cxr14"
 VERSION = "1"
 LICENCE = "NIH-CXR14"  # "no restrictions on use", cite the paper (shards.licences)
 COLUMNS = ("Image Index", "Finding Label", "x", "y", "w", "h")
@@ -50,4 +61,30 @@ FORMAT = CsvFormat(
     extractor=EXTRACTOR,
     extractor_version=VERSION,
     modality="XR",
+)
+
+
+class Settings(CsvSettings):
+    """NIH ChestX-ray14: ``BBox_List_2017.csv`` plus the PNG images (searched recursively)."""
+
+    kind: Literal["nih_cxr14"]
+
+
+SOURCE = Source(
+    settings=Settings,
+    plan=csv_planner(FORMAT),
+    process=process_radiograph,
+    layout="labels_csv (BBox_List_2017.csv: Image Index, Finding Label, x, y, w, h) + PNGs "
+    "under images_dir",
+    licences=(
+        Licence(
+            "NIH-CXR14",
+            "NIH ChestX-ray14 terms: no restrictions on use; acknowledge the NIH Clinical Center "
+            "and cite the paper",
+            "https://nihcc.app.box.com/v/ChestXray-NIHCC",
+            "Wang X, Peng Y, Lu L, Lu Z, Bagheri M, Summers RM. ChestX-ray8: Hospital-scale "
+            "Chest X-ray Database and Benchmarks on Weakly-Supervised Classification and "
+            "Localization of Common Thorax Diseases. CVPR 2017.",
+        ),
+    ),
 )

@@ -18,11 +18,16 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
+
+from sources.base import Plan, PlanContext, SourceSettings
+from sources.ct.projection import CaseSettings, ProjectionConfig, plan_cases, read_cases_csv
 
 KIND = "synthetic_ct"
-EXTRACTOR = "sources.synthetic_ct"
+EXTRACTOR = "sources.ct.synthetic"
 VERSION = "1"
 LICENCE = "CC0-1.0"
 CASES_CSV = "cases.csv"
@@ -455,3 +460,45 @@ def write_dicom_series(
             ds.PixelData = values.tobytes()
         pydicom.dcmwrite(folder / f"slice{k:04d}.dcm", ds, enforce_file_format=True)
     return folder
+
+
+class Settings(SourceSettings):
+    """Chest CT phantoms the project generates, with masks and a report each: the CT
+    projection path on any machine."""
+
+    kind: Literal["synthetic_ct"]
+    n_cases: int = Field(default=3, ge=1, le=1000)
+    seed: int = 0
+    shape: tuple[int, int, int] = (96, 80, 76)
+    spacing: tuple[float, float, float] = (4.0, 4.0, 4.0)
+    licence: str = "CC0-1.0"
+    optional: bool = False
+    projection: ProjectionConfig = ProjectionConfig()
+    anatomy_records: Literal["core", "all", "none"] = "core"
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """Generate the phantoms into the source's private folder, then plan them as CT cases."""
+    root = ctx.generated_dir
+    generate_cases(
+        root,
+        n_cases=settings.n_cases,
+        seed=settings.seed,
+        shape=settings.shape,
+        spacing=settings.spacing,
+    )
+    csv_path = root / CASES_CSV
+    cases, result = read_cases_csv(csv_path, root, settings.dataset)
+    result.extend(
+        plan_cases(
+            cases,
+            dataset=settings.dataset,
+            licence=settings.licence,
+            settings=CaseSettings.of(settings),
+            ids=ctx.ids,
+            labels_file=str(csv_path),
+            extractor=EXTRACTOR,
+            kind=KIND,
+        )
+    )
+    return result

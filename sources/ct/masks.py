@@ -24,7 +24,7 @@ from extractors.ct.taxonomy import source_classes
 from extractors.ct.volume import GeometryError, reorientation_of, same_grid
 from schemas.enums import Reason
 from sources.base import ItemError
-from sources.ct_volume import NIFTI_SUFFIXES, LoadedCt, is_nifti, read_nifti
+from sources.ct.volume_io import NIFTI_SUFFIXES, LoadedCt, is_nifti, read_nifti
 
 
 def totalseg_class_names() -> dict[int, str]:

@@ -15,12 +15,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
+from pydantic import Field
 
 from extractors.pet.phantom import PhantomExam, generate_exam, synthetic_anatomy
 from extractors.pet.volume import CANONICAL
+from shards.licences import GENERIC_LICENCES
+from sources.base import Plan, PlanContext, Source, SourceSettings
+from sources.pet.exam import KIND_NIFTI, plan_pet_exams, process_pet_exam
 
 KIND = "synthetic_pet"
 VERSION = "1"
@@ -81,3 +86,44 @@ def generate_corpus(root: Path, *, n_exams: int, n_lesions: int, seed: int) -> P
         write_exam(root / f"PETCT_{i:04d}" / "study", exam)
     marker.write_text(json.dumps(params))
     return root
+
+
+class Settings(SourceSettings):
+    """PET/CT phantom exams the project generates (autoPET layout, reports with known truth)."""
+
+    kind: Literal["synthetic_pet"]
+    n_exams: int = Field(default=3, ge=1, le=1000)
+    n_lesions: int = Field(default=4, ge=1, le=12)
+    seed: int = 0
+    licence: str = "CC0-1.0"
+    optional: bool = False
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """Generate the exams into the source's private folder, then plan them as autoPET exams."""
+    root = generate_corpus(
+        ctx.generated_dir,
+        n_exams=settings.n_exams,
+        n_lesions=settings.n_lesions,
+        seed=settings.seed,
+    )
+    return plan_pet_exams(
+        dataset=settings.dataset,
+        kind=KIND_NIFTI,
+        root=root,
+        report_name=REPORT,
+        organ_masks=ORGANS,
+        slice_base=1,
+        licence=settings.licence,
+        ids=ctx.ids,
+        source_kind=KIND,
+    )
+
+
+SOURCE = Source(
+    settings=Settings,
+    plan=plan,
+    process=process_pet_exam,
+    layout="generated: n_exams PET/CT phantom exams in the autoPET layout with reports",
+    licences=GENERIC_LICENCES,
+)

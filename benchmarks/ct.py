@@ -30,8 +30,8 @@ def bench_projection(shape=(512, 512, 300), spacing=(0.78, 0.78, 1.0), repeats: 
     from extractors.ct.masks import ClassMasks
     from extractors.ct.projection import VIEWS, project
     from extractors.ct.volume import canonical_volume
-    from sources.ct_masks import totalseg_class_names
-    from sources.synthetic_ct import make_phantom
+    from sources.ct.masks import totalseg_class_names
+    from sources.ct.synthetic import make_phantom
 
     core = pin_one_core()
     phantom = make_phantom(shape, spacing, seed=0, noise_hu=8.0)
@@ -86,7 +86,7 @@ def _run_projection(args: argparse.Namespace) -> int:
 
 def _run_reports(args: argparse.Namespace) -> int:
     from extractors.reports.evaluate import evaluate, load_iu_reports
-    from medsg.paths import default_realdata_dir
+    from shards.layout import default_realdata_dir
 
     path = (
         Path(args.reports)

@@ -6,10 +6,13 @@ and accounts: every mention that gives no label becomes a quarantine row with it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from extractors.pet.anatomy import organ_phrase
-from extractors.pet.errors import PetInputError
 from extractors.pet.label import EXTRACTOR, EXTRACTOR_VERSION, ExamLabels, MentionResult, label_exam
 from extractors.pet.render import (
     axial_box,
@@ -21,14 +24,24 @@ from extractors.pet.render import (
 )
 from extractors.pet.report import redact
 from extractors.pet.volume import PetVolume
-from medsg.items import ItemContext, ItemOutput
 from records.pet import LABEL, ExamContext, LesionLabel, build_pet_records
 from records.sequences.pet import pet_crossmodal
 from schemas.enums import Reason, Stage, Unit
+from schemas.errors import ItemError
 from schemas.identity import Pseudonymizer, stable_id
 from schemas.records import Finding, NamedBox, Provenance, QuarantineRow, SequenceRecord, Study
-from sources.base import Plan, SourceItem, quarantine_item
-from sources.pet_readers import DICOM_SUFFIXES, SUV_FILE, load_autopet_exam, load_pet_dicom_exam
+from shards.licences import Licence
+from sources.base import (
+    InputFile,
+    Plan,
+    PlanContext,
+    Source,
+    SourceItem,
+    SourceSettings,
+    quarantine_item,
+)
+from sources.context import ItemContext, ItemOutput
+from sources.pet.readers import DICOM_SUFFIXES, SUV_FILE, load_autopet_exam, load_pet_dicom_exam
 
 KIND_NIFTI = "autopet_nifti"
 KIND_DICOM = "pet_dicom"
@@ -36,7 +49,31 @@ LICENCES = {KIND_NIFTI: "autoPET-FDG-PET-CT-Lesions", KIND_DICOM: "unspecified"}
 MAX_REPORT_BYTES = 1_000_000
 
 
-# ---- plan -----------------------------------------------------------------------------------
+# ---- settings and plan ----------------------------------------------------------------------
+
+
+class Settings(SourceSettings):
+    """PET/CT exams on disk, one folder each with its report text: autoPET-style NIfTI
+    studies (SUV.nii.gz, optional CTres.nii.gz and SEG.nii.gz on the PET grid) or DICOM
+    exams (a PET series, optionally a CT series; SUV computed from the headers)."""
+
+    kind: Literal["autopet_nifti", "pet_dicom"]
+    root: Path
+    report_name: str = "report.txt"  # in each exam folder
+    organ_masks: str | None = "organ_masks"  # in each exam folder: a folder with one NIfTI
+    # per TotalSegmentator class, or one multilabel NIfTI, on the PET grid; absent is fine
+    # (no host organs)
+    slice_base: int = Field(default=1, ge=0, le=1)  # NIfTI: reports count stored slices from
+    licence: str | None = None  # default: the reader's licence id
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ExamSettings:
+    """The per-item settings of an exam (``SourceItem.settings``)."""
+
+    organ_masks: str | None
+    slice_base: int = 1
 
 
 def exam_folders(root: Path, kind: str) -> list[Path]:
@@ -72,6 +109,7 @@ def plan_pet_exams(
     slice_base: int,
     licence: str | None,
     ids: Pseudonymizer,
+    source_kind: str | None = None,
 ) -> Plan:
     """One item per exam folder; an exam without its report is set aside here."""
     plan = Plan()
@@ -90,15 +128,14 @@ def plan_pet_exams(
                 )
             )
             continue
-        files = _inputs(folder, kind, report, organ_masks)
-        stats = [p.stat() for p in files]
-        fingerprint = ";".join(
-            f"{p.relative_to(folder).as_posix()}:{st.st_size}:{st.st_mtime_ns}"
-            for p, st in zip(files, stats, strict=True)
+        files = tuple(
+            InputFile.of("report" if p == report else "exam", p)
+            for p in _inputs(folder, kind, report, organ_masks)
         )
         plan.items.append(
             SourceItem(
                 dataset=dataset,
+                kind=source_kind or kind,
                 reader=kind,
                 item_id=rel,
                 patient_key=rel.split("/")[0],
@@ -109,14 +146,10 @@ def plan_pet_exams(
                 extractor=EXTRACTOR,
                 extractor_version=EXTRACTOR_VERSION,
                 modality="PT",
-                file_size=sum(st.st_size for st in stats),
-                file_mtime_ns=max(st.st_mtime_ns for st in stats),
-                payload=(
-                    ("report", str(report)),
-                    ("organ_masks", organ_masks or ""),
-                    ("slice_base", str(slice_base)),
-                    ("inputs", fingerprint),
-                ),
+                file_size=sum(f.size for f in files),
+                file_mtime_ns=max(f.mtime_ns for f in files),
+                inputs=files,
+                settings=ExamSettings(organ_masks=organ_masks, slice_base=slice_base),
             )
         )
     return plan
@@ -126,30 +159,29 @@ def plan_pet_exams(
 
 
 def load_exam(item: SourceItem) -> tuple[PetVolume, str]:
-    """The exam's volume and report text (PetInputError when either cannot be used)."""
+    """The exam's volume and report text (ItemError when either cannot be used)."""
     folder = Path(item.path)
     try:
         return _load_exam(item, folder)
-    except PetInputError:
+    except ItemError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         # a malformed header or volume the readers did not foresee: the exam, not the run
         reason = Reason.VOLUME_READ_ERROR if item.reader == KIND_NIFTI else Reason.DICOM_READ_ERROR
-        raise PetInputError(
+        raise ItemError(
             reason, f"{folder.name}: cannot be read ({type(exc).__name__}: {exc})"
         ) from None
 
 
 def _load_exam(item: SourceItem, folder: Path) -> tuple[PetVolume, str]:
+    settings: ExamSettings = item.settings
     if item.reader == KIND_NIFTI:
         volume = load_autopet_exam(
-            folder,
-            slice_base=int(item.get("slice_base", "1") or 1),
-            organ_masks=item.get("organ_masks") or None,
+            folder, slice_base=settings.slice_base, organ_masks=settings.organ_masks
         )
     else:
-        volume = load_pet_dicom_exam(folder, organ_masks=item.get("organ_masks") or None)
-    report = Path(item.get("report") or item.labels_file)
+        volume = load_pet_dicom_exam(folder, organ_masks=settings.organ_masks)
+    report = Path(item.labels_file)
     data = report.read_bytes()[:MAX_REPORT_BYTES]
     return volume, data.decode("utf-8", errors="replace")
 
@@ -185,7 +217,7 @@ def process_pet_exam(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     main_id = ctx.ids.study(item.dataset, f"{item.item_id}#mip")
     try:
         volume, report = load_exam(item)
-    except PetInputError as exc:
+    except ItemError as exc:
         return ItemOutput(
             quarantine=[
                 quarantine_item(
@@ -356,3 +388,35 @@ def _organ_box(volume: PetVolume, organ: str) -> NamedBox | None:
     mask = volume.organs.mask(organ)
     box = coronal_box(mask, (0, 0, 0), volume.shape)
     return NamedBox.of(box, organ) if box is not None else None
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """One item per exam folder of a configured PET/CT source."""
+    return plan_pet_exams(
+        dataset=settings.dataset,
+        kind=settings.kind,
+        root=settings.root,
+        report_name=settings.report_name,
+        organ_masks=settings.organ_masks,
+        slice_base=settings.slice_base,
+        licence=settings.licence,
+        ids=ctx.ids,
+    )
+
+
+SOURCE = Source(
+    settings=Settings,
+    plan=plan,
+    process=process_pet_exam,
+    layout="one folder per exam: autoPET NIfTI (SUV.nii.gz, CTres.nii.gz, SEG.nii.gz) or a "
+    "DICOM PET (+CT) series, report_name beside it, organ_masks optional",
+    licences=(
+        Licence(
+            "autoPET-FDG-PET-CT-Lesions",
+            "Creative Commons Attribution 4.0 (TCIA FDG-PET-CT-Lesions, autoPET challenge)",
+            "https://doi.org/10.7937/gkr0-xv29",
+            "Gatidis S, Kuestner T. A whole-body FDG-PET/CT dataset with manually annotated "
+            "tumor lesions (FDG-PET-CT-Lesions). The Cancer Imaging Archive, 2022.",
+        ),
+    ),
+)

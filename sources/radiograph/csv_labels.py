@@ -13,11 +13,30 @@ import polars as pl
 
 from schemas.enums import Reason, Stage
 from schemas.identity import Pseudonymizer
-from sources.base import LabelRow, Plan, SourceItem, index_files, quarantine_item, quarantine_row
+from sources.base import (
+    LabelRow,
+    Plan,
+    PlanContext,
+    SourceItem,
+    SourceSettings,
+    index_files,
+    quarantine_item,
+    quarantine_row,
+)
 
 
 class SourceError(ValueError):
     """A source that cannot be read at all (label file missing or unreadable); names the file."""
+
+
+class CsvSettings(SourceSettings):
+    """A dataset on disk: a label CSV plus a folder of images (searched recursively)."""
+
+    root: Path
+    labels_csv: str  # relative to root
+    images_dir: str = "images"  # relative to root
+    licence: str | None = None  # default: the source's licence id
+    optional: bool = False  # when root is absent: skip with a warning instead of failing
 
 
 class RowError(ValueError):
@@ -61,6 +80,7 @@ class CsvSourceSpec:
     images_dir: Path
     licence: str
     extractor: str
+    kind: str  # the configured source kind (a generated corpus plans in another's format)
 
     @classmethod
     def at(
@@ -73,6 +93,7 @@ class CsvSourceSpec:
         images_dir: str,
         licence: str | None = None,
         extractor: str | None = None,
+        kind: str | None = None,
     ) -> CsvSourceSpec:
         return cls(
             format=fmt,
@@ -81,7 +102,29 @@ class CsvSourceSpec:
             images_dir=root / images_dir,
             licence=licence or fmt.licence,
             extractor=extractor or fmt.extractor,
+            kind=kind or fmt.kind,
         )
+
+    @classmethod
+    def of(cls, fmt: CsvFormat, settings: CsvSettings) -> CsvSourceSpec:
+        """The spec of a configured CSV source."""
+        return cls.at(
+            fmt,
+            dataset=settings.dataset,
+            root=settings.root,
+            labels_csv=settings.labels_csv,
+            images_dir=settings.images_dir,
+            licence=settings.licence,
+        )
+
+
+def csv_planner(fmt: CsvFormat):
+    """The ``plan`` of a Source that is one CSV format."""
+
+    def plan(settings: CsvSettings, ctx: PlanContext) -> Plan:
+        return plan_csv_source(CsvSourceSpec.of(fmt, settings), ctx.ids)
+
+    return plan
 
 
 def read_label_rows(labels_csv: Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -218,6 +261,7 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
         plan.items.append(
             SourceItem(
                 dataset=spec.dataset,
+                kind=spec.kind,
                 reader=fmt.reader,
                 item_id=image_id,
                 patient_key=patient_of[image_id],

@@ -8,7 +8,7 @@
   rescale) and optionally a CT series, resampled onto the PET grid.
 - A CT with organ masks, as anatomy for phantoms (``load_ct_anatomy``).
 
-Errors are ``PetInputError`` with a reason code and a message naming the file and the tag
+Errors are ``ItemError`` with a reason code and a message naming the file and the tag
 or field; nothing else escapes. Only pixel-describing DICOM attributes and the SUV inputs are
 read; no identifying header value leaves this module.
 """
@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from extractors.pet.errors import PetInputError
 from extractors.pet.phantom import Anatomy
 from extractors.pet.suv import suv_bw_scale_factor
 from extractors.pet.volume import (
@@ -37,6 +36,7 @@ from extractors.pet.volume import (
     to_canonical,
 )
 from schemas.enums import Reason
+from schemas.errors import ItemError
 
 SUV_FILE, CT_FILE, SEG_FILE = "SUV.nii.gz", "CTres.nii.gz", "SEG.nii.gz"
 DICOM_SUFFIXES = (".dcm", ".ima", ".dicom")
@@ -54,15 +54,15 @@ def read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
         img = nib.load(str(path))
         data = np.asarray(img.dataobj)
     except FileNotFoundError:
-        raise PetInputError(Reason.FILE_MISSING, f"{path.name}: file not found") from None
+        raise ItemError(Reason.FILE_MISSING, f"{path.name}: file not found") from None
     except Exception as exc:  # nibabel / gzip / numpy raise many types for broken files
-        raise PetInputError(
+        raise ItemError(
             Reason.VOLUME_READ_ERROR, f"{path.name}: not a readable NIfTI volume: {exc}"
         ) from None
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     if data.ndim != 3:
-        raise PetInputError(
+        raise ItemError(
             Reason.VOLUME_READ_ERROR, f"{path.name}: expected a 3D volume, got shape {data.shape}"
         )
     return data, np.asarray(img.affine, dtype=np.float64)
@@ -81,7 +81,7 @@ def read_organ_masks(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]
     if path.is_dir():
         files = sorted(p for p in path.glob("*.nii*") if p.name.split(".")[0])
         if not files:
-            raise PetInputError(Reason.FILE_MISSING, f"{path.name}: no organ mask NIfTI in it")
+            raise ItemError(Reason.FILE_MISSING, f"{path.name}: no organ mask NIfTI in it")
         labels = None
         affine = None
         names: dict[int, str] = {}
@@ -90,7 +90,7 @@ def read_organ_masks(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]
             if labels is None:
                 labels, affine = np.zeros(data.shape, dtype=np.int16), aff
             elif not same_grid(data.shape, aff, labels.shape, affine):
-                raise PetInputError(
+                raise ItemError(
                     Reason.GRID_MISMATCH,
                     f"{f.name}: organ mask grid {data.shape} differs from {files[0].name}'s "
                     f"{labels.shape}",
@@ -104,7 +104,7 @@ def read_organ_masks(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]
     class_map = _total_class_map()
     unknown = sorted(ids - set(class_map))
     if unknown:
-        raise PetInputError(
+        raise ItemError(
             Reason.VOLUME_READ_ERROR,
             f"{path.name}: label values {unknown[:5]} are not TotalSegmentator 'total' classes",
         )
@@ -130,7 +130,7 @@ def load_autopet_exam(
     suv_path = folder / SUV_FILE
     data, affine = read_nifti(suv_path)
     if not np.isfinite(data).all():
-        raise PetInputError(Reason.VOLUME_READ_ERROR, f"{SUV_FILE}: contains NaN or infinite SUV")
+        raise ItemError(Reason.VOLUME_READ_ERROR, f"{SUV_FILE}: contains NaN or infinite SUV")
     canon = to_canonical(data.astype(np.float32), affine, SUV_FILE)
     numbering = file_axis_numbering(canon, data.shape[canon.z_source_axis], slice_base)
     volume = PetVolume(canon.data, canon.affine, numbering)
@@ -173,7 +173,7 @@ def _read_header(path: Path):
             warnings.simplefilter("ignore")
             return pydicom.dcmread(path, stop_before_pixels=True)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise PetInputError(
+        raise ItemError(
             Reason.DICOM_READ_ERROR, f"{path.name}: not a readable DICOM file: {exc}"
         ) from None
 
@@ -188,11 +188,11 @@ def _read_pixels(path: Path) -> np.ndarray:
             ds = pydicom.dcmread(path)
             raw = ds.pixel_array
     except Exception as exc:  # truncated files and codec errors come in many types
-        raise PetInputError(
+        raise ItemError(
             Reason.DICOM_PIXEL_ERROR, f"{path.name}: pixel data does not decode: {exc}"
         ) from None
     if raw.ndim != 2:
-        raise PetInputError(
+        raise ItemError(
             Reason.SERIES_INCONSISTENT, f"{path.name}: expected one 2D frame, got {raw.shape}"
         )
     slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
@@ -220,9 +220,9 @@ def load_pet_dicom_exam(folder: Path, *, organ_masks: str | None = None) -> PetV
     series = read_dicom_series(folder)
     pets = series.get("PT", [])
     if not pets:
-        raise PetInputError(Reason.FILE_MISSING, f"{folder.name}: no PET (Modality PT) series")
+        raise ItemError(Reason.FILE_MISSING, f"{folder.name}: no PET (Modality PT) series")
     if len(pets) > 1:
-        raise PetInputError(
+        raise ItemError(
             Reason.SERIES_INCONSISTENT,
             f"{folder.name}: {len(pets)} PET series; keep one per exam folder",
         )
@@ -233,7 +233,7 @@ def load_pet_dicom_exam(folder: Path, *, organ_masks: str | None = None) -> PetV
     volume = PetVolume(canon.data.astype(np.float32), canon.affine, numbering)
     cts = series.get("CT", [])
     if len(cts) > 1:
-        raise PetInputError(
+        raise ItemError(
             Reason.SERIES_INCONSISTENT, f"{folder.name}: {len(cts)} CT series; keep one"
         )
     if cts:
@@ -243,7 +243,7 @@ def load_pet_dicom_exam(folder: Path, *, organ_masks: str | None = None) -> PetV
             ct_stack.data.shape, ct_stack.affine, volume.shape, volume.affine
         )
         if covered < MIN_CT_OVERLAP:
-            raise PetInputError(
+            raise ItemError(
                 Reason.GRID_MISMATCH,
                 f"{Path(cts[0][0].filename).name}: the CT series covers {covered:.0%} of the "
                 f"PET field of view (ImagePositionPatient (0020,0032) / "
@@ -262,7 +262,7 @@ def _check_frame_of_reference(pet: list, ct: list) -> None:
     a = str(pet[0].get("FrameOfReferenceUID", "") or "")
     b = str(ct[0].get("FrameOfReferenceUID", "") or "")
     if a and b and a != b:
-        raise PetInputError(
+        raise ItemError(
             Reason.GRID_MISMATCH,
             f"{Path(ct[0].filename).name}: FrameOfReferenceUID (0020,0052) differs from the "
             "PET's: the two series are not in one patient coordinate system",
@@ -294,7 +294,7 @@ def load_ct_anatomy(ct_path: Path, masks: Path) -> Anatomy:
     ):
         offset, score = _best_z_offset(ct_canon.data, mask_canon.data, names)
         if score < 0.8:
-            raise PetInputError(
+            raise ItemError(
                 Reason.GRID_MISMATCH,
                 f"{masks.name}: the organ masks do not line up with {ct_path.name} at any "
                 f"slice offset (best agreement {score:.0%})",

@@ -1,14 +1,13 @@
-"""Item processors: how one planned input item becomes published images (Study rows),
-Findings and records. One processor per ``SourceItem.reader``; a new kind of source (PET/CT
-exams, CT volumes) registers its own in ``PROCESSORS`` and the pipeline does the rest
-(counting, validation, quarantine of items that give no record)."""
+"""The radiograph processor: one 2D image (PNG or DICOM) with its label rows becomes a Study,
+its Findings, grounding records, chains of thought where an organ label image rides along,
+and the MedSG sequence records made from edits and crops of it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from medsg.ct_processor import process_ct
-from medsg.items import ItemContext, ItemOutput, Processor, read_error
 from records.cot import EXTRACTOR as COT_EXTRACTOR
 from records.cot import VERSION as COT_VERSION
 from records.cot import Organ, lesion_cot_records, organs_from_labels
@@ -16,12 +15,20 @@ from records.grounding import build_grounding_records
 from records.sequences.radiograph import radiograph_sequences
 from schemas.records import Provenance, Study
 from sources.base import ItemError, SourceItem
-from sources.findings import findings_of
+from sources.context import ItemContext, ItemOutput, read_error
 from sources.imaging import LOADERS
-from sources.pet_exam import process_pet_exam
-from sources.synthetic_cxr import ANATOMY_LABELS
+from sources.radiograph.findings import findings_of
 
-__all__ = ["PROCESSORS", "ItemContext", "ItemOutput", "Processor", "process_radiograph"]
+
+@dataclass(frozen=True)
+class OrganLabels:
+    """Settings of items whose organ label image rides along (role ``anatomy_labels``):
+    label value -> (structure, phrase)."""
+
+    names: tuple[tuple[int, str, str], ...]
+
+    def as_dict(self) -> dict[int, tuple[str, str]]:
+        return {value: (name, phrase) for value, name, phrase in self.names}
 
 
 def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
@@ -40,9 +47,9 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     records: list = build_grounding_records(
         study, findings, seed=ctx.records_seed, exhaustive=item.exhaustive
     )
-    anatomy = item.get("anatomy_labels")
-    if anatomy and records and ctx.chains:
-        organs = load_organs(anatomy, image.pixels.shape, ANATOMY_LABELS)
+    anatomy = item.input("anatomy_labels")
+    if anatomy and isinstance(item.settings, OrganLabels) and records and ctx.chains:
+        organs = load_organs(anatomy.path, image.pixels.shape, item.settings.as_dict())
         provenance = Provenance.of(
             study,
             f"{item.extractor}+{COT_EXTRACTOR}",
@@ -77,12 +84,3 @@ def load_organs(
         if labels.size != (shape[1], shape[0]):
             labels = labels.resize((shape[1], shape[0]), Image.Resampling.NEAREST)
         return organs_from_labels(np.asarray(labels), names)
-
-
-PROCESSORS: dict[str, Processor] = {
-    "png": process_radiograph,
-    "dicom": process_radiograph,
-    "ct_volume": process_ct,
-    "autopet_nifti": process_pet_exam,  # PET/CT exams with their reports (sources.pet_exam)
-    "pet_dicom": process_pet_exam,
-}

@@ -7,12 +7,23 @@ finding, and records ask about it ("Is there pneumonia?" -> "No.").
 
 from __future__ import annotations
 
+from typing import Literal
+
 from schemas.vocab import RSNA_PNEUMONIA_LABEL
-from sources.base import LabelRow
-from sources.csv_labels import CsvFormat, ParsedRow, RowError, parse_box
+from shards.licences import Licence
+from sources.base import LabelRow, Source
+from sources.radiograph.csv_labels import (
+    CsvFormat,
+    CsvSettings,
+    ParsedRow,
+    RowError,
+    csv_planner,
+    parse_box,
+)
+from sources.radiograph.process import process_radiograph
 
 KIND = "rsna_pneumonia"
-EXTRACTOR = "sources.rsna_pneumonia"
+EXTRACTOR = "sources.radiograph.rsna_pneumonia"
 VERSION = "1"
 LICENCE = "RSNA-Pneumonia-Challenge"  # competition terms (shards.licences)
 COLUMNS = ("patientId", "x", "y", "width", "height", "Target")
@@ -52,4 +63,30 @@ FORMAT = CsvFormat(
     extractor_version=VERSION,
     modality="XR",
     exhaustive=True,  # every opacity of an image has its box, Target 0 means none
+)
+
+
+class Settings(CsvSettings):
+    """RSNA Pneumonia: ``stage_2_train_labels.csv`` plus ``<patientId>.dcm`` images."""
+
+    kind: Literal["rsna_pneumonia"]
+
+
+SOURCE = Source(
+    settings=Settings,
+    plan=csv_planner(FORMAT),
+    process=process_radiograph,
+    layout="labels_csv (stage_2_train_labels.csv: patientId, x, y, width, height, Target) + "
+    "<patientId>.dcm under images_dir",
+    licences=(
+        Licence(
+            "RSNA-Pneumonia-Challenge",
+            "RSNA Pneumonia Detection Challenge data terms (non-commercial research use; "
+            "derived from NIH ChestX-ray14)",
+            "https://www.kaggle.com/competitions/rsna-pneumonia-detection-challenge/rules",
+            "Shih G, Wu CC, Halabi SS, et al. Augmenting the National Institutes of Health "
+            "Chest Radiograph Dataset with Expert Annotations of Possible Pneumonia. "
+            "Radiology: Artificial Intelligence 2019;1(1):e180041.",
+        ),
+    ),
 )

@@ -1,4 +1,4 @@
-"""The processor of CT cases (``SourceItem.reader == "ct_volume"``): load the CT and its
+"""The processor of CT cases (sources ``ct_projection`` and ``synthetic_ct``): load the CT and its
 masks, build the taxonomy's structures, project frontal and lateral radiographs with their
 masks, publish both images as Study rows (modality ``DRR``), and build the anatomy Findings,
 the report's Findings and the records (``records.ct_anatomy``). A case that cannot be read
@@ -11,7 +11,6 @@ from extractors.ct.anatomy import build_structures
 from extractors.ct.projection import VIEWS, project
 from extractors.reports import EXTRACTOR as REPORT_EXTRACTOR
 from extractors.reports import LEXICON_VERSION, extract_findings
-from medsg.items import ItemContext, ItemOutput, read_error
 from records.ct_anatomy import (
     CtRecordSource,
     anatomy_findings,
@@ -23,7 +22,8 @@ from schemas.boxes import Box
 from schemas.enums import Reason
 from schemas.records import Study
 from sources.base import ItemError, SourceItem
-from sources.ct_projection import EXTRACTOR_VERSION, CaseSettings, load_case
+from sources.context import ItemContext, ItemOutput, read_error
+from sources.ct.projection import EXTRACTOR_VERSION, CaseSettings, load_case
 
 MODALITY = "DRR"  # digitally reconstructed radiograph
 
@@ -38,7 +38,7 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     study_ids = {v: ctx.ids.study(item.dataset, view_study_key(item.item_id, v)) for v in VIEWS}
     try:
         ct, masks, report = load_case(item)
-        settings = CaseSettings.of(item)
+        settings: CaseSettings = item.settings
         structures = build_structures(masks, ct.volume.spacing)
         projection = project(ct.volume, structures, settings.projection())
         if not any(projection.masks[v] for v in VIEWS):

@@ -60,6 +60,19 @@ class BuildLayout:
     def quarantine(self) -> Path:
         return self.tables / "quarantine.parquet"
 
+    @property
+    def items_table(self) -> Path:
+        return self.tables / "items.parquet"
+
+    @property
+    def item_traces(self) -> Path:
+        return self.tables / "item_traces.parquet"
+
+    @property
+    def processor_log(self) -> Path:
+        """Tracebacks of unexpected processor exceptions (private)."""
+        return self.build / "logs" / "processor_errors.log"
+
     def image_path(self, study_id: str) -> Path:
         return self.images / study_id[-2:] / f"{study_id}.png"
 
