@@ -184,6 +184,20 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sources(args: argparse.Namespace) -> int:
+    """Every registered source kind, the files it expects, its licences and citations."""
+    from sources.registry import SOURCES
+
+    for source in SOURCES:
+        print(", ".join(source.kinds))
+        print(f"  expects: {source.layout}")
+        for lic in source.licences:
+            print(f"  licence: {lic.id}: {lic.name}")
+            if lic.citation:
+                print(f"  cite: {lic.citation}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medsg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--out", default="out/demo", help="release folder (default: out/demo)")
     sync.add_argument("--no-prefect", action="store_true", help="run inline, without Prefect")
     sync.set_defaults(func=_cmd_sync_reviews)
+
+    sources = sub.add_parser("sources", help="list the source kinds, their layouts and licences")
+    sources.set_defaults(func=_cmd_sources)
 
     verify = sub.add_parser("verify", help="check every release file against manifest.json")
     verify.add_argument("release", help="release folder")

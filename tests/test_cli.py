@@ -52,3 +52,16 @@ def test_inline_build_then_verify_then_tamper(tmp_path: Path) -> None:
     shard.write_bytes(bytes(data))
     bad = medsg("verify", "rel", cwd=tmp_path)
     assert bad.returncode == 1 and shard.name in bad.stderr and "sha256" in bad.stderr
+
+
+def test_sources_lists_every_registered_kind(capsys) -> None:
+    from medsg.cli import main
+    from sources.registry import BY_KIND
+
+    assert main(["sources"]) == 0
+    out = capsys.readouterr().out
+    listed = {
+        k.strip() for line in out.splitlines() if not line.startswith(" ") for k in line.split(",")
+    }
+    assert listed == set(BY_KIND)
+    assert "NIH-CXR14" in out and "expects:" in out

@@ -5,10 +5,11 @@ is accounted for, and the card and manifest hold."""
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 
 from schemas.identity import Pseudonymizer
@@ -122,6 +123,17 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     assert len(pet_studies) >= 2 * PET_EXAMS
     flow = demo_release["stats"]["flow"]
     assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS
+    # one status row per named input (_build/tables/items.parquet), checked against the files
+    items = pq.read_table(out / "_build" / "tables" / "items.parquet").to_pylist()
+    status = Counter(i["status"] for i in items)
+    assert status["published"] + status["quarantined"] == len(items) == flow["items_named"]
+    radiographs = {"nih_cxr14", "rsna_pneumonia", "synthetic_cxr"}
+    assert {i["item_id"] for i in items if i["dataset"] in radiographs} == acc.named
+    assert sum(i["dataset"] not in radiographs for i in items) == CT_CASES + PET_EXAMS
+    published = [i for i in items if i["status"] == "published"]
+    assert len(published) >= 4 + 8 + 300 and all(i["n_records"] > 0 for i in published)
+    reasons = Counter(i["reason"] for i in items if i["status"] == "quarantined")
+    assert reasons["file_missing"] == 876
     # every valid record is published, but for the copies of identical pixels set aside
     duplicates = demo_release["stats"]["quarantine"].get("publish", {}).get("duplicate_image", 0)
     assert flow["records_published"] + duplicates == flow["records_valid"] == flow["records_built"]

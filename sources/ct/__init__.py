@@ -2,7 +2,7 @@
 source (cases on disk) and ``synthetic_ct`` (generated phantoms). Planning and reading are in
 ``projection``, the processor in ``process``."""
 
-from shards.licences import GENERIC_LICENCES
+from shards.licences import APACHE_2, CC0
 from sources.base import Source
 from sources.ct import projection, synthetic
 from sources.ct.process import process_ct
@@ -13,12 +13,12 @@ CT_PROJECTION = Source(
     process=process_ct,
     layout="cases_csv (case_id, patient_id, ct, masks, report) or inline cases: a NIfTI or "
     "DICOM series folder per case, TotalSegmentator masks (multilabel or per-class folder)",
-    licences=GENERIC_LICENCES,
+    licences=(APACHE_2,),
 )
 SYNTHETIC_CT = Source(
     settings=synthetic.Settings,
     plan=synthetic.plan,
     process=process_ct,
     layout="generated: n_cases chest CT phantoms with masks and reports",
-    licences=GENERIC_LICENCES,
+    licences=(CC0,),
 )

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from extractors.pet.phantom import PhantomExam, generate_exam, synthetic_anatomy
 from extractors.pet.volume import CANONICAL
-from shards.licences import GENERIC_LICENCES
+from shards.licences import CC0
 from sources.base import Plan, PlanContext, Source, SourceSettings
 from sources.pet.exam import KIND_NIFTI, plan_pet_exams, process_pet_exam
 
@@ -125,5 +125,5 @@ SOURCE = Source(
     plan=plan,
     process=process_pet_exam,
     layout="generated: n_exams PET/CT phantom exams in the autoPET layout with reports",
-    licences=GENERIC_LICENCES,
+    licences=(CC0,),
 )

@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage
 
-from shards.licences import GENERIC_LICENCES
+from shards.licences import CC0
 from sources.base import InputFile, Plan, PlanContext, Source, SourceItem, SourceSettings
 from sources.imaging import encode_png
 from sources.radiograph import nih_cxr14, rsna_pneumonia
@@ -309,5 +309,5 @@ SOURCE = Source(
     plan=plan,
     process=process_radiograph,
     layout="generated: n_images chest radiograph phantoms in the NIH and RSNA formats",
-    licences=GENERIC_LICENCES,
+    licences=(CC0,),
 )
