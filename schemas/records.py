@@ -68,7 +68,7 @@ class Provenance:
 
     source_dataset: str  # configured source name, e.g. "nih_cxr14"
     source_item: str  # pseudonymous reference of the source item (never a raw input id)
-    extractor: str  # what made the label, e.g. "sources.radiograph.nih_cxr14" or "extractors.pet"
+    extractor: str  # what made the label, e.g. "sources.nih_cxr14" or "extractors.pet"
     extractor_version: str
     confidence: float  # weak-label confidence in [0, 1]; expert labels are 1.0
     licence: str  # licence id of the source dataset

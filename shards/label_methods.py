@@ -14,17 +14,17 @@ class LabelMethod:
 
 
 LABEL_METHODS: dict[str, LabelMethod] = {
-    "sources.radiograph.nih_cxr14": LabelMethod(
+    "sources.nih_cxr14": LabelMethod(
         "expert",
         "NIH ChestX-ray14 bounding boxes drawn by radiologists (BBox_List_2017.csv)",
         "reference labels (not re-measured); boxes reproduced within 1 px of the CSV (tests)",
     ),
-    "sources.radiograph.rsna_pneumonia": LabelMethod(
+    "sources.rsna_pneumonia": LabelMethod(
         "expert",
         "RSNA Pneumonia Detection Challenge boxes and negatives by radiologists",
         "reference labels (not re-measured); boxes reproduced within 1 px of the CSV (tests)",
     ),
-    "sources.ct.synthetic": LabelMethod(
+    "sources.synthetic_ct": LabelMethod(
         "generated",
         "organ masks of generated chest CT phantoms, projected with the CT",
         "exact by construction",
@@ -56,7 +56,7 @@ LABEL_METHODS: dict[str, LabelMethod] = {
         "that overlaps the lesion most (MedCLM)",
         "exact given the source's boxes and masks",
     ),
-    "sources.radiograph.synthetic_cxr": LabelMethod(
+    "sources.synthetic_cxr": LabelMethod(
         "generated",
         "lesions drawn into generated radiographs; the box is the drawn lesion's extent",
         "exact by construction",

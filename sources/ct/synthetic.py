@@ -27,7 +27,7 @@ from sources.base import Plan, PlanContext, SourceSettings
 from sources.ct.projection import CaseSettings, ProjectionConfig, plan_cases, read_cases_csv
 
 KIND = "synthetic_ct"
-EXTRACTOR = "sources.ct.synthetic"
+EXTRACTOR = "sources.synthetic_ct"  # a stable label-method id (published), not a module path
 VERSION = "1"
 LICENCE = "CC0-1.0"
 CASES_CSV = "cases.csv"

@@ -22,7 +22,7 @@ from sources.radiograph.csv_labels import (
 from sources.radiograph.process import process_radiograph
 
 KIND = "nih_cxr14"
-EXTRACTOR = "sources.radiograph.nih_cxr14"
+EXTRACTOR = "sources.nih_cxr14"  # a stable label-method id (published), not a module path
 VERSION = "1"
 LICENCE = "NIH-CXR14"  # "no restrictions on use", cite the paper (shards.licences)
 COLUMNS = ("Image Index", "Finding Label", "x", "y", "w", "h")

@@ -23,7 +23,7 @@ from sources.radiograph.csv_labels import (
 from sources.radiograph.process import process_radiograph
 
 KIND = "rsna_pneumonia"
-EXTRACTOR = "sources.radiograph.rsna_pneumonia"
+EXTRACTOR = "sources.rsna_pneumonia"  # a stable label-method id (published)
 VERSION = "1"
 LICENCE = "RSNA-Pneumonia-Challenge"  # competition terms (shards.licences)
 COLUMNS = ("patientId", "x", "y", "width", "height", "Target")

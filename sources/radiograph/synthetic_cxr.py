@@ -27,7 +27,7 @@ from sources.radiograph.csv_labels import CsvSourceSpec, plan_csv_source
 from sources.radiograph.process import OrganLabels, process_radiograph
 
 KIND = "synthetic_cxr"
-EXTRACTOR = "sources.radiograph.synthetic_cxr"
+EXTRACTOR = "sources.synthetic_cxr"  # a stable label-method id (published)
 VERSION = "2"  # 2: lung label images under anatomy/
 LICENCE = "CC0-1.0"
 NIH_DIR = "nih_format"

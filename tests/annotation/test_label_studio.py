@@ -86,9 +86,7 @@ def test_push_review_sync_round_trip(
     for task in tasks:  # predictions: the extractor as model version, confidence as score
         [pred] = task["predictions"]
         record = weak[task["data"]["record_id"]]
-        assert (
-            pred["model_version"] == "sources.radiograph.synthetic_cxr@1" and pred["score"] == 1.0
-        )
+        assert pred["model_version"] == "sources.synthetic_cxr@1" and pred["score"] == 1.0
         boxes = [Box.from_label_studio(r["value"]) for r in pred["result"]]
         assert [v for b in boxes for v in b.as_list()] == pytest.approx(
             [v for sb in review_boxes(record) for v in sb.box.as_list()]
