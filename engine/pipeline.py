@@ -45,7 +45,7 @@ from shards.writer import config_name, content_tag, write_shards
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
 from sources.radiograph.csv_labels import SourceError
-from sources.registry import licences, source_for
+from sources.registry import label_methods, licences, source_for
 
 _CODE_PACKAGES = (
     "medsg",
@@ -481,6 +481,7 @@ def publish_records(
     coverage = reviewed.coverage() if reviewed else None
     card = card_data(cfg, published, shard_files, coverage)
     card.licences = licences()
+    card.label_methods = label_methods()
     card.shard_tag = tag
     if reviewed:
         (layout.staging / METRICS_FILE).write_text(

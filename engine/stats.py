@@ -11,7 +11,7 @@ from schemas.records import QuarantineRow
 # Flow counters, in pipeline order, with what each counts.
 FLOW: dict[str, str] = {
     "label_rows_read": "data rows in the label files",
-    "items_named": "image files the label files name (missing ones included)",
+    "items_named": "inputs the label files and folders name (missing ones too; items.parquet)",
     "items_planned": "image files found on disk, one per image id",
     "items_read": "images decoded and rendered",
     "findings": "label rows that became findings on a decoded image",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from shards.features import features_yaml
-from shards.label_methods import method_of
+from shards.label_methods import LabelMethod, method_of
 from shards.licences import Licence, licence_of
 from shards.writer import shard_pattern
 
@@ -36,6 +36,7 @@ class CardData:
     shard_tag: str | None = None  # names the shard files (shards.writer.content_tag)
     review: dict | None = None  # review coverage (annotation.review), None when review is off
     licences: dict[str, Licence] = field(default_factory=dict)  # declared, by licence id
+    label_methods: dict[str, LabelMethod] = field(default_factory=dict)  # by extractor id
 
 
 def card_yaml(data: CardData) -> dict:
@@ -155,7 +156,7 @@ def render_card(data: CardData) -> str:
         + _table(
             ["extractor", "version", "kind", "records", "what", "measured accuracy"],
             [
-                [ex, ver, (m := method_of(ex)).kind, n, m.what, m.accuracy]
+                [ex, ver, (m := method_of(ex, data.label_methods)).kind, n, m.what, m.accuracy]
                 for (ex, ver), n in sorted(data.records_by_extractor.items())
             ],
         ),

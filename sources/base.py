@@ -20,6 +20,7 @@ from schemas.enums import Reason, Stage, Unit
 from schemas.errors import ItemError
 from schemas.identity import Pseudonymizer
 from schemas.records import QuarantineRow
+from shards.label_methods import LabelMethod
 from shards.licences import Licence
 
 if TYPE_CHECKING:
@@ -63,13 +64,14 @@ class PlanContext:
 @dataclass(frozen=True)
 class Source:
     """A dataset kind: its settings model (whose ``kind`` literal names the kinds it reads),
-    how it plans and processes items, the files it expects, and its licences by id."""
+    how it plans and processes items, the files it expects, its licences and label methods."""
 
     settings: type[SourceSettings]
     plan: Callable[[Any, PlanContext], Plan]
     process: Callable[[SourceItem, ItemContext], ItemOutput]
     layout: str  # the files it expects, in a line (for docs and ``medsg sources``)
     licences: tuple[Licence, ...] = ()
+    label_methods: tuple[LabelMethod, ...] = ()  # what its labels are, for the card
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -4,22 +4,34 @@ Adding a dataset is one module that declares a ``SOURCE`` and one line here."""
 
 from __future__ import annotations
 
+import importlib
+
+from shards.label_methods import GENERIC_METHODS, LabelMethod
 from shards.licences import GENERIC_LICENCES, Licence
 from sources.base import Source
-from sources.ct import CT_PROJECTION, SYNTHETIC_CT
-from sources.pet import exam as pet_exam
-from sources.pet import synthetic as synthetic_pet
-from sources.radiograph import nih_cxr14, rsna_pneumonia, synthetic_cxr
 
-SOURCES: tuple[Source, ...] = (
-    nih_cxr14.SOURCE,
-    rsna_pneumonia.SOURCE,
-    synthetic_cxr.SOURCE,
-    CT_PROJECTION,
-    SYNTHETIC_CT,
-    pet_exam.SOURCE,
-    synthetic_pet.SOURCE,
+# One line per dataset kind: "<module>:<its Source>" (the module declares settings, plan,
+# process, layout, licences and label methods).
+REGISTERED: tuple[str, ...] = (
+    "sources.radiograph.nih_cxr14:SOURCE",
+    "sources.radiograph.rsna_pneumonia:SOURCE",
+    "sources.radiograph.synthetic_cxr:SOURCE",
+    "sources.ct:CT_PROJECTION",
+    "sources.ct:SYNTHETIC_CT",
+    "sources.pet.exam:SOURCE",
+    "sources.pet.synthetic:SOURCE",
 )
+
+
+def _load(entry: str) -> Source:
+    module, name = entry.split(":")
+    source = getattr(importlib.import_module(module), name)
+    if not isinstance(source, Source):
+        raise TypeError(f"sources.registry: {entry} is not a sources.base.Source")
+    return source
+
+
+SOURCES: tuple[Source, ...] = tuple(_load(entry) for entry in REGISTERED)
 
 BY_KIND: dict[str, Source] = {kind: s for s in SOURCES for kind in s.kinds}
 
@@ -37,4 +49,12 @@ def licences() -> dict[str, Licence]:
     known = {lic.id: lic for lic in GENERIC_LICENCES}
     for source in SOURCES:
         known.update((lic.id, lic) for lic in source.licences)
+    return known
+
+
+def label_methods() -> dict[str, LabelMethod]:
+    """Every declared label method by extractor id: the sources' own and the shared ones."""
+    known = {m.extractor: m for m in GENERIC_METHODS}
+    for source in SOURCES:
+        known.update((m.extractor, m) for m in source.label_methods)
     return known

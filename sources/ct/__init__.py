@@ -2,6 +2,7 @@
 source (cases on disk) and ``synthetic_ct`` (generated phantoms). Planning and reading are in
 ``projection``, the processor in ``process``."""
 
+from shards.label_methods import LabelMethod
 from shards.licences import APACHE_2, CC0
 from sources.base import Source
 from sources.ct import projection, synthetic
@@ -15,10 +16,17 @@ CT_PROJECTION = Source(
     "DICOM series folder per case, TotalSegmentator masks (multilabel or per-class folder)",
     licences=(APACHE_2,),
 )
+SYNTHETIC_CT_METHOD = LabelMethod(
+    "sources.synthetic_ct",
+    "generated",
+    "organ masks of generated chest CT phantoms, projected with the CT",
+    "exact by construction",
+)
 SYNTHETIC_CT = Source(
     settings=synthetic.Settings,
     plan=synthetic.plan,
     process=process_ct,
     layout="generated: n_cases chest CT phantoms with masks and reports",
     licences=(CC0,),
+    label_methods=(SYNTHETIC_CT_METHOD,),
 )

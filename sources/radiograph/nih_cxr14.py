@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from schemas.vocab import NIH_CXR14_LABELS
+from shards.label_methods import LabelMethod
 from shards.licences import Licence
 from sources.base import LabelRow, Source
 from sources.radiograph.csv_labels import (
@@ -70,6 +71,13 @@ class Settings(CsvSettings):
     kind: Literal["nih_cxr14"]
 
 
+LABEL_METHOD = LabelMethod(
+    "sources.nih_cxr14",
+    "expert",
+    "NIH ChestX-ray14 bounding boxes drawn by radiologists (BBox_List_2017.csv)",
+    "reference labels (not re-measured); boxes reproduced within 1 px of the CSV (tests)",
+)
+
 SOURCE = Source(
     settings=Settings,
     plan=csv_planner(FORMAT),
@@ -87,4 +95,5 @@ SOURCE = Source(
             "Localization of Common Thorax Diseases. CVPR 2017.",
         ),
     ),
+    label_methods=(LABEL_METHOD,),
 )

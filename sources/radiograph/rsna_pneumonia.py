@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from schemas.vocab import RSNA_PNEUMONIA_LABEL
+from shards.label_methods import LabelMethod
 from shards.licences import Licence
 from sources.base import LabelRow, Source
 from sources.radiograph.csv_labels import (
@@ -72,6 +73,13 @@ class Settings(CsvSettings):
     kind: Literal["rsna_pneumonia"]
 
 
+LABEL_METHOD = LabelMethod(
+    "sources.rsna_pneumonia",
+    "expert",
+    "RSNA Pneumonia Detection Challenge boxes and negatives by radiologists",
+    "reference labels (not re-measured); boxes reproduced within 1 px of the CSV (tests)",
+)
+
 SOURCE = Source(
     settings=Settings,
     plan=csv_planner(FORMAT),
@@ -89,4 +97,5 @@ SOURCE = Source(
             "Radiology: Artificial Intelligence 2019;1(1):e180041.",
         ),
     ),
+    label_methods=(LABEL_METHOD,),
 )

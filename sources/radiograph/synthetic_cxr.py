@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage
 
+from shards.label_methods import LabelMethod
 from shards.licences import CC0
 from sources.base import InputFile, Plan, PlanContext, Source, SourceItem, SourceSettings
 from sources.imaging import encode_png
@@ -304,10 +305,18 @@ def _with_anatomy(item: SourceItem, anatomy_dir: Path) -> SourceItem:
     )
 
 
+LABEL_METHOD = LabelMethod(
+    "sources.synthetic_cxr",
+    "generated",
+    "lesions drawn into generated radiographs; the box is the drawn lesion's extent",
+    "exact by construction",
+)
+
 SOURCE = Source(
     settings=Settings,
     plan=plan,
     process=process_radiograph,
     layout="generated: n_images chest radiograph phantoms in the NIH and RSNA formats",
     licences=(CC0,),
+    label_methods=(LABEL_METHOD,),
 )
