@@ -9,7 +9,7 @@ from sources.base import Source
 from sources.ct import CT_PROJECTION, SYNTHETIC_CT
 from sources.pet import exam as pet_exam
 from sources.pet import synthetic as synthetic_pet
-from sources.radiograph import nih_cxr14, rsna_pneumonia, synthetic_cxr
+from sources.radiograph import chestx_det, nih_cxr14, rsna_pneumonia, synthetic_cxr
 
 SOURCES: tuple[Source, ...] = (
     nih_cxr14.SOURCE,
@@ -19,6 +19,7 @@ SOURCES: tuple[Source, ...] = (
     SYNTHETIC_CT,
     pet_exam.SOURCE,
     synthetic_pet.SOURCE,
+    chestx_det.SOURCE,
 )
 
 BY_KIND: dict[str, Source] = {kind: s for s in SOURCES for kind in s.kinds}
