@@ -44,7 +44,7 @@ from sources.radiograph.csv_labels import SourceError
 from sources.radiograph.process import process_radiograph
 
 KIND = "chestx_det"
-EXTRACTOR = "sources.radiograph.chestx_det"
+EXTRACTOR = "sources.chestx_det"  # a stable label-method id (published), not a module path
 VERSION = "1"
 
 _NIH_IMAGES = (

@@ -337,7 +337,10 @@ def test_build_boxes_map_back_to_the_json(tmp_path: Path) -> None:
     }
     assert ("36201.png", "nodule") in absent and ("36200.png", "mass") in absent
     assert ("36201.png", "fracture") not in absent  # boxed, though outside: not absent
-    assert all(r["provenance"]["licence"] == "ChestX-Det" for r in records)
+    assert {(r["provenance"]["licence"], r["provenance"]["extractor"]) for r in records} == {
+        ("ChestX-Det", "sources.chestx_det")
+    }
+    assert "Structure-Aware Relation Network" in (out / "LICENSES.md").read_text()
 
     items = pq.read_table(tables / "items.parquet").to_pylist()
     assert sorted((Path(i["source_file"]).name, i["status"]) for i in items) == [
