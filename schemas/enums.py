@@ -83,6 +83,7 @@ class Reason(StrEnum):
     DUPLICATE_IMAGE = "duplicate_image"  # the same pixels under two ids (or two sources)
     DUPLICATE_ROW = "duplicate_row"  # the same label row twice
     BAD_CSV_ROW = "bad_csv_row"  # a row that cannot be parsed (fields, numbers, labels)
+    LABEL_UNMAPPED = "label_unmapped"  # a label no map of schemas.vocab covers (named)
     BOX_OUT_OF_BOUNDS = "box_out_of_bounds"  # a source box outside the image
     BOX_INVALID = "box_invalid"  # inverted, empty or non-normalized box in a record
     DICOM_READ_ERROR = "dicom_read_error"  # not a readable DICOM file (truncated, corrupt)

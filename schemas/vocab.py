@@ -23,6 +23,13 @@ FINDINGS: dict[str, FindingTerm] = {
         FindingTerm("nodule", "nodule"),
         FindingTerm("pneumonia", "pneumonia"),
         FindingTerm("pneumothorax", "pneumothorax"),
+        FindingTerm("calcification", "calcification"),
+        FindingTerm("consolidation", "consolidation"),
+        FindingTerm("diffuse_nodules", "diffuse nodules"),
+        FindingTerm("emphysema", "emphysema"),
+        FindingTerm("fibrosis", "fibrosis"),
+        FindingTerm("fracture", "fracture"),
+        FindingTerm("pleural_thickening", "pleural thickening"),
         FindingTerm("fdg_avid_lesion", "FDG-avid lesion"),  # PET/CT weak labels
     )
 }
@@ -37,6 +44,25 @@ NIH_CXR14_LABELS: dict[str, str] = {
     "Mass": "mass",
     "Nodule": "nodule",
     "Pneumonia": "pneumonia",
+    "Pneumothorax": "pneumothorax",
+}
+
+# ChestX-Det / ChestX-Det10 "syms" spellings (Det10 has the first 10 minus Cardiomegaly,
+# Diffuse Nodule and Pleural Thickening). "Diffuse Nodule" boxes one region of many small
+# nodules, so it is its own finding: a nodule count would be wrong.
+CHESTX_DET_LABELS: dict[str, str] = {
+    "Atelectasis": "atelectasis",
+    "Calcification": "calcification",
+    "Cardiomegaly": "cardiomegaly",
+    "Consolidation": "consolidation",
+    "Diffuse Nodule": "diffuse_nodules",
+    "Effusion": "pleural_effusion",
+    "Emphysema": "emphysema",
+    "Fibrosis": "fibrosis",
+    "Fracture": "fracture",
+    "Mass": "mass",
+    "Nodule": "nodule",
+    "Pleural Thickening": "pleural_thickening",
     "Pneumothorax": "pneumothorax",
 }
 

@@ -16,6 +16,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.nih_cxr14:SOURCE",
     "sources.radiograph.rsna_pneumonia:SOURCE",
     "sources.radiograph.synthetic_cxr:SOURCE",
+    "sources.radiograph.chestx_det:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",

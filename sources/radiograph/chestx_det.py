@@ -1,0 +1,364 @@
+"""ChestX-Det (Lian et al. 2021) and ChestX-Det10 (Liu et al. 2020): instance-level boxes that
+three board-certified radiologists drew on NIH ChestX-ray14 images (3,578 and 3,543 of them,
+renumbered ``36199.png`` ... ``70958.png``, 1024 x 1024 PNGs).
+
+Read as Deepwise-AILab publishes it: JSON lists of
+``{"file_name", "syms": [label, ...], "boxes": [[x1, y1, x2, y2], ...]}`` (ChestX-Det adds
+``"polygons"``, one contour per box), one file for train and one for test, and the PNGs of
+``train_data.zip`` / ``test_data.zip`` unpacked anywhere under ``images_dir`` (searched
+recursively). Boxes are corners in source pixels; they are kept as given (``x2 - x1`` wide).
+
+Every instance of the edition's categories is boxed, so the labels are exhaustive (counting
+records) and, with ``absences`` on, a category an image has no box of is stated absent.
+An entry is one label row: its ``row_number`` is the entry's 1-based place in its file.
+Not read yet: the polygons (masks for the CoT organ overlap), and the publishers' own
+train/test split (the build's split hashes the patient, here one image per patient: the
+renumbered names do not say which NIH patient an image is of).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from schemas.enums import Reason, Stage
+from schemas.vocab import CHESTX_DET_LABELS
+from shards.label_methods import LabelMethod
+from shards.licences import Licence
+from sources.base import (
+    LabelRow,
+    Plan,
+    PlanContext,
+    Source,
+    SourceItem,
+    SourceSettings,
+    index_files,
+    quarantine_item,
+    quarantine_row,
+)
+from sources.radiograph.csv_labels import SourceError
+from sources.radiograph.process import process_radiograph
+
+KIND = "chestx_det"
+EXTRACTOR = "sources.chestx_det"  # a stable label-method id (published), not a module path
+VERSION = "1"
+
+_NIH_IMAGES = (
+    "Images: Wang X, Peng Y, Lu L, Lu Z, Bagheri M, Summers RM. ChestX-ray8: Hospital-scale "
+    "Chest X-ray Database and Benchmarks on Weakly-Supervised Classification and Localization "
+    "of Common Thorax Diseases. CVPR 2017."
+)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One published version: its label file names, categories (canonical keys) and licence."""
+
+    train_json: str
+    test_json: str
+    categories: tuple[str, ...]
+    licence: Licence
+
+
+_DET10 = ("Atelectasis", "Calcification", "Consolidation", "Effusion", "Emphysema")
+_DET10 += ("Fibrosis", "Fracture", "Mass", "Nodule", "Pneumothorax")
+_DET = (*_DET10, "Cardiomegaly", "Diffuse Nodule", "Pleural Thickening")
+
+EDITIONS: dict[str, Edition] = {
+    "ChestX-Det": Edition(
+        "ChestX_Det_train.json",
+        "ChestX_Det_test.json",
+        tuple(sorted(CHESTX_DET_LABELS[s] for s in _DET)),
+        Licence(
+            "ChestX-Det",
+            "ChestX-Det annotations: Apache License 2.0 (Deepwise-AILab/ChestX-Det-Dataset); "
+            "images from NIH ChestX-ray14 (no restrictions on use; acknowledge the NIH "
+            "Clinical Center and cite the paper)",
+            "https://github.com/Deepwise-AILab/ChestX-Det-Dataset",
+            "Lian J, Liu J, Zhang S, Gao K, Liu X, Zhang D, Yu Y. A Structure-Aware Relation "
+            "Network for Thoracic Diseases Detection and Segmentation. IEEE Transactions on "
+            f"Medical Imaging 2021;40(8):2042-2052. {_NIH_IMAGES}",
+        ),
+    ),
+    "ChestX-Det10": Edition(
+        "train.json",
+        "test.json",
+        tuple(sorted(CHESTX_DET_LABELS[s] for s in _DET10)),
+        Licence(
+            "ChestX-Det10",
+            "ChestX-Det10 annotations: Deepwise-AILab/ChestX-Det10-Dataset ships no licence "
+            "file (terms unstated: ask the authors before redistributing); images from NIH "
+            "ChestX-ray14 (no restrictions on use; acknowledge the NIH Clinical Center)",
+            "https://github.com/Deepwise-AILab/ChestX-Det10-Dataset",
+            "Liu J, Lian J, Yu Y. ChestX-Det10: Chest X-ray Dataset on Detection of Thoracic "
+            f"Abnormalities. arXiv:2006.10550, 2020. {_NIH_IMAGES}",
+        ),
+    ),
+}
+
+
+class Settings(SourceSettings):
+    """ChestX-Det or ChestX-Det10 as downloaded: ``{kind: chestx_det, root: <folder>}`` reads
+    the edition's published train and test files under root and the PNGs below it."""
+
+    kind: Literal["chestx_det"]
+    root: Path
+    edition: Literal["ChestX-Det", "ChestX-Det10"] = "ChestX-Det"
+    # Label files relative to root; left out: the edition's published name; null: not read.
+    train_json: str | None
+    test_json: str | None
+    images_dir: str = "."  # relative to root, searched recursively
+    absences: bool = True  # state each category an image has no box of absent
+    licence: str | None = None  # default: the edition's licence id
+    optional: bool = False  # when root is absent: skip with a warning instead of failing
+
+    @model_validator(mode="before")
+    @classmethod
+    def _published_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            edition = EDITIONS.get(data.get("edition", "ChestX-Det"), EDITIONS["ChestX-Det"])
+            data = {"train_json": edition.train_json, "test_json": edition.test_json, **data}
+        return data
+
+
+class EntryError(ValueError):
+    """One entry, or one box of it, that cannot be used: the reason code and why."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_entries(path: Path, key: str) -> list[Any]:
+    """The JSON list of a label file; a file that is absent or not such a list is a
+    SourceError naming it and the settings key that names it."""
+    if not path.is_file():
+        raise SourceError(f"label file not found: {path} (set {key}, or null to not read it)")
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{path}: not readable as JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise SourceError(
+            f"{path}: expected a JSON list of entries, found {type(entries).__name__}"
+        )
+    return entries
+
+
+def entry_name(entry: Any) -> str:
+    """The image file name an entry names (a bare name, no folder)."""
+    if not isinstance(entry, dict):
+        raise EntryError(Reason.BAD_CSV_ROW, f"entry is a {type(entry).__name__}, not an object")
+    name = entry.get("file_name")
+    if not isinstance(name, str) or not name.strip():
+        raise EntryError(Reason.BAD_CSV_ROW, f"field 'file_name': {name!r} is not a file name")
+    if "/" in name or "\\" in name:
+        raise EntryError(Reason.BAD_CSV_ROW, f"field 'file_name': {name!r} is a path")
+    return name
+
+
+def entry_pairs(entry: dict) -> list[tuple[Any, Any]]:
+    """The entry's (sym, box) pairs; ``syms`` and ``boxes`` must be lists of one length."""
+    syms, boxes = entry.get("syms"), entry.get("boxes")
+    if not isinstance(syms, list) or not isinstance(boxes, list):
+        raise EntryError(Reason.BAD_CSV_ROW, "fields 'syms' and 'boxes' must be lists")
+    if len(syms) != len(boxes):
+        raise EntryError(
+            Reason.BAD_CSV_ROW, f"{len(syms)} syms but {len(boxes)} boxes: cannot pair them"
+        )
+    return list(zip(syms, boxes, strict=True))
+
+
+def parse_box(sym: Any, box: Any) -> tuple[str, tuple[float, float, float, float]]:
+    """A (sym, [x1, y1, x2, y2]) pair as a canonical label and an xywh source-pixel box."""
+    label = CHESTX_DET_LABELS.get(sym) if isinstance(sym, str) else None
+    if label is None:
+        raise EntryError(
+            Reason.LABEL_UNMAPPED,
+            f"label {sym!r} is not in the ChestX-Det map (schemas.vocab.CHESTX_DET_LABELS: "
+            f"{', '.join(sorted(CHESTX_DET_LABELS))})",
+        )
+    if not isinstance(box, list) or len(box) != 4:
+        raise EntryError(Reason.BAD_CSV_ROW, f"box {box!r} is not [x1, y1, x2, y2]")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in box):
+        raise EntryError(Reason.BAD_CSV_ROW, f"box {box!r} has a value that is not a number")
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise EntryError(Reason.BAD_CSV_ROW, f"box {box!r} has a value that is not finite")
+    if x2 <= x1 or y2 <= y1:
+        raise EntryError(Reason.BOX_INVALID, f"box {box!r} is inverted or empty")
+    return label, (x1, y1, x2 - x1, y2 - y1)
+
+
+@dataclass
+class _Image:
+    labels_file: Path
+    row_number: int
+    rows: list[LabelRow]
+
+    @property
+    def n_boxes(self) -> int:
+        return sum(r.box_xywh is not None for r in self.rows)
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """Items for every image an entry names, and quarantine rows for entries, boxes and files
+    that cannot be used (malformed, unmapped label, repeated, image missing or duplicated)."""
+    edition = EDITIONS[settings.edition]
+    dataset = settings.dataset
+    out = Plan()
+    images: dict[str, _Image] = {}
+    for key in ("train_json", "test_json"):
+        name = getattr(settings, key)
+        if name is None:
+            continue
+        path = settings.root / name
+        entries = read_entries(path, key)
+        out.n_label_rows += len(entries)
+        for row_number, entry in enumerate(entries, start=1):
+            image = _read_entry(entry, row_number, path, images, settings, ctx, out)
+            if image is not None:
+                images[image[0]] = image[1]
+
+    images_dir = settings.root / settings.images_dir
+    files = index_files(images_dir, (".png",))
+    unlabelled = sorted(set(files) - set(images))
+    if unlabelled:
+        out.notes.append(
+            f"{dataset}: {len(unlabelled)} image file(s) under {images_dir} are named by no "
+            f"entry and are not inputs (e.g. {unlabelled[0]})"
+        )
+    for file_name in sorted(images):
+        image = images[file_name]
+        study_id = ctx.ids.study(dataset, file_name)
+        paths = files.get(file_name, [])
+        if not paths:
+            out.quarantine.append(
+                quarantine_item(
+                    dataset,
+                    Reason.FILE_MISSING,
+                    f"{image.labels_file.name} entry {image.row_number} names {file_name}, "
+                    f"which is not under {images_dir} ({image.n_boxes} box(es) unused)",
+                    str(images_dir / file_name),
+                    stage=Stage.PLAN,
+                    item_id=study_id,
+                )
+            )
+            continue
+        for extra in paths[1:]:
+            out.quarantine.append(
+                quarantine_item(
+                    dataset,
+                    Reason.DUPLICATE_IMAGE_ID,
+                    f"image {file_name} is also at {paths[0]}; using that file, not this one",
+                    str(extra),
+                    stage=Stage.PLAN,
+                    item_id=study_id,
+                )
+            )
+        stat = paths[0].stat()
+        out.items.append(
+            SourceItem(
+                dataset=dataset,
+                kind=KIND,
+                reader="png",
+                item_id=file_name,
+                patient_key=Path(file_name).stem,  # renumbered: the NIH patient is unknown
+                path=str(paths[0]),
+                labels_file=str(image.labels_file),
+                rows=tuple(image.rows),
+                licence=settings.licence or edition.licence.id,
+                extractor=EXTRACTOR,
+                extractor_version=VERSION,
+                modality="XR",
+                file_size=stat.st_size,
+                file_mtime_ns=stat.st_mtime_ns,
+                exhaustive=True,
+            )
+        )
+    return out
+
+
+def _read_entry(
+    entry: Any,
+    row_number: int,
+    path: Path,
+    images: dict[str, _Image],
+    settings: Settings,
+    ctx: PlanContext,
+    out: Plan,
+) -> tuple[str, _Image] | None:
+    """One entry's image and label rows; what cannot be used goes to ``out.quarantine``."""
+    dataset = settings.dataset
+
+    def reject(reason: Reason, message: str, item_id: str | None = None) -> None:
+        out.quarantine.append(
+            quarantine_row(
+                dataset, reason, message, str(path), row_number, stage=Stage.PLAN, item_id=item_id
+            )
+        )
+
+    try:
+        file_name = entry_name(entry)
+    except EntryError as exc:
+        reject(exc.reason, f"entry {row_number}: {exc}")
+        return None
+    study_id = ctx.ids.study(dataset, file_name)
+    earlier = images.get(file_name)
+    if earlier is not None:
+        reject(
+            Reason.DUPLICATE_ROW,
+            f"entry {row_number} names {file_name} again (entry {earlier.row_number} of "
+            f"{earlier.labels_file.name}); this entry is not used",
+            study_id,
+        )
+        return None
+    try:
+        pairs = entry_pairs(entry)
+    except EntryError as exc:
+        reject(exc.reason, f"entry {row_number} ({file_name}): {exc}", study_id)
+        return None
+    rows: list[LabelRow] = []
+    named: set[str] = set()  # every mapped category the entry names, usable box or not
+    for n, (sym, box) in enumerate(pairs, start=1):
+        where = f"entry {row_number} ({file_name}) box {n} of {len(pairs)}"
+        if isinstance(sym, str) and sym in CHESTX_DET_LABELS:
+            named.add(CHESTX_DET_LABELS[sym])
+        try:
+            label, xywh = parse_box(sym, box)
+        except EntryError as exc:
+            reject(exc.reason, f"{where}: {exc}", study_id)
+            continue
+        row = LabelRow(row_number, label, True, xywh)
+        if row in rows:
+            reject(Reason.DUPLICATE_ROW, f"{where}: repeats an earlier {sym} box", study_id)
+            continue
+        rows.append(row)
+    if settings.absences:
+        edition = EDITIONS[settings.edition]
+        rows += [LabelRow(row_number, c, False, None) for c in edition.categories if c not in named]
+    return file_name, _Image(path, row_number, rows)
+
+
+LABEL_METHOD = LabelMethod(
+    EXTRACTOR,
+    "expert",
+    "ChestX-Det boxes of 13 thoracic findings drawn by radiologists on NIH ChestX-ray14 images",
+    "reference labels (not re-measured); boxes reproduced within 1 px of the JSON (tests)",
+)
+
+SOURCE = Source(
+    settings=Settings,
+    plan=plan,
+    process=process_radiograph,
+    layout="train_json + test_json (ChestX_Det_{train,test}.json; ChestX-Det10: "
+    "{train,test}.json: [{file_name, syms, boxes [[x1,y1,x2,y2]], polygons}]) + PNGs under "
+    "images_dir",
+    licences=tuple(e.licence for e in EDITIONS.values()),
+    label_methods=(LABEL_METHOD,),
+)
