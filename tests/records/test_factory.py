@@ -3,6 +3,9 @@ fields ``make_grounding`` / ``make_cot`` fill in."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from records.factory import (
     cot_record_id,
     grounding_record_id,
@@ -138,3 +141,37 @@ def test_make_sequence_uses_the_sequence_recipe() -> None:
         provenance=prov(),
     )
     assert r.record_id == "rec-86c7f2a004f4fc45052dd469"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = (
+    "medsg", "flows", "benchmarks", "engine", "sources", "annotation", "training",
+    "exports", "records", "shards", "extractors", "evaluation", "schemas",
+)  # fmt: skip
+CONSTRUCTORS = {
+    "GroundingRecord": "records/factory.py",
+    "CotRecord": "records/factory.py",
+    "SequenceRecord": "records/sequences/common.py",
+}
+
+
+def _calls(name: str) -> list[str]:
+    """Where the project's code calls ``name(...)`` (file:line), tests aside."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == name:
+                    kws = {k.arg for k in node.keywords}
+                    if name != "QuarantineRow" or "record_id" in kws or len(node.args) > 7:
+                        found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_records_are_constructed_only_by_their_factory() -> None:
+    for name, home in CONSTRUCTORS.items():
+        assert {c.split(":")[0] for c in _calls(name)} == {home}, name
+
+
+def test_record_quarantine_rows_are_made_in_one_place() -> None:
+    assert {c.split(":")[0] for c in _calls("QuarantineRow")} == {"schemas/records.py"}
