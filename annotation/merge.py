@@ -35,8 +35,8 @@ from annotation.items import (
     with_boxes,
 )
 from annotation.tasks import INVALID, Review, iso_utc
-from schemas.enums import Reason, ReviewState, Stage, Unit
-from schemas.records import ImageBox, QuarantineRow, Record, record_images
+from schemas.enums import Reason, ReviewState, Stage
+from schemas.records import ImageBox, QuarantineRow, Record, record_quarantine_row
 
 ACCEPTED = ReviewState.ACCEPTED.value
 CORRECTED = ReviewState.CORRECTED.value
@@ -206,17 +206,12 @@ def apply_reviews(
 def _rejected_row(record: Record, resolution: Resolution, who: str) -> QuarantineRow:
     last = resolution.deciding[-1]
     comments = "; ".join(r.comment for r in resolution.deciding if r.comment)
-    return QuarantineRow(
-        stage=Stage.REVIEW.value,
-        reason=Reason.REVIEW_REJECTED.value,
-        unit=Unit.RECORD.value,
-        message=(
-            f"rejected in review by {who} at {resolution.decided_at} "
-            f"(reason: {', '.join(resolution.reasons)})"
-            + (f"; comment: {comments}" if comments else "")
-        ),
-        source_dataset=record.provenance.source_dataset,
-        source_ref=f"Label Studio project {last.project!r}, task {last.task_id}",
-        item_id=record_images(record)[0].study_id,
-        record_id=record.record_id,
+    return record_quarantine_row(
+        record,
+        Stage.REVIEW,
+        Reason.REVIEW_REJECTED,
+        f"rejected in review by {who} at {resolution.decided_at} "
+        f"(reason: {', '.join(resolution.reasons)})"
+        + (f"; comment: {comments}" if comments else ""),
+        f"Label Studio project {last.project!r}, task {last.task_id}",
     )

@@ -290,6 +290,8 @@ def merge_results(results: list[ChunkResult]) -> ChunkResult:
 def drop_duplicate_images(merged: ChunkResult, source_order: list[str]) -> None:
     """Studies whose published pixels are identical to an earlier study's (config order of
     the sources, then study id) are set aside with their records."""
+    from schemas.records import record_quarantine_row
+
     rank = {name: i for i, name in enumerate(source_order)}
     first: dict[str, Study] = {}
     dropped: dict[str, Study] = {}
@@ -307,16 +309,14 @@ def drop_duplicate_images(merged: ChunkResult, source_order: list[str]) -> None:
             continue
         keeper = dropped[refs[0]]
         rows.append(
-            QuarantineRow(
-                stage=Stage.PUBLISH.value,
-                reason=Reason.DUPLICATE_IMAGE.value,
-                unit=Unit.RECORD.value,
-                message=f"the image has the same pixels as study {keeper.study_id} of "
+            record_quarantine_row(
+                record,
+                Stage.PUBLISH,
+                Reason.DUPLICATE_IMAGE,
+                f"the image has the same pixels as study {keeper.study_id} of "
                 f"{keeper.source_dataset}, which is kept",
-                source_dataset=record.provenance.source_dataset,
-                source_ref=merged.source_paths.get(refs[0], ""),
+                merged.source_paths.get(refs[0], ""),
                 item_id=refs[0],
-                record_id=record.record_id,
             )
         )
     merged.records = kept_records

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from records.templates import Template, pick
+from records.factory import make_cot
+from records.templates import Template
 from schemas.boxes import Box
-from schemas.enums import CotStepKind, GroundingTask
-from schemas.identity import stable_id
-from schemas.records import CotRecord, CotStep, Finding, ImageRef, NamedBox, Provenance, Study
+from schemas.enums import CotStepKind
+from schemas.records import CotRecord, CotStep, Finding, NamedBox, Provenance, Study
 from schemas.vocab import phrase
 
 LEVELS = ("easy", "medium", "hard")
@@ -101,8 +101,7 @@ def _steps(level: str, finding: str, organ: Organ, lesion: Box, study: Study) ->
         text = f"The {phrase(finding)} is at {lesion.to_text()}."
         return [CotStep(CotStepKind.CONCLUDE.value, text, [les])]
     share = 100 * (lesion.x2 - lesion.x1) / max(organ.box.x2 - organ.box.x1, 1e-9)
-    w_px = (lesion.x2 - lesion.x1) * study.width
-    h_px = (lesion.y2 - lesion.y1) * study.height
+    w_px, h_px = lesion.size_pixels(study.width, study.height)
     return [
         CotStep(CotStepKind.LOCATE.value, f"First, the {organ.name}: {organ.box.to_text()}.", [o]),
         CotStep(
@@ -134,7 +133,6 @@ def lesion_cot_records(
 ) -> list[CotRecord]:
     """Three curriculum levels for every boxed finding that lies in one of the organs."""
     records = []
-    image = ImageRef.of(study)
     for f in sorted((f for f in findings if f.present and f.box), key=lambda f: f.finding_id):
         lesion = f.box.box  # type: ignore[union-attr]
         organ = host_organ(lesion, organs)
@@ -150,27 +148,22 @@ def lesion_cot_records(
             "image": IMAGE_NOUNS.get(study.modality, "image"),
         }
         for level in LEVELS:
-            record_id = stable_id("rec", study.study_id, "cot", f.finding_id, level)
-            template = pick(f"cot_{level}", seed, record_id, BANKS)
-            question, answer = template.fill(**slots)
             les = NamedBox.of(lesion, f.label)
             records.append(
-                CotRecord(
-                    record_id=record_id,
-                    task=GroundingTask.PHRASE_GROUNDING.value,
-                    patient_id=study.patient_id,
-                    image=image,
-                    question=question,
+                make_cot(
+                    study,
+                    id_parts=(f.finding_id, level),
+                    bank=f"cot_{level}",
+                    banks=BANKS,
+                    slots=slots,
+                    seed=seed,
+                    provenance=provenance,
                     question_boxes=[NamedBox.of(organ.box, organ.id), les]
                     if level == "easy"
                     else [],
                     steps=_steps(level, f.label, organ, lesion, study),
-                    answer=answer,
                     answer_boxes=[les],
                     curriculum_level=level,
-                    template_id=template.id,
-                    split=study.split,
-                    provenance=provenance,
                 )
             )
     return records

@@ -19,16 +19,14 @@ from dataclasses import dataclass
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, sided_parts
 from extractors.reports import FindingMention, scrub
 from extractors.reports.extract import finding_words
-from records.templates import Template, pick
+from records.factory import make_cot, make_grounding
+from records.templates import Template
 from schemas.boxes import Box
 from schemas.enums import CotStepKind, GroundingTask
 from schemas.identity import stable_id
 from schemas.records import (
-    CotRecord,
     CotStep,
     Finding,
-    GroundingRecord,
-    ImageRef,
     NamedBox,
     Provenance,
     Record,
@@ -201,31 +199,24 @@ def build_ct_records(
                 continue
             s = BY_ID[sid]
             nb = [NamedBox.of(view_boxes[sid], s.name)]
-            rid = stable_id(
-                "rec", study.study_id, GroundingTask.PHRASE_GROUNDING.value, "anatomy", sid
-            )
-            template = pick("anatomy_grounding", seed, rid, BANKS)
-            question, answer = template.fill(
-                structure=s.name,
-                Structure=_cap(s.name),
-                image=image_noun(study),
-                boxes=_boxes_text(nb),
-            )
             conf = CONFIDENCE_DERIVED if s.derive is not None else CONFIDENCE_ANATOMY
             records.append(
-                GroundingRecord(
-                    record_id=rid,
-                    task=GroundingTask.PHRASE_GROUNDING.value,
-                    patient_id=study.patient_id,
-                    image=ImageRef.of(study),
-                    question=question,
-                    answer=answer,
-                    question_boxes=[],
-                    answer_boxes=nb,
-                    label=ANATOMY_PREFIX + sid,
-                    template_id=template.id,
-                    split=study.split,
+                make_grounding(
+                    study,
+                    GroundingTask.PHRASE_GROUNDING,
+                    id_parts=("anatomy", sid),
+                    bank="anatomy_grounding",
+                    banks=BANKS,
+                    slots={
+                        "structure": s.name,
+                        "Structure": _cap(s.name),
+                        "image": image_noun(study),
+                        "boxes": _boxes_text(nb),
+                    },
+                    seed=seed,
                     provenance=Provenance.of(study, src.extractor, src.extractor_version, conf),
+                    label=ANATOMY_PREFIX + sid,
+                    answer_boxes=nb,
                 )
             )
         records += _report_records(study, view, view_boxes, mentions, seed, src)
@@ -253,25 +244,17 @@ def _report_records(
             if key in seen or view != "frontal":
                 continue
             seen.add(key)
-            rid = stable_id(
-                "rec", study.study_id, GroundingTask.PRESENCE.value, "report", m.finding, "no"
-            )
-            template = pick("report_absent", seed, rid, BANKS)
-            question, answer = template.fill(finding=words, image=noun)
             out.append(
-                GroundingRecord(
-                    rid,
-                    GroundingTask.PRESENCE.value,
-                    study.patient_id,
-                    ImageRef.of(study),
-                    question,
-                    answer,
-                    [],
-                    [],
-                    m.finding,
-                    template.id,
-                    study.split,
-                    prov,
+                make_grounding(
+                    study,
+                    GroundingTask.PRESENCE,
+                    id_parts=("report", m.finding, "no"),
+                    bank="report_absent",
+                    banks=BANKS,
+                    slots={"finding": words, "image": noun},
+                    seed=seed,
+                    provenance=prov,
+                    label=m.finding,
                 )
             )
             continue
@@ -292,56 +275,38 @@ def _report_records(
             "image": noun,
             "boxes": _boxes_text(nbs),
         }
-        rid = stable_id(
-            "rec",
-            study.study_id,
-            GroundingTask.PHRASE_GROUNDING.value,
-            "report",
-            m.finding,
-            m.anatomy,
-        )
-        template = pick("report_grounding", seed, rid, BANKS)
-        question, answer = template.fill(**slots)
         out.append(
-            GroundingRecord(
-                rid,
-                GroundingTask.PHRASE_GROUNDING.value,
-                study.patient_id,
-                ImageRef.of(study),
-                question,
-                answer,
-                [],
-                nbs,
-                m.finding,
-                template.id,
-                study.split,
-                prov,
+            make_grounding(
+                study,
+                GroundingTask.PHRASE_GROUNDING,
+                id_parts=("report", m.finding, m.anatomy),
+                bank="report_grounding",
+                banks=BANKS,
+                slots=slots,
+                seed=seed,
+                provenance=prov,
+                label=m.finding,
+                answer_boxes=nbs,
             )
         )
         if view != "frontal":
             continue
-        cid = stable_id("rec", study.study_id, "cot", "report", m.finding, m.anatomy)
-        template = pick("report_cot", seed, cid, BANKS)
-        question, answer = template.fill(**slots)
         steps = [
             CotStep(CotStepKind.LOCATE.value, _STEP_LOCATE.format(**slots), list(nbs)),
             CotStep(CotStepKind.CONCLUDE.value, _STEP_CONCLUDE.format(**slots), list(nbs)),
         ]
         out.append(
-            CotRecord(
-                record_id=cid,
-                task=GroundingTask.PHRASE_GROUNDING.value,
-                patient_id=study.patient_id,
-                image=ImageRef.of(study),
-                question=question,
-                question_boxes=[],
-                steps=steps,
-                answer=answer,
-                answer_boxes=list(nbs),
-                curriculum_level="medium",
-                template_id=template.id,
-                split=study.split,
+            make_cot(
+                study,
+                id_parts=("report", m.finding, m.anatomy),
+                bank="report_cot",
+                banks=BANKS,
+                slots=slots,
+                seed=seed,
                 provenance=prov,
+                steps=steps,
+                answer_boxes=nbs,
+                curriculum_level="medium",
             )
         )
     return out

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from records.templates import pick
+from records.factory import make_grounding
 from schemas.enums import GroundingTask
-from schemas.identity import stable_id
-from schemas.records import Finding, GroundingRecord, ImageRef, NamedBox, Provenance, Study
+from schemas.records import Finding, GroundingRecord, NamedBox, Provenance, Study
 from schemas.vocab import phrase
 
 IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "PT": "PET image", "MR": "MR image"}
@@ -71,23 +70,18 @@ def build_grounding_records(
         question_boxes: Sequence[NamedBox] = (),
         answer_boxes: Sequence[NamedBox] = (),
     ) -> None:
-        record_id = stable_id("rec", study.study_id, task.value, *id_parts)
-        template = pick(bank, seed, record_id)
-        question, answer = template.fill(**slots)
         records.append(
-            GroundingRecord(
-                record_id=record_id,
-                task=task.value,
-                patient_id=study.patient_id,
-                image=ImageRef.of(study),
-                question=question,
-                answer=answer,
-                question_boxes=list(question_boxes),
-                answer_boxes=list(answer_boxes),
-                label=label,
-                template_id=template.id,
-                split=study.split,
+            make_grounding(
+                study,
+                task,
+                id_parts=id_parts,
+                bank=bank,
+                slots=slots,
+                seed=seed,
                 provenance=_provenance(study, used),
+                label=label,
+                question_boxes=question_boxes,
+                answer_boxes=answer_boxes,
             )
         )
 

@@ -19,14 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from records.cot import LEVELS
-from records.templates import Template, pick
+from records.factory import make_cot, make_grounding
+from records.templates import Template
 from schemas.enums import CotStepKind, GroundingTask
-from schemas.identity import stable_id
 from schemas.records import (
     CotRecord,
     CotStep,
     GroundingRecord,
-    ImageRef,
     NamedBox,
     Provenance,
     Record,
@@ -176,22 +175,17 @@ def _grounding(
     task: GroundingTask = GroundingTask.PHRASE_GROUNDING,
     label: str | None = LABEL,
 ) -> GroundingRecord:
-    record_id = stable_id("rec", study.study_id, task.value, bank, *id_parts)
-    template = pick(bank, seed, record_id, BANKS)
-    question, answer = template.fill(boxes=" and ".join(b.box.to_text() for b in boxes), **slots)
-    return GroundingRecord(
-        record_id=record_id,
-        task=task.value,
-        patient_id=study.patient_id,
-        image=ImageRef.of(study),
-        question=question,
-        answer=answer,
-        question_boxes=[],
-        answer_boxes=list(boxes),
-        label=label,
-        template_id=template.id,
-        split=study.split,
+    return make_grounding(
+        study,
+        task,
+        id_parts=(bank, *id_parts),
+        bank=bank,
+        banks=BANKS,
+        slots={"boxes": " and ".join(b.box.to_text() for b in boxes), **slots},
+        seed=seed,
         provenance=_provenance(study, exam, confidence),
+        label=label,
+        answer_boxes=boxes,
     )
 
 
@@ -256,30 +250,26 @@ def _cot(label: LesionLabel, exam: ExamContext, seed: int) -> list[CotRecord]:
     else:
         where = "hot spot"
     records = []
+    slots = {
+        "sentence": label.sentence,
+        "answer": conclusion,
+        "where": where,
+        "given": label.mip_box.box.to_text(),
+    }
     for level in LEVELS:
-        record_id = stable_id("rec", mip.study_id, "cot", label.key, level)
-        template = pick(f"pet_cot_{level}", seed, record_id, BANKS)
-        question, answer = template.fill(
-            sentence=label.sentence,
-            answer=conclusion,
-            where=where,
-            given=label.mip_box.box.to_text(),
-        )
         records.append(
-            CotRecord(
-                record_id=record_id,
-                task=GroundingTask.PHRASE_GROUNDING.value,
-                patient_id=mip.patient_id,
-                image=ImageRef.of(mip),
-                question=question,
-                question_boxes=list(given) if level == "easy" else [],
+            make_cot(
+                mip,
+                id_parts=(label.key, level),
+                bank=f"pet_cot_{level}",
+                banks=BANKS,
+                slots=slots,
+                seed=seed,
+                provenance=_provenance(mip, exam, label.confidence),
+                question_boxes=given if level == "easy" else [],
                 steps=steps if level != "hard" else [steps[-1]],
-                answer=answer,
                 answer_boxes=[label.mip_box],
                 curriculum_level=level,
-                template_id=template.id,
-                split=mip.split,
-                provenance=_provenance(mip, exam, label.confidence),
             )
         )
     return records

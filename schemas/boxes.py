@@ -9,6 +9,7 @@ Never convert boxes by hand anywhere else.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,10 @@ _QWEN_RE = re.compile(
 
 class BoxError(ValueError):
     """A box that violates the convention (outside the image, inverted or empty)."""
+
+
+class BoxOutsideImage(BoxError):
+    """A source box that lies outside its image by more than the edge tolerance."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,33 @@ class Box:
         """From a top-left corner plus size in pixels (NIH, RSNA, MS-CXR CSVs)."""
         return cls.from_pixels(x, y, x + w, y + h, width, height)
 
+    @classmethod
+    def from_source_xywh(
+        cls,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        width: int,
+        height: int,
+        *,
+        tolerance_px: float,
+    ) -> Box:
+        """From a label file's top-left corner plus size in pixels of a width x height source
+        image: an overhang of up to ``tolerance_px`` past an edge (rounding in the source) is
+        clipped (top-left corner at 0 at least, bottom-right at the image size at most);
+        BoxOutsideImage when the box lies further outside."""
+        x2, y2 = x + w, y + h
+        tol = tolerance_px
+        if x < -tol or y < -tol or x2 > width + tol or y2 > height + tol:
+            raise BoxOutsideImage(
+                f"box x={x:g} y={y:g} w={w:g} h={h:g} (to x={x2:g}, y={y2:g}) lies outside "
+                f"the {width}x{height} image"
+            )
+        return cls.from_pixels(
+            max(0.0, x), max(0.0, y), min(float(width), x2), min(float(height), y2), width, height
+        )
+
     def to_pixels(self, width: int, height: int) -> tuple[float, float, float, float]:
         _check_size(width, height)
         return (self.x1 * width, self.y1 * height, self.x2 * width, self.y2 * height)
@@ -105,6 +137,16 @@ class Box:
     def to_int_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Pixels rounded to the nearest integer (what text formats print)."""
         return tuple(round(v) for v in self.to_pixels(width, height))  # type: ignore[return-value]
+
+    def to_enclosing_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The smallest whole-pixel box that covers the box: corners rounded outwards."""
+        x1, y1, x2, y2 = self.to_pixels(width, height)
+        return (math.floor(x1), math.floor(y1), math.ceil(x2), math.ceil(y2))
+
+    def size_pixels(self, width: int, height: int) -> tuple[float, float]:
+        """Width and height of the box in pixels of a width x height image."""
+        _check_size(width, height)
+        return ((self.x2 - self.x1) * width, (self.y2 - self.y1) * height)
 
     def to_xywh_pixels(self, width: int, height: int) -> tuple[float, float, float, float]:
         x1, y1, x2, y2 = self.to_pixels(width, height)

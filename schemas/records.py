@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.boxes import Box
-from schemas.enums import RecordFamily, ReviewState
+from schemas.enums import Reason, RecordFamily, ReviewState, Stage, Unit
 
 
 @dataclass
@@ -251,3 +251,31 @@ def record_boxes(record: Record) -> list[NamedBox | ImageBox]:
         step_boxes = [b for s in record.steps for b in s.boxes]
         return [*record.question_boxes, *record.answer_boxes, *step_boxes]
     return [*record.question_boxes, *record.answer_boxes]
+
+
+def record_quarantine_row(
+    record: Record,
+    stage: Stage | str,
+    reason: Reason | str,
+    message: str,
+    source_ref: str,
+    *,
+    item_id: str | None = None,
+) -> QuarantineRow:
+    """The one way a record becomes a quarantine row (validation, duplicate images, review):
+    unit ``record``, the record's id and source dataset, and as ``item_id`` the study of its
+    first image (``item_id`` names another one, e.g. the duplicate image it was set aside
+    for; None when the record shows no image)."""
+    if item_id is None:
+        images = record_images(record)
+        item_id = images[0].study_id if images else None
+    return QuarantineRow(
+        stage=str(stage),
+        reason=str(reason),
+        unit=Unit.RECORD.value,
+        message=message,
+        source_dataset=record.provenance.source_dataset,
+        source_ref=source_ref,
+        item_id=item_id,
+        record_id=record.record_id,
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from schemas.arrow import conformance_problems, to_row
-from schemas.enums import GroundingTask, MedSGTask, Reason, RecordFamily, Split, Stage, Unit
+from schemas.enums import GroundingTask, MedSGTask, Reason, RecordFamily, Split, Stage
 from schemas.records import (
     CotRecord,
     ImageBox,
@@ -19,6 +19,7 @@ from schemas.records import (
     SequenceRecord,
     record_boxes,
     record_images,
+    record_quarantine_row,
 )
 from schemas.tables import RECORD_SCHEMAS
 
@@ -182,15 +183,12 @@ def validate_records(
             kept.append(record)
         else:
             quarantined.append(
-                QuarantineRow(
-                    stage=Stage.VALIDATE.value,
-                    reason=str(verdict.reason),
-                    unit=Unit.RECORD.value,
-                    message=verdict.message,
-                    source_dataset=record.provenance.source_dataset,
-                    source_ref=source_ref(record),
-                    item_id=record_images(record)[0].study_id if record_images(record) else None,
-                    record_id=record.record_id,
+                record_quarantine_row(
+                    record,
+                    Stage.VALIDATE,
+                    str(verdict.reason),
+                    verdict.message,
+                    source_ref(record),
                 )
             )
     return kept, quarantined

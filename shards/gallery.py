@@ -40,7 +40,7 @@ def _tile(record: Record, read_image: Callable[[str], bytes]) -> Image.Image:
     draw = ImageDraw.Draw(tile)
     for i, nb in enumerate(b for b in record_boxes(record) if getattr(b, "image_index", 0) == 0):
         colour = COLOURS[i % len(COLOURS)]
-        x1, y1, x2, y2 = (v * TILE for v in nb.box.as_list())
+        x1, y1, x2, y2 = nb.box.to_pixels(TILE, TILE)
         draw.rectangle([x1, y1, x2, y2], outline=colour, width=2)
         if nb.label:
             draw.text((x1 + 2, max(0, y1 - 11)), nb.label, fill=colour)

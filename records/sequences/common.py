@@ -1,5 +1,6 @@
 """What every sequence builder shares: the wording banks, ordinal words, and one function
-that turns a task, its images and its boxes into a SequenceRecord with a stable id."""
+that turns a task, its images and its boxes into a SequenceRecord with a stable id (the
+recipe: ``records.factory.sequence_record_id``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from importlib import resources
 import numpy as np
 import yaml
 
+from records.factory import sequence_record_id
 from records.templates import Template, pick
 from schemas.boxes import Box
 from schemas.enums import MedSGTask
-from schemas.identity import stable_id
 from schemas.records import ImageBox, ImageRef, Provenance, SequenceRecord, Study
 
 # publish(key, pixels, view) -> Study: writes a derived image of the current item
@@ -48,7 +49,7 @@ def make_sequence(
     provenance: Provenance,
 ) -> SequenceRecord:
     """A sequence record: wording from the task's bank, boxes rendered as record text."""
-    record_id = stable_id("rec", task.value, *(s.study_id for s in studies), *id_parts)
+    record_id = sequence_record_id(task, (s.study_id for s in studies), *id_parts)
     template = pick(task.value, seed, record_id, BANKS)
     text = {
         **(slots or {}),

@@ -38,8 +38,7 @@ def provenance_of(study: Study, confidence: float = 1.0) -> Provenance:
 def _finding_box_px(f: Finding, width: int, height: int) -> tuple[int, int, int, int] | None:
     if f.box is None or not f.present:
         return None
-    x1, y1, x2, y2 = f.box.box.to_pixels(width, height)
-    box = (int(np.floor(x1)), int(np.floor(y1)), int(np.ceil(x2)), int(np.ceil(y2)))
+    box = f.box.box.to_enclosing_pixels(width, height)
     return box if box[2] - box[0] >= 2 and box[3] - box[1] >= 2 else None
 
 

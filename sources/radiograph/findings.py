@@ -3,7 +3,7 @@ are checked against the source image and normalized (``schemas.boxes``)."""
 
 from __future__ import annotations
 
-from schemas.boxes import Box
+from schemas.boxes import Box, BoxOutsideImage
 from schemas.enums import Reason, Stage
 from schemas.identity import stable_id
 from schemas.records import Finding, NamedBox, QuarantineRow, Study
@@ -17,17 +17,10 @@ EDGE_TOLERANCE_PX = 0.5
 def source_box(row: LabelRow, width: int, height: int) -> Box | str:
     """The row's box normalized to a width x height source image, or why it cannot be."""
     assert row.box_xywh is not None
-    x, y, w, h = row.box_xywh
-    x1, y1, x2, y2 = x, y, x + w, y + h
-    tol = EDGE_TOLERANCE_PX
-    if x1 < -tol or y1 < -tol or x2 > width + tol or y2 > height + tol:
-        return (
-            f"box x={x:g} y={y:g} w={w:g} h={h:g} (to x={x2:g}, y={y2:g}) lies outside the "
-            f"{width}x{height} image"
-        )
-    return Box.from_pixels(
-        max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2), width, height
-    )
+    try:
+        return Box.from_source_xywh(*row.box_xywh, width, height, tolerance_px=EDGE_TOLERANCE_PX)
+    except BoxOutsideImage as exc:
+        return str(exc)
 
 
 def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[QuarantineRow]]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.boxes import Box, BoxError, qwen_boxes_in
+from schemas.boxes import Box, BoxError, BoxOutsideImage, qwen_boxes_in
 
 sizes = st.integers(min_value=16, max_value=4096)
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -92,3 +92,30 @@ def test_bad_inputs_raise_box_error() -> None:
         Box.from_qwen_tokens("no box here", 10, 10)
     with pytest.raises(BoxError):
         Box.from_label_studio({"x": 1, "y": 1, "width": 2, "height": 2, "rotation": 15})
+
+
+def test_source_xywh_is_clipped_within_the_tolerance_and_refused_beyond() -> None:
+    box = Box.from_source_xywh(-0.25, 10, 80.25, 20, 100, 50, tolerance_px=0.5)
+    assert box == Box(0.0, 0.2, 0.8, 0.6)  # x1 clipped to 0, x2 = 80 stays
+    edge = Box.from_source_xywh(90, 40, 10.5, 10.4, 100, 50, tolerance_px=0.5)
+    assert edge == Box(0.9, 0.8, 1.0, 1.0)  # both far corners clipped to the image
+    with pytest.raises(BoxOutsideImage) as exc:
+        Box.from_source_xywh(95, 5, 10, 5, 100, 50, tolerance_px=0.5)
+    assert str(exc.value) == (
+        "box x=95 y=5 w=10 h=5 (to x=105, y=10) lies outside the 100x50 image"
+    )
+    with pytest.raises(BoxOutsideImage):
+        Box.from_source_xywh(-0.6, 0, 10, 10, 100, 50, tolerance_px=0.5)
+
+
+def test_enclosing_pixels_round_outwards() -> None:
+    box = Box.from_pixels(10.2, 5.0, 20.7, 9.01, 100, 50)
+    assert box.to_enclosing_pixels(100, 50) == (10, 5, 21, 10)
+    assert all(type(v) is int for v in box.to_enclosing_pixels(100, 50))
+    assert Box(0.0, 0.0, 1.0, 1.0).to_enclosing_pixels(7, 3) == (0, 0, 7, 3)
+
+
+def test_size_in_pixels() -> None:
+    assert Box(0.25, 0.5, 0.75, 1.0).size_pixels(200, 10) == (100.0, 5.0)
+    with pytest.raises(BoxError):
+        Box(0.1, 0.1, 0.2, 0.2).size_pixels(0, 10)
