@@ -33,6 +33,7 @@ from schemas.records import (
     Record,
     Study,
     record_images,
+    record_quarantine_row,
 )
 from schemas.tables import FINDING, ITEMS, QUARANTINE, RECORD_SCHEMAS, STUDY
 from schemas.validate import ImageChecker, validate_records
@@ -290,8 +291,6 @@ def merge_results(results: list[ChunkResult]) -> ChunkResult:
 def drop_duplicate_images(merged: ChunkResult, source_order: list[str]) -> None:
     """Studies whose published pixels are identical to an earlier study's (config order of
     the sources, then study id) are set aside with their records."""
-    from schemas.records import record_quarantine_row
-
     rank = {name: i for i, name in enumerate(source_order)}
     first: dict[str, Study] = {}
     dropped: dict[str, Study] = {}
