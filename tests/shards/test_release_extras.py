@@ -43,7 +43,7 @@ def test_card_sections_gallery_and_licences(release: Path) -> None:
     ):
         assert heading in card
     assert "license_link: LICENSES.md" in card and "![Preview" in card
-    assert "| sources.radiograph.synthetic_cxr | 1 | generated |" in card
+    assert "| sources.synthetic_cxr | 1 | generated |" in card
     with Image.open(release / "gallery.png") as img:
         assert img.size[0] == 4 * 256 and img.size[1] % 256 == 0
     licences = (release / "LICENSES.md").read_text()
