@@ -4,11 +4,13 @@ No Prefect here: ``flows.build`` wraps these steps in tasks; ``run_build`` runs 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +43,8 @@ from shards.card import CardData, render_card
 from shards.gallery import render_gallery
 from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
-from shards.publish import publish, reset_staging
+from shards.lock import release_lock
+from shards.publish import check_output_folder, check_release, publish, recover, reset_staging
 from shards.writer import config_name, content_tag, write_shards
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
@@ -554,18 +557,42 @@ def republish(cfg: BuildConfig, layout: BuildLayout) -> BuildReport:
     return publish_records(cfg, layout, merged, notes)
 
 
-def prepare_output(cfg: BuildConfig, out: str | Path) -> BuildLayout:
-    """The build layout for ``out``, with the resolved config saved in it."""
+@contextlib.contextmanager
+def locked_output(out: str | Path, command: str) -> Iterator[tuple[BuildLayout, list[str]]]:
+    """Hold the lock of release folder ``out`` for the block, after checking it is this
+    tool's (``shards.publish.check_output_folder``: nothing is written into a user's folder)
+    and finishing or undoing a publish a crash interrupted. Yields the layout and notes (a
+    stale lock taken over, a publish recovered). ``OutputFolderError``, ``LockedError``:
+    refused."""
     layout = BuildLayout(Path(out).resolve())
+    check_output_folder(layout.out)
+    notes: list[str] = []
+    with release_lock(layout.out, command, notes):
+        recovered = recover(layout.out, layout.build / "trash")
+        if recovered:
+            notes.append(recovered)
+        check_release(layout.out)
+        yield layout, notes
+
+
+def prepare_output(cfg: BuildConfig, out: str | Path) -> BuildLayout:
+    """The build layout for ``out``, with the resolved config saved in it (call it with the
+    folder locked: ``locked_output``)."""
+    layout = BuildLayout(Path(out).resolve())
+    check_output_folder(layout.out)
     layout.build.mkdir(parents=True, exist_ok=True)
     layout.resolved_config.write_text(cfg.to_yaml())
     return layout
 
 
 def run_build(cfg: BuildConfig, out: str | Path) -> BuildReport:
-    """The whole build in this process, without Prefect (tests, debugging)."""
-    layout = prepare_output(cfg, out)
-    plan = plan_build(cfg, layout)
-    ctx = ChunkContext.of(cfg, layout)
-    results = [process_chunk(chunk, ctx) for chunk in chunk_items(plan.items, cfg.chunk_size)]
-    return finalize(cfg, layout, plan, results)
+    """The whole build in this process, without Prefect (tests, debugging); the release
+    folder is locked throughout."""
+    with locked_output(out, "medsg build --no-prefect") as (_, lock_notes):
+        layout = prepare_output(cfg, out)
+        plan = plan_build(cfg, layout)
+        plan.notes[:0] = lock_notes
+        ctx = ChunkContext.of(cfg, layout)
+        chunks = chunk_items(plan.items, cfg.chunk_size)
+        results = [process_chunk(chunk, ctx) for chunk in chunks]
+        return finalize(cfg, layout, plan, results)

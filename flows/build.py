@@ -28,6 +28,7 @@ from engine.pipeline import (
     chunk_items,
     code_version,
     finalize,
+    locked_output,
     plan_build,
     prepare_output,
     process_chunk,
@@ -209,7 +210,15 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     logger = get_run_logger()
     cfg = load_config(config)
     check_review_setup(cfg, BuildLayout(Path(out).resolve()))  # review on: before any work
-    layout = prepare_output(cfg, out)
+    with locked_output(out, "medsg build (flow build-medsg)") as (_, lock_notes):
+        for note in lock_notes:
+            logger.warning(note)
+        return _build_locked(cfg, prepare_output(cfg, out))
+
+
+def _build_locked(cfg: BuildConfig, layout: BuildLayout) -> dict[str, Any]:
+    """The flow's body, with the release folder locked."""
+    logger = get_run_logger()
     logger.info("build %s %s into %s (code %s)", cfg.name, cfg.version, layout.out, code_version())
 
     plan = plan_sources(cfg, layout)

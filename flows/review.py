@@ -6,7 +6,6 @@ lives in ``engine.review`` and ``engine.pipeline``; this module wires and report
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -16,7 +15,7 @@ from annotation.merge import CONFLICT_RULE
 from annotation.pull import PullReport
 from annotation.review import METRICS_FILE
 from engine.config import BuildConfig, ConfigError, load_config
-from engine.pipeline import BuildReport, republish
+from engine.pipeline import BuildReport, locked_output, republish
 from engine.review import check_review_setup, needs_republish, pull_build
 from flows.build import DEFAULT_OUT
 from shards.layout import BuildLayout
@@ -82,31 +81,31 @@ def sync_reviews(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str,
     cfg = load_config(config)
     if not cfg.review.enabled:
         raise ConfigError(f"{config or 'the embedded demo config'}: review.enabled is false")
-    layout = BuildLayout(Path(out).resolve())
-    check_review_setup(cfg, layout)
-    pulled = pull_reviews_task(cfg, layout)
-    logger.info(
-        "pulled %d tasks: %s", pulled.tasks, dict(sorted(pulled.annotations.items())) or "{}"
-    )
-    republished = needs_republish(layout)
-    report = republish_task(cfg, layout) if republished else None
-    metrics = json.loads((layout.out / METRICS_FILE).read_text())
-    _metrics_artifacts(metrics, pulled, republished)
-    if report:
-        for line in report.summary_lines():
-            logger.info(line)
-    else:
-        logger.info("no new or changed review since the release was published: not republished")
-    return {
-        "out": str(layout.out),
-        "pulled": {
-            "tasks": pulled.tasks,
-            **{k: pulled.annotations[k] for k in ("added", "updated", "unchanged")},
-            "skipped": pulled.skipped,
-        },
-        "republished": republished,
-        "dataset_version": json.loads((layout.out / "manifest.json").read_text())[
-            "dataset_version"
-        ],
-        "metrics": metrics,
-    }
+    with locked_output(out, "medsg sync-reviews (flow)") as (layout, _):
+        check_review_setup(cfg, layout)
+        pulled = pull_reviews_task(cfg, layout)
+        logger.info(
+            "pulled %d tasks: %s", pulled.tasks, dict(sorted(pulled.annotations.items())) or "{}"
+        )
+        republished = needs_republish(layout)
+        report = republish_task(cfg, layout) if republished else None
+        metrics = json.loads((layout.out / METRICS_FILE).read_text())
+        _metrics_artifacts(metrics, pulled, republished)
+        if report:
+            for line in report.summary_lines():
+                logger.info(line)
+        else:
+            logger.info("no new or changed review since the release was published: not republished")
+        return {
+            "out": str(layout.out),
+            "pulled": {
+                "tasks": pulled.tasks,
+                **{k: pulled.annotations[k] for k in ("added", "updated", "unchanged")},
+                "skipped": pulled.skipped,
+            },
+            "republished": republished,
+            "dataset_version": json.loads((layout.out / "manifest.json").read_text())[
+                "dataset_version"
+            ],
+            "metrics": metrics,
+        }

@@ -13,10 +13,21 @@ from pathlib import Path
 
 from annotation.client import ReviewServerError
 from engine.config import ConfigError, load_config
+from shards.lock import LockedError, release_lock
+from shards.manifest import ManifestError
+from shards.publish import OutputFolderError
 from sources.radiograph.csv_labels import SourceError
 
 # Errors that are the user's to fix: printed as one message, no traceback.
-USER_ERRORS = (ConfigError, SourceError, ReviewServerError, FileNotFoundError)
+USER_ERRORS = (
+    ConfigError,
+    SourceError,
+    ReviewServerError,
+    FileNotFoundError,
+    OutputFolderError,
+    LockedError,
+    ManifestError,
+)
 
 
 def _check_first(cfg) -> None:
@@ -34,19 +45,21 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"medsg build: {exc}", file=sys.stderr)
         return 2
     if args.no_prefect:
-        from engine.pipeline import prepare_output, run_build
+        from engine.pipeline import locked_output, run_build
         from engine.review import check_review_setup, push_build
+        from shards.layout import BuildLayout
 
         try:
-            check_review_setup(cfg, prepare_output(cfg, args.out))
-            report = run_build(cfg, args.out)
-            print("\n".join(report.summary_lines()))
-            if cfg.review.enabled:
-                push = push_build(cfg, prepare_output(cfg, args.out))
-                print(
-                    f"  review push: {push.selected} selected, {push.created} created, "
-                    f"{push.updated} updated, {push.unchanged} unchanged"
-                )
+            check_review_setup(cfg, BuildLayout(Path(args.out).resolve()))
+            with locked_output(args.out, "medsg build --no-prefect") as (layout, _):
+                report = run_build(cfg, args.out)
+                print("\n".join(report.summary_lines()))
+                if cfg.review.enabled:
+                    push = push_build(cfg, layout)
+                    print(
+                        f"  review push: {push.selected} selected, {push.created} created, "
+                        f"{push.updated} updated, {push.unchanged} unchanged"
+                    )
         except USER_ERRORS as exc:
             print(f"medsg build: {exc}", file=sys.stderr)
             return 2
@@ -79,10 +92,11 @@ def _cmd_sync_reviews(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.no_prefect:
+            from engine.pipeline import locked_output
             from engine.review import sync_build
-            from shards.layout import BuildLayout
 
-            sync = sync_build(cfg, BuildLayout(Path(args.out).resolve()))
+            with locked_output(args.out, "medsg sync-reviews --no-prefect") as (layout, _):
+                sync = sync_build(cfg, layout)
             pulled, republished = sync.pull.annotations, sync.republished
         else:
             os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -175,9 +189,14 @@ def _cmd_smoke_train(args: argparse.Namespace) -> int:
 def _cmd_publish(args: argparse.Namespace) -> int:
     from shards.remote import PublishError, publish_to
 
+    release = Path(args.release)
     try:
-        written = publish_to(Path(args.release), args.to)
-    except (PublishError, OSError, ValueError) as exc:
+        if (release / "_build").is_dir():  # a build folder: no build may swap it meanwhile
+            with release_lock(release, "medsg publish"):
+                written = publish_to(release, args.to)
+        else:
+            written = publish_to(release, args.to)
+    except (PublishError, LockedError, OSError, ValueError) as exc:
         print(f"medsg publish: {exc}", file=sys.stderr)
         return 2
     print(f"medsg publish: {len(written)} files to {args.to} (manifest.json last)")

@@ -166,7 +166,7 @@ def test_manifest_catches_a_flipped_byte_and_names_the_file(tmp_path: Path, imag
 def test_republish_replaces_old_configs(tmp_path: Path, image_reader) -> None:
     out = _release(tmp_path, image_reader, records(3) + records(2, "validation"))
     assert (out / "grounding" / "validation").is_dir()
-    (out / "_build").mkdir()
+    (out / "_build").mkdir(exist_ok=True)  # publish keeps its journal there
     (out / "_build" / "keep.txt").write_text("private")
     out = _release(tmp_path, image_reader, records(3))
     assert not (out / "grounding" / "validation").exists()
