@@ -99,6 +99,10 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text"  # question, answer or step text empty
     MISSING_LICENCE = "missing_licence"
     MISSING_SPLIT = "missing_split"
+    PATH_OUTSIDE_ROOT = "path_outside_root"  # a path (symlinks followed) leaves the source root
+    BURNED_IN_ANNOTATION = "burned_in_annotation"  # DICOM BurnedInAnnotation YES: text on pixels
+    IMAGE_TOO_LARGE = "image_too_large"  # header dimensions over the pixel budget (not decoded)
+    BOX_TOO_SMALL = "box_too_small"  # a source box under the minimum size in source pixels
     # CT volumes and their organ masks (sources.ct.volume_io, sources.ct.masks)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations

@@ -196,6 +196,19 @@ def index_files(root: Path, suffixes: Iterable[str]) -> dict[str, list[Path]]:
     return dict(index)
 
 
+def outside_root(path: Path, root: Path) -> bool:
+    """Whether ``path``, symlinks followed, lies outside ``root`` (a folder: whether any
+    file under it does)."""
+    base = root.resolve()
+
+    def outside(p: Path) -> bool:
+        return not p.resolve().is_relative_to(base)
+
+    if outside(path):
+        return True
+    return path.is_dir() and any(outside(p) for p in path.rglob("*"))
+
+
 def quarantine_item(
     dataset: str,
     reason: Reason,

@@ -28,6 +28,7 @@ from sources.base import (
     PlanContext,
     SourceItem,
     SourceSettings,
+    outside_root,
     quarantine_item,
     quarantine_row,
 )
@@ -204,12 +205,31 @@ def plan_cases(
     labels_file: str = "",
     extractor: str = EXTRACTOR,
     kind: str = "ct_projection",
+    root: Path | None = None,
 ) -> Plan:
-    """One item per case whose files exist; the others become ``file_missing`` rows."""
+    """One item per case whose files exist under ``root``; the others become
+    ``path_outside_root`` (a path, symlinks followed, that leaves the root: absolute, ``..``)
+    or ``file_missing`` rows."""
     plan = Plan()
     for case in cases:
         study_id = ids.study(dataset, case.case_id)
         named = [("CT", case.ct), ("masks", case.masks), ("report", case.report)]
+        outside = [
+            (what, p) for what, p in named if root is not None and p and outside_root(p, root)
+        ]
+        if outside:
+            what, p = outside[0]
+            plan.quarantine.append(
+                quarantine_item(
+                    dataset,
+                    Reason.PATH_OUTSIDE_ROOT,
+                    f"case {case.case_id}: {what} path {p} leaves the source root {root}: not read",
+                    str(p),
+                    stage=Stage.PLAN,
+                    item_id=study_id,
+                )
+            )
+            continue
         gone = [(what, p) for what, p in named if p is not None and not p.exists()]
         if gone:
             what, p = gone[0]
@@ -306,6 +326,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
             settings=CaseSettings.of(settings),
             ids=ctx.ids,
             labels_file=labels_file,
+            root=settings.root,
         )
     )
     return result

@@ -38,6 +38,7 @@ from sources.base import (
     SourceItem,
     SourceSettings,
     index_files,
+    outside_root,
     quarantine_item,
     quarantine_row,
 )
@@ -261,6 +262,19 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                     item_id=study_id,
                 )
             )
+        if outside_root(paths[0], settings.root):
+            out.quarantine.append(
+                quarantine_item(
+                    dataset,
+                    Reason.PATH_OUTSIDE_ROOT,
+                    f"{file_name} resolves to a file outside the source root {settings.root} "
+                    "(a symbolic link?): not read",
+                    str(paths[0]),
+                    stage=Stage.PLAN,
+                    item_id=study_id,
+                )
+            )
+            continue
         stat = paths[0].stat()
         out.items.append(
             SourceItem(

@@ -20,6 +20,7 @@ from sources.base import (
     SourceItem,
     SourceSettings,
     index_files,
+    outside_root,
     quarantine_item,
     quarantine_row,
 )
@@ -58,7 +59,7 @@ class CsvFormat:
     """What is fixed for a CSV dataset kind: columns, row parsing, file naming, the loader."""
 
     kind: str
-    columns: Sequence[str]  # expected header, in order (extra trailing columns allowed)
+    columns: Sequence[str]  # expected header names, found in any order (extras ignored)
     parse_row: RowParser
     file_name: Callable[[str], str]  # image id -> file name on disk
     file_suffixes: Sequence[str]
@@ -81,6 +82,7 @@ class CsvSourceSpec:
     licence: str
     extractor: str
     kind: str  # the configured source kind (a generated corpus plans in another's format)
+    root: Path | None = None  # every input must lie under it (symlinks followed)
 
     @classmethod
     def at(
@@ -103,6 +105,7 @@ class CsvSourceSpec:
             licence=licence or fmt.licence,
             extractor=extractor or fmt.extractor,
             kind=kind or fmt.kind,
+            root=root,
         )
 
     @classmethod
@@ -127,11 +130,25 @@ def csv_planner(fmt: CsvFormat):
     return plan
 
 
+def header_names(cells: Sequence[str | None]) -> list[str]:
+    """The column names of a header row, NIH's unquoted bounding-box header (one name
+    ``Bbox [x,y,w,h]`` split over four cells) read as ``x``, ``y``, ``w``, ``h``."""
+    names: list[str] = []
+    for cell in cells:
+        name = (cell or "").strip()
+        if name.lower().startswith("bbox ["):
+            name = name[len("bbox [") :]
+        if name.endswith("]"):
+            name = name[:-1]
+        names.append(name.strip())
+    return names
+
+
 def read_label_rows(labels_csv: Path, columns: Sequence[str]) -> list[dict[str, str]]:
     """Rows of a label CSV as strings keyed by the expected column names.
 
-    The header is checked by position, so NIH's unquoted ``Bbox [x,y,w,h]`` header (one name
-    split over four cells) reads like any other."""
+    Columns are found by their header names, in any order (extra columns are ignored); a
+    missing or repeated expected name stops the source with an error naming it."""
     if not labels_csv.is_file():
         raise SourceError(f"label file not found: {labels_csv}")
     try:
@@ -142,15 +159,22 @@ def read_label_rows(labels_csv: Path, columns: Sequence[str]) -> list[dict[str, 
         raise SourceError(f"{labels_csv}: cannot be read as CSV: {exc}") from None
     if frame.height == 0:
         raise SourceError(f"{labels_csv}: empty file")
-    header = [(v or "").strip() for v in frame.row(0)]
-    if len(header) < len(columns) or header[0] != columns[0]:
+    names = header_names(frame.row(0))
+    missing = [c for c in columns if c not in names]
+    repeated = sorted({c for c in columns if names.count(c) > 1})
+    if missing or repeated:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {missing}")
+        if repeated:
+            problems.append(f"column(s) {repeated} appear more than once")
         raise SourceError(
-            f"{labels_csv}: header {header[: len(columns)]} does not start with the expected "
-            f"columns {list(columns)}"
+            f"{labels_csv}: header {names}: {' and '.join(problems)}; expected the columns "
+            f"{list(columns)} (in any order)"
         )
-    width = len(columns)
+    index = {c: names.index(c) for c in columns}
     return [
-        {name: (value or "").strip() for name, value in zip(columns, row[:width], strict=True)}
+        {c: ((row[i] if i < len(row) else None) or "").strip() for c, i in index.items()}
         for row in frame.slice(1).iter_rows()
     ]
 
@@ -219,7 +243,9 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
         by_image.setdefault(parsed.image_id, []).append(parsed.label)
         patient_of.setdefault(parsed.image_id, parsed.patient_key)
 
-    files = index_files(spec.images_dir, fmt.file_suffixes)
+    files: dict[str, list[Path]] = {}
+    for name, found in index_files(spec.images_dir, fmt.file_suffixes).items():
+        files.setdefault(name.strip(), []).extend(found)  # label cells are stripped too
     named = {fmt.file_name(image_id) for image_id in by_image}
     unlabelled = sorted(set(files) - named)
     if unlabelled:
@@ -255,8 +281,22 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                     item_id=study_id,
                 )
             )
-        kept = _drop_contradictions(spec, image_id, study_id, by_image[image_id], plan)
         path = paths[0]
+        root = spec.root or spec.images_dir
+        if outside_root(path, root):
+            plan.quarantine.append(
+                quarantine_item(
+                    spec.dataset,
+                    Reason.PATH_OUTSIDE_ROOT,
+                    f"{path.name} resolves to a file outside the source root {root} "
+                    "(a symbolic link?): not read",
+                    str(path),
+                    stage=Stage.PLAN,
+                    item_id=study_id,
+                )
+            )
+            continue
+        kept = _drop_contradictions(spec, image_id, study_id, by_image[image_id], plan)
         stat = path.stat()
         plan.items.append(
             SourceItem(

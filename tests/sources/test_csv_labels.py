@@ -129,7 +129,8 @@ def test_unreadable_label_file_is_a_clear_error(tmp_path: Path) -> None:
     spec = CsvSourceSpec.at(
         nih_cxr14.FORMAT, dataset="nih", root=tmp_path, labels_csv="bad.csv", images_dir="images"
     )
-    with pytest.raises(SourceError, match=r"bad\.csv: header .* does not start with the expected"):
+    missing = r"bad\.csv: header .*missing column\(s\) \['Image Index', 'Finding Label'"
+    with pytest.raises(SourceError, match=missing):
         plan_csv_source(spec, IDS)
 
 
@@ -152,3 +153,47 @@ def test_real_nih_box_list(realdata: Path) -> None:
     assert item.rows[0].box_xywh == pytest.approx(
         (339.1661376, 119.1957672, 172.2920635, 351.0857143)
     )
+
+
+def rsna_plan(root: Path):
+    spec = CsvSourceSpec.at(
+        rsna_pneumonia.FORMAT,
+        dataset="rsna",
+        root=root,
+        labels_csv="labels.csv",
+        images_dir="images",
+    )
+    return plan_csv_source(spec, IDS)
+
+
+def test_reordered_columns_are_read_by_name(tmp_path: Path) -> None:
+    """Issue 13 finding 5: an RSNA file with ``patientId,y,x,height,width`` gave transposed
+    boxes (only the first header column was checked)."""
+    rsna_dataset(tmp_path, [], {"p1": phi(1)})
+    (tmp_path / "labels.csv").write_text(
+        "Target,patientId,y,x,height,width,extra\n1,p1,10,20,30,40,z\n"
+    )
+    plan = rsna_plan(tmp_path)
+    assert plan.quarantine == []
+    assert [r.box_xywh for r in plan.items[0].rows] == [(20.0, 10.0, 40.0, 30.0)]
+
+
+def test_header_missing_a_column_names_it(tmp_path: Path) -> None:
+    rsna_dataset(tmp_path, [], {"p1": phi(1)})
+    (tmp_path / "labels.csv").write_text("patientId,x,y,width,Target\np1,1,2,3,1\n")
+    with pytest.raises(
+        SourceError, match=r"labels\.csv: header .*missing column\(s\) \['height'\]"
+    ):
+        rsna_plan(tmp_path)
+    (tmp_path / "labels.csv").write_text("patientId,x,y,width,height,x,Target\np1,1,2,3,4,5,1\n")
+    with pytest.raises(SourceError, match=r"column\(s\) \['x'\] appear more than once"):
+        rsna_plan(tmp_path)
+
+
+def test_nih_columns_in_another_order(tmp_path: Path) -> None:
+    nih_dataset(tmp_path, [("a_000.png", "Nodule", 1, 2, 3, 4)], ["a_000.png"])
+    (tmp_path / "BBox_List_2017.csv").write_text(
+        "Finding Label,Image Index,Bbox [x,y,w,h]\nNodule,a_000.png,1,2,3,4\n"
+    )
+    plan = nih_plan(tmp_path)
+    assert plan.quarantine == [] and plan.items[0].rows[0].box_xywh == (1, 2, 3, 4)
