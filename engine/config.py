@@ -77,22 +77,35 @@ class SplitConfig(_Strict):
 
 
 class PrivacyConfig(_Strict):
-    """The pseudonym salt: a literal, or the name of an environment variable holding it."""
+    """The pseudonym salt: the name of an environment variable holding it (``salt_env``,
+    the way to keep it secret), or a literal (``salt``: as secret as the config file; the
+    demo configs use a public one). No default: a build without a salt stops."""
 
-    salt: str | None = "medsg-public-demo-salt"
+    salt: str | None = None
     salt_env: str | None = None
 
     def resolved_salt(self) -> str:
-        if self.salt_env:
-            value = os.environ.get(self.salt_env)
-            if not value:
+        if self.salt_env and self.salt_env.strip():
+            value = os.environ.get(self.salt_env.strip())
+            if not value or not value.strip():
                 raise ConfigError(
-                    f"privacy.salt_env names ${self.salt_env}, which is not set or empty"
+                    f"privacy.salt_env names ${self.salt_env.strip()}, which is not set, empty "
+                    "or only whitespace: export a secret salt in it"
                 )
             return value
-        if not self.salt:
-            raise ConfigError("privacy.salt is empty: set a salt or privacy.salt_env")
+        if self.salt is None or not self.salt.strip():
+            what = "empty or only whitespace" if self.salt is not None else "not set"
+            raise ConfigError(
+                f"no pseudonym salt (privacy.salt is {what}): set privacy.salt_env to the name "
+                "of an environment variable holding a secret salt"
+            )
         return self.salt
+
+    @property
+    def public(self) -> bool:
+        """Whether the salt is written in the config itself (a demo), not kept in the
+        environment: pseudonyms of guessable ids are then not secret."""
+        return not self.salt_env
 
 
 class RecordsConfig(_Strict):

@@ -399,6 +399,7 @@ def card_data(
         ),
         config_fingerprint=cfg.fingerprint(),
         review=review,
+        public_salt=cfg.privacy.public,
     )
 
 
@@ -587,7 +588,8 @@ def prepare_output(cfg: BuildConfig, out: str | Path) -> BuildLayout:
 
 def run_build(cfg: BuildConfig, out: str | Path) -> BuildReport:
     """The whole build in this process, without Prefect (tests, debugging); the release
-    folder is locked throughout."""
+    folder is locked throughout. Stops before any work without a salt."""
+    cfg.privacy.resolved_salt()
     with locked_output(out, "medsg build --no-prefect") as (_, lock_notes):
         layout = prepare_output(cfg, out)
         plan = plan_build(cfg, layout)

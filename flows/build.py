@@ -209,6 +209,7 @@ def build_medsg(config: str | None = None, out: str = DEFAULT_OUT) -> dict[str, 
     the release folder ``out``. Returns the build report (counts, dataset version)."""
     logger = get_run_logger()
     cfg = load_config(config)
+    cfg.privacy.resolved_salt()  # no salt: stop before any work
     check_review_setup(cfg, BuildLayout(Path(out).resolve()))  # review on: before any work
     with locked_output(out, "medsg build (flow build-medsg)") as (_, lock_notes):
         for note in lock_notes:

@@ -33,6 +33,7 @@ class CardData:
     records_by_extractor: Counter = field(default_factory=Counter)  # (extractor, version)
     config_fingerprint: str = ""
     has_gallery: bool = False
+    public_salt: bool = False  # the pseudonym salt is written in the config (a demo)
     shard_tag: str | None = None  # names the shard files (shards.writer.content_tag)
     review: dict | None = None  # review coverage (annotation.review), None when review is off
     licences: dict[str, Licence] = field(default_factory=dict)  # declared, by licence id
@@ -186,7 +187,14 @@ def render_card(data: CardData) -> str:
         "- Images: 8-bit grayscale PNG, re-encoded from pixels (no source metadata). Radiographs "
         "are shown as acquired: the patient's right on the image's left.\n"
         "- Ids: records, studies and patients carry pseudonymous ids; no name, id, date or "
-        "other header value of the inputs is published.",
+        "other header value of the inputs is published."
+        + (
+            " The pseudonym salt of this build is public (written in its config, as in the "
+            "demo): its pseudonyms are not secret, and those of public or guessable source ids "
+            "can be reversed."
+            if data.public_salt
+            else ""
+        ),
         "## How it was built\n\n"
         "`medsg build` (Prefect flow `build-medsg`): each source's label files are planned into "
         "items; images are decoded and re-encoded as 8-bit PNG; label rows become findings on "

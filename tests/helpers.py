@@ -11,9 +11,18 @@ import yaml
 from sources.imaging import encode_png
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 
+TEST_SALT = "medsg-public-demo-salt"  # the old default: test pseudonyms stay as they were
+
 
 def write_config(path: Path, sources: list[dict], **extra) -> Path:
-    data = {"name": "test-build", "version": "0.0.1", "sources": sources, "chunk_size": 4, **extra}
+    data = {
+        "name": "test-build",
+        "version": "0.0.1",
+        "sources": sources,
+        "chunk_size": 4,
+        "privacy": {"salt": TEST_SALT},
+        **extra,
+    }
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
