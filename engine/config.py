@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from annotation.settings import ReviewConfig
 from schemas.errors import ConfigError
 from shards.layout import default_realdata_dir
+from sources.imaging import DEFAULT_MAX_PIXELS
 from sources.registry import SOURCES
 
 __all__ = [
@@ -120,6 +121,9 @@ class BuildConfig(_Strict):
     sources: list[SourceConfig]
     chunk_size: int = Field(default=16, ge=1, le=10_000)
     image_max_side: int | None = Field(default=None, ge=32)  # downscale larger images
+    # Source images over this many pixels (width x height x frames, from the header) are
+    # not decoded: quarantine image_too_large.
+    image_max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
     runner: RunnerConfig = RunnerConfig()
     shards: ShardConfig = ShardConfig()
     split: SplitConfig = SplitConfig()
@@ -182,11 +186,33 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     return data
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key repeated in one mapping (PyYAML keeps the last)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (the value would be silently replaced)",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def parse_config(text: str, *, origin: str, base: Path) -> BuildConfig:
     """Parse YAML text into a validated config; errors name ``origin`` and the field."""
     os.environ.setdefault("MEDSG_REALDATA", str(default_realdata_dir()))
     try:
-        data = yaml.safe_load(expand_vars(text))
+        data = yaml.load(expand_vars(text), Loader=_UniqueKeyLoader)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     except yaml.YAMLError as exc:

@@ -48,6 +48,7 @@ from shards.publish import check_output_folder, check_release, publish, recover,
 from shards.writer import config_name, content_tag, write_shards
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
+from sources.imaging import DEFAULT_MAX_PIXELS
 from sources.radiograph.csv_labels import SourceError
 from sources.registry import label_methods, licences, source_for
 
@@ -120,6 +121,7 @@ class ChunkContext:
     records_seed: int
     sequences: bool = True
     chains: bool = True
+    image_max_pixels: int = DEFAULT_MAX_PIXELS
 
     @classmethod
     def of(cls, cfg: BuildConfig, layout: BuildLayout) -> ChunkContext:
@@ -131,6 +133,7 @@ class ChunkContext:
             records_seed=cfg.records.seed,
             sequences=cfg.records.sequences,
             chains=cfg.records.chains,
+            image_max_pixels=cfg.image_max_pixels,
         )
 
 
@@ -168,6 +171,7 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
         records_seed=ctx.records_seed,
         sequences=ctx.sequences,
         chains=ctx.chains,
+        image_max_pixels=ctx.image_max_pixels,
     )
     checker = ImageChecker(resolve=item_ctx.layout.image_path)
     result = ChunkResult()

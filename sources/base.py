@@ -132,6 +132,7 @@ class SourceItem:
     file_size: int = 0
     file_mtime_ns: int = 0
     exhaustive: bool = False  # the labels list every instance of their findings (counting)
+    burned_in_clean: bool = False  # the source says no image has text on its pixels
     inputs: tuple[InputFile, ...] = ()  # other files it reads (part of the cache key)
     # The source's typed per-item settings (a frozen dataclass; part of the cache key).
     settings: Any = None
@@ -154,6 +155,7 @@ class SourceItem:
                 repr(self.inputs),
                 repr(self.settings),
                 str(self.exhaustive),
+                str(self.burned_in_clean),
                 self.licence,
                 self.extractor_version,
             ]

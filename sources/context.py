@@ -15,7 +15,7 @@ from schemas.identity import Pseudonymizer, patient_split
 from schemas.records import Finding, QuarantineRow, Record, Study
 from shards.layout import BuildLayout
 from sources.base import ItemError, SourceItem, quarantine_item
-from sources.imaging import encode_png, resize_max_side, sha256_hex
+from sources.imaging import DEFAULT_MAX_PIXELS, encode_png, resize_max_side, sha256_hex
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class ItemContext:
     records_seed: int
     sequences: bool = True  # build the MedSG sequence records too
     chains: bool = True  # build lesion chains of thought where organ masks exist
+    image_max_pixels: int = DEFAULT_MAX_PIXELS  # source images over it are not decoded
 
     def split_of(self, patient_id: str) -> str:
         return patient_split(patient_id, self.split_weights).value

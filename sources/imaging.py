@@ -19,6 +19,20 @@ from schemas.enums import Reason
 from sources.base import ItemError, LoadedImage
 
 _VIEWS = {"PA": "PA", "AP": "AP", "LL": "LATERAL", "RL": "LATERAL", "LATERAL": "LATERAL"}
+# The default pixel budget of one source image (width x height x frames), checked from the
+# header before any pixel is decoded (config ``image_max_pixels``): 50 megapixels is over
+# twice the largest radiograph detectors (43 x 43 cm at 0.1 mm).
+DEFAULT_MAX_PIXELS = 50_000_000
+
+
+def _check_budget(name: str, width: int, height: int, frames: int, bits: int, max_pixels: int):
+    pixels = width * height * max(frames, 1)
+    if pixels > max_pixels:
+        raise ItemError(
+            Reason.IMAGE_TOO_LARGE,
+            f"{name}: {width} x {height} x {frames} frame(s) at {bits} bits = {pixels} pixels, "
+            f"over the budget of {max_pixels} (image_max_pixels): not decoded",
+        )
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -30,11 +44,20 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.round((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
-def load_png(path: str | Path) -> LoadedImage:
-    """A PNG (or any Pillow-readable 2D image) as 8-bit grayscale."""
+def load_png(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+) -> LoadedImage:
+    """A PNG as 8-bit grayscale; its size is checked against the pixel budget before it is
+    decoded, and a file of another format named .png is not read."""
     name = Path(path).name
     try:
         with Image.open(path) as img:
+            if img.format != "PNG":
+                raise ItemError(
+                    Reason.UNSUPPORTED_IMAGE, f"{name}: a {img.format} file, not a PNG: not read"
+                )
+            bits = 16 if img.mode.startswith("I") else 8 * len(img.getbands())
+            _check_budget(name, img.width, img.height, 1, bits, max_pixels)
             img.load()
             mode = img.mode
             if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -43,6 +66,10 @@ def load_png(path: str | Path) -> LoadedImage:
                 pixels = np.asarray(img.convert("L"), dtype=np.uint8)
     except FileNotFoundError:
         raise ItemError(Reason.FILE_MISSING, f"{name}: file not found") from None
+    except ItemError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ItemError(Reason.IMAGE_TOO_LARGE, f"{name}: {exc}: not decoded") from None
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... for bad files
         raise ItemError(Reason.IMAGE_DECODE_ERROR, f"{name}: does not decode: {exc}") from None
     if pixels.ndim != 2 or min(pixels.shape) < 1:
@@ -50,9 +77,13 @@ def load_png(path: str | Path) -> LoadedImage:
     return LoadedImage(pixels=np.ascontiguousarray(pixels))
 
 
-def load_dicom(path: str | Path) -> LoadedImage:
+def load_dicom(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+) -> LoadedImage:
     """A single-frame 2D DICOM image as 8-bit grayscale, rendered with its modality LUT and
-    VOI window when present (else the full range), MONOCHROME1 inverted."""
+    VOI window when present (else the full range), MONOCHROME1 inverted. The header is read
+    first: an image marked ``BurnedInAnnotation = YES`` is not read (unless the source says
+    its dataset is known to be clean), nor one over the pixel budget."""
     import pydicom
     from pydicom.errors import InvalidDicomError
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
@@ -61,10 +92,29 @@ def load_dicom(path: str | Path) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            header = pydicom.dcmread(path, stop_before_pixels=True)
+            burned = str(header.get("BurnedInAnnotation", "") or "").strip().upper()
+            if burned == "YES" and not burned_in_clean:
+                raise ItemError(
+                    Reason.BURNED_IN_ANNOTATION,
+                    f"{name}: BurnedInAnnotation is YES (text on the pixels may identify the "
+                    "patient): not published; set burned_in_annotation_clean on the source "
+                    "if the dataset is known to be clean",
+                )
+            _check_budget(
+                name,
+                int(header.get("Columns", 0) or 0),
+                int(header.get("Rows", 0) or 0),
+                int(header.get("NumberOfFrames", 1) or 1),
+                int(header.get("BitsAllocated", 0) or 0),
+                max_pixels,
+            )
             ds = pydicom.dcmread(path)
             _ = ds.get("PixelData")  # forces the pixel element to be read
     except FileNotFoundError:
         raise ItemError(Reason.FILE_MISSING, f"{name}: file not found") from None
+    except ItemError:
+        raise
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
         raise ItemError(
             Reason.DICOM_READ_ERROR, f"{name}: not a readable DICOM file: {exc}"

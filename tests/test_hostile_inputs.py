@@ -9,16 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
+import pydicom
 import pytest
+from PIL import Image, ImageFile
 
 from engine.config import ConfigError, load_config, parse_config
 from engine.pipeline import run_build
 from schemas.identity import Pseudonymizer
-from sources.base import PlanContext
+from sources.base import ItemError, PlanContext
 from sources.ct import projection
+from sources.imaging import load_dicom, load_png
 from sources.radiograph import nih_cxr14
 from sources.radiograph.csv_labels import CsvSourceSpec, plan_csv_source
-from tests.helpers import gradient_png, nih_dataset, write_config
+from sources.radiograph.synthetic_cxr import write_synthetic_dicom
+from tests.helpers import TEST_SALT, gradient_png, nih_dataset, phi, rsna_dataset, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -129,3 +135,111 @@ def test_demo_salt_is_explicit_and_the_card_says_it_is_not_secret(tmp_path: Path
     run_build(load_config(cfg), tmp_path / "out")
     card = (tmp_path / "out" / "README.md").read_text()
     assert "its pseudonyms are not secret" in card
+
+
+# ---- finding 2: burned-in annotations ----------------------------------------------------
+
+
+def _quarantine(out: Path) -> list[dict]:
+    return pq.read_table(out / "_build" / "tables" / "quarantine.parquet").to_pylist()
+
+
+def test_burned_in_annotation_yes_is_quarantined_unless_known_clean(tmp_path: Path) -> None:
+    rows = [["p1", "10", "10", "20", "20", "1"], ["p2", "10", "10", "20", "20", "1"]]
+    root = rsna_dataset(tmp_path / "rsna", rows, {"p1": phi(1), "p2": phi(2)})
+    ds = pydicom.dcmread(root / "images" / "p2.dcm")
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(root / "images" / "p2.dcm")
+    source = {"kind": "rsna_pneumonia", "root": str(root), "labels_csv": "labels.csv"}
+    cfg = write_config(tmp_path / "c.yaml", [source], records={"sequences": False})
+    run_build(load_config(cfg), tmp_path / "out")
+    burned = [q for q in _quarantine(tmp_path / "out") if q["reason"] == "burned_in_annotation"]
+    assert [(q["item_id"], q["stage"]) for q in burned] == [
+        (Pseudonymizer(TEST_SALT).study("rsna_pneumonia", "p2"), "read")
+    ]
+    assert "BurnedInAnnotation is YES" in burned[0]["message"]
+    assert "burned_in_annotation" in (tmp_path / "out" / "README.md").read_text()
+    clean = write_config(
+        tmp_path / "clean.yaml",
+        [{**source, "burned_in_annotation_clean": True}],
+        records={"sequences": False},
+    )
+    run_build(load_config(clean), tmp_path / "clean")
+    assert _quarantine(tmp_path / "clean") == []
+
+
+# ---- finding 9: budgets ------------------------------------------------------------------
+
+
+def test_dicom_over_the_pixel_budget_is_not_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "huge.dcm"
+    write_synthetic_dicom(path, np.zeros((64, 64), np.uint16), uid_seed="h", **phi(1))
+    ds = pydicom.dcmread(path)
+    ds.Rows = ds.Columns = 20000  # the header says 20000 x 20000: never decoded
+    ds.save_as(path)
+    with pytest.raises(ItemError) as err:
+        load_dicom(path)
+    assert err.value.reason == "image_too_large"
+    assert "20000 x 20000 x 1 frame(s) at 16 bits" in str(err.value)
+
+
+def test_png_size_is_checked_before_decoding(tmp_path: Path, monkeypatch) -> None:
+    path = gradient_png(tmp_path / "a.png", size=64)
+
+    def never(self):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", never)
+    with pytest.raises(ItemError) as err:
+        load_png(path, max_pixels=4000)
+    assert err.value.reason == "image_too_large" and "64 x 64" in str(err.value)
+
+
+def test_pixel_budget_is_configurable_and_tiny_boxes_are_set_aside(tmp_path: Path) -> None:
+    root = nih_dataset(
+        tmp_path / "nih",
+        [("a_000.png", "Nodule", 5, 5, 1e-9, 10), ("a_000.png", "Mass", 5, 5, 10, 10)],
+        ["a_000.png", "b_000.png"],
+    )
+    (root / "BBox_List_2017.csv").open("a").write("b_000.png,Mass,1,1,5,5\n")
+    gradient_png(root / "images" / "b_000.png", size=200)
+    source = {"kind": "nih_cxr14", "root": str(root), "labels_csv": "BBox_List_2017.csv"}
+    cfg = write_config(
+        tmp_path / "c.yaml", [source], records={"sequences": False}, image_max_pixels=10_000
+    )
+    report = run_build(load_config(cfg), tmp_path / "out")
+    got = sorted((q["reason"], q["row_number"]) for q in _quarantine(tmp_path / "out"))
+    assert got == [("box_too_small", 1), ("image_too_large", None)]
+    assert report.stats["flow"]["records_published"] > 0
+
+
+# ---- finding 10: the smaller items (continued) --------------------------------------------
+
+
+def test_a_jpeg_named_png_is_not_read(tmp_path: Path) -> None:
+    Image.new("L", (16, 16), 128).save(tmp_path / "x.png", format="JPEG")
+    with pytest.raises(ItemError) as err:
+        load_png(tmp_path / "x.png")
+    assert err.value.reason == "unsupported_image" and "a JPEG file, not a PNG" in str(err.value)
+
+
+def test_out_pointing_at_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    write_config(tmp_path / "c.yaml", [{"kind": "synthetic_cxr", "n_images": 2}])
+    (tmp_path / "o").write_text("a file")
+    args = ["build", "--no-prefect", "--config", "c.yaml", "--out", "o"]
+    run = subprocess.run(
+        [sys.executable, "-m", "medsg.cli", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert run.returncode == 2 and "is a file, not a folder" in run.stderr
+    assert "Traceback" not in run.stderr and (tmp_path / "o").read_text() == "a file"
+
+
+def test_duplicate_yaml_keys_are_an_error() -> None:
+    text = "sources:\n  - {kind: synthetic_cxr}\nchunk_size: 3\nchunk_size: 4\n"
+    with pytest.raises(ConfigError, match=r"x\.yaml: not valid YAML: duplicate key 'chunk_size'"):
+        parse_config(text, origin="x.yaml", base=Path("/tmp"))

@@ -38,6 +38,9 @@ class CsvSettings(SourceSettings):
     images_dir: str = "images"  # relative to root
     licence: str | None = None  # default: the source's licence id
     optional: bool = False  # when root is absent: skip with a warning instead of failing
+    # Known to carry no text on its pixels (checked by its publisher): DICOM images marked
+    # BurnedInAnnotation YES are read anyway instead of quarantined (burned_in_annotation).
+    burned_in_annotation_clean: bool = False
 
 
 class RowError(ValueError):
@@ -83,6 +86,7 @@ class CsvSourceSpec:
     extractor: str
     kind: str  # the configured source kind (a generated corpus plans in another's format)
     root: Path | None = None  # every input must lie under it (symlinks followed)
+    burned_in_clean: bool = False
 
     @classmethod
     def at(
@@ -96,6 +100,7 @@ class CsvSourceSpec:
         licence: str | None = None,
         extractor: str | None = None,
         kind: str | None = None,
+        burned_in_clean: bool = False,
     ) -> CsvSourceSpec:
         return cls(
             format=fmt,
@@ -106,6 +111,7 @@ class CsvSourceSpec:
             extractor=extractor or fmt.extractor,
             kind=kind or fmt.kind,
             root=root,
+            burned_in_clean=burned_in_clean,
         )
 
     @classmethod
@@ -118,6 +124,7 @@ class CsvSourceSpec:
             labels_csv=settings.labels_csv,
             images_dir=settings.images_dir,
             licence=settings.licence,
+            burned_in_clean=settings.burned_in_annotation_clean,
         )
 
 
@@ -313,6 +320,7 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                 extractor_version=fmt.extractor_version,
                 modality=fmt.modality,
                 exhaustive=fmt.exhaustive,
+                burned_in_clean=spec.burned_in_clean,
                 file_size=stat.st_size,
                 file_mtime_ns=stat.st_mtime_ns,
             )

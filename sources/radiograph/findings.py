@@ -12,6 +12,8 @@ from sources.base import LabelRow, SourceItem, quarantine_row
 # Source boxes may overhang the image edge by rounding; up to half a pixel is clipped,
 # anything beyond is a box outside the image.
 EDGE_TOLERANCE_PX = 0.5
+# Boxes narrower or lower than this many source pixels mark nothing visible: set aside.
+MIN_BOX_PX = 1.0
 
 
 def source_box(row: LabelRow, width: int, height: int) -> Box | str:
@@ -29,6 +31,20 @@ def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[Qua
     rejected: list[QuarantineRow] = []
     for row in item.rows:
         box = None
+        if row.box_xywh is not None and min(row.box_xywh[2:]) < MIN_BOX_PX:
+            rejected.append(
+                quarantine_row(
+                    item.dataset,
+                    Reason.BOX_TOO_SMALL,
+                    f"box {row.box_xywh[2]:g} x {row.box_xywh[3]:g} source pixels, under the "
+                    f"minimum of {MIN_BOX_PX:g} px a side",
+                    item.labels_file,
+                    row.row_number,
+                    stage=Stage.FINDINGS,
+                    item_id=study.study_id,
+                )
+            )
+            continue
         if row.box_xywh is not None:
             checked = source_box(row, study.source_width, study.source_height)
             if isinstance(checked, str):

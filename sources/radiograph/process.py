@@ -36,7 +36,9 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     records."""
     study_id = ctx.ids.study(item.dataset, item.item_id)
     try:
-        loaded = LOADERS[item.reader](item.path)
+        loaded = LOADERS[item.reader](
+            item.path, max_pixels=ctx.image_max_pixels, burned_in_clean=item.burned_in_clean
+        )
     except ItemError as exc:
         return ItemOutput(quarantine=[read_error(item, study_id, exc)])
     height, width = loaded.pixels.shape
