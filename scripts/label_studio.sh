@@ -67,21 +67,39 @@ install() {
   install_browser
 }
 
+cred_value() {  # KEY's value in the credentials file: KEY=VALUE lines, read, never run as code
+  local key=$1 line
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in "$key="*) printf '%s' "${line#*=}"; return 0 ;; esac
+  done <"$2"
+}
+
 credentials() {  # admin email, password and token: from the environment, else generated once
-  local file=$STATE/credentials.env
+  local file=$STATE/credentials.env mode
+  local GEN_ADMIN_EMAIL= GEN_ADMIN_PASSWORD= GEN_API_KEY=
   if [ -f "$file" ]; then
-    # shellcheck disable=SC1090
-    . "$file"
+    mode=$(stat -c %a "$file")
+    if [ "$mode" != 600 ]; then  # readable by others (copied, restored, umask): fix it, say so
+      chmod 600 "$file"
+      log "$file had mode $mode: set to 600 (it holds the admin password and token)" >&2
+    fi
+    GEN_ADMIN_EMAIL=$(cred_value GEN_ADMIN_EMAIL "$file")
+    GEN_ADMIN_PASSWORD=$(cred_value GEN_ADMIN_PASSWORD "$file")
+    GEN_API_KEY=$(cred_value GEN_API_KEY "$file")
   fi
   ADMIN_EMAIL=${MEDSG_LS_ADMIN_EMAIL:-${GEN_ADMIN_EMAIL:-admin@medsg.local}}
   ADMIN_PASSWORD=${MEDSG_LS_ADMIN_PASSWORD:-${GEN_ADMIN_PASSWORD:-}}
   TOKEN=${LABEL_STUDIO_API_KEY:-${GEN_API_KEY:-}}
+  case "$ADMIN_EMAIL$ADMIN_PASSWORD$TOKEN" in
+    *$'\n'*|*$'\r'*) die "the admin email, password or token holds a line break: refused" ;;
+  esac
   if [ -z "$ADMIN_PASSWORD" ] || [ -z "$TOKEN" ]; then
     [ -n "$ADMIN_PASSWORD" ] || ADMIN_PASSWORD=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))')
     [ -n "$TOKEN" ] || TOKEN=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(20))')
     (umask 077; printf 'GEN_ADMIN_EMAIL=%s\nGEN_ADMIN_PASSWORD=%s\nGEN_API_KEY=%s\n' \
       "$ADMIN_EMAIL" "$ADMIN_PASSWORD" "$TOKEN" >"$file")
-    log "generated admin credentials into $file"
+    chmod 600 "$file"
+    log "generated admin credentials into $file" >&2
   fi
 }
 
@@ -127,10 +145,11 @@ up() {
   log "up on $URL after $((SECONDS - t0)) s. Point medsg at it: eval \"\$(scripts/label_studio.sh env)\""
 }
 
-env_exports() {
+env_exports() {  # each value shell-quoted (%q): safe to eval whatever characters it holds
   credentials
-  echo "export MEDSG_LS_URL=$URL MEDSG_LS_DOCUMENT_ROOT=$DOCROOT LABEL_STUDIO_API_KEY=$TOKEN" \
-       "MEDSG_LS_ADMIN_EMAIL=$ADMIN_EMAIL MEDSG_LS_ADMIN_PASSWORD=$ADMIN_PASSWORD"
+  printf 'export MEDSG_LS_URL=%q MEDSG_LS_DOCUMENT_ROOT=%q LABEL_STUDIO_API_KEY=%q' \
+    "$URL" "$DOCROOT" "$TOKEN"
+  printf ' MEDSG_LS_ADMIN_EMAIL=%q MEDSG_LS_ADMIN_PASSWORD=%q\n' "$ADMIN_EMAIL" "$ADMIN_PASSWORD"
 }
 
 down() {

@@ -243,3 +243,36 @@ def test_duplicate_yaml_keys_are_an_error() -> None:
     text = "sources:\n  - {kind: synthetic_cxr}\nchunk_size: 3\nchunk_size: 4\n"
     with pytest.raises(ConfigError, match=r"x\.yaml: not valid YAML: duplicate key 'chunk_size'"):
         parse_config(text, origin="x.yaml", base=Path("/tmp"))
+
+
+def test_label_studio_credentials_are_read_as_data_and_quoted_for_eval(tmp_path: Path) -> None:
+    """``credentials.env`` was ``source``d (shell code ran) and ``env`` printed the password
+    unquoted for ``eval``; an existing file's mode was never re-checked."""
+    state = tmp_path / "state"
+    state.mkdir()
+    password = "p w;touch INJECTED $(touch INJECTED2) `touch INJECTED3` 'q\" $HOME"
+    creds = state / "credentials.env"
+    creds.write_text(
+        f"touch {tmp_path}/SOURCED\nGEN_ADMIN_EMAIL=a@b.c\nGEN_ADMIN_PASSWORD={password}\n"
+        "GEN_API_KEY=tok123\n"
+    )
+    creds.chmod(0o644)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MEDSG_LS_ADMIN_PASSWORD", "MEDSG_LS_ADMIN_EMAIL", "LABEL_STUDIO_API_KEY")
+    }
+    env["MEDSG_LS_DIR"] = str(state)
+    script = REPO / "scripts" / "label_studio.sh"
+    run = subprocess.run(
+        ["bash", "-c", f'eval "$({script} env)" && printf %s "$MEDSG_LS_ADMIN_PASSWORD"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == password
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]  # nothing ran
+    assert oct(creds.stat().st_mode & 0o777) == "0o600" and "set to 600" in run.stderr
