@@ -51,7 +51,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
         try:
             check_review_setup(cfg, BuildLayout(Path(args.out).resolve()))
-            with locked_output(args.out, "medsg build --no-prefect") as (layout, _):
+            with locked_output(args.out, "medsg build --no-prefect") as (layout, notes):
+                for note in notes:  # a stale lock taken over, an interrupted publish recovered
+                    print(f"medsg build: note: {note}", file=sys.stderr)
                 report = run_build(cfg, args.out)
                 print("\n".join(report.summary_lines()))
                 if cfg.review.enabled:
@@ -95,7 +97,9 @@ def _cmd_sync_reviews(args: argparse.Namespace) -> int:
             from engine.pipeline import locked_output
             from engine.review import sync_build
 
-            with locked_output(args.out, "medsg sync-reviews --no-prefect") as (layout, _):
+            with locked_output(args.out, "medsg sync-reviews --no-prefect") as (layout, notes):
+                for note in notes:
+                    print(f"medsg sync-reviews: note: {note}", file=sys.stderr)
                 sync = sync_build(cfg, layout)
             pulled, republished = sync.pull.annotations, sync.republished
         else:

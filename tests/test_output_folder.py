@@ -17,9 +17,7 @@ import pytest
 
 from engine.config import load_config
 from engine.pipeline import run_build
-from shards.lock import lock_path, release_lock
 from shards.manifest import verify
-from shards.publish import recover
 from tests.helpers import write_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,6 +97,8 @@ def test_second_build_into_same_out_refuses_at_once_naming_the_lock(tmp_path: Pa
 
 
 def test_lock_held_refuses_in_process_and_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    from shards.lock import lock_path, release_lock  # (imported here: absent before issue 13)
+
     cfg = load_config(small_config(tmp_path / "c.yaml", n_images=3))
     out = tmp_path / "rel"
     with release_lock(out, "test holder"):
@@ -124,6 +124,8 @@ def test_lock_held_refuses_in_process_and_a_stale_lock_is_taken_over(tmp_path: P
 
 
 def test_lock_error_names_the_holder(tmp_path: Path) -> None:
+    from shards.lock import release_lock
+
     code = (
         "from pathlib import Path; from shards.lock import release_lock\n"
         f"with release_lock(Path({str(tmp_path)!r}), 'second'):\n    print('got it')"
@@ -251,6 +253,8 @@ run_build(load_config(sys.argv[1]), sys.argv[2])
 
 @pytest.mark.parametrize("step", PUBLISH_STEPS)
 def test_kill_9_at_each_publish_step_then_rerun(two_releases, step: str) -> None:
+    from shards.publish import recover
+
     out = two_releases["base"] / f"killed_{step}"
     shutil.copytree(two_releases["a"], out)
     old_manifest = (out / "manifest.json").read_bytes()
