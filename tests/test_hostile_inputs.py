@@ -58,7 +58,7 @@ def test_symlink_to_a_file_outside_the_root_is_quarantined(tmp_path: Path) -> No
     assert [(q.reason, q.source_ref) for q in plan.quarantine] == [
         ("path_outside_root", str(root / "images" / "b_000.png"))
     ]
-    assert "outside the source root" in plan.quarantine[0].message
+    assert "outside the source's images folder" in plan.quarantine[0].message
 
 
 def test_ct_case_paths_that_leave_the_root_are_quarantined(tmp_path: Path) -> None:

@@ -262,13 +262,13 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                     item_id=study_id,
                 )
             )
-        if outside_root(paths[0], settings.root):
+        if outside_root(paths[0], images_dir):
             out.quarantine.append(
                 quarantine_item(
                     dataset,
                     Reason.PATH_OUTSIDE_ROOT,
-                    f"{file_name} resolves to a file outside the source root {settings.root} "
-                    "(a symbolic link?): not read",
+                    f"{file_name} resolves to a file outside the source's images folder "
+                    f"{images_dir} (a symbolic link?): not read",
                     str(paths[0]),
                     stage=Stage.PLAN,
                     item_id=study_id,

@@ -85,7 +85,6 @@ class CsvSourceSpec:
     licence: str
     extractor: str
     kind: str  # the configured source kind (a generated corpus plans in another's format)
-    root: Path | None = None  # every input must lie under it (symlinks followed)
     burned_in_clean: bool = False
 
     @classmethod
@@ -110,7 +109,6 @@ class CsvSourceSpec:
             licence=licence or fmt.licence,
             extractor=extractor or fmt.extractor,
             kind=kind or fmt.kind,
-            root=root,
             burned_in_clean=burned_in_clean,
         )
 
@@ -289,14 +287,13 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                 )
             )
         path = paths[0]
-        root = spec.root or spec.images_dir
-        if outside_root(path, root):
+        if outside_root(path, spec.images_dir):
             plan.quarantine.append(
                 quarantine_item(
                     spec.dataset,
                     Reason.PATH_OUTSIDE_ROOT,
-                    f"{path.name} resolves to a file outside the source root {root} "
-                    "(a symbolic link?): not read",
+                    f"{path.name} resolves to a file outside the source's images folder "
+                    f"{spec.images_dir} (a symbolic link?): not read",
                     str(path),
                     stage=Stage.PLAN,
                     item_id=study_id,
