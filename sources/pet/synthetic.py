@@ -22,7 +22,7 @@ from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, 
 from pydantic import Field
 
 from extractors.pet.phantom import PhantomExam, generate_exam, synthetic_anatomy
-from extractors.pet.volume import CANONICAL
+from extractors.volume import CANONICAL_AXCODES, totalseg_ids
 from shards.licences import GENERIC_LICENCES
 from sources.base import Plan, PlanContext, Source, SourceSettings
 from sources.pet.exam import KIND_NIFTI, plan_pet_exams, process_pet_exam
@@ -38,7 +38,7 @@ _MARKER = ".complete.json"
 
 def _stored(data: np.ndarray, affine: np.ndarray, axcodes: str) -> tuple[np.ndarray, np.ndarray]:
     """Canonical data and affine turned into the given axis codes."""
-    transform = ornt_transform(axcodes2ornt(CANONICAL), axcodes2ornt(tuple(axcodes)))
+    transform = ornt_transform(axcodes2ornt(CANONICAL_AXCODES), axcodes2ornt(tuple(axcodes)))
     out = apply_orientation(data, transform)
     return np.ascontiguousarray(out), affine @ inv_ornt_aff(transform, data.shape)
 
@@ -46,10 +46,9 @@ def _stored(data: np.ndarray, affine: np.ndarray, axcodes: str) -> tuple[np.ndar
 def write_exam(folder: Path, exam: PhantomExam) -> None:
     """One phantom exam in the autoPET layout, plus its report and truth."""
     import nibabel as nib
-    from totalsegmentator.map_to_binary import class_map
 
     folder.mkdir(parents=True, exist_ok=True)
-    ids = {name: i for i, name in class_map["total"].items()}
+    ids = totalseg_ids()
     organ_ids = np.zeros(exam.organs.labels.shape, dtype=np.int16)
     for label, name in exam.organs.names.items():
         organ_ids[exam.organs.labels == label] = ids[name]
