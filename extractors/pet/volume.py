@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from extractors.volume import MaskSet, Volume, totalseg_classes, voxel_spacing
+from extractors.volume import MaskSet, Volume, totalseg_classes
 from extractors.volume.dicom import SeriesStack
+from extractors.volume.orientation import OnGrid
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ class OrganMasks:
 
 
 @dataclass
-class PetVolume:
+class PetVolume(OnGrid):
     """One PET/CT exam on one canonical grid: SUV (always), CT in HU, a lesion segmentation
-    (autoPET SEG) and organ masks when the exam has them."""
+    (autoPET SEG) and organ masks when the exam has them. Shape, spacing and voxel volume
+    are the SUV grid's (``OnGrid``)."""
 
     suv: np.ndarray  # float32 [x: right->left, y: anterior->posterior, z: feet->head]
     affine: np.ndarray  # 4x4, voxel -> RAS mm (nibabel world)
@@ -85,17 +87,8 @@ class PetVolume:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(int(n) for n in self.suv.shape)  # type: ignore[return-value]
-
-    @property
-    def spacing(self) -> tuple[float, float, float]:
-        return voxel_spacing(self.affine)
-
-    @property
-    def voxel_ml(self) -> float:
-        sx, sy, sz = self.spacing
-        return sx * sy * sz / 1000.0
+    def grid_data(self) -> np.ndarray:
+        return self.suv
 
 
 def file_axis_numbering(volume: Volume, n_in_file: int, base: int) -> SliceNumbering:

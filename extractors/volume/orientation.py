@@ -64,8 +64,33 @@ class Reorientation:
 IDENTITY = Reorientation(nio.axcodes2ornt(CANONICAL_AXCODES), CANONICAL_AXCODES)
 
 
+class OnGrid:
+    """Shape, voxel size and voxel volume of anything holding an array on the canonical grid
+    (``grid_data``) with its ``affine``: a ``Volume``, a PET/CT exam."""
+
+    affine: np.ndarray
+
+    @property
+    def grid_data(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.grid_data.shape)  # type: ignore[return-value]
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Voxel size (mm) along each canonical axis."""
+        return voxel_spacing(self.affine)
+
+    @property
+    def voxel_ml(self) -> float:
+        sx, sy, sz = self.spacing
+        return sx * sy * sz / 1000.0
+
+
 @dataclass(frozen=True)
-class Volume:
+class Volume(OnGrid):
     """A 3D array on the canonical grid with its affine (RAS mm), how the file's grid was
     turned to get there, and what kind of file it came from. HU for a CT, SUV for a PET,
     labels for a mask: the array's meaning is the caller's; no header value but geometry is
@@ -77,13 +102,8 @@ class Volume:
     kind: str = "array"  # "nifti", "dicom" or "array"
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(int(n) for n in self.data.shape)  # type: ignore[return-value]
-
-    @property
-    def spacing(self) -> tuple[float, float, float]:
-        """Voxel size (mm) along each canonical axis."""
-        return voxel_spacing(self.affine)
+    def grid_data(self) -> np.ndarray:
+        return self.data
 
     @property
     def source_axcodes(self) -> tuple[str, str, str]:
