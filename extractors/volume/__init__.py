@@ -28,6 +28,7 @@ from extractors.volume.orientation import (
     Reorientation,
     Volume,
     reorientation_of,
+    stored_as,
     to_canonical,
     voxel_spacing,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "require_same_grid",
     "resample_to_grid",
     "same_grid",
+    "stored_as",
     "to_canonical",
     "to_hu_int16",
     "totalseg_classes",

@@ -175,3 +175,15 @@ def to_canonical(
         raise ItemError(reason, f"{what}: expected a 3D volume, got shape {data.shape}")
     transform = reorientation_of(affine, what, reason)
     return Volume(transform.apply(data), transform.affine(affine, data.shape), transform, kind)
+
+
+def stored_as(
+    data: np.ndarray, affine: np.ndarray, axcodes: tuple[str, ...] | str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of ``to_canonical``: a canonical array and its affine as a file stored
+    in ``axcodes`` would hold them (synthetic corpora written in many orientations)."""
+    transform = nio.ornt_transform(
+        nio.axcodes2ornt(CANONICAL_AXCODES), nio.axcodes2ornt(tuple(axcodes))
+    )
+    out = nio.apply_orientation(np.asarray(data), transform)
+    return np.ascontiguousarray(out), np.asarray(affine) @ nio.inv_ornt_aff(transform, data.shape)

@@ -104,16 +104,11 @@ def load_autopet_exam(
 # ---- DICOM ----------------------------------------------------------------------------------
 
 
-def read_dicom_series(folder: Path) -> dict[str, list[list]]:
-    """Headers of every DICOM file under folder, grouped into series by modality."""
-    return group_series(read_headers(folder, PET_INPUT))
-
-
 def load_pet_dicom_exam(folder: Path, *, organ_masks: str | None = None) -> PetVolume:
     """A DICOM PET/CT exam folder as a canonical SUV volume, with its CT resampled onto the
     PET grid when the folder holds one, and organ masks (NIfTI on the PET grid) when
     ``organ_masks`` names them in the folder."""
-    series = read_dicom_series(folder)
+    series = group_series(read_headers(folder, PET_INPUT))  # modality -> series
     pets = series.get("PT", [])
     if not pets:
         raise ItemError(Reason.FILE_MISSING, f"{folder.name}: no PET (Modality PT) series")

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 from pydantic import Field
 
 from extractors.pet.phantom import PhantomExam, generate_exam, synthetic_anatomy
-from extractors.volume import CANONICAL_AXCODES, totalseg_ids
+from extractors.volume import stored_as, totalseg_ids
 from shards.licences import GENERIC_LICENCES
 from sources.base import Plan, PlanContext, Source, SourceSettings
 from sources.pet.exam import KIND_NIFTI, plan_pet_exams, process_pet_exam
@@ -34,13 +33,6 @@ REPORT = "report.txt"
 ORGANS = "organ_masks.nii.gz"
 TRUTH = "truth.json"
 _MARKER = ".complete.json"
-
-
-def _stored(data: np.ndarray, affine: np.ndarray, axcodes: str) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical data and affine turned into the given axis codes."""
-    transform = ornt_transform(axcodes2ornt(CANONICAL_AXCODES), axcodes2ornt(tuple(axcodes)))
-    out = apply_orientation(data, transform)
-    return np.ascontiguousarray(out), affine @ inv_ornt_aff(transform, data.shape)
 
 
 def write_exam(folder: Path, exam: PhantomExam) -> None:
@@ -58,7 +50,7 @@ def write_exam(folder: Path, exam: PhantomExam) -> None:
         ("SEG.nii.gz", exam.seg.astype(np.uint8)),
         (ORGANS, organ_ids),
     ):
-        stored, affine = _stored(data, exam.affine, exam.file_orientation)
+        stored, affine = stored_as(data, exam.affine, exam.file_orientation)
         img = nib.Nifti1Image(stored, affine)
         img.set_qform(affine, code=1)
         img.set_sform(affine, code=1)

@@ -31,13 +31,15 @@ def _canonical_volume() -> tuple[np.ndarray, np.ndarray]:
 def test_canonical_is_the_projects_one_orientation() -> None:
     from nibabel.orientations import aff2axcodes
 
-    CANONICAL = CANONICAL_AXCODES
-    assert CANONICAL == ("L", "P", "S")
+    assert CANONICAL_AXCODES == ("L", "P", "S")
     data, affine = _canonical_volume()
-    assert aff2axcodes(affine) == CANONICAL
+    assert aff2axcodes(affine) == CANONICAL_AXCODES
     ras = np.diag([2.0, 3.0, 4.0, 1.0])
     back = to_canonical(data, ras)
-    assert np.array_equal(back.data, data[::-1, ::-1, :]) and aff2axcodes(back.affine) == CANONICAL
+    assert (
+        np.array_equal(back.data, data[::-1, ::-1, :])
+        and aff2axcodes(back.affine) == CANONICAL_AXCODES
+    )
 
 
 @pytest.mark.parametrize("codes", ["RAS", "LPI", "RAI", "LAS"])
