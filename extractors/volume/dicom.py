@@ -139,9 +139,21 @@ class _Located:
     ds: Any
 
 
-def _check_slices(series: Sequence[Any], rules: InputRules, what: str):
-    """Size, orientation, spacing and frames of every slice against the first one; the
-    slice normal's direction. Returns (size, spacing, row, column, normal, located)."""
+@dataclass(frozen=True)
+class _Geometry:
+    """What every slice of a series shares, and where each slice lies."""
+
+    size: tuple[int, int]  # Rows, Columns
+    spacing: np.ndarray  # PixelSpacing: between rows, between columns (mm)
+    row: np.ndarray  # direction along a row (LPS)
+    col: np.ndarray  # direction down a column (LPS)
+    normal: np.ndarray
+    slices: list[_Located]
+
+
+def _check_slices(series: Sequence[Any], rules: InputRules, what: str) -> _Geometry:
+    """Size, orientation, spacing and frames of every slice against the first one, and an
+    axial, untilted slice plane."""
     first = series[0]
     iop = _vector(first, "ImageOrientationPatient", 6, "(0020,0037)", rules, what)
     spacing = _vector(first, "PixelSpacing", 2, "(0028,0030)", rules, what)
@@ -197,7 +209,7 @@ def _check_slices(series: Sequence[Any], rules: InputRules, what: str):
             f"(at most {MAX_OBLIQUITY_DEG} accepted); resample it to an axial grid first",
         )
     slices = [_Located(float(p @ normal), p, ds) for p, ds in zip(located, series, strict=True)]
-    return size, spacing, row, col, normal, slices
+    return _Geometry(size, spacing, row, col, normal, slices)
 
 
 def _sorted_positions(
@@ -296,8 +308,9 @@ def stack_series(
 ) -> SeriesStack:
     """One series' headers checked, sorted and stacked; ``values(ds)`` gives a slice's
     values (rows x columns), cast to ``dtype``."""
-    size, spacing, row, col, normal, located = _check_slices(series, rules, what)
-    slices, step = _sorted_positions(located, normal, rules, what)
+    geo = _check_slices(series, rules, what)
+    slices, step = _sorted_positions(geo.slices, geo.normal, rules, what)
+    size = geo.size
     data = np.empty((size[0], size[1], len(slices)), dtype=dtype)
     for k, s in enumerate(slices):
         plane = np.asarray(values(s.ds))
@@ -307,9 +320,9 @@ def stack_series(
             )
         data[:, :, k] = plane
     lps = np.eye(4)
-    lps[:3, 0] = col * spacing[0]  # array axis 0 = row index: moves down a column
-    lps[:3, 1] = row * spacing[1]  # array axis 1 = column index: moves along a row
-    lps[:3, 2] = normal * step
+    lps[:3, 0] = geo.col * geo.spacing[0]  # array axis 0 = row index: moves down a column
+    lps[:3, 1] = geo.row * geo.spacing[1]  # array axis 1 = column index: moves along a row
+    lps[:3, 2] = geo.normal * step
     lps[:3, 3] = slices[0].position
     numbers = tuple(_instance_number(s.ds, k + 1) for k, s in enumerate(slices))
     return SeriesStack(data, _LPS_TO_RAS @ lps, numbers)
