@@ -29,14 +29,13 @@ def bench_projection(shape=(512, 512, 300), spacing=(0.78, 0.78, 1.0), repeats: 
     from extractors.ct.anatomy import build_structures
     from extractors.ct.masks import ClassMasks
     from extractors.ct.projection import VIEWS, project
-    from extractors.ct.volume import canonical_volume
-    from sources.ct.masks import totalseg_class_names
+    from extractors.volume import to_canonical, totalseg_classes
     from sources.ct.synthetic import make_phantom
 
     core = pin_one_core()
     phantom = make_phantom(shape, spacing, seed=0, noise_hu=8.0)
-    volume = canonical_volume(phantom.hu, phantom.affine, "phantom")
-    names = totalseg_class_names()
+    volume = to_canonical(phantom.hu, phantom.affine, "phantom")
+    names = totalseg_classes()
     best = {"t_masks": 1e9, "t_structures": 1e9, "t_project": 1e9, "t_total": 1e9}
     n_masks = n_structures = n_projected = 0
     for _ in range(repeats):

@@ -99,7 +99,7 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text"  # question, answer or step text empty
     MISSING_LICENCE = "missing_licence"
     MISSING_SPLIT = "missing_split"
-    # CT volumes and their organ masks (sources.ct.volume_io, sources.ct.masks)
+    # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations
     CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
