@@ -271,7 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = sub.add_parser("publish", help="copy a verified release to an fsspec destination")
     publish.add_argument("--release", required=True, help="release folder")
-    publish.add_argument("--to", required=True, help="destination URL: a folder, s3://, gs://...")
+    publish.add_argument(
+        "--to",
+        required=True,
+        help="destination URL: a folder, s3://, gs://..., or hf://datasets/<org>/<name> "
+        "(the Hugging Face Hub; token from HF_TOKEN or hf auth login)",
+    )
     publish.set_defaults(func=_cmd_publish)
 
     sync = sub.add_parser(
