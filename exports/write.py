@@ -42,6 +42,7 @@ def export_release(
     images_dir.mkdir(parents=True, exist_ok=True)
     items: dict[str, list[dict]] = {s: [] for s in splits}
     report = ExportReport()
+    done: set[Path] = set()  # images written by this export (a folder reused is overwritten)
     for sample in iter_release(release):
         if sample.split not in items:
             continue
@@ -49,8 +50,9 @@ def export_release(
         paths = []
         for ref, data in zip(refs, sample.images, strict=True):
             target = images_dir / f"{ref['study_id']}.png"
-            if not target.exists():
+            if target not in done:
                 target.write_bytes(frame.image_bytes(data))
+                done.add(target)
             paths.append(f"images/{target.name}")
         item = make(sample.record, paths, frame)
         if item is None:

@@ -204,3 +204,27 @@ def test_llamafactory_config_max_pixels_matches_the_export_default() -> None:
     from exports.resize import LLAMAFACTORY_MAX_PIXELS
 
     assert config_max_pixels() == LLAMAFACTORY_MAX_PIXELS == 1280 * 28 * 28
+
+
+def test_llava_boxes_follow_the_letterbox_and_exports_are_deterministic(
+    release: Path, tmp_path: Path
+) -> None:
+    from exports.formats import llava_item
+
+    box = Box(0.0, 0.0, 1.0, 1.0)
+    record = _record(200, 100, box)
+    item = llava_item(record, ["images/s.png"], Frame("square", size=336, letterbox=True))
+    assert "[0.000, 0.250, 1.000, 0.750]" in item["conversations"][1]["value"]  # padded frame
+    assert (
+        "[0.000, 0.000, 1.000, 1.000]"
+        in llava_item(record, ["images/s.png"])["conversations"][1]["value"]
+    )
+    frame = Frame("square", size=336, letterbox=True)
+    export_release(release, tmp_path / "a", "llava", frame=frame)
+    export_release(release, tmp_path / "b", "llava", frame=Frame())  # same folder, other frame
+    export_release(release, tmp_path / "b", "llava", frame=frame)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
