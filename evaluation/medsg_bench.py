@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 
+from schemas.boxes import Box
+
 BENCHMARK_SIZE = (336, 336)
 PATHS = ("pixels", "normalized")
 
@@ -69,13 +71,10 @@ def read_normalized(text: str, width: float, height: float) -> list[float] | Non
         if match is None:
             continue
         v = [float(g) for g in match.groups()]
-        scale = 1000.0 if max(v) > 1 else 1.0
-        return [
-            v[0] / scale * width,
-            v[1] / scale * height,
-            v[2] / scale * width,
-            v[3] / scale * height,
-        ]
+        # the benchmark's arithmetic, v / 1000 * size or v * size: the same float operations
+        # as schemas.boxes' from_thousand / to_pixels, so results are identical
+        box = Box.from_thousand(*v) if max(v) > 1 else Box(*v)
+        return list(box.to_pixels(width, height))
     return None
 
 
