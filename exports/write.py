@@ -59,7 +59,7 @@ def export_release(
             report.skipped[sample.record["task"]] += 1
             continue
         items[sample.split].append(item)
-        report.written[sample.record["task"]] += 1
+        report.written[item.get("task", sample.record["task"])] += 1
     for split, rows in items.items():
         if not rows:
             continue
