@@ -13,14 +13,20 @@ from schemas.vocab import phrase
 BoxRenderer = Callable[[Box, int, int], str]
 NO_RESIZE = Frame()
 
-# MedSG-Bench's spelling of each task, where ours differs (its test files and train
-# dataset_info.json: Registered_Diff, Non_Registered_Diff, multi_view, object_tracking,
-# concept, patch, referring, cross_modal).
-BENCHMARK_TASK_NAMES = {"crossmodal": "cross_modal"}
-
-
-def benchmark_task(task: str) -> str:
-    return BENCHMARK_TASK_NAMES.get(task, task)
+# The task names MedSG-Bench's evaluation script filters test items on (its --task choices:
+# item["task"] == name). Ours are spelled the same, so test items keep them; note that the
+# benchmark's training data names the cross-modal file cross_modal.json (dataset_info entry
+# MedSG_crossmodal): a file name, not a task value. tests/exports checks the two lists agree.
+MEDSG_BENCH_TASKS = (
+    "Registered_Diff",
+    "Non_Registered_Diff",
+    "multi_view",
+    "object_tracking",
+    "concept",
+    "patch",
+    "crossmodal",
+    "referring",
+)
 
 
 def _sizes(record: dict) -> list[tuple[int, int]]:
@@ -75,10 +81,11 @@ def _question_answer(record: dict, fn: BoxRenderer, frame: Frame = NO_RESIZE) ->
 
 def medsg_item(record: dict, image_paths: list[str], frame: Frame = NO_RESIZE) -> dict | None:
     """MedSG-Bench test item ``{"task", "images", "question", "answer": [x1, y1, x2, y2],
-    "size": [width, height]}`` (absolute pixels of the answer's image in ``frame``; task
-    spelled as the benchmark spells it), or None when the record's answer is not exactly
-    one box. ``size`` is what the benchmark's scripts read for ``multi_view``; ``id``,
-    ``answer_image``, ``width`` and ``height`` ride along for ``medsg eval``."""
+    "size": [width, height]}`` (absolute pixels of the answer's image in ``frame``; the
+    eight MedSG tasks spelled as the benchmark's scripts filter them), or None when the
+    record's answer is not exactly one box. ``size`` is what the benchmark's scripts read
+    for ``multi_view``; ``id``, ``answer_image``, ``width`` and ``height`` ride along for
+    ``medsg eval``."""
     answer = _boxes(record, "answer_boxes")
     if len(answer) != 1:
         return None
@@ -88,7 +95,7 @@ def medsg_item(record: dict, image_paths: list[str], frame: Frame = NO_RESIZE) -
     question, _ = _question_answer(record, pixels_text, frame)
     return {
         "id": record["record_id"],
-        "task": benchmark_task(record["task"]),
+        "task": record["task"],
         "images": image_paths,
         "question": question,
         "answer": list(frame.box(box, width, height).to_int_pixels(tw, th)),

@@ -183,21 +183,27 @@ def test_letterboxed_image_keeps_content_inside_the_box() -> None:
 
 
 def test_benchmark_task_names_and_size_key() -> None:
-    box = Box(0.1, 0.2, 0.5, 0.6)
-    record = _record(200, 100, box) | {"task": "crossmodal"}
-    item = medsg_item(record, ["images/s.png"])
-    assert item["task"] == "cross_modal" and item["size"] == [200, 100]
-    assert item["answer"] == [20, 20, 100, 60]
-    for ours in (
+    from exports.formats import MEDSG_BENCH_TASKS
+    from schemas.enums import MedSGTask
+
+    # eval/MedSG_Bench.py's --task choices, each the value it filters item["task"] on
+    published = {
         "Registered_Diff",
         "Non_Registered_Diff",
         "multi_view",
         "object_tracking",
         "concept",
         "patch",
+        "crossmodal",
         "referring",
-    ):
-        assert medsg_item(record | {"task": ours}, ["images/s.png"])["task"] == ours
+    }
+    assert set(MEDSG_BENCH_TASKS) == published == {str(t) for t in MedSGTask}
+    box = Box(0.1, 0.2, 0.5, 0.6)
+    record = _record(200, 100, box)
+    for task in published:
+        item = medsg_item(record | {"task": task}, ["images/s.png"])
+        assert item["task"] == task and item["size"] == [200, 100]
+        assert item["answer"] == [20, 20, 100, 60]
 
 
 def test_llamafactory_config_max_pixels_matches_the_export_default() -> None:
