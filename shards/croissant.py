@@ -12,9 +12,11 @@ Responsible-AI fields, so dataset venues and tools can read what it is without o
   features (``shards.features``), and the config's first image joined on the key; further
   images of a sequence config are record sets ``<config>-<field>`` of their own (key and
   image), because mlcroissant performs one join per record set.
-- licence (each source's), citation (the release and every source), creators, and the RAI
-  fields: data collection, annotation process (weak labelling and review), known biases and
-  limitations, personal and sensitive information, preprocessing, intended use.
+- licence (each source's), citation (the release's BibTeX; every source's in ``citation``),
+  creator (the pipeline), the sources it is derived from (``isBasedOn``, with licence and
+  citation), and the RAI fields: data collection, annotation process (weak labelling and
+  review), known biases and limitations, personal and sensitive information, preprocessing,
+  intended use.
 
 Deterministic: no dates, everything sorted; same release, same bytes.
 """
@@ -404,10 +406,15 @@ def croissant_metadata(root: Path, data: CardData) -> dict:
         "url": "README.md",
         "keywords": ["medical", "visual grounding", "radiology", "webdataset"],
         "license": [lic.link or lic.id for lic in licences],
-        "creator": [{"@type": "sc:Organization", "name": "medsg pipeline (build-medsg)"}]
-        + [
-            {"@type": "sc:Organization", "name": f"Authors of {s}"}
-            for s in sorted(data.licences_by_source)
+        "creator": [{"@type": "sc:Organization", "name": "medsg pipeline (build-medsg)"}],
+        "isBasedOn": [
+            {
+                "@type": "sc:Dataset",
+                "name": source,
+                "license": licence_of(lid).link or lid,
+                **({"citation": licence_of(lid).citation} if licence_of(lid).citation else {}),
+            }
+            for source, lid in sorted(data.licences_by_source.items())
         ],
         "citeAs": _citation(data),
         "citation": [lic.citation for lic in licences if lic.citation],
