@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from medsg.config import load_config
-from medsg.pipeline import run_build
 
+from engine.config import load_config
+from engine.pipeline import run_build
 from tests.helpers import write_config
 
 

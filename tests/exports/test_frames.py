@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from medsg.paths import REPO_ROOT
 from PIL import Image
 
 from exports.formats import medsg_item, sharegpt_item
 from exports.resize import Frame
 from exports.write import export_release
 from schemas.boxes import Box
+from shards.layout import REPO_ROOT
 from shards.reader import iter_release
 
 TOKENS = re.compile(r"<\|box_start\|>\((\d+),(\d+)\),\((\d+),(\d+)\)<\|box_end\|>")

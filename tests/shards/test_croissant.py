@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from datasets import load_dataset
-from medsg.config import load_config
-from medsg.pipeline import run_build
 
+from engine.config import load_config
+from engine.pipeline import run_build
 from shards.croissant import CROISSANT, index_path
 from shards.features import family_and_images, features_for
 from shards.manifest import file_sha256

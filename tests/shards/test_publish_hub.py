@@ -13,9 +13,9 @@ import fsspec
 import pytest
 from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.local import LocalFileSystem
-from medsg.config import load_config
-from medsg.pipeline import run_build
 
+from engine.config import load_config
+from engine.pipeline import run_build
 from medsg.cli import main
 from shards import remote
 from shards.remote import PublishError, publish_to
