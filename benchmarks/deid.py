@@ -34,6 +34,7 @@ class DeidScore:
     missed: list[tuple[str, str]] = field(default_factory=list)  # (gold, sentence)
     lost: list[tuple[str, str]] = field(default_factory=list)  # (removed text, sentence)
     seconds: float = 0.0
+    clean_seen: set[str] = field(default_factory=set)
 
     @property
     def recall(self) -> float:
@@ -77,6 +78,10 @@ def score_case(case: Case, score: DeidScore) -> None:
             score.found[kind] += 1
         else:
             score.missed.append((case.text[s:e], case.text))
+    score.sentences += 1
+    if case.clean in score.clean_seen:  # an own sentence used again: its words count once
+        return
+    score.clean_seen.add(case.clean)
     clean = [(p.start, p.end, p.text) for p in find_phi(case.clean)]
     words = _words(case.clean)
     score.words += len(words)
@@ -84,7 +89,6 @@ def score_case(case: Case, score: DeidScore) -> None:
         if any(s < we and ws < e for s, e, _ in clean):
             score.words_lost += 1
     score.lost += [(t, case.clean) for *_se, t in clean]
-    score.sentences += 1
 
 
 def run(realdata: Path | None, json_out: Path | None = None) -> DeidScore:

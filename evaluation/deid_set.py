@@ -212,17 +212,26 @@ def inject(sentence: str, snippets: Iterable[tuple[str, str, tuple[str, ...]]], 
 
 
 def cases(realdata: Path | None = None, seed: int = 13) -> Iterator[Case]:
-    """Every sentence of the set with PHI injected: each snippet is used in turn (so every
-    kind and form occurs), one or two per sentence."""
+    """Every sentence of the set with PHI injected, one or two snippets each, the snippets
+    used in turn: the own sentences, cycled until every snippet has been used once (every
+    kind and form occurs without the real data), then each real sentence once."""
     rng = random.Random(seed)
     order = list(PHI_SNIPPETS)
-    n = 0
-    for origin, sentences in (("own", OWN_SENTENCES), ("iu_xray", real_sentences(realdata))):
-        for sentence in sentences:
-            picked = [order[n % len(order)]]
-            n += 1
-            if rng.random() < 0.4:
-                picked.append(order[n % len(order)])
-                n += 1
-            case = inject(sentence, picked, rng)
-            yield Case(case.clean, case.text, case.gold, origin)
+    used = 0
+
+    def case(sentence: str, origin: str) -> Case:
+        nonlocal used
+        picked = [order[used % len(order)]]
+        used += 1
+        if rng.random() < 0.4:
+            picked.append(order[used % len(order)])
+            used += 1
+        injected = inject(sentence, picked, rng)
+        return Case(injected.clean, injected.text, injected.gold, origin)
+
+    i = 0
+    while i < len(OWN_SENTENCES) or used < len(order):
+        yield case(OWN_SENTENCES[i % len(OWN_SENTENCES)], "own")
+        i += 1
+    for sentence in real_sentences(realdata):
+        yield case(sentence, "iu_xray")

@@ -101,7 +101,7 @@ def find_phi(text: str) -> list[Phi]:
                     taken.append((ps, pe, kind))
     merged: list[tuple[int, int, str]] = []
     for s, e, k in sorted(taken):  # "Smith, John": one name
-        if merged and merged[-1][2] == k and not text[merged[-1][1] : s].strip(" ,"):
+        if merged and k == merged[-1][2] == "name" and not text[merged[-1][1] : s].strip(" ,"):
             merged[-1] = (merged[-1][0], e, k)
         else:
             merged.append((s, e, k))

@@ -65,7 +65,7 @@ NOT_NAMES = frozenset(
     Ordering Primary Care Daughter Son Wife Husband Family Mother Father Caregiver Dear
     Chief Head Department Section Division Office Center Centre Institute University
     CT MRI PET PA AP XR Xray Portable Frontal Lateral Upright Supine Views View Images Image
-    Series Slice Contrast Without
+    Series Slice Contrast Without Dr Drs Mr Mrs Ms Miss Mx Prof Professor Sister Mister
     """
     )
 )

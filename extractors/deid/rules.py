@@ -26,7 +26,13 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+_CAP_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?"
+)
 _ORD = r"(?:st|nd|rd|th)?"
+# numbers that are slice, image or series numbers, not years or ZIP codes
+_NOT_AFTER = r"(?<!series )(?<!image )(?<!slice )(?<!level )(?<!im )(?<!se )(?<!# )(?<!#)"
 # numbers that are measurements, not ids or years
 _UNIT = r"(?!\s*(?:mm|cm|ml|cc|hu|mg|g\b|kg|%|mci|mbq|gbq|bq|ms|sec|kv|mas|mgy|msv|units?\b))"
 _NAME = r"(?:[A-Z]')?[A-ZÀ-Þ][a-zß-ÿ]+(?:[A-Z][a-zß-ÿ]+)?(?:-[A-Z][a-zß-ÿ]+)?"
@@ -94,17 +100,18 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "phone",
         _c(
-            r"\b(?i:phone|telephone|tel|fax|pager|beeper|cell|mobile|ext)\.?\s*"
+            r"\b(?i:phone|telephone|tel|fax|pager|beeper|cell\s+phone|mobile\s+phone|ext)\.?\s*"
             r"(?:(?i:no|number)\.?)?\s*[:\#]?\s*(?P<phi>\+?[\d(][\d()\s.-]{2,}\d)"
         ),
     ),
     # dates, every common form; times
     ("date", _c(r"(?<![\d.,/])\b\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})\b(?![.,/]\d)")),
     ("date", _c(r"\b(?:19|20|21)\d{2}[/.-]\d{1,2}[/.-]\d{1,2}\b")),
-    ("date", _c(
-        rf"\b\d{{1,2}}{_ORD}(?:\s+of)?[\s-]+{_MONTH}(?:[\s,-]+\d{{4}}|[\s-]+\d{{2}})?\b", re.I
-    )),
-    ("date", _c(rf"\b{_MONTH}\s+\d{{1,2}}{_ORD}(?:,?\s+\d{{4}})?\b(?!\s*(?:mm|cm|%))", re.I)),
+    ("date", _c(rf"\b\d{{1,2}}{_ORD}(?:\s+of)?[\s-]+{_MONTH}(?:[\s,-]+\d{{4}}|-\d{{2}})\b", re.I)),
+    ("date", _c(rf"\b{_MONTH}\s+\d{{1,2}}{_ORD},?\s+\d{{4}}\b", re.I)),
+    # without a year only with a capitalised month ("12 March", "Mar 3rd"; not "2 may be")
+    ("date", _c(rf"\b\d{{1,2}}{_ORD}(?:\s+of)?[\s-]+{_CAP_MONTH}\b")),
+    ("date", _c(rf"\b{_CAP_MONTH}\s+\d{{1,2}}{_ORD}\b(?!\s*(?:mm|cm|%|\.\d))")),
     ("date", _c(rf"\b{_MONTH},?\s+(?:of\s+)?\d{{4}}\b", re.I)),
     ("date", _c(r"\b\d{1,2}/\d{4}\b")),
     (
@@ -115,8 +122,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("date", _c(r"\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\b")),
-    ("date", _c(rf"\b(?:19|20)\d{{2}}\b{_UNIT}(?!\.\d)")),
-    ("time", _c(r"(?i)(?<!\()\b\d{1,2}:[0-5]\d(?::\d{2})?(?:\s*(?:am|pm|h)\b)?(?!\))")),
+    ("date", _c(rf"{_NOT_AFTER}\b(?:19|20)\d{{2}}\b{_UNIT}(?!\.\d)", re.I)),
+    (
+        "time",
+        _c(r"(?i)(?<!\()(?<!ratio )(?<!ratio of )\b\d{1,2}:[0-5]\d(?::\d{2})?\b"
+           r"(?:\s*(?:am|pm|h)\b)?(?!\))(?!:)"),
+    ),
     # ages over 89 (HIPAA Safe Harbor): the number goes, "-year-old" stays
     (
         "age",
@@ -159,7 +170,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("geo", _c(rf"\b(?i:zip(?:\s+code)?)\s*:?\s*(?P<phi>{_ZIP})\b")),
-    ("geo", _c(rf"(?<![\d.,])\b{_ZIP}\b{_UNIT}(?![.,]\d)")),
+    ("geo", _c(rf"{_NOT_AFTER}(?<![\d.,])\b{_ZIP}\b{_UNIT}(?![.,]\d)", re.I)),
     # long numbers and letter-digit codes: record, order, accession numbers
     ("id", _c(rf"(?<![\d.])\b\d{{6,}}\b{_UNIT}(?!\.\d)")),
     ("id", _c(r"\b(?=[A-Za-z0-9-]*\d{4})(?=[A-Za-z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b")),
