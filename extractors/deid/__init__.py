@@ -100,9 +100,10 @@ def find_phi(text: str) -> list[Phi]:
                 if text[ps:pe].strip(" ,.;:-"):
                     taken.append((ps, pe, kind))
     merged: list[tuple[int, int, str]] = []
-    for s, e, k in sorted(taken):  # "Smith, John": one name
-        if merged and k == merged[-1][2] == "name" and not text[merged[-1][1] : s].strip(" ,"):
-            merged[-1] = (merged[-1][0], e, k)
+    for s, e, k in sorted(taken):  # "Smith, John": one name; touching spans: one
+        gap = text[merged[-1][1] : s] if merged else None
+        if merged and (not gap or (k == merged[-1][2] == "name" and not gap.strip(" ,"))):
+            merged[-1] = (merged[-1][0], e, merged[-1][2])
         else:
             merged.append((s, e, k))
     return [Phi(k, s, e, text[s:e]) for s, e, k in merged]

@@ -38,8 +38,20 @@ _UNIT = r"(?!\s*(?:mm|cm|ml|cc|hu|mg|g\b|kg|%|mci|mbq|gbq|bq|ms|sec|kv|mas|mgy|m
 _NAME = r"(?:[A-Z]')?[A-ZÀ-Þ][a-zß-ÿ]+(?:[A-Z][a-zß-ÿ]+)?(?:-[A-Z][a-zß-ÿ]+)?"
 _INITIAL = r"[A-Z]\."
 # one to three name words, with middle initials
-_NAMES = rf"{_NAME}(?:\s+{_INITIAL})?(?:\s+{_NAME}){{0,2}}"
+_NAMES = rf"(?:{_INITIAL}\s+)?{_NAME}(?:\s+{_INITIAL})?(?:\s+{_NAME}){{0,2}}"
 _FIRST = r"(?:" + "|".join(sorted(FIRST_NAMES, key=len, reverse=True)) + r")"
+_FIRST_CAPS = (
+    r"(?:"
+    + "|".join(sorted((n.upper() for n in FIRST_NAMES if len(n) > 3), key=len, reverse=True))
+    + r")"
+)
+_CAPS = r"[A-Z][A-Z'-]+[A-Z]"
+# a first name alone, unless it is also a state ("Georgia", "Virginia")
+_FIRST_ALONE = r"(?:" + "|".join(sorted(FIRST_NAMES - set(STATES), key=len, reverse=True)) + r")"
+_SPELLED_AGE = (
+    r"(?:ninety|one\s+hundred(?:\s+and)?)"
+    r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?"
+)
 _CRED = r"(?:" + "|".join(CREDENTIALS) + r")"
 _TITLE = r"(?:" + "|".join(TITLES) + r")"
 _STATE = r"(?:" + "|".join(sorted(STATES, key=len, reverse=True)) + r")"
@@ -92,11 +104,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "phone",
         _c(
-            r"(?:\+\d{1,2}[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-]?)\d{3}[\s.-]\d{4}\b"
+            r"(?:(?:\+\d{1,2}|\b1)[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-]?)\d{3}[\s.-]\d{4}\b"
             r"(?:\s*(?i:ext|x)\.?\s*\d{1,5}\b)?"
         ),
     ),
     ("phone", _c(rf"\b\d{{3}}[-.]\d{{4}}\b{_UNIT}")),
+    ("phone", _c(r"\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}\b")),  # international
     (
         "phone",
         _c(
@@ -137,6 +150,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    ("age", _c(rf"\b(?P<phi>{_SPELLED_AGE})(?=[\s-]+years?[\s-]+old\b)", re.I)),
     ("age", _c(r"\b(?i:age[ds]?)\s*:?\s*(?P<phi>9\d|1[0-4]\d)\b(?!\s*(?:mm|cm|%|months?))")),
     # street addresses, post boxes, apartments
     (
@@ -157,7 +171,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("name", _c(rf"\b(?P<phi>{_NAMES}),\s+D\.?O\b")),
     ("name", _c(rf"{_NAME_CUE}\s*[:,]?\s*(?:{_TITLE}\.?\s+)?(?P<phi>{_NAMES})")),
     ("name", _c(rf"\b(?P<phi>{_FIRST}(?:\s+{_INITIAL})?(?:\s+{_NAME}){{1,2}})")),
-    ("name", _c(rf"\b(?P<phi>{_NAME},\s+{_FIRST})\b")),
+    ("name", _c(rf"\b(?P<phi>{_NAME},\s+{_FIRST_ALONE})\b")),
+    ("name", _c(rf"\b(?P<phi>{_FIRST_CAPS}(?:\s+[A-Z]\.?)?\s+{_CAPS}|{_CAPS},\s+{_FIRST_CAPS})\b")),
+    ("name", _c(rf"\b(?P<phi>{_FIRST_ALONE})\b(?!-)")),
     # cities (state names and codes stay), ZIP codes
     ("geo", _c(rf"\b(?P<phi>{_NAMES}),?\s+{_CODE},?\s+{_ZIP}\b")),
     ("geo", _c(rf"\b(?P<phi>{_CITY})\b")),

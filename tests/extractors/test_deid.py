@@ -37,6 +37,15 @@ EXPECTED = [
     ("Resident of Springfield, Illinois.", "Resident of [location], Illinois."),
     ("Write to john.smith@example.org.", "Write to [email]."),
     ("See https://pacs.example.org/study/12345.", "See [url]."),
+    # forms found by probing after the set was written
+    ("JOHN SMITH was seen; SMITH, JOHN.", "[name] was seen; [name]."),
+    ("Read by J. Smith, MD.", "Read by [name], MD."),
+    ("Mary was notified.", "[name] was notified."),
+    ("A ninety-two year old man.", "A [age] year old man."),
+    ("Call 1-800-555-0199 or +44 20 7946 0958.", "Call [phone] or [phone]."),
+    ("St. Louis, MO 63110; Richmond, Virginia.",
+     "[location], MO [location]; [location], Virginia."),
+    ("Discussed with Dr. Kim at 14:30 on 1/2.", "Discussed with Dr. [name] at [time] on [date]."),
 ]  # fmt: skip
 
 KEPT = [
@@ -47,6 +56,8 @@ KEPT = [
     "Compared with the prior study of ___, unchanged since [**2101-3-4**].",
     "Lesions 1 and 2 may represent metastases. Series 2001 image 45.",
     "Heart size is normal. The lungs are clear. Discussed with the referring physician.",
+    "ANA POSITIVE. NO ACUTE FINDINGS. CHEST PA AND LATERAL. Wilson disease.",
+    "Grade 3/4 murmur; nodule 1.2 x 3.4 cm +/- 2 mm; SUV 2.5; diluted 1:1000.",
 ]
 
 
