@@ -319,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmarks.pet import add_bench_command as add_bench_pet
 
     add_bench_pet(bench_sub)  # medsg bench pet
+    from benchmarks.deid import add_bench_command as add_bench_deid
+
+    add_bench_deid(bench_sub)  # medsg bench deid
     return parser
 
 

@@ -805,9 +805,7 @@ _REDACTIONS = (
 
 
 def redact(text: str) -> str:
-    """Report text safe to publish: dates, times, names after a title, long numbers (MRNs,
-    accession numbers), e-mail addresses and phone numbers replaced by placeholders. SUV
-    values, sizes and slice numbers stay ("(4:87)" is a series and an image, not a time)."""
-    for pattern, placeholder in _REDACTIONS:
-        text = pattern.sub(placeholder, text)
-    return text
+    """Report text safe to publish: ``extractors.deid.deidentify`` (kept for callers)."""
+    from extractors.deid import deidentify
+
+    return deidentify(text)

@@ -381,6 +381,7 @@ _DATE_RE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|\b\d{5,}\b")
 
 
 def scrub(text: str) -> str:
-    """Report words fit to publish: dates and long numbers (record numbers, accession
-    numbers) become ``XXXX``, as in the de-identified IU X-ray reports."""
-    return _DATE_RE.sub("XXXX", text)
+    """Report words fit to publish: ``extractors.deid.deidentify`` (kept for callers)."""
+    from extractors.deid import deidentify
+
+    return deidentify(text)

@@ -139,7 +139,7 @@ def test_chest_ct_language() -> None:
 
 def test_scrub_dates_and_numbers() -> None:
     assert (
-        scrub("Compared to 01/02/2019, accession 1234567.") == "Compared to XXXX, accession XXXX."
+        scrub("Compared to 01/02/2019, accession 1234567.") == "Compared to [date], accession [id]."
     )
     assert scrub("A 2.1 x 1.1 cm nodule") == "A 2.1 x 1.1 cm nodule"
 
