@@ -88,8 +88,7 @@ HELDOUT: list[tuple[str, list[Gold]]] = [
         [(12.0, "lesion", 155), (16.4, "prior", None)],
     ),
     (
-        "Subcarinal node SUVmax 4.0, slice 99, unchanged over several studies and likely "
-        "reactive.",
+        "Subcarinal node SUVmax 4.0, slice 99, unchanged over several studies and likely reactive.",
         [(4.0, "physiologic", 99)],
     ),
     (

@@ -2,19 +2,26 @@
 structure of ``extractors.ct.taxonomy``), which side, negated or uncertain, with the
 sentence and character offsets.
 
-Built on ``spacy.blank("en")`` with rules only (no model download): a sentencizer, scispaCy's
-abbreviation detector (abbreviations a report defines, "right lower lobe (RLL)", are read as
-their long form), a Matcher for findings and anatomy (``extractors.reports.lexicon``), and two
-negspacy NegEx components: one for negation, one for uncertainty. Sections: mentions come from
-the findings and impression (and text under no header); indication, history, comparison and
-technique are skipped. Normal statements ("heart size is normal", "lungs are clear") name no
-finding and give no mention."""
+Rules only, no model: a plain tokenizer and sentence splitter (``extractors.reports.tokens``),
+phrase rules for findings and anatomy (``extractors.reports.lexicon`` compiled by
+``extractors.reports.matcher``: set lookups and prefix tests, no per-token regex), short forms
+a report defines ("chronic obstructive pulmonary disease (COPD)") read as their long form,
+and NegEx twice (``extractors.reports.negex``, negspacy's algorithm and termsets): once for
+negation, once for uncertainty. Everything is compiled once per process (``rules()``).
+Sections: mentions come from the findings and impression (and text under no header);
+indication, history, comparison and technique are skipped. Normal statements ("heart size is
+normal", "lungs are clear") name no finding and give no mention.
+
+Until issue 11 this ran as a spaCy pipeline (sentencizer, scispaCy's abbreviation detector, a
+token Matcher with regex predicates, two negspacy components) at about 200 reports/s; the
+same rules now read thousands of reports per second, with the same mentions on the 800 IU
+reports apart from sentence offsets (no leading or trailing whitespace) and sentences split
+at "word.Word" where spaCy kept one token."""
 
 from __future__ import annotations
 
 import functools
 import re
-import warnings
 from dataclasses import dataclass
 
 from extractors.ct.taxonomy import region_structure
@@ -28,6 +35,9 @@ from extractors.reports.lexicon import (
     SIDE_WORDS,
     UNCERTAINTY,
 )
+from extractors.reports.matcher import PhraseRules, longest
+from extractors.reports.negex import Negex
+from extractors.reports.tokens import Tokens, tokenize
 
 EXTRACTOR = "extractors.reports"
 
@@ -107,97 +117,117 @@ def finding_words(key: str) -> str:
     return FINDINGS[key][0] if key in FINDINGS else key.replace("_", " ")
 
 
-# ---- the spaCy pipeline -------------------------------------------------------------------
+# ---- the rules, built once -----------------------------------------------------------------
 
 
-def _token_pattern(word: str) -> dict:
-    optional = word.endswith("?") and len(word) > 1
-    word = word[:-1] if optional else word
-    if word.startswith("_") and word[1:].isdigit():
-        return {"IS_PUNCT": False, "OP": f"{{0,{int(word[1:])}}}"}
-    alts = word.split("|")
-    if any(a.endswith("*") for a in alts):
-        rx = "|".join(
-            re.escape(a[:-1]) + r"\w*" if a.endswith("*") else re.escape(a) + "$" for a in alts
-        )
-        pattern: dict = {"LOWER": {"REGEX": rf"^(?:{rx})"}}
-    elif len(alts) > 1:
-        pattern = {"LOWER": {"IN": alts}}
-    else:
-        pattern = {"LOWER": word}
-    if optional:
-        pattern["OP"] = "?"
-    return pattern
-
-
-def compile_phrase(phrase: str) -> list[dict]:
-    return [_token_pattern(w) for w in phrase.split()]
+@dataclass
+class _Rules:
+    findings: PhraseRules
+    unmention: PhraseRules
+    anatomy: PhraseRules
+    negation: Negex
+    uncertainty: Negex
 
 
 @functools.cache
-def pipeline():
-    """The report pipeline (built once per process)."""
-    import scispacy.abbreviation  # noqa: F401 - registers "abbreviation_detector"
-    import spacy
-    from negspacy.negation import Negex  # noqa: F401 - registers "negex"
-    from spacy.language import Language
-    from spacy.matcher import Matcher
-    from spacy.util import filter_spans
-
-    nlp = spacy.blank("en")
-    findings = Matcher(nlp.vocab)
-    for key, (_words, phrases) in FINDINGS.items():
-        findings.add(key, [compile_phrase(p) for p in phrases])
-    unmention = Matcher(nlp.vocab)
-    unmention.add("NOT_FINDING", [compile_phrase(p) for p in NOT_FINDINGS])
-    anatomy = Matcher(nlp.vocab)
-    for phrase, region, side in ANATOMY:
-        anatomy.add(f"{region}|{side or ''}", [compile_phrase(phrase)])
-
-    @Language.component("medsg_report_entities")
-    def entities(doc):
-        vocab = doc.vocab.strings
-        spans = [doc[s:e] for _m, s, e in findings(doc)]
-        labelled = {(s, e): vocab[m] for m, s, e in findings(doc)}
-        blocked = [(s, e) for _m, s, e in unmention(doc)]
-        # abbreviations a report defines: find findings in the long form, label the short form
-        for abrv in getattr(doc._, "abbreviations", []):
-            long_form = abrv._.long_form
-            inner = [vocab[m] for m, s, e in findings(long_form.as_doc())] if long_form else []
-            if inner and (abrv.start, abrv.end) not in labelled:
-                labelled[(abrv.start, abrv.end)] = inner[0]
-                spans.append(doc[abrv.start : abrv.end])
-        kept = []
-        for s in filter_spans(spans):
-            if any(a <= s.start and s.end <= b for a, b in blocked):
-                continue
-            if (
-                kept
-                and kept[-1].end == s.start
-                and labelled[(kept[-1].start, kept[-1].end)] == labelled[(s.start, s.end)]
-            ):
-                merged = doc[kept[-1].start : s.end]  # "stimulator device": one mention
-                labelled[(merged.start, merged.end)] = labelled[(s.start, s.end)]
-                kept[-1] = merged
-                continue
-            kept.append(s)
-        doc.ents = [
-            doc.char_span(s.start_char, s.end_char, label=labelled[(s.start, s.end)]) for s in kept
-        ]
-        doc.spans["anatomy"] = filter_spans([doc[s:e] for _m, s, e in anatomy(doc)])
-        doc.user_data["anatomy_labels"] = {(s, e): vocab[m] for m, s, e in anatomy(doc)}
-        return doc
-
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("abbreviation_detector")
-    nlp.add_pipe("medsg_report_entities")
-    nlp.add_pipe("negex", config={"neg_termset": NEGATION, "extension_name": "negex"})
-    nlp.add_pipe(
-        "negex",
-        name="uncertainty",
-        config={"neg_termset": UNCERTAINTY, "extension_name": "uncertain"},
+def rules() -> _Rules:
+    """Every rule of the extractor, compiled once per process."""
+    return _Rules(
+        findings=PhraseRules((key, phrases) for key, (_w, phrases) in FINDINGS.items()),
+        unmention=PhraseRules([("NOT_FINDING", NOT_FINDINGS)]),
+        anatomy=PhraseRules((f"{region}|{side or ''}", [p]) for p, region, side in ANATOMY),
+        negation=Negex(NEGATION),
+        uncertainty=Negex(UNCERTAINTY),
     )
-    return nlp
+
+
+@dataclass
+class _Doc:
+    """One section's tokens with its finding spans (``ents``: start, end, label) and anatomy
+    spans (start, end, region, side)."""
+
+    toks: Tokens
+    ents: list[tuple[int, int, str]]
+    anatomy: list[tuple[int, int, str, str | None]]
+
+
+_ABBREVIATION_RE = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
+
+
+def _long_form_start(text: str, short: str) -> int | None:
+    """Schwartz & Hearst: where in ``text`` (the words before "(SHORT)") the long form of
+    ``short`` begins, or None."""
+    li, si = len(text) - 1, len(short) - 1
+    while si >= 0:
+        c = short[si].lower()
+        if not c.isalnum():
+            si -= 1
+            continue
+        while (li >= 0 and text[li].lower() != c) or (
+            si == 0 and li > 0 and text[li - 1].isalnum()
+        ):
+            li -= 1
+        if li < 0:
+            return None
+        li -= 1
+        si -= 1
+    return li + 1
+
+
+def _abbreviation_spans(toks: Tokens, r: _Rules) -> list[tuple[int, int, str]]:
+    """Short forms a report defines ("chronic obstructive pulmonary disease (COPD)"): every
+    occurrence of the short form, labelled with the finding its long form names."""
+    out: list[tuple[int, int, str]] = []
+    text = toks.text
+    for m in _ABBREVIATION_RE.finditer(text):
+        short = m.group(1)
+        if not any(ch.isupper() for ch in short):
+            continue
+        words = text[: m.start()].split()[-min(len(short) + 5, len(short) * 2) :]
+        window = " ".join(words)
+        at = _long_form_start(window, short)
+        if at is None:
+            continue
+        inner = r.findings(tokenize(window[at:]))
+        if not inner:
+            continue
+        label = inner[0][0]
+        low = short.lower()
+        out += [(i, i + 1, label) for i, w in enumerate(toks.lower) if w == low]
+    return out
+
+
+def _read(chunk: str, r: _Rules) -> _Doc:
+    """Tokens, finding spans and anatomy spans of one section."""
+    toks = tokenize(chunk)
+    matches = r.findings(toks)
+    labelled = {(s, e): label for label, s, e in matches}
+    spans = [(s, e) for _l, s, e in matches]
+    if "(" in chunk:
+        for s, e, label in _abbreviation_spans(toks, r):
+            if (s, e) not in labelled:
+                labelled[(s, e)] = label
+                spans.append((s, e))
+    blocked = [(s, e) for _l, s, e in r.unmention(toks)] if matches else []
+    kept: list[tuple[int, int]] = []
+    for s, e in longest(spans):
+        if any(a <= s and e <= b for a, b in blocked):
+            continue
+        if kept and kept[-1][1] == s and labelled[kept[-1]] == labelled[(s, e)]:
+            merged = (kept[-1][0], e)  # "stimulator device": one mention
+            labelled[merged] = labelled[(s, e)]
+            kept[-1] = merged
+            continue
+        kept.append((s, e))
+    ents = [(s, e, labelled[(s, e)]) for s, e in kept]
+    anatomy: list[tuple[int, int, str, str | None]] = []
+    if ents:
+        amatches = r.anatomy(toks)
+        alabels = {(s, e): label for label, s, e in amatches}
+        for s, e in longest((s, e) for _l, s, e in amatches):
+            region, _, side = alabels[(s, e)].partition("|")
+            anatomy.append((s, e, region, side or None))
+    return _Doc(toks, ents, anatomy)
 
 
 # ---- sections -----------------------------------------------------------------------------
@@ -228,9 +258,8 @@ def sections(text: str) -> list[tuple[str | None, int, int]]:
 # ---- anatomy and laterality ---------------------------------------------------------------
 
 
-def _side_of_tokens(tokens) -> str | None:
-    sides = {SIDE_WORDS[t.lower_] for t in tokens if t.lower_ in SIDE_WORDS}
-    return _combine(sides)
+def _side_of_words(words) -> str | None:
+    return _combine({SIDE_WORDS[w] for w in words if w in SIDE_WORDS})
 
 
 def _combine(sides) -> str | None:
@@ -249,73 +278,70 @@ _GREATER_RE = re.compile(
 _NEAR_BEFORE, _AFTER, _FAR_BEFORE, _SIDE_WORDS_BEFORE = 3, 10, 8, 8
 
 
-def _resolve(ent, doc) -> tuple[str | None, str | None]:
+def _resolve(ent: tuple[int, int, str], doc: _Doc) -> tuple[str | None, str | None]:
     """(region, side) of a finding span from the anatomy and side words around it: the
     nearest anatomy words just before it ("left lower lobe opacity"), else after it
     ("opacity in the left lower lobe"), else further before; anatomy words that carry a
     side win over those that do not. Side words of the finding's own phrase ("left pleural
     effusion"), "levo-" / "dextro-", "right greater than left" and coordinated anatomy
     ("bibasilar and right midlung") complete the side."""
-    sent = ent.sent
-    labels = doc.user_data.get("anatomy_labels", {})
+    es, ee, label = ent
+    toks = doc.toks
+    lower = toks.lower
+    sent_start, sent_end = toks.sents[toks.sent_of[es]]
     candidates = []
-    for span in doc.spans["anatomy"]:
-        if span.sent != sent or (span.start >= ent.start and span.end <= ent.end):
+    inside = []  # anatomy words within the finding's own phrase ("flattening of the diaphragms")
+    for s, e, region, side in doc.anatomy:
+        if s >= es and e <= ee:
+            inside.append((s, e, region, side, 0, 0))
             continue
-        region, _, side = labels[(span.start, span.end)].partition("|")
-        before = ent.start - span.end if span.end <= ent.start else None
-        after = span.start - ent.end if span.start >= ent.end else None
-        candidates.append((span, region, side or None, before, after))
+        if not sent_start <= s < sent_end:
+            continue
+        before = es - e if e <= es else None
+        after = s - ee if s >= ee else None
+        candidates.append((s, e, region, side, before, after))
 
     def pick(group, key):
         if not group:
             return None
-        sided = [c for c in group if c[2]]
+        sided = [c for c in group if c[3]]
         return min(sided or group, key=lambda c: c[key])
 
-    inside = []  # anatomy words within the finding's own phrase ("flattening of the diaphragms")
-    for span in doc.spans["anatomy"]:
-        if span.start >= ent.start and span.end <= ent.end:
-            region, _, side = labels[(span.start, span.end)].partition("|")
-            inside.append((span, region, side or None, 0, 0))
-    near_before = [c for c in candidates if c[3] is not None and c[3] <= _NEAR_BEFORE]
-    after = [c for c in candidates if c[4] is not None and c[4] <= _AFTER]
-    far_before = [c for c in candidates if c[3] is not None and c[3] <= _FAR_BEFORE]
-    chosen = pick(inside, 3) or pick(near_before, 3) or pick(after, 4) or pick(far_before, 3)
+    near_before = [c for c in candidates if c[4] is not None and c[4] <= _NEAR_BEFORE]
+    after = [c for c in candidates if c[5] is not None and c[5] <= _AFTER]
+    far_before = [c for c in candidates if c[4] is not None and c[4] <= _FAR_BEFORE]
+    chosen = pick(inside, 4) or pick(near_before, 4) or pick(after, 5) or pick(far_before, 4)
 
-    lower = ent.text.lower()
-    own = doc[max(sent.start, ent.start - 3) : ent.end]
-    side = _side_of_tokens(own)
-    if lower.startswith("levo"):
+    own_text = toks.span_text(es, ee).lower()
+    side = _side_of_words(lower[max(sent_start, es - 3) : ee])
+    if own_text.startswith("levo"):
         side = "left"
-    elif lower.startswith("dextro"):
+    elif own_text.startswith("dextro"):
         side = "right"
     region = None
     anatomy_sided = False
     if chosen is not None:
-        span, region, a_side, _b, _a = chosen
-        a_sides = {c[2] for c in near_before if c[2]} if chosen in near_before else {a_side}
+        s, e, region, a_side, _b, _a = chosen
+        a_sides = {c[3] for c in near_before if c[3]} if chosen in near_before else {a_side}
         a_side = _combine(a_sides) or a_side
         if a_side is None:
-            a_side = _side_of_tokens(doc[max(sent.start, span.start - 3) : span.end])
+            a_side = _side_of_words(lower[max(sent_start, s - 3) : e])
         if a_side:
             anatomy_sided = True
             side = a_side if side is None or side == a_side else "bilateral"
     if side is None:
-        lo = max(sent.start, ent.start - _SIDE_WORDS_BEFORE)
-        before_words = [t for t in doc[lo : ent.start] if not t.is_punct or t.text == "-"]
-        after_words = list(doc[ent.end : min(sent.end, ent.end + 4)])
-        side = _side_of_tokens(before_words) or _side_of_tokens(after_words)
+        lo = max(sent_start, es - _SIDE_WORDS_BEFORE)
+        side = _side_of_words(lower[lo:es]) or _side_of_words(lower[ee : min(sent_end, ee + 4)])
     if side in ("left", "right") and not anatomy_sided:
-        tail = doc[ent.start : min(sent.end, ent.end + 12)].text.lower()
+        tail = toks.span_text(es, min(sent_end, ee + 12)).lower()
         if _GREATER_RE.search(tail):
             side = "bilateral"
-    if ent.label_ in FIXED_REGION:
-        region = FIXED_REGION[ent.label_]
-    elif ent.label_ == "aortic_tortuosity" and region not in _AORTA_REGIONS:
+    if label in FIXED_REGION:
+        region = FIXED_REGION[label]
+    elif label == "aortic_tortuosity" and region not in _AORTA_REGIONS:
         region = "aorta"
     if region is None:
-        region = DEFAULT_REGION.get(ent.label_)
+        region = DEFAULT_REGION.get(label)
         if region is None and side is not None:
             region = "lung"
     return region, side
@@ -334,44 +360,46 @@ def _anatomy_id(finding: str, region: str | None, side: str | None) -> str | Non
 
 def extract_findings(text: str) -> list[FindingMention]:
     """Every finding mention of a report, in text order."""
-    nlp = pipeline()
+    r = rules()
     out: list[FindingMention] = []
-    # scispaCy's abbreviation detector runs an empty global matcher and spaCy warns on each
-    # call; the filter is idempotent (set again here, as test runners reset filters)
-    warnings.filterwarnings("ignore", message=r".*\[W036\]")
     for name, start, end in sections(text or ""):
         if name is not None and name not in _KEEP_SECTIONS:
             continue
         chunk = text[start:end]
         if not chunk.strip():
             continue
-        doc = nlp(chunk.replace("..", ". "))  # same length: offsets hold
-        for ent in doc.ents:
+        doc = _read(chunk.replace("..", ". "), r)  # same length: offsets hold
+        if not doc.ents:
+            continue
+        toks = doc.toks
+        spans = [(s, e) for s, e, _l in doc.ents]
+        negex = r.negation.flags(toks, spans)
+        unsure = r.uncertainty.flags(toks, spans)
+        for k, ent in enumerate(doc.ents):
+            es, ee, label = ent
             region, side = _resolve(ent, doc)
             if region in _OUT_OF_FIELD:
                 continue
-            negated = bool(ent._.negex) or any(t.lower_ in _INTERNAL_NEGATION for t in ent)
-            sent = ent.sent
+            negated = negex[k] or any(w in _INTERNAL_NEGATION for w in toks.lower[es:ee])
+            ss, se = toks.sents[toks.sent_of[es]]
+            s_start, s_end = toks.starts[ss], toks.ends[se - 1]
             out.append(
                 FindingMention(
-                    finding=ent.label_,
-                    text=ent.text,
-                    anatomy=_anatomy_id(ent.label_, region, side),
+                    finding=label,
+                    text=chunk[toks.starts[es] : toks.ends[ee - 1]],
+                    anatomy=_anatomy_id(label, region, side),
                     laterality=side,
                     negated=negated,
-                    uncertain=bool(ent._.uncertain) and not negated,
-                    sentence=sent.text.strip(),
-                    start=start + ent.start_char,
-                    end=start + ent.end_char,
-                    sentence_start=start + sent.start_char,
-                    sentence_end=start + sent.end_char,
+                    uncertain=unsure[k] and not negated,
+                    sentence=chunk[s_start:s_end].strip(),
+                    start=start + toks.starts[es],
+                    end=start + toks.ends[ee - 1],
+                    sentence_start=start + s_start,
+                    sentence_end=start + s_end,
                     section=name,
                     region=region,
-                    normal_for_age=ent.label_ in NORMAL_FOR_AGE
-                    and any(
-                        t.lower_ in MILD_WORDS
-                        for t in doc[max(sent.start, ent.start - 3) : ent.start]
-                    ),
+                    normal_for_age=label in NORMAL_FOR_AGE
+                    and any(w in MILD_WORDS for w in toks.lower[max(ss, es - 3) : es]),
                 )
             )
     return out

@@ -55,9 +55,7 @@ def parse_report(uid: int, xml: bytes) -> Report | None:
     """One report (MeSH major terms joined by ";"), or None when it has no findings and no
     impression text."""
     root = ET.fromstring(xml)
-    parts = {
-        (a.get("Label") or "").upper(): (a.text or "") for a in root.iter("AbstractText")
-    }
+    parts = {(a.get("Label") or "").upper(): (a.text or "") for a in root.iter("AbstractText")}
     findings, impression = parts.get("FINDINGS", ""), parts.get("IMPRESSION", "")
     if not findings.strip() and not impression.strip():
         return None
