@@ -37,12 +37,12 @@ from extractors.reports.lexicon import (
 )
 from extractors.reports.matcher import PhraseRules, longest
 from extractors.reports.negex import Negex
-from extractors.reports.tokens import Tokens, tokenize
+from extractors.reports.tokens import Tokens, sentence_bounds, tokenize
 
 EXTRACTOR = "extractors.reports"
 
 _SECTION_RE = re.compile(
-    r"(?im)(?:^|(?<=[\s.]))(findings|impressions?|conclusions?|summary|indications?|"
+    r"(?im)(?<![^\s.])(findings|impressions?|conclusions?|summary|indications?|"
     r"clinical history|history|comparisons?|technique|examination|exam|procedure|"
     r"reason for (?:exam|study)|recommendations?)\s*:"
 )
@@ -197,9 +197,9 @@ def _abbreviation_spans(toks: Tokens, r: _Rules) -> list[tuple[int, int, str]]:
     return out
 
 
-def _read(chunk: str, r: _Rules) -> _Doc:
-    """Tokens, finding spans and anatomy spans of one section."""
-    toks = tokenize(chunk)
+def _read(chunk: str, r: _Rules, one_sentence: bool = False) -> _Doc:
+    """Tokens, finding spans and anatomy spans of one section (or of one sentence)."""
+    toks = tokenize(chunk, one_sentence)
     matches = r.findings(toks)
     labelled = {(s, e): label for label, s, e in matches}
     spans = [(s, e) for _l, s, e in matches]
@@ -358,6 +358,79 @@ def _anatomy_id(finding: str, region: str | None, side: str | None) -> str | Non
 # ---- extraction ---------------------------------------------------------------------------
 
 
+# (finding, start, end, anatomy, side, negated, uncertain, region, normal_for_age,
+#  sentence_start, sentence_end): offsets relative to the text read
+_Found = tuple[str, int, int, str | None, str | None, bool, bool, str | None, bool, int, int]
+# Report sentences repeat ("No pneumothorax.", "Heart size is normal."): what a sentence
+# yields depends on its own words only (clauses, anatomy and sides never cross a sentence),
+# so it is read once per process. Sections that define a short form are read whole.
+_SENTENCES: dict[str, list[_Found]] = {}
+_SENTENCES_MAX = 500_000
+
+
+def clear_sentence_cache() -> None:
+    """Forget the sentences read so far (benchmarks time a cold start with it)."""
+    _SENTENCES.clear()
+
+
+def _found_in(text: str, r: _Rules, one_sentence: bool = False) -> list[_Found]:
+    """Every finding mention of ``text`` (a section, or one sentence)."""
+    doc = _read(text, r, one_sentence)
+    if not doc.ents:
+        return []
+    toks = doc.toks
+    spans = [(s, e) for s, e, _l in doc.ents]
+    negex = r.negation.flags(toks, spans)
+    unsure = r.uncertainty.flags(toks, spans)
+    out: list[_Found] = []
+    for k, ent in enumerate(doc.ents):
+        es, ee, label = ent
+        region, side = _resolve(ent, doc)
+        if region in _OUT_OF_FIELD:
+            continue
+        negated = negex[k] or any(w in _INTERNAL_NEGATION for w in toks.lower[es:ee])
+        ss, se = toks.sents[toks.sent_of[es]]
+        normal = label in NORMAL_FOR_AGE and any(
+            w in MILD_WORDS for w in toks.lower[max(ss, es - 3) : es]
+        )
+        out.append(
+            (
+                label,
+                toks.starts[es],
+                toks.ends[ee - 1],
+                _anatomy_id(label, region, side),
+                side,
+                negated,
+                unsure[k] and not negated,
+                region,
+                normal,
+                toks.starts[ss],
+                toks.ends[se - 1],
+            )
+        )
+    return out
+
+
+def _defines_short_form(chunk: str) -> bool:
+    return any(any(c.isupper() for c in m.group(1)) for m in _ABBREVIATION_RE.finditer(chunk))
+
+
+def _found_in_section(chunk: str, r: _Rules) -> list[_Found]:
+    if "(" in chunk and _defines_short_form(chunk):
+        return _found_in(chunk, r)
+    out: list[_Found] = []
+    for s0, s1 in sentence_bounds(chunk):
+        sentence = chunk[s0:s1]
+        found = _SENTENCES.get(sentence)
+        if found is None:
+            found = _found_in(sentence, r, one_sentence=True)
+            if len(_SENTENCES) < _SENTENCES_MAX:
+                _SENTENCES[sentence] = found
+        for f in found:
+            out.append((*f[:1], f[1] + s0, f[2] + s0, *f[3:9], f[9] + s0, f[10] + s0))
+    return out
+
+
 def extract_findings(text: str) -> list[FindingMention]:
     """Every finding mention of a report, in text order."""
     r = rules()
@@ -368,38 +441,25 @@ def extract_findings(text: str) -> list[FindingMention]:
         chunk = text[start:end]
         if not chunk.strip():
             continue
-        doc = _read(chunk.replace("..", ". "), r)  # same length: offsets hold
-        if not doc.ents:
-            continue
-        toks = doc.toks
-        spans = [(s, e) for s, e, _l in doc.ents]
-        negex = r.negation.flags(toks, spans)
-        unsure = r.uncertainty.flags(toks, spans)
-        for k, ent in enumerate(doc.ents):
-            es, ee, label = ent
-            region, side = _resolve(ent, doc)
-            if region in _OUT_OF_FIELD:
-                continue
-            negated = negex[k] or any(w in _INTERNAL_NEGATION for w in toks.lower[es:ee])
-            ss, se = toks.sents[toks.sent_of[es]]
-            s_start, s_end = toks.starts[ss], toks.ends[se - 1]
+        # ".." read as ". " (same length: offsets hold)
+        for f in _found_in_section(chunk.replace("..", ". "), r):
+            label, cs, ce, anatomy, side, negated, uncertain, region, normal, ss, se = f
             out.append(
                 FindingMention(
                     finding=label,
-                    text=chunk[toks.starts[es] : toks.ends[ee - 1]],
-                    anatomy=_anatomy_id(label, region, side),
+                    text=chunk[cs:ce],
+                    anatomy=anatomy,
                     laterality=side,
                     negated=negated,
-                    uncertain=unsure[k] and not negated,
-                    sentence=chunk[s_start:s_end].strip(),
-                    start=start + toks.starts[es],
-                    end=start + toks.ends[ee - 1],
-                    sentence_start=start + s_start,
-                    sentence_end=start + s_end,
+                    uncertain=uncertain,
+                    sentence=chunk[ss:se].strip(),
+                    start=start + cs,
+                    end=start + ce,
+                    sentence_start=start + ss,
+                    sentence_end=start + se,
                     section=name,
                     region=region,
-                    normal_for_age=label in NORMAL_FOR_AGE
-                    and any(w in MILD_WORDS for w in toks.lower[max(ss, es - 3) : es]),
+                    normal_for_age=normal,
                 )
             )
     return out

@@ -97,24 +97,23 @@ class PhraseRules:
             self._first[word] = hit
         return hit
 
-    def __call__(
-        self, toks: Tokens, lo: int = 0, hi: int | None = None
-    ) -> list[tuple[str, int, int]]:
-        """Every (label, start, end) match within tokens [lo, hi), by start then rule order."""
+    def __call__(self, toks: Tokens) -> list[tuple[str, int, int]]:
+        """Every (label, start, end) match, by start then rule order."""
         lower, punct = toks.lower, toks.punct
-        hi = len(lower) if hi is None else hi
+        first = self._first
+        for w in set(lower).difference(first):
+            self._starting(w)
+        hi = len(lower)
         out: list[tuple[str, int, int]] = []
-        seen: set[tuple[int, int, int]] = set()
-        for i in range(lo, hi):
-            ids = self._starting(lower[i])
-            if not ids:
-                continue
-            for pid in ids:
-                for end in _ends(self.patterns[pid], 1, i + 1, lower, punct, hi):
-                    key = (pid, i, end)
-                    if key not in seen:
-                        seen.add(key)
-                        out.append((self.labels[pid], i, end))
+        for i in [i for i, w in enumerate(lower) if first[w]]:
+            for pid in first[lower[i]]:
+                pattern = self.patterns[pid]
+                if len(pattern) == 1:
+                    out.append((self.labels[pid], i, i + 1))
+                    continue
+                ends = _ends(pattern, 1, i + 1, lower, punct, hi)
+                for end in dict.fromkeys(ends) if len(ends) > 1 else ends:
+                    out.append((self.labels[pid], i, end))
         return out
 
 

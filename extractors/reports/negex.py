@@ -5,7 +5,7 @@ without spaCy Docs. The cue lists are negspacy termsets (``extractors.reports.le
 
 from __future__ import annotations
 
-import itertools
+import bisect
 from collections.abc import Mapping, Sequence
 
 from extractors.reports.tokens import Tokens, tokenize
@@ -33,34 +33,38 @@ class Negex:
         """Every cue occurrence (kind, start, end), overlapping ones included."""
         lower = toks.lower
         n = len(lower)
+        by_first = self.by_first
         out = []
-        for i, w in enumerate(lower):
-            for words, kind in self.by_first.get(w, ()):
+        for i in [i for i, w in enumerate(lower) if w in by_first]:
+            for words, kind in by_first[lower[i]]:
                 k = len(words)
                 if k == 1 or (i + k <= n and tuple(lower[i : i + k]) == words):
                     out.append((kind, i, i + k))
         return out
 
     def flags(self, toks: Tokens, spans: Sequence[tuple[int, int]]) -> list[bool]:
-        """For each (start, end) token span: whether a trigger of its clause applies."""
+        """For each (start, end) token span: whether a trigger of its clause applies. A
+        clause runs from a sentence start or a termination cue to the next one; a span
+        that crosses a clause end is in none (as negspacy reads ``Span.ents``)."""
         cues = self.cues(toks)
         pseudo = [(s, e) for kind, s, e in cues if kind == "pseudo"]
         pre, fol, term = [], [], []
         for kind, s, e in cues:
-            if kind == "pseudo" or any(ps <= s <= pe for ps, pe in pseudo):
+            if kind == "pseudo" or (pseudo and any(ps <= s <= pe for ps, pe in pseudo)):
                 continue
             (pre if kind == "pre" else fol if kind == "fol" else term).append((s, e))
+        if not pre and not fol:
+            return [False] * len(spans)
         starts = sorted([a for a, _ in toks.sents] + [s for s, _ in term] + [len(toks)])
-        bounds = list(itertools.pairwise(starts))
-        out = [False] * len(spans)
-        for lo, hi in bounds:
-            inside = [j for j, (s, e) in enumerate(spans) if lo <= s and e <= hi and s < e]
-            if not inside:
-                continue
-            sub_pre = [s for s, _ in pre if lo <= s < hi]
-            sub_fol = [e for s, e in fol if lo <= s < hi]
-            for j in inside:
-                s, e = spans[j]
-                if any(p < s for p in sub_pre) or any(f > e for f in sub_fol):
-                    out[j] = True
+        out = []
+        for s, e in spans:
+            k = bisect.bisect_right(starts, s)
+            lo, hi = starts[k - 1], starts[k] if k < len(starts) else len(toks)
+            out.append(
+                e <= hi
+                and (
+                    any(lo <= p < s for p, _ in pre)
+                    or any(lo <= fs < hi and fe > e for fs, fe in fol)
+                )
+            )
         return out

@@ -9,25 +9,62 @@ else, and building Docs cost more than all the rules together."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
 
-_TOKEN_RE = re.compile(r"(?i)\b(?:and/or|w/o)\b|\bcan(?=not\b)|\d+(?:\.\d+)+|[^\W_]+|\S")
+_TOKEN = r"\b(?:and/or|w/o)\b|\bcan(?=not\b)|\d+(?:\.\d+)+|[^\W_]+|\S"
+_TOKEN_RE = re.compile(rf"(?i){_TOKEN}")
+_SPACED_TOKEN_RE = re.compile(rf"(?i)\s*(?:{_TOKEN})")  # a token and the space before it
 # words whose following period is part of them (spaCy's tokenizer exceptions that occur in
 # reports): the period does not end the sentence
-_ABBREVIATIONS = frozenset({"vs", "dr", "mr", "mrs", "ms", "prof", "st", "e.g", "i.e", "approx"})
 _SENTENCE_PUNCT = frozenset({".", "!", "?"})
-_punct_cache: dict[str, bool] = {}
+_PUNCT = frozenset({".", "!", "?"})
+_PUNCT = frozenset(c for c in map(chr, range(0x3000)) if unicodedata.category(c).startswith("P"))
+
+
+_P_CLASS = "".join(re.escape(c) for c in sorted(_PUNCT) if c < "\u2100")
+# a sentence closer (not the point of a decimal), the punctuation and space after it, and
+# the start of the next sentence: a character that is neither space nor punctuation
+_BOUNDARY_RE = re.compile(rf"(?:[!?]|(?<!\d)\.|\.(?!\d))[\s{_P_CLASS}]*(?=[^\s{_P_CLASS}])")
+# words whose period belongs to them (spaCy's tokenizer exceptions that occur in reports)
+_WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
+_ABBREVIATIONS = frozenset({"vs", "dr", "mr", "mrs", "ms", "prof", "st", "approx", "e.g", "i.e"})
+
+
+def _abbreviation_period(text: str, q: int) -> bool:
+    """Whether the period at ``q`` belongs to an abbreviation ("vs.", "e.g.", "i.e.")."""
+    word = _WORD_BEFORE_RE.search(text, max(0, q - 8), q).group(0).lower().lstrip(".")
+    return word in _ABBREVIATIONS or (
+        word in ("e", "i") and text[q + 1 : q + 3].lower() in ("g.", "e.")
+    )
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) characters of each sentence: one ends after ".", "!" or "?" and any
+    punctuation right after it, as spaCy's sentencizer does; a period that belongs to an
+    abbreviation ("vs.", "e.g.") or a decimal ends none. No leading or trailing space."""
+    out = []
+    start = len(text) - len(text.lstrip())
+    for m in _BOUNDARY_RE.finditer(text, start):
+        q = m.start()
+        if text[q] == "." and _abbreviation_period(text, q):
+            continue
+        end = m.end()
+        out.append((start, len(text[start:end].rstrip()) + start))
+        start = end
+    tail = text[start:].rstrip()
+    if tail:
+        out.append((start, start + len(tail)))
+    return out
 
 
 def is_punct(text: str) -> bool:
     """spaCy's ``is_punct``: a token of one Unicode punctuation character."""
-    hit = _punct_cache.get(text)
-    if hit is None:
-        hit = len(text) == 1 and unicodedata.category(text).startswith("P")
-        _punct_cache[text] = hit
-    return hit
+    return text in _PUNCT or (len(text) == 1 and unicodedata.category(text).startswith("P"))
 
 
 @dataclass
@@ -50,32 +87,25 @@ class Tokens:
         return self.text[self.starts[a] : self.ends[b - 1]] if b > a else ""
 
 
-def tokenize(text: str) -> Tokens:
-    """Tokens and sentences of ``text`` (a sentence ends after ".", "!" or "?" and any
-    punctuation right after it, as spaCy's sentencizer does)."""
-    lower: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for m in _TOKEN_RE.finditer(text):
-        starts.append(m.start())
-        ends.append(m.end())
+def tokenize(text: str, one_sentence: bool = False) -> Tokens:
+    """Tokens and sentences of ``text`` (sentences as ``sentence_bounds`` finds them, or
+    the whole text as one when the caller knows it is one)."""
     low = text.lower()
-    lower = [low[a:b] for a, b in zip(starts, ends, strict=True)]
-    punct = [is_punct(w) for w in lower]
+    lower = _TOKEN_RE.findall(low)
+    ends = list(itertools.accumulate(map(len, _SPACED_TOKEN_RE.findall(low))))
+    starts = list(map(operator.sub, ends, map(len, lower)))
+    punct = [w in _PUNCT for w in lower]
+    n = len(lower)
     sents: list[tuple[int, int]] = []
     sent_of: list[int] = []
-    start = 0
-    seen_period = False
-    for i, w in enumerate(lower):
-        if seen_period and not punct[i] and w not in _SENTENCE_PUNCT:
-            sents.append((start, i))
-            start = i
-            seen_period = False
-        elif w in _SENTENCE_PUNCT and not (
-            w == "." and i and lower[i - 1] in _ABBREVIATIONS and starts[i] == ends[i - 1]
-        ):
-            seen_period = True
-        sent_of.append(len(sents))
-    if lower:
-        sents.append((start, len(lower)))
+    a = 0
+    for _s, e in [(0, len(text))] if one_sentence else sentence_bounds(text):
+        b = bisect.bisect_left(starts, e, a)
+        if b > a:
+            sent_of += [len(sents)] * (b - a)
+            sents.append((a, b))
+            a = b
+    if a < n:  # tokens after the last sentence's end (cannot happen; kept safe)
+        sent_of += [len(sents)] * (n - a)
+        sents.append((a, n))
     return Tokens(text, lower, starts, ends, punct, sents, sent_of)
