@@ -122,22 +122,24 @@ def finding_words(key: str) -> str:
 
 @dataclass
 class _Rules:
-    findings: PhraseRules
-    unmention: PhraseRules
-    anatomy: PhraseRules
+    # findings ("F", key), phrases that are no finding ("U", ""), anatomy ("A", region|side):
+    # one set of rules, so a text is scanned once
+    words: PhraseRules
     negation: Negex
     uncertainty: Negex
+
+    def findings(self, toks: Tokens) -> list[tuple[str, int, int]]:
+        return [(label[2:], s, e) for label, s, e in self.words(toks) if label[0] == "F"]
 
 
 @functools.cache
 def rules() -> _Rules:
     """Every rule of the extractor, compiled once per process."""
+    words = [(f"F|{key}", phrases) for key, (_w, phrases) in FINDINGS.items()]
+    words.append(("U|", NOT_FINDINGS))
+    words += [(f"A|{region}|{side or ''}", [p]) for p, region, side in ANATOMY]
     return _Rules(
-        findings=PhraseRules((key, phrases) for key, (_w, phrases) in FINDINGS.items()),
-        unmention=PhraseRules([("NOT_FINDING", NOT_FINDINGS)]),
-        anatomy=PhraseRules((f"{region}|{side or ''}", [p]) for p, region, side in ANATOMY),
-        negation=Negex(NEGATION),
-        uncertainty=Negex(UNCERTAINTY),
+        words=PhraseRules(words), negation=Negex(NEGATION), uncertainty=Negex(UNCERTAINTY)
     )
 
 
@@ -174,14 +176,16 @@ def _long_form_start(text: str, short: str) -> int | None:
     return li + 1
 
 
-def _abbreviation_spans(toks: Tokens, r: _Rules) -> list[tuple[int, int, str]]:
-    """Short forms a report defines ("chronic obstructive pulmonary disease (COPD)"): every
-    occurrence of the short form, labelled with the finding its long form names."""
-    out: list[tuple[int, int, str]] = []
-    text = toks.text
+def short_forms(text: str, r: _Rules) -> dict[str, str]:
+    """Short forms the text defines whose long form names a finding ("chronic obstructive
+    pulmonary disease (COPD)"): lower-case short form -> finding key. De-identification
+    marks ("(XXXX)") define nothing."""
+    out: dict[str, str] = {}
+    if "(" not in text:
+        return out
     for m in _ABBREVIATION_RE.finditer(text):
         short = m.group(1)
-        if not any(ch.isupper() for ch in short):
+        if not any(ch.isupper() for ch in short) or set(short) == {"X"}:
             continue
         words = text[: m.start()].split()[-min(len(short) + 5, len(short) * 2) :]
         window = " ".join(words)
@@ -189,26 +193,27 @@ def _abbreviation_spans(toks: Tokens, r: _Rules) -> list[tuple[int, int, str]]:
         if at is None:
             continue
         inner = r.findings(tokenize(window[at:]))
-        if not inner:
-            continue
-        label = inner[0][0]
-        low = short.lower()
-        out += [(i, i + 1, label) for i, w in enumerate(toks.lower) if w == low]
+        if inner:
+            out.setdefault(short.lower(), inner[0][0])
     return out
 
 
-def _read(chunk: str, r: _Rules, one_sentence: bool = False) -> _Doc:
-    """Tokens, finding spans and anatomy spans of one section (or of one sentence)."""
+def _read(
+    chunk: str, r: _Rules, one_sentence: bool = False, shorts: dict[str, str] | None = None
+) -> _Doc:
+    """Tokens, finding spans and anatomy spans of one section (or of one sentence);
+    ``shorts``: the short forms the section defines (every occurrence is labelled)."""
     toks = tokenize(chunk, one_sentence)
-    matches = r.findings(toks)
+    every = r.words(toks)
+    matches = [(label[2:], s, e) for label, s, e in every if label[0] == "F"]
     labelled = {(s, e): label for label, s, e in matches}
     spans = [(s, e) for _l, s, e in matches]
-    if "(" in chunk:
-        for s, e, label in _abbreviation_spans(toks, r):
-            if (s, e) not in labelled:
-                labelled[(s, e)] = label
-                spans.append((s, e))
-    blocked = [(s, e) for _l, s, e in r.unmention(toks)] if matches else []
+    for i, w in enumerate(toks.lower) if shorts else ():
+        label = shorts.get(w)  # type: ignore[union-attr]
+        if label is not None and (i, i + 1) not in labelled:
+            labelled[(i, i + 1)] = label
+            spans.append((i, i + 1))
+    blocked = [(s, e) for label, s, e in every if label[0] == "U"]
     kept: list[tuple[int, int]] = []
     for s, e in longest(spans):
         if any(a <= s and e <= b for a, b in blocked):
@@ -222,7 +227,7 @@ def _read(chunk: str, r: _Rules, one_sentence: bool = False) -> _Doc:
     ents = [(s, e, labelled[(s, e)]) for s, e in kept]
     anatomy: list[tuple[int, int, str, str | None]] = []
     if ents:
-        amatches = r.anatomy(toks)
+        amatches = [(label[2:], s, e) for label, s, e in every if label[0] == "A"]
         alabels = {(s, e): label for label, s, e in amatches}
         for s, e in longest((s, e) for _l, s, e in amatches):
             region, _, side = alabels[(s, e)].partition("|")
@@ -373,9 +378,11 @@ def clear_sentence_cache() -> None:
     _SENTENCES.clear()
 
 
-def _found_in(text: str, r: _Rules, one_sentence: bool = False) -> list[_Found]:
+def _found_in(
+    text: str, r: _Rules, one_sentence: bool = False, shorts: dict[str, str] | None = None
+) -> list[_Found]:
     """Every finding mention of ``text`` (a section, or one sentence)."""
-    doc = _read(text, r, one_sentence)
+    doc = _read(text, r, one_sentence, shorts)
     if not doc.ents:
         return []
     toks = doc.toks
@@ -411,13 +418,10 @@ def _found_in(text: str, r: _Rules, one_sentence: bool = False) -> list[_Found]:
     return out
 
 
-def _defines_short_form(chunk: str) -> bool:
-    return any(any(c.isupper() for c in m.group(1)) for m in _ABBREVIATION_RE.finditer(chunk))
-
-
 def _found_in_section(chunk: str, r: _Rules) -> list[_Found]:
-    if "(" in chunk and _defines_short_form(chunk):
-        return _found_in(chunk, r)
+    shorts = short_forms(chunk, r)
+    if shorts:
+        return _found_in(chunk, r, shorts=shorts)
     out: list[_Found] = []
     for s0, s1 in sentence_bounds(chunk):
         sentence = chunk[s0:s1]
