@@ -29,13 +29,13 @@ abbreviation detector so a report's own short form of "standardized uptake value
 from __future__ import annotations
 
 import bisect
-import functools
 import re
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from extractors.pet.sentences import sentence_spans, token_starts
 
 LESION, PRIOR, REFERENCE = "lesion", "prior", "reference"
 ROLES = (LESION, PRIOR, REFERENCE)
@@ -64,63 +64,6 @@ class SuvMention:
     @property
     def text(self) -> str:
         return self.sentence[self.start - self.sentence_start : self.end - self.sentence_start]
-
-
-# ---- spaCy ----------------------------------------------------------------------------------
-
-_ABBREVIATIONS = (
-    "approx.", "Approx.", "max.", "Max.", "img.", "Img.", "im.", "Im.", "no.", "No.", "sl.",
-    "ser.", "Ser.", "pt.", "Dr.", "dr.", "fig.", "Fig.", "e.g.", "i.e.", "vs.", "Vs.", "cf.",
-    "approx", "resp.", "prev.", "incl.", "lt.", "rt.", "Lt.", "Rt.", "mid.",
-)  # fmt: skip
-
-
-@functools.cache
-def _nlp():
-    """spaCy's blank English with a sentencizer, report-friendly tokenization and (when
-    scispaCy imports) its abbreviation detector. Built once per process; no model files."""
-    import spacy
-    from spacy.symbols import ORTH
-    from spacy.util import compile_infix_regex
-
-    nlp = spacy.blank("en")
-    for abbr in _ABBREVIATIONS:
-        nlp.tokenizer.add_special_case(abbr, [{ORTH: abbr}])
-    infixes = [*nlp.Defaults.infixes, r"(?<=[A-Za-z)])[:=](?=[0-9(])", r"(?<=[0-9])[:](?=[0-9])"]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("medsg_report_breaks", before="sentencizer")
-    try:
-        from scispacy.abbreviation import AbbreviationDetector  # noqa: F401 (registers it)
-
-        nlp.add_pipe("abbreviation_detector")
-    except Exception:  # scispaCy missing or incompatible: the fixed keywords still work
-        pass
-    return nlp
-
-
-def _register_components() -> None:
-    from spacy.language import Language
-
-    if "medsg_report_breaks" in Language.factories:
-        return
-
-    @Language.component("medsg_report_breaks")
-    def report_breaks(doc):
-        """A blank line, or a new line that starts a numbered item or a heading, starts a
-        sentence; other line breaks (wrapped text) do not end one."""
-        for i, tok in enumerate(doc[:-1]):
-            nxt = doc[i + 1]
-            blank_line = tok.is_space and tok.text.count("\n") >= 2
-            new_item = "\n" in tok.text_with_ws and bool(
-                re.match(r"^(\d+[.)]|[-*•]|[A-Z][A-Z ]{2,}:?)$", nxt.text) or nxt.text.isupper()
-            )
-            if blank_line or new_item:
-                nxt.is_sent_start = True
-        return doc
-
-
-_register_components()
 
 
 # ---- patterns -------------------------------------------------------------------------------
@@ -261,6 +204,8 @@ _SIDE_RE = re.compile(
     hila|breasts|hemithoraces|inguinal|axillary))\b
     |\b(?P<l>left|lt\.?)\b|\b(?P<r>right|rt\.?)\b"""
 )
+# a sentence without an SUV keyword or a short form of one has no value to read
+_MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|uptake\s+value")
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b")
 _LIST_GLUE = re.compile(r"(?ix)^\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*$")
 
@@ -350,7 +295,7 @@ class _Sentence:
     def __init__(self, text: str, token_starts: list[int], extra_keys: Iterable[str]):
         self.text = text
         self.token_starts = token_starts
-        self.taken = np.zeros(len(text) + 1, dtype=bool)
+        self.taken = bytearray(len(text) + 1)
         self.extra_keys = sorted({k for k in extra_keys if k}, key=len, reverse=True)
         self.slices: list[_SliceRef] = []
         self.values: list[_Value] = []
@@ -370,10 +315,10 @@ class _Sentence:
         return max(min(start, pos), floor)
 
     def take(self, start: int, end: int) -> None:
-        self.taken[start:end] = True
+        self.taken[start:end] = b"\x01" * (end - start)
 
     def free(self, start: int, end: int) -> bool:
-        return not self.taken[start:end].any()
+        return 1 not in self.taken[start:end]
 
     def masked(self, a: int, b: int) -> str:
         """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
@@ -662,12 +607,10 @@ class _Sentence:
         return False
 
     def _assign(self, refs: list[_SliceRef], setter, only: list[_Value] | None = None) -> None:
-        from scipy.optimize import linear_sum_assignment
-
         vals = self.values if only is None else only
         if not refs or not vals:
             return
-        cost = np.full((len(refs), len(vals)), 1e6)
+        cost = [[1e6] * len(vals) for _ in refs]
         for i, r in enumerate(refs):
             for j, v in enumerate(vals):
                 a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
@@ -678,10 +621,9 @@ class _Sentence:
                 c += 12.0 * len(re.findall(r"[;]|\.\s", gap))
                 c += 3.0 if v.role != LESION else 0.0
                 if c <= _MAX_PAIR_COST:
-                    cost[i, j] = c
-        rows, cols = linear_sum_assignment(cost)
-        for i, j in zip(rows, cols, strict=True):
-            if cost[i, j] < 1e6:
+                    cost[i][j] = c
+        for i, j in _min_cost_pairs(cost):
+            if cost[i][j] < 1e6:
                 setter(vals[j], refs[i])
 
     # ---- 5. stretches: laterality and anatomy
@@ -716,6 +658,20 @@ class _Sentence:
         return tuple(dict.fromkeys(key for _, key in hits))
 
 
+def _min_cost_pairs(cost: list[list[float]]) -> list[tuple[int, int]]:
+    """The one-to-one pairing of rows and columns with the least total cost (a row or a
+    column alone: its cheapest partner; else the Hungarian method of scipy)."""
+    if len(cost) == 1:
+        row = cost[0]
+        return [(0, min(range(len(row)), key=row.__getitem__))]
+    if len(cost[0]) == 1:
+        return [(min(range(len(cost)), key=lambda i: cost[i][0]), 0)]
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(np.array(cost))
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
 def _group(val: _Value) -> int:
     """Values listed together ("3.71 and 3.56") share the start of the first one."""
     return val.head if val.head is not None else val.start
@@ -729,12 +685,24 @@ def _metric_of(m: re.Match[str]) -> str:
 # ---- public API -----------------------------------------------------------------------------
 
 
-def _abbreviation_keys(doc) -> set[str]:
+_SHORT_FORM_RE = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
+_UPTAKE_RE = re.compile(r"(?i)standardi[sz]ed\s+uptake")
+
+
+def _abbreviation_keys(text: str) -> set[str]:
     """Short forms a report defines for "standardized uptake value" ("... (MSUV)")."""
+    from extractors.reports.shortforms import long_form_start
+
     keys = set()
-    for abbr in getattr(doc._, "abbreviations", []) if doc.has_extension("abbreviations") else []:
-        if re.search(r"(?i)standardi[sz]ed\s+uptake", abbr._.long_form.text):
-            keys.add(abbr.text)
+    if "(" not in text:
+        return keys
+    for m in _SHORT_FORM_RE.finditer(text):
+        short = m.group(1)
+        words = text[: m.start()].split()[-min(len(short) + 5, len(short) * 2) :]
+        window = " ".join(words)
+        at = long_form_start(window, short)
+        if at is not None and _UPTAKE_RE.search(window[at:]):
+            keys.add(short)
     return keys
 
 
@@ -742,16 +710,13 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     """Every SUV value the report text states, in order, with slice, role, side and offsets."""
     if not text or not text.strip():
         return []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scispaCy's empty global matcher warns on every call
-        doc = _nlp()(text)
-    extra = _abbreviation_keys(doc)
+    extra = _abbreviation_keys(text)
     mentions: list[SuvMention] = []
-    for sent in doc.sents:
-        base = sent.start_char
-        raw = sent.text
-        stripped = raw.rstrip()
-        analysis = _Sentence(stripped, [t.idx - base for t in sent], extra)
+    for base, end in sentence_spans(text):
+        stripped = text[base:end]
+        if not _MAYBE_VALUE.search(stripped) and not extra:
+            continue
+        analysis = _Sentence(stripped, token_starts(stripped), extra)
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:
@@ -759,8 +724,8 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         analysis.assign_roles()
         analysis.pair_slices()
         analysis.stretches()
-        lead = len(stripped) - len(stripped.lstrip())
-        sentence = stripped.strip()
+        lead = 0
+        sentence = stripped
         for val in analysis.values:
             ref = val.ref
             middle = None

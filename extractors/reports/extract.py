@@ -37,6 +37,7 @@ from extractors.reports.lexicon import (
 )
 from extractors.reports.matcher import PhraseRules, longest
 from extractors.reports.negex import Negex
+from extractors.reports.shortforms import long_form_start
 from extractors.reports.tokens import Tokens, sentence_bounds, tokenize
 
 EXTRACTOR = "extractors.reports"
@@ -156,26 +157,6 @@ class _Doc:
 _ABBREVIATION_RE = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
 
 
-def _long_form_start(text: str, short: str) -> int | None:
-    """Schwartz & Hearst: where in ``text`` (the words before "(SHORT)") the long form of
-    ``short`` begins, or None."""
-    li, si = len(text) - 1, len(short) - 1
-    while si >= 0:
-        c = short[si].lower()
-        if not c.isalnum():
-            si -= 1
-            continue
-        while (li >= 0 and text[li].lower() != c) or (
-            si == 0 and li > 0 and text[li - 1].isalnum()
-        ):
-            li -= 1
-        if li < 0:
-            return None
-        li -= 1
-        si -= 1
-    return li + 1
-
-
 def short_forms(text: str, r: _Rules) -> dict[str, str]:
     """Short forms the text defines whose long form names a finding ("chronic obstructive
     pulmonary disease (COPD)"): lower-case short form -> finding key. De-identification
@@ -189,7 +170,7 @@ def short_forms(text: str, r: _Rules) -> dict[str, str]:
             continue
         words = text[: m.start()].split()[-min(len(short) + 5, len(short) * 2) :]
         window = " ".join(words)
-        at = _long_form_start(window, short)
+        at = long_form_start(window, short)
         if at is None:
             continue
         inner = r.findings(tokenize(window[at:]))
