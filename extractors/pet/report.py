@@ -37,8 +37,8 @@ import numpy as np
 
 from extractors.pet.sentences import sentence_spans, token_starts
 
-LESION, PRIOR, REFERENCE = "lesion", "prior", "reference"
-ROLES = (LESION, PRIOR, REFERENCE)
+LESION, PRIOR, REFERENCE, PHYSIOLOGIC = "lesion", "prior", "reference", "physiologic"
+ROLES = (LESION, PRIOR, REFERENCE, PHYSIOLOGIC)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class SuvMention:
 
     suv: float
     slice: int | None  # axial slice / image number (middle of a range), None when none given
-    role: str  # "lesion", "prior" or "reference"
+    role: str  # "lesion", "prior", "reference" or "physiologic" (the text calls it so)
     laterality: str | None  # "left", "right", "bilateral" or None
     sentence: str
     start: int  # character offsets of the value in the whole text
@@ -77,8 +77,9 @@ _KEY_RE = re.compile(
     (?P<pre>\b(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
         (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
     |(?P<long>\bstandardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
-    |(?P<suv>\bS(?:UV|VU)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|mac|
-        peak|pk|mean|avg)\.?\)?)?(?![a-z]))
+    |(?P<suv>\bS(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
+        mxa|xam|axm|mac|peak|pk|mean|avg)\.?\)?)?(?![a-z]))
+    |(?P<swap>\bSUMVax(?![a-z]))
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
@@ -91,7 +92,7 @@ _SLICE_WORD = (
 _SLICE_RE = re.compile(
     rf"""(?ix)
     \b(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
-    \s*(?:\#|no\.?|number|num\.?|:)?\s*
+    (?:\s+of\s+(?:the\s+)?max(?:imum)?)?\s*(?:\#|no\.?|number|num\.?|:)?\s*
     (?P<a>{_INT})(?![\d.]\d|\s*(?:mm|cm|%)\b|\s*[x×]\s*\d)
     (?:\s*(?:-|–|to|through|thru)\s*(?P<b>{_INT})(?![\d.]\d))?
     (?P<more>(?:\s*(?:,\s*and|,|and|&)\s*{_INT}(?![\d.]\d|\s*(?:mm|cm|%)\b))*)
@@ -101,6 +102,7 @@ _SERIES_IMAGE_RE = re.compile(
     rf"""(?ix)
     (?:\bser(?:ies|\.)?|\bse)\s*\#?\s*(?P<s>\d{{1,3}})\s*[,/;]?\s*(?:and\s+)?
         (?:{_SLICE_WORD})\s*(?:\#|no\.?|:)?\s*(?P<i>{_INT})(?![\d.]\d)
+        (?P<more>(?:\s*(?:,\s*and|,|and|&)\s*{_INT}(?![\d.]\d|\s*(?:mm|cm|%)\b))*)
     |\b(?:{_SLICE_WORD})\s*(?:\#|no\.?|:)?\s*(?P<i2>{_INT})\s*(?:of|on|,|/)?\s*
         (?:ser(?:ies|\.)?|se)\s*\#?\s*(?P<s2>\d{{1,3}})(?![\d.]\d)
     |\(\s*(?P<s3>\d{{1,3}})\s*:\s*(?P<i3>{_INT})\s*\)
@@ -156,18 +158,21 @@ _NUMBER_RE = re.compile(rf"(?<![\d.]){_NUM}(?![\w]|\.\d)")
 
 _PRIOR_BEFORE = re.compile(
     r"""(?ix)\b(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|initially|originally|
+    in\s+retrospect|retrospectively|(?:first|initial|original|index)\s+(?:study|scan|exam\w*)|
     compared\s+(?:to|with)|comparison|versus|vs\.?|(?<!range\s)(?<!ranging\s)from|
     had\s+been|last\s+(?:exam|study|scan|pet))\b"""
 )
 _PRIOR_AFTER = re.compile(
     r"""(?ix)^[\s,;:()\-]*(?:(?:on|in|at|from|during)\s+(?:the\s+|a\s+)?(?:prior|previous|
-    preceding|last|baseline|earlier|comparison|old|initial|pre-?treatment|pre-?therapy)\b|
+    preceding|last|baseline|earlier|comparison|old|initial|first|original|pre-?treatment|
+    pre-?therapy)\b|
     previously\b|prior\b|before\b|at\s+baseline\b|(?:on|in|from)\s+DATE\b|DATE\b)"""
 )
 _CURRENT = re.compile(r"(?i)\b(?:now|currently|current|today|presently|at\s+present)\b")
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
     r"""(?ix)\b(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
+    (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:SUV|activity|uptake))|
     reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
     brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
     (?:hepatic|liver|splenic)\s+(?:background|reference|parenchyma|parenchymal|activity|uptake)|
@@ -205,9 +210,37 @@ _SIDE_RE = re.compile(
     |\b(?P<l>left|lt\.?)\b|\b(?P<r>right|rt\.?)\b"""
 )
 # a sentence without an SUV keyword or a short form of one has no value to read
-_MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|uptake\s+value")
+_MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|sumv|uptake\s+value")
+_VENDOR_SLICE = re.compile(r"(?im)^\s*slice\s+of\s+max(?:imum)?\s*[:=]")
+# a sentence that refers back to the finding of the sentence before ("Its SUVmax is 7.7.")
+_REFERS_BACK = re.compile(
+    r"""(?ix)^\s*(?:it|its|this|these|they|their|the\s+(?:same\s+)?(?:lesion|nodule|node|mass|
+    focus|finding|abnormality|opacity|deposit|tumou?r)s?|this\s+\w+)\b"""
+)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b")
-_LIST_GLUE = re.compile(r"(?ix)^\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*$")
+_TIME_POINT = (
+    r"(?:(?:at|on)\s+(?:\d+(?:\.\d+)?\s*(?:min\w*|hours?|hrs?|h)|(?:the\s+)?(?:early|"
+    r"delayed|late|initial|standard)\s+(?:images?|imaging|scan|phase|acquisition)))"
+)
+_LIST_GLUE = re.compile(
+    rf"""(?ix)^\s*{_TIME_POINT}?\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*
+    (?:,?\s*(?:ris\w*|increas\w*|rose|climb\w*|going\s+up)\s+to\s*)?$"""
+)
+# uptake the text itself calls physiologic or inflammatory: not a lesion (issue 11)
+_PHYSIOLOGIC = re.compile(
+    r"""(?ix)\b(?:
+    (?:favou?r(?:ed|ing|s)?|likely|probably|presumabl[ey]|presumed|consistent\s+with|
+        in\s+keeping\s+with|compatible\s+with|suggest(?:s|ing|ive\s+of)?|represent(?:s|ing)?|
+        due\s+to|reflect(?:s|ing)?|related\s+to|attributed\s+to|thought\s+to\s+be)
+        \s+(?:(?:an?|the|to\s+be|be)\s+)?(?:[a-z]+[\s-]+){0,2}?
+        (?:physiolog\w*|inflammat\w*|reactive|infectio\w*|arthrit\w*|arthropath\w*|
+        post-?(?:treatment|therapy|radiation|operative|surgical|procedural)|brown\s+fat|
+        granulomatous|benign)
+    |unchanged\s+over\s+(?:several|multiple|many|numerous|\d+)\s+(?:prior\s+)?(?:studies|
+        exams|examinations|scans)
+    |post-?treatment\s+inflammation)"""
+)
 
 # Organ words of report text -> coarse anatomy keys (extractors.pet.anatomy maps them to
 # TotalSegmentator classes).
@@ -334,9 +367,12 @@ class _Sentence:
             self.take(*m.span())
         for m in _SERIES_IMAGE_RE.finditer(self.text):
             if self.free(*m.span()):
-                series = m.group("s") or m.group("s2") or m.group("s3")
+                series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
-                self.slices.append(_SliceRef(int(image), *m.span(), series=int(series)))
+                more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+                group = len(self.slices) if more else None
+                self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
+                self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
                 self.take(*m.span())
         for m in _NON_AXIAL_RE.finditer(self.text):
             if self.free(*m.span()):
@@ -445,6 +481,10 @@ class _Sentence:
             prior = self._prior_cue(val, lo, hi, has_next)
             if prior:
                 val.role, val.cue = PRIOR, prior
+                continue
+            physiologic = _PHYSIOLOGIC.search(re.split(r"[;]", self.text[val.end : hi])[0])
+            if physiologic:
+                val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
         starts = {v.start: v for v in vals}
         for val in vals:  # list members follow their head, except "from X to Y"
             head = starts.get(val.head) if val.head is not None else None
@@ -579,6 +619,9 @@ class _Sentence:
         if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
             for val in lesions:
                 val.ref = val.ref or fronted[0]
+        if len(axial) == 1 and _VENDOR_SLICE.search(self.text):  # a workstation's block
+            for val in vals:
+                val.ref = val.ref or axial[0]
         for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
             if val.ref is not None or val.role != LESION:
                 continue
@@ -658,6 +701,24 @@ class _Sentence:
         return tuple(dict.fromkeys(key for _, key in hits))
 
 
+def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base: int) -> None:
+    """ "A lesion in the right hepatic lobe (series 2, image 140). Its SUVmax is 7.7.": a
+    sentence that refers back to the finding of the sentence before, in the same paragraph,
+    and gives no slice of its own, takes that sentence's one axial slice."""
+    if analysis.slices or not _REFERS_BACK.match(analysis.text):
+        return
+    lesions = [v for v in analysis.values if v.role == LESION and v.ref is None]
+    if not lesions or _PARAGRAPH.search(text, previous[1], base):
+        return
+    before = text[previous[0] : previous[1]]
+    earlier = _Sentence(before, token_starts(before), ())
+    earlier.set_aside()
+    axial = [r for r in earlier.slices if r.plane == "axial"]
+    if len(axial) == 1:
+        for val in lesions:
+            val.ref = axial[0]
+
+
 def _min_cost_pairs(cost: list[list[float]]) -> list[tuple[int, int]]:
     """The one-to-one pairing of rows and columns with the least total cost (a row or a
     column alone: its cheapest partner; else the Hungarian method of scipy)."""
@@ -712,18 +773,24 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         return []
     extra = _abbreviation_keys(text)
     mentions: list[SuvMention] = []
+    previous: tuple[int, int] | None = None  # the sentence before, when it read no value
     for base, end in sentence_spans(text):
         stripped = text[base:end]
         if not _MAYBE_VALUE.search(stripped) and not extra:
+            previous = (base, end)
             continue
         analysis = _Sentence(stripped, token_starts(stripped), extra)
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:
+            previous = (base, end)
             continue
         analysis.assign_roles()
         analysis.pair_slices()
         analysis.stretches()
+        if previous is not None:
+            _carry_slice(analysis, text, previous, base)
+        previous = None
         lead = 0
         sentence = stripped
         for val in analysis.values:
