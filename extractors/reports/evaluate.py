@@ -44,7 +44,7 @@ MESH_FINDINGS: dict[str, frozenset[str]] = {
         "Airspace Disease": {"opacity", "consolidation", "pneumonia", "infiltrate"},
         "Calcinosis": {"calcification", "granuloma"},
         "Nodule": {"nodule", "opacity", "granuloma", "mass"},
-        "Diaphragm": {"elevated_hemidiaphragm"},
+        "Diaphragm": {"elevated_hemidiaphragm", "flattened_diaphragm", "obscured_diaphragm"},
         "Catheters, Indwelling": {"support_device"},
         "Fractures, Bone": {"fracture"},
         "Surgical Instruments": {"support_device", "postsurgical_change"},

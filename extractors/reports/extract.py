@@ -28,7 +28,6 @@ from extractors.ct.taxonomy import region_structure
 from extractors.reports.lexicon import (
     ANATOMY,
     FINDINGS,
-    MILD_WORDS,
     NEGATION,
     NORMAL_FOR_AGE,
     NOT_FINDINGS,
@@ -69,8 +68,17 @@ DEFAULT_REGION: dict[str, str] = {
     "aortic_tortuosity": "aorta",
     "hernia": "lower_mediastinum",
     "elevated_hemidiaphragm": "hemidiaphragm",
+    "flattened_diaphragm": "hemidiaphragm",
+    "obscured_diaphragm": "hemidiaphragm",
     "mediastinal_widening": "mediastinum",
 }
+# devices and surgical material are reported wherever they are (a chest radiograph shows
+# clips in the right upper quadrant), so they are kept out of the chest's field too
+_ANYWHERE = frozenset({"support_device", "postsurgical_change"})
+# "old right rib fractures", "deformity ... related to remote trauma": present, not counted
+# as a positive finding (the MeSH coders code such reports normal)
+_CHRONIC_FINDINGS = frozenset({"fracture", "deformity"})
+_CHRONIC_WORDS = frozenset({"old", "healed", "healing", "remote", "prior", "chronic", "ununited"})
 # findings whose anatomy is the finding itself, whatever the words around them
 FIXED_REGION: dict[str, str] = {
     "cardiomegaly": "heart",
@@ -101,7 +109,8 @@ class FindingMention:
     sentence_end: int
     section: str | None  # findings, impression, ... or None (no header)
     region: str | None = None  # anatomy region words resolved to (lung_base, upper_lobe...)
-    normal_for_age: bool = False  # "mild degenerative changes": present, read as normal
+    normal_for_age: bool = False  # degenerative change of the spine: present, read as normal
+    chronic: bool = False  # an old, healed or remote fracture or deformity
 
     @property
     def present(self) -> bool:
@@ -110,8 +119,8 @@ class FindingMention:
 
     @property
     def positive(self) -> bool:
-        """A present abnormality (present, and not a finding read as normal for age)."""
-        return self.present and not self.normal_for_age
+        """A present abnormality (present, and neither read as normal for age nor old)."""
+        return self.present and not self.normal_for_age and not self.chronic
 
 
 def finding_words(key: str) -> str:
@@ -209,7 +218,11 @@ def _read(
     anatomy: list[tuple[int, int, str, str | None]] = []
     if ents:
         amatches = [(label[2:], s, e) for label, s, e in every if label[0] == "A"]
-        alabels = {(s, e): label for label, s, e in amatches}
+        alabels: dict[tuple[int, int], str] = {}
+        for label, s, e in amatches:  # words two rules name alike: the one with a side wins
+            if not alabels.get((s, e), "|").endswith("|") and label.endswith("|"):
+                continue
+            alabels[(s, e)] = label
         for s, e in longest((s, e) for _l, s, e in amatches):
             region, _, side = alabels[(s, e)].partition("|")
             anatomy.append((s, e, region, side or None))
@@ -264,13 +277,64 @@ _GREATER_RE = re.compile(
 _NEAR_BEFORE, _AFTER, _FAR_BEFORE, _SIDE_WORDS_BEFORE = 3, 10, 8, 8
 
 
-def _resolve(ent: tuple[int, int, str], doc: _Doc) -> tuple[str | None, str | None]:
+_COORDINATION = frozenset(
+    {"and", "or", ",", "the", "in", "of", "/", "&", "at", "on", "both", "xxxx"}
+)
+_ON_SIDE_RE = re.compile(
+    r"^\W*(?:on|at|in|to|along|of)\s+(?:the\s+)?(left|right)\b(?!\s+\w+\s+than)"
+)
+
+
+def _sided(span: tuple[int, int, str, str | None], lower: list[str], lo: int) -> str | None:
+    """The side of an anatomy span: its own, else side words just before it."""
+    s, e, _region, side = span
+    return side or _side_of_words(lower[max(lo, s - 3) : e])
+
+
+def _coordinated(
+    ent: tuple[int, int, str], doc: _Doc, chosen, sent: tuple[int, int]
+) -> list[tuple[str, str]]:
+    """(region, side) of anatomy coordinated with the chosen one ("granulomas in the right
+    upper lobe and left lower lobe", "bibasilar and right midlung opacities"): each is a
+    finding of its own on its side."""
+    if chosen is None:
+        return []
+    lower = doc.toks.lower
+    spans = [a for a in doc.anatomy if sent[0] <= a[0] < sent[1]]
+    try:
+        k = next(i for i, a in enumerate(spans) if a[0] == chosen[0] and a[1] == chosen[1])
+    except StopIteration:
+        return []
+    out = []
+    es, ee, _label = ent
+
+    def joined(a, b) -> bool:  # only coordination and side words between two anatomy spans
+        between = lower[a[1] : b[0]]
+        return bool(between) and all(w in _COORDINATION or w in SIDE_WORDS for w in between)
+
+    step = 1 if chosen[0] >= ee else -1
+    i = k
+    while 0 <= i + step < len(spans) and (
+        joined(spans[i], spans[i + step]) if step == 1 else joined(spans[i + step], spans[i])
+    ):
+        i += step
+        nxt = spans[i]
+        if es <= nxt[0] < ee or (step == 1 and nxt[0] - ee > _AFTER + 6):
+            break
+        side = _sided(nxt, lower, sent[0])
+        if side:
+            out.append((nxt[2], side))
+    return out
+
+
+def _resolve(ent: tuple[int, int, str], doc: _Doc):
     """(region, side) of a finding span from the anatomy and side words around it: the
     nearest anatomy words just before it ("left lower lobe opacity"), else after it
     ("opacity in the left lower lobe"), else further before; anatomy words that carry a
     side win over those that do not. Side words of the finding's own phrase ("left pleural
     effusion"), "levo-" / "dextro-", "right greater than left" and coordinated anatomy
-    ("bibasilar and right midlung") complete the side."""
+    ("bibasilar and right midlung") complete the side. Returns (region, side, the anatomy
+    span chosen or None)."""
     es, ee, label = ent
     toks = doc.toks
     lower = toks.lower
@@ -312,15 +376,22 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc) -> tuple[str | None, str | No
         a_side = _combine(a_sides) or a_side
         if a_side is None:
             a_side = _side_of_words(lower[max(sent_start, s - 3) : e])
+        if a_side is None:  # "in lower lung XXXX bilaterally"
+            a_side = _side_of_words([w for w in lower[e : min(sent_end, e + 3)] if w != "xxxx"][:1])
+        if a_side and chosen in far_before and region == "lung":
+            # "lungs ... clear other than a granuloma on left": the finding's own side words
+            on = _ON_SIDE_RE.match(toks.span_text(ee, min(sent_end, ee + 4)).lower())
+            a_side = on.group(1) if on else a_side
         if a_side:
             anatomy_sided = True
             side = a_side if side is None or side == a_side else "bilateral"
     if side is None:
         lo = max(sent_start, es - _SIDE_WORDS_BEFORE)
         side = _side_of_words(lower[lo:es]) or _side_of_words(lower[ee : min(sent_end, ee + 4)])
-    if side in ("left", "right") and not anatomy_sided:
+    if side in ("left", "right"):
         tail = toks.span_text(es, min(sent_end, ee + 12)).lower()
-        if _GREATER_RE.search(tail):
+        greater = _GREATER_RE.search(tail)
+        if greater and (not anatomy_sided or greater.start() < 40):
             side = "bilateral"
     if label in FIXED_REGION:
         region = FIXED_REGION[label]
@@ -330,7 +401,7 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc) -> tuple[str | None, str | No
         region = DEFAULT_REGION.get(label)
         if region is None and side is not None:
             region = "lung"
-    return region, side
+    return region, side, chosen
 
 
 def _anatomy_id(finding: str, region: str | None, side: str | None) -> str | None:
@@ -344,9 +415,9 @@ def _anatomy_id(finding: str, region: str | None, side: str | None) -> str | Non
 # ---- extraction ---------------------------------------------------------------------------
 
 
-# (finding, start, end, anatomy, side, negated, uncertain, region, normal_for_age,
+# (finding, start, end, anatomy, side, negated, uncertain, region, normal_for_age, chronic,
 #  sentence_start, sentence_end): offsets relative to the text read
-_Found = tuple[str, int, int, str | None, str | None, bool, bool, str | None, bool, int, int]
+_Found = tuple[str, int, int, str | None, str | None, bool, bool, str | None, bool, bool, int, int]
 # Report sentences repeat ("No pneumothorax.", "Heart size is normal."): what a sentence
 # yields depends on its own words only (clauses, anatomy and sides never cross a sentence),
 # so it is read once per process. Sections that define a short form are read whole.
@@ -373,29 +444,34 @@ def _found_in(
     out: list[_Found] = []
     for k, ent in enumerate(doc.ents):
         es, ee, label = ent
-        region, side = _resolve(ent, doc)
-        if region in _OUT_OF_FIELD:
+        region, side, chosen = _resolve(ent, doc)
+        if region in _OUT_OF_FIELD and label not in _ANYWHERE:
             continue
         negated = negex[k] or any(w in _INTERNAL_NEGATION for w in toks.lower[es:ee])
         ss, se = toks.sents[toks.sent_of[es]]
-        normal = label in NORMAL_FOR_AGE and any(
-            w in MILD_WORDS for w in toks.lower[max(ss, es - 3) : es]
-        )
-        out.append(
-            (
-                label,
-                toks.starts[es],
-                toks.ends[ee - 1],
-                _anatomy_id(label, region, side),
-                side,
-                negated,
-                unsure[k] and not negated,
-                region,
-                normal,
-                toks.starts[ss],
-                toks.ends[se - 1],
+        normal = label in NORMAL_FOR_AGE
+        chronic = label in _CHRONIC_FINDINGS and not _CHRONIC_WORDS.isdisjoint(toks.lower[ss:se])
+        places = [(region, side)]
+        for extra in _coordinated(ent, doc, chosen, (ss, se)):
+            if extra not in places and extra[1] != side:
+                places.append(extra)
+        for reg, sd in places:
+            out.append(
+                (
+                    label,
+                    toks.starts[es],
+                    toks.ends[ee - 1],
+                    _anatomy_id(label, reg, sd),
+                    sd,
+                    negated,
+                    unsure[k] and not negated,
+                    reg,
+                    normal,
+                    chronic,
+                    toks.starts[ss],
+                    toks.ends[se - 1],
+                )
             )
-        )
     return out
 
 
@@ -412,7 +488,7 @@ def _found_in_section(chunk: str, r: _Rules) -> list[_Found]:
             if len(_SENTENCES) < _SENTENCES_MAX:
                 _SENTENCES[sentence] = found
         for f in found:
-            out.append((*f[:1], f[1] + s0, f[2] + s0, *f[3:9], f[9] + s0, f[10] + s0))
+            out.append((*f[:1], f[1] + s0, f[2] + s0, *f[3:10], f[10] + s0, f[11] + s0))
     return out
 
 
@@ -428,7 +504,7 @@ def extract_findings(text: str) -> list[FindingMention]:
             continue
         # ".." read as ". " (same length: offsets hold)
         for f in _found_in_section(chunk.replace("..", ". "), r):
-            label, cs, ce, anatomy, side, negated, uncertain, region, normal, ss, se = f
+            label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se = f
             out.append(
                 FindingMention(
                     finding=label,
@@ -445,6 +521,7 @@ def extract_findings(text: str) -> list[FindingMention]:
                     section=name,
                     region=region,
                     normal_for_age=normal,
+                    chronic=chronic,
                 )
             )
     return out

@@ -10,7 +10,7 @@ so "right-sided" is written ``right -? sided``."""
 
 from __future__ import annotations
 
-LEXICON_VERSION = "reports-1"
+LEXICON_VERSION = "reports-2"
 
 # finding key -> (words records use, phrases)
 FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -118,6 +118,13 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "hernia": ("hiatal hernia", ("hernia*",)),
+    "obscured_diaphragm": (
+        "obscured hemidiaphragm",
+        (
+            "obscur* _4 hemidiaphragm|hemidiaphragms|diaphragm|diaphragms",
+            "hemidiaphragm|hemidiaphragms|diaphragm|diaphragms _3 obscured|indistinct|effaced",
+        ),
+    ),
     "elevated_hemidiaphragm": (
         "elevated hemidiaphragm",
         ("elevat* _4 hemidiaphragm|diaphragm", "hemidiaphragm|diaphragm _3 elevat*", "eventration"),
@@ -160,6 +167,15 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
             "generator",
             "stimulator",
             "central|venous|arterial|jugular|subclavian|ij|port|catheter|picc|swan line|lines",
+            # issue 11: tips, fixation hardware, valves, surgical material named in other words
+            "tip|tips",
+            "screw|screws|staple|staples|coil|coils|anchor|anchors",
+            "valve|valves replacement|prosthesis|prostheses",
+            "prosthetic|mechanical valve|valves",
+            "surgical clip|clips|staples|material|xxxx",
+            "endotracheal|nasogastric|orogastric|enteric|feeding|chest|et|ng|og tube|tubes",
+            "sternal wires|sutures",
+            "cerclage",
         ),
     ),
     "postsurgical_change": (
