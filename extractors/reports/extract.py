@@ -87,6 +87,10 @@ FIXED_REGION: dict[str, str] = {
     "kyphosis": "spine",
     "mediastinal_widening": "mediastinum",
 }
+# regions that, named without a side ("basilar atelectasis", "apical scarring", "lower lobe
+# atelectasis"), radiologists and the MeSH coders read as both sides
+_BOTH_WHEN_UNSIDED = frozenset({"lung_base", "lower_lobe", "apical_zone", "upper_zone"})
+_BOTH_SIDES_FINDINGS = frozenset({"flattened_diaphragm"})
 _AORTA_REGIONS = {"aorta", "aortic_arch", "ascending_aorta", "descending_aorta"}
 # findings that are about the whole of both lungs when no side is given
 _BOTH_LUNGS = {"edema", "emphysema", "hyperinflation", "low_lung_volumes", "interstitial_markings"}
@@ -354,7 +358,9 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
     def pick(group, key):
         if not group:
             return None
-        sided = [c for c in group if c[3]]
+        sided = [
+            c for c in group if c[3] or _side_of_words(lower[max(sent_start, c[0] - 3) : c[0]])
+        ]
         return min(sided or group, key=lambda c: c[key])
 
     near_before = [c for c in candidates if c[4] is not None and c[4] <= _NEAR_BEFORE]
@@ -364,6 +370,7 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
 
     own_text = toks.span_text(es, ee).lower()
     side = _side_of_words(lower[max(sent_start, es - 3) : ee])
+    own_side = side
     if own_text.startswith("levo"):
         side = "left"
     elif own_text.startswith("dextro"):
@@ -382,6 +389,8 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
             # "lungs ... clear other than a granuloma on left": the finding's own side words
             on = _ON_SIDE_RE.match(toks.span_text(ee, min(sent_end, ee + 4)).lower())
             a_side = on.group(1) if on else a_side
+        if a_side and own_side and chosen in far_before and chosen not in after:
+            a_side = own_side  # "bibasilar atelectasis and small left-sided effusion"
         if a_side:
             anatomy_sided = True
             side = a_side if side is None or side == a_side else "bilateral"
@@ -393,6 +402,14 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
         greater = _GREATER_RE.search(tail)
         if greater and (not anatomy_sided or greater.start() < 40):
             side = "bilateral"
+        elif _GREATER_RE.search(toks.span_text(max(sent_start, es - 8), es).lower()):
+            side = "bilateral"  # "left greater than right lung base scarring"
+    if side is None and (
+        (region in _BOTH_WHEN_UNSIDED and chosen is not None)
+        or label in _BOTH_SIDES_FINDINGS
+        or (label == "pleural_effusion" and own_text.endswith("effusions"))
+    ):
+        side = "bilateral"  # "basilar atelectasis", "small effusions", "flattened diaphragm"
     if label in FIXED_REGION:
         region = FIXED_REGION[label]
     elif label == "aortic_tortuosity" and region not in _AORTA_REGIONS:

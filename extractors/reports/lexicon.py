@@ -55,7 +55,17 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mass": ("mass", ("mass|masses",)),
     "granuloma": ("granuloma", ("granulom*", "calcified granulom*|nodule|nodules|node|nodes")),
     "calcification": ("calcification", ("calcification*", "calcific", "calcified")),
-    "scarring": ("scarring", ("scar|scars|scarring", "cicatri*", "fibrosis", "fibrotic")),
+    "scarring": (
+        "scarring",
+        (
+            "scar|scars|scarring",
+            "cicatri*",
+            "fibrosis",
+            "fibrotic",
+            "chronic change|changes",
+            "chronic parenchymal|lung|pulmonary|interstitial|fibrotic|scarring change|changes",
+        ),
+    ),
     "emphysema": (
         "emphysema",
         ("emphysema*", "copd", "chronic obstructive", "bulla|bullae|bullous"),
@@ -127,7 +137,11 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "elevated_hemidiaphragm": (
         "elevated hemidiaphragm",
-        ("elevat* _4 hemidiaphragm|diaphragm", "hemidiaphragm|diaphragm _3 elevat*", "eventration"),
+        (
+            "elevat* _4 hemidiaphragm|hemidiaphragms|diaphragm|diaphragms",
+            "hemidiaphragm|hemidiaphragms|diaphragm|diaphragms _3 elevat*",
+            "eventration",
+        ),
     ),
     "blunting": ("blunting of the costophrenic angle", ("blunt*",)),
     "pleural_thickening": ("pleural thickening", ("pleural thickening", "pleural _2 thickened")),
@@ -247,7 +261,7 @@ ANATOMY: tuple[tuple[str, str, str | None], ...] = (
     ("upper lung|zone", "upper_zone", None),
     ("mid|middle lung|zone", "mid_zone", None),
     ("midlung|midlungs", "mid_zone", None),
-    ("perihilar|hilar|hilum|hila", "hilum", None),
+    ("perihilar|hilar|hilum|hila|infrahilar|suprahilar", "hilum", None),
     ("hemithorax|hemithoraces", "lung", None),
     ("chest", "chest", None),
     ("lung|pulmonary", "lung", None),
