@@ -48,7 +48,7 @@ MESH_FINDINGS: dict[str, frozenset[str]] = {
         "Catheters, Indwelling": {"support_device"},
         "Fractures, Bone": {"fracture"},
         "Surgical Instruments": {"support_device", "postsurgical_change"},
-        "Thickening": {"pleural_thickening", "scarring"},
+        "Thickening": {"pleural_thickening", "scarring", "bronchial_thickening"},
         "Costophrenic Angle": {"blunting", "pleural_effusion"},
         "Infiltrate": {"infiltrate", "opacity"},
         "Pneumonia": {"pneumonia", "opacity", "consolidation"},

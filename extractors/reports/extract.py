@@ -314,7 +314,7 @@ def _coordinated(
 
     def joined(a, b) -> bool:  # only coordination and side words between two anatomy spans
         between = lower[a[1] : b[0]]
-        return bool(between) and all(w in _COORDINATION or w in SIDE_WORDS for w in between)
+        return all(w in _COORDINATION or w in SIDE_WORDS for w in between)
 
     step = 1 if chosen[0] >= ee else -1
     i = k
@@ -396,8 +396,10 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
             side = a_side if side is None or side == a_side else "bilateral"
     if side is None:
         lo = max(sent_start, es - _SIDE_WORDS_BEFORE)
-        side = _side_of_words(lower[lo:es]) or _side_of_words(lower[ee : min(sent_end, ee + 4)])
-    if side in ("left", "right"):
+        side = _side_of_words(lower[lo:es]) or _side_of_words(lower[ee : min(sent_end, ee + 6)])
+    if own_text.startswith(("levo", "dextro")):
+        side = "left" if own_text.startswith("levo") else "right"  # the curve's own side
+    elif side in ("left", "right"):
         tail = toks.span_text(es, min(sent_end, ee + 12)).lower()
         greater = _GREATER_RE.search(tail)
         if greater and (not anatomy_sided or greater.start() < 40):

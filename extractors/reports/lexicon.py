@@ -51,7 +51,7 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("edema", "vascular|pulmonary congestion", "chf", "heart failure", "cephalization"),
     ),
     "pneumonia": ("pneumonia", ("pneumonia*", "infection", "infectious process")),
-    "nodule": ("nodule", ("nodul*",)),
+    "nodule": ("nodule", ("nodul*", "fibronodular")),
     "mass": ("mass", ("mass|masses",)),
     "granuloma": ("granuloma", ("granulom*", "calcified granulom*|nodule|nodules|node|nodes")),
     "calcification": ("calcification", ("calcification*", "calcific", "calcified")),
@@ -94,6 +94,8 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
             "levoscolio*",
             "dextroscolio*",
             "dextrocurvature|levocurvature",
+            "dextro|levo -? curvature|convex|convexity",
+            "dextroconvex|levoconvex|dextroconvexity|levoconvexity",
             "curvature of the spine",
         ),
     ),
@@ -223,6 +225,14 @@ NOT_FINDINGS: tuple[str, ...] = (
 # anatomy phrase -> (region, side); side None: taken from nearby side words
 ANATOMY: tuple[tuple[str, str, str | None], ...] = (
     # lobes and lingula
+    # coordinated lobes: "right middle and lower lobes", "right upper and left lower lobes"
+    ("right middle|upper and|& lower lobes", "lower_lobe", "right"),
+    ("left upper and|& lower lobes", "lower_lobe", "left"),
+    ("right upper and|&|,|or", "upper_lobe", "right"),
+    ("right middle and|&|,|or", "middle_lobe", "right"),
+    ("right lower and|&|,|or", "lower_lobe", "right"),
+    ("left upper and|&|,|or", "upper_lobe", "left"),
+    ("left lower and|&|,|or", "lower_lobe", "left"),
     ("right upper lobe|lobes", "upper_lobe", "right"),
     ("rul", "upper_lobe", "right"),
     ("right middle lobe", "middle_lobe", "right"),
