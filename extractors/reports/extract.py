@@ -282,7 +282,8 @@ _NEAR_BEFORE, _AFTER, _FAR_BEFORE, _SIDE_WORDS_BEFORE = 3, 10, 8, 8
 
 
 _COORDINATION = frozenset(
-    {"and", "or", ",", "the", "in", "of", "/", "&", "at", "on", "both", "xxxx"}
+    {"and", "or", ",", "the", "in", "of", "/", "&", "at", "on", "both", "xxxx", "upper", "lower"}
+    | {"mid", "middle", "lateral", "medial", "anterior", "posterior", "inferior", "superior"}
 )
 _ON_SIDE_RE = re.compile(
     r"^\W*(?:on|at|in|to|along|of)\s+(?:the\s+)?(left|right)\b(?!\s+\w+\s+than)"
