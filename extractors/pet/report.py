@@ -281,6 +281,12 @@ _ANATOMY_WORDS: dict[str, str] = {
     r"pelvi[sc]|iliac(?!\s+(?:bone|wing|crest))": "pelvis",
 }
 _ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.items()]
+_ANATOMY_ANY = re.compile(rf"(?i)\b(?=(?:{'|'.join(_ANATOMY_WORDS)})\b)")
+_Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
+_DATE_GATE = re.compile(
+    r"\d[/-]\d|\d{4}|\d\.\d{1,2}\.\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+)
+_NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
 _LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
@@ -333,6 +339,7 @@ class _Sentence:
         self.slices: list[_SliceRef] = []
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
+        self._anatomy: list[tuple[int, int, str]] | None = None
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -363,9 +370,13 @@ class _Sentence:
 
     # ---- 1. set aside numbers that are not SUVs; find slice references
     def set_aside(self) -> None:
-        for m in _TABLE_RE.finditer(self.text):
+        # each pattern runs only where the words it needs are there (cheap substring tests)
+        low = self.text.lower()
+        table = "loc" in low or "pos" in low or "level" in low or "mm" in low or _Z_GATE.search(low)
+        for m in _TABLE_RE.finditer(self.text) if table else ():
             self.take(*m.span())
-        for m in _SERIES_IMAGE_RE.finditer(self.text):
+        series_or_pair = "se" in low or ":" in low
+        for m in _SERIES_IMAGE_RE.finditer(self.text) if series_or_pair else ():
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
@@ -374,7 +385,8 @@ class _Sentence:
                 self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
                 self.take(*m.span())
-        for m in _NON_AXIAL_RE.finditer(self.text):
+        planes = "cor" in low or "sag" in low or "mip" in low or "intensity" in low
+        for m in _NON_AXIAL_RE.finditer(self.text) if planes else ():
             if self.free(*m.span()):
                 plane = m.group("plane").lower()
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
@@ -393,11 +405,11 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in _DATE_RE.finditer(self.text):
+        for m in _DATE_RE.finditer(self.text) if _DATE_GATE.search(low) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
-        for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE):
+        for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
             for m in pattern.finditer(self.text):
                 if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
                     self.take(*m.span())
@@ -694,11 +706,22 @@ class _Sentence:
 
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
         a, b = val.stretch
-        text = self.text[a:b]
-        hits = sorted(
-            (m.start(), key) for pattern, key in _ANATOMY_RE for m in pattern.finditer(text)
-        )
-        return tuple(dict.fromkeys(key for _, key in hits))
+        hits = [(s, key) for s, e, key in self.anatomy_hits() if a <= s and e <= b]
+        return tuple(dict.fromkeys(key for _, key in sorted(hits)))
+
+    def anatomy_hits(self) -> list[tuple[int, int, str]]:
+        """Every organ word of the sentence (start, end, key), found once: each key's
+        pattern is tried only where some organ word starts."""
+        if self._anatomy is None:
+            text = self.text
+            starts = [m.start() for m in _ANATOMY_ANY.finditer(text)]
+            self._anatomy = [
+                (m.start(), m.end(), key)
+                for p in starts
+                for pattern, key in _ANATOMY_RE
+                if (m := pattern.match(text, p))
+            ]
+        return self._anatomy
 
 
 def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base: int) -> None:
