@@ -1,8 +1,8 @@
 """Measure the extractor against expert coding: the IU X-ray / OpenI reports, whose MeSH
 column codes each report's findings with anatomy and side (``Opacity/lung/base/left``).
 
-Two figures (issue 4's acceptance): of the reports coded exactly ``normal``, the share that
-yields a positive mention (neither negated nor uncertain); of the MeSH terms that carry a
+Two figures (issue 4, tightened by issue 11): of the reports coded exactly ``normal``, the
+share that yields a positive mention (neither negated nor uncertain); of the MeSH terms that carry a
 side (left, right, bilateral), the share whose side the extractor finds on a mention of the
 report that is not negated. A stricter variant also asks the mention's finding to match the
 term's heading (where the heading maps to findings the extractor knows)."""
