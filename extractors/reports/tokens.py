@@ -35,6 +35,10 @@ _WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
 _ABBREVIATIONS = frozenset({"vs", "dr", "mr", "mrs", "ms", "prof", "st", "approx", "e.g", "i.e"})
 
 
+# the last two characters before a period that may end an abbreviation (a cheap test first)
+_ABBREVIATION_ENDS = frozenset({w[-2:] for w in _ABBREVIATIONS} | {" e", " i", "(e", "(i"})
+
+
 def _abbreviation_period(text: str, q: int) -> bool:
     """Whether the period at ``q`` belongs to an abbreviation ("vs.", "e.g.", "i.e.")."""
     word = _WORD_BEFORE_RE.search(text, max(0, q - 8), q).group(0).lower().lstrip(".")
@@ -51,7 +55,11 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     start = len(text) - len(text.lstrip())
     for m in _BOUNDARY_RE.finditer(text, start):
         q = m.start()
-        if text[q] == "." and _abbreviation_period(text, q):
+        if (
+            text[q] == "."
+            and text[q - 2 : q].lower() in _ABBREVIATION_ENDS
+            and (_abbreviation_period(text, q))
+        ):
             continue
         end = m.end()
         out.append((start, len(text[start:end].rstrip()) + start))
