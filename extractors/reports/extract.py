@@ -41,11 +41,14 @@ from extractors.reports.tokens import Tokens, sentence_bounds, tokenize
 
 EXTRACTOR = "extractors.reports"
 
-_SECTION_RE = re.compile(
-    r"(?im)(?<![^\s.])(findings|impressions?|conclusions?|summary|indications?|"
+_SECTION_WORDS = (
+    r"(findings|impressions?|conclusions?|summary|indications?|"
     r"clinical history|history|comparisons?|technique|examination|exam|procedure|"
-    r"reason for (?:exam|study)|recommendations?)\s*:"
+    r"reason for (?:exam|study)|recommendations?)"
 )
+_SECTION_RE = re.compile(rf"(?im)(?<![^\s.]){_SECTION_WORDS}\s*:")
+# the same header, read backwards from a colon (a report has few colons: cheaper than a scan)
+_HEADER_BEFORE_COLON = re.compile(rf"(?i)(?<![^\s.]){_SECTION_WORDS}\s*\Z")
 _KEEP_SECTIONS = {"findings", "impression", "conclusion", "summary"}
 _INTERNAL_NEGATION = {"not", "no", "without", "never"}
 _OUT_OF_FIELD = {"abdomen"}  # below the diaphragm: not a finding of the chest radiograph
@@ -239,7 +242,13 @@ def _read(
 def sections(text: str) -> list[tuple[str | None, int, int]]:
     """``(name, start, end)`` of each part of the report: text before the first header has
     no name."""
-    marks = [(m.group(1).lower(), m.start(), m.end()) for m in _SECTION_RE.finditer(text)]
+    marks = []
+    at = text.find(":")
+    while at >= 0:
+        m = _HEADER_BEFORE_COLON.search(text, max(0, at - 40), at)
+        if m:
+            marks.append((m.group(1).lower(), m.start(), at + 1))
+        at = text.find(":", at + 1)
     out: list[tuple[str | None, int, int]] = []
     if not marks:
         return [(None, 0, len(text))]
