@@ -5,8 +5,9 @@ the value, the axial slice (or image) number paired with it, its role ("lesion",
 a value of an earlier exam, "reference": background, blood pool, liver, physiologic or
 contralateral comparison), the side the sentence gives it, the sentence and offsets.
 
-How (rules over spaCy's blank English: its tokenizer and sentencizer, plus scispaCy's
-abbreviation detector so a report's own short form of "standardized uptake value" counts):
+How (rules over plain regex sentences and token starts, ``extractors.pet.sentences``; a
+report's own short form of "standardized uptake value" counts, found as scispaCy's
+abbreviation detector finds it but without spaCy, ``extractors.reports.shortforms``):
 
 1. Sentences; inside each, numbers that are not SUV values or slices are set aside first:
    table positions ("slice location -595.14"), coronal / sagittal / MIP image numbers,
@@ -22,8 +23,17 @@ abbreviation detector so a report's own short form of "standardized uptake value
    cues ("blood pool", "background", "physiologic", "normal liver", "liver SUV", a
    comparison with the liver or the contralateral side). Anything not cued is a lesion.
 5. Slices pair with values by an optimal assignment on token distance (a comma or a
-   non-lesion value costs more); "respectively" zips lists; values listed together share
-   one slice. Laterality comes from the words of each value's own stretch of the sentence.
+   non-lesion value costs more); "respectively" zips lists (series-and-image lists too);
+   values listed together share one slice, and so do the values of a workstation's
+   measurement block ("SUVmax: 5.12" / "SUVmean: 3.4" / "Slice of max: 201"). Laterality
+   comes from the words of each value's own stretch of the sentence.
+6. Issue 11: a sentence that refers back to the finding of the sentence before ("Its SUVmax
+   is 7.7.") takes that sentence's one axial slice, within a paragraph; dual-time-point values
+   ("10.2 at 60 minutes, rising to 12.5 on the delayed images") are both current; earlier
+   scans named in other words ("baseline scan", "in retrospect on the first study") are
+   prior; blood, the spleen and the patient's liver are references; uptake the sentence
+   itself calls physiologic, reactive or inflammatory gets the role "physiologic" (rejected
+   with its own reason code, ``mention_physiologic``).
 """
 
 from __future__ import annotations
