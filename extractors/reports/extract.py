@@ -137,7 +137,7 @@ def finding_words(key: str) -> str:
 # ---- the rules, built once -----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class _Rules:
     # findings ("F", key), phrases that are no finding ("U", ""), anatomy ("A", region|side):
     # one set of rules, so a text is scanned once
@@ -189,10 +189,17 @@ def short_forms(text: str, r: _Rules) -> dict[str, str]:
         at = long_form_start(window, short)
         if at is None:
             continue
-        inner = r.findings(tokenize(window[at:]))
-        if inner:
-            out.setdefault(short.lower(), inner[0][0])
+        label = _long_form_finding(window[at:], r)
+        if label:
+            out.setdefault(short.lower(), label)
     return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _long_form_finding(long_form: str, r: _Rules) -> str | None:
+    """The finding a long form names ("chronic obstructive pulmonary disease"), if any."""
+    inner = r.findings(tokenize(long_form, one_sentence=True))
+    return inner[0][0] if inner else None
 
 
 def _read(
@@ -455,8 +462,9 @@ _SENTENCES_MAX = 500_000
 
 
 def clear_sentence_cache() -> None:
-    """Forget the sentences read so far (benchmarks time a cold start with it)."""
+    """Forget the sentences and long forms read so far (benchmarks time a cold start)."""
     _SENTENCES.clear()
+    _long_form_finding.cache_clear()
 
 
 def _found_in(
