@@ -94,6 +94,11 @@ FIXED_REGION: dict[str, str] = {
 # atelectasis"), radiologists and the MeSH coders read as both sides
 _BOTH_WHEN_UNSIDED = frozenset({"lung_base", "lower_lobe", "apical_zone", "upper_zone"})
 _BOTH_SIDES_FINDINGS = frozenset({"flattened_diaphragm"})
+# a side the clause gives at its end, for every finding of it
+_TRAILING_SIDE_RE = re.compile(
+    r"\b(?:are|is)\s+(?:present|seen|noted|identified|visible)\s+(?:on|in|at)\s+the\s+"
+    r"(left|right)(?:\s+side)?\W*$"
+)
 _AORTA_REGIONS = {"aorta", "aortic_arch", "ascending_aorta", "descending_aorta"}
 # findings that are about the whole of both lungs when no side is given
 _BOTH_LUNGS = {"edema", "emphysema", "hyperinflation", "low_lung_volumes", "interstitial_markings"}
@@ -423,6 +428,9 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
             side = "bilateral"
         elif _GREATER_RE.search(toks.span_text(max(sent_start, es - 8), es).lower()):
             side = "bilateral"  # "left greater than right lung base scarring"
+    if side is None:  # "old rib fractures and pleural thickening are present on the right"
+        trailing = _TRAILING_SIDE_RE.search(toks.span_text(ee, sent_end).lower())
+        side = trailing.group(1) if trailing else None
     if side is None and (
         (region in _BOTH_WHEN_UNSIDED and chosen is not None)
         or label in _BOTH_SIDES_FINDINGS

@@ -268,6 +268,7 @@ ANATOMY: tuple[tuple[str, str, str | None], ...] = (
     ("lung? base|basilar|basal|basally|basilarly", "lung_base", None),
     ("lower lung|zone", "lung_base", None),
     ("costophrenic angle|sulcus", "lung_base", None),
+    ("costophrenic xxxx", "lung_base", None),  # de-identified "angles"
     ("lung? apex|apical", "apical_zone", None),
     ("upper lung|zone", "upper_zone", None),
     ("mid|middle lung|zone", "mid_zone", None),
