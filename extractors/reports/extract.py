@@ -147,8 +147,7 @@ class _Rules:
     # findings ("F", key), phrases that are no finding ("U", ""), anatomy ("A", region|side):
     # one set of rules, so a text is scanned once
     words: PhraseRules
-    negation: Negex
-    uncertainty: Negex
+    negex: Negex  # "negation" and "uncertainty" termsets, scanned together
 
     def findings(self, toks: Tokens) -> list[tuple[str, int, int]]:
         return [(label[2:], s, e) for label, s, e in self.words(toks) if label[0] == "F"]
@@ -161,7 +160,7 @@ def rules() -> _Rules:
     words.append(("U|", NOT_FINDINGS))
     words += [(f"A|{region}|{side or ''}", [p]) for p, region, side in ANATOMY]
     return _Rules(
-        words=PhraseRules(words), negation=Negex(NEGATION), uncertainty=Negex(UNCERTAINTY)
+        words=PhraseRules(words), negex=Negex({"negation": NEGATION, "uncertainty": UNCERTAINTY})
     )
 
 
@@ -484,8 +483,8 @@ def _found_in(
         return []
     toks = doc.toks
     spans = [(s, e) for s, e, _l in doc.ents]
-    negex = r.negation.flags(toks, spans)
-    unsure = r.uncertainty.flags(toks, spans)
+    flags = r.negex.flags(toks, spans)
+    negex, unsure = flags["negation"], flags["uncertainty"]
     out: list[_Found] = []
     for k, ent in enumerate(doc.ents):
         es, ee, label = ent
