@@ -29,7 +29,8 @@ _PUNCT = frozenset(c for c in map(chr, range(0x3000)) if unicodedata.category(c)
 _P_CLASS = "".join(re.escape(c) for c in sorted(_PUNCT) if c < "\u2100")
 # a sentence closer (not the point of a decimal), the punctuation and space after it, and
 # the start of the next sentence: a character that is neither space nor punctuation
-_BOUNDARY_RE = re.compile(rf"(?:[!?]|(?<!\d)\.|\.(?!\d))[\s{_P_CLASS}]*(?=[^\s{_P_CLASS}])")
+# (it starts with a character set, so the regex engine skips ahead to candidates quickly)
+_BOUNDARY_RE = re.compile(rf"[.!?](?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_P_CLASS}]*(?=[^\s{_P_CLASS}])")
 # words whose period belongs to them (spaCy's tokenizer exceptions that occur in reports)
 _WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
 _ABBREVIATIONS = frozenset({"vs", "dr", "mr", "mrs", "ms", "prof", "st", "approx", "e.g", "i.e"})
