@@ -496,9 +496,15 @@ def _found_in(
         normal = label in NORMAL_FOR_AGE
         chronic = label in _CHRONIC_FINDINGS and not _CHRONIC_WORDS.isdisjoint(toks.lower[ss:se])
         places = [(region, side)]
+        main_anatomy = _anatomy_id(label, region, side)
         for extra in _coordinated(ent, doc, chosen, (ss, se)):
-            if extra not in places and extra[1] != side:
-                places.append(extra)
+            # two mentions of one phrase must differ in anatomy, or records could not tell
+            # them apart (a finding's id is its words' offset and its structure)
+            if extra in places or extra[1] == side:
+                continue
+            if main_anatomy is None and _anatomy_id(label, *extra) is None:
+                continue
+            places.append(extra)
         for reg, sd in places:
             out.append(
                 (

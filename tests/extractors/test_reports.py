@@ -173,9 +173,15 @@ def test_several_sides_in_one_sentence_each_with_its_finding() -> None:
         ("granuloma", "lung_upper_lobe_right", "right"),
         ("granuloma", "lung_lower_lobe_left", "left"),
     ]
+    text = "Surgical clips at the left apex and the right lung base."
+    assert [(m.anatomy, m.laterality) for m in extract_findings(text)] == [
+        ("left_apical_zone", "left"),
+        ("right_lung_base", "right"),
+    ]
+    # neither the axilla nor the abdomen is a structure: one mention (records tell a
+    # finding's mentions apart by their words and structure)
     text = "Clips in the left axilla and the right upper quadrant."
-    sides = {m.laterality for m in extract_findings(text)}
-    assert sides == {"left", "right"}
+    assert [m.laterality for m in extract_findings(text)] == ["left"]
     got = _facts("Patchy opacification in the right upper and left lower lobes.")
     assert [g[2] for g in got] == ["right", "left"]
     got = _facts("Bibasilar and right midlung opacities.")
