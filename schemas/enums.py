@@ -121,6 +121,9 @@ class Reason(StrEnum):
     # PET/CT report mentions not turned into lesion labels (unit "mention", stage findings).
     MENTION_PRIOR = "mention_prior"  # a value of a prior exam, not of this one
     MENTION_REFERENCE = "mention_reference"  # background, blood pool, liver, physiologic...
+    MENTION_PHYSIOLOGIC = (
+        "mention_physiologic"  # the text calls the uptake physiologic / inflammatory
+    )
     MENTION_NOT_SUVMAX = "mention_not_suvmax"  # SUVmean / SUVpeak: only maxima are matched
     MENTION_NO_SLICE = "mention_no_slice"  # no axial slice or image number
     MENTION_NOT_AXIAL = "mention_not_axial"  # only a coronal / sagittal slice number
