@@ -87,7 +87,7 @@ def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 # (kind, pattern): earlier rules win where matches overlap
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email", _c(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("email", _c(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*")),  # a TLD cut off is still an address
     ("url", _c(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']*[^\s<>\"'.,;:)\]]", re.I)),
     ("url", _c(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io)\b(?:/[^\s<>\"']*[\w/])?")),
     # social security numbers, before phone numbers and ids

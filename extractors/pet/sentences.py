@@ -19,7 +19,11 @@ _ABBREVIATIONS = frozenset(
 )
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|\S")
 _PUNCT = r"""!"#%&'()*,\-./:;?@\[\\\]_{}"""
-_CLOSER_RE = re.compile(rf"[.!?](?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_PUNCT}]*(?=[^\s{_PUNCT}])")
+# a period right before a lower-case letter, digit or "/" is inside a token (an e-mail,
+# a URL, a host name: "example.org"), never a sentence end
+_CLOSER_RE = re.compile(
+    rf"[.!?](?![a-z0-9/@_-])(?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_PUNCT}]*(?=[^\s{_PUNCT}])"
+)
 _WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
 # a line break that starts a sentence: a blank line, or a new line opening an item or heading
 _LINE_BREAK_RE = re.compile(

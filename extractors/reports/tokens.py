@@ -30,7 +30,11 @@ _P_CLASS = "".join(re.escape(c) for c in sorted(_PUNCT) if c < "\u2100")
 # a sentence closer (not the point of a decimal), the punctuation and space after it, and
 # the start of the next sentence: a character that is neither space nor punctuation
 # (it starts with a character set, so the regex engine skips ahead to candidates quickly)
-_BOUNDARY_RE = re.compile(rf"[.!?](?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_P_CLASS}]*(?=[^\s{_P_CLASS}])")
+# a period right before a lower-case letter, digit or "/" is inside a token (an e-mail,
+# a URL, a host name: "example.org"), never a sentence end
+_BOUNDARY_RE = re.compile(
+    rf"[.!?](?![a-z0-9/@_-])(?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_P_CLASS}]*(?=[^\s{_P_CLASS}])"
+)
 # words whose period belongs to them (spaCy's tokenizer exceptions that occur in reports)
 _WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
 _ABBREVIATIONS = frozenset({"vs", "dr", "mr", "mrs", "ms", "prof", "st", "approx", "e.g", "i.e"})
