@@ -6,8 +6,11 @@
    mention is compared with the truth: a localisable lesion mention must be assigned to the
    lesion it names (the predicted mask's majority SEG label), every other mention must be
    rejected with its expected reason code.
-2. Speed: a 200x200x300 SUV volume with 5 lesion mentions, localised on one core (the
-   process is pinned to one CPU); best of a few runs. A benchmark, not a test.
+2. Report reading on held-apart passages with gold values (``extractors.pet.heldout``):
+   pair precision and recall, prior / reference / physiologic values read as lesions.
+3. Speed: a 200x200x300 SUV volume with 5 lesion mentions, localised on one core (the
+   process is pinned to one CPU); best of a few runs; and report reading alone, in
+   sentences per second, on the phantom reports. A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class AccuracyReport:
     unexplained: int = 0  # mentions without a lesion and without a reason code (must be 0)
     missed_mentions: int = 0  # truth mentions the reader did not return
     seconds: float = 0.0
+    reports: list[str] = field(default_factory=list, repr=False)  # report texts read
 
     @property
     def share_right(self) -> float:
@@ -80,6 +84,9 @@ class AccuracyReport:
         return out
 
 
+_NOT_IN_JSON = ("dice", "rejections", "reports")
+
+
 def volume_of(exam: PhantomExam) -> PetVolume:
     return PetVolume(exam.suv, exam.affine, exam.numbering, ct=exam.ct, organs=exam.organs)
 
@@ -91,6 +98,7 @@ def score_exam(exam: PhantomExam, report: AccuracyReport) -> None:
     labels = label_exam(volume, exam.report)
     report.seconds += time.perf_counter() - start
     report.exams += 1
+    report.reports.append(exam.report)
     by_sentence: dict[str, list] = {}
     for r in labels.results:
         by_sentence.setdefault(r.mention.sentence, []).append(r)
@@ -251,13 +259,24 @@ def run(
             f"({100 * total.share_right:.1f}%) right lesion, median Dice {total.median_dice:.3f}, "
             f"wrong side {total.wrong_side}, unexplained {total.unexplained}"
         )
+    from extractors.pet.heldout import HELDOUT
+    from extractors.pet.reading import reading_rate, score
+
+    lines += score(HELDOUT).lines("held-apart passages (extractors/pet/heldout.py)")
     timing = speed(speed_runs) if speed_runs else None
     if timing:
         lines += timing.lines()
+        texts = [t for r in reports for t in r.reports]
+        n, with_value, rate = reading_rate(texts, speed_runs)
+        lines.append(
+            f"  report reading alone: {n} sentences of {len(texts)} phantom reports "
+            f"({with_value} with an SUV value), best {rate:,.0f} sentences/s on one core "
+            f"(target: at least 20,000)"
+        )
     if json_out is not None:
         payload = {
             "accuracy": [
-                {**{k: v for k, v in asdict(r).items() if k not in ("dice", "rejections")},
+                {**{k: v for k, v in asdict(r).items() if k not in _NOT_IN_JSON},
                  "share_right": r.share_right, "median_dice": r.median_dice,
                  "rejections": dict(r.rejections), "exams_per_second": r.exams_per_second}
                 for r in reports

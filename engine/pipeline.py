@@ -40,6 +40,7 @@ from schemas.records import (
 from schemas.tables import FINDING, ITEMS, QUARANTINE, RECORD_SCHEMAS, STUDY
 from schemas.validate import ImageChecker, validate_records
 from shards.card import CardData, render_card
+from shards.croissant import write_croissant
 from shards.gallery import render_gallery
 from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
@@ -495,6 +496,7 @@ def publish_records(
             json.dumps(reviewed.metrics, indent=1, sort_keys=True) + "\n"
         )
     card.has_gallery = write_release_extras(layout, published)
+    write_croissant(layout.staging, card)  # croissant.json + croissant/<config>.jsonl
     manifest = publish(
         layout.staging,
         layout.out,

@@ -138,14 +138,26 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from exports.resize import Frame
     from exports.write import export_release
 
     try:
-        report = export_release(Path(args.release), Path(args.out), args.format)
+        rule = "square" if args.image_size else args.resize
+        frame = Frame(
+            rule,
+            max_pixels=args.max_pixels,
+            min_pixels=args.min_pixels,
+            size=args.image_size or 336,
+            letterbox=args.letterbox,
+        )
+        report = export_release(Path(args.release), Path(args.out), args.format, frame=frame)
     except (FileNotFoundError, ValueError) as exc:
         print(f"medsg export: {exc}", file=sys.stderr)
         return 2
-    print(f"medsg export: {sum(report.written.values())} {args.format} items in {args.out}")
+    print(
+        f"medsg export: {sum(report.written.values())} {args.format} items in {args.out} "
+        f"(boxes: {frame.describe()['boxes']})"
+    )
     for task, n in sorted(report.written.items()):
         print(f"  {task}: {n}")
     for task, n in sorted(report.skipped.items()):
@@ -162,7 +174,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"medsg eval: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(gold, predictions, args.box_format)
+    result = evaluate(gold, predictions, args.box_format, args.compat)
     print(json.dumps(result, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
@@ -237,6 +249,35 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=("medsg", "sharegpt", "llava"))
     export.add_argument("--release", required=True, help="release folder")
     export.add_argument("--out", required=True, help="export folder (images written alongside)")
+    from exports.resize import LLAMAFACTORY_MAX_PIXELS, LLAMAFACTORY_MIN_PIXELS
+
+    export.add_argument(
+        "--resize",
+        default="none",
+        choices=("none", "qwen2.5-vl"),
+        help="write boxes in the frame this model sees (qwen2.5-vl: LLaMA-Factory's "
+        "image_max_pixels / image_min_pixels, then the processor's smart_resize)",
+    )
+    export.add_argument(
+        "--max-pixels",
+        type=int,
+        default=LLAMAFACTORY_MAX_PIXELS,
+        help=f"qwen2.5-vl: LLaMA-Factory image_max_pixels (default {LLAMAFACTORY_MAX_PIXELS})",
+    )
+    export.add_argument(
+        "--min-pixels",
+        type=int,
+        default=LLAMAFACTORY_MIN_PIXELS,
+        help=f"qwen2.5-vl: LLaMA-Factory image_min_pixels (default {LLAMAFACTORY_MIN_PIXELS})",
+    )
+    export.add_argument(
+        "--image-size",
+        type=int,
+        help="write every image as an NxN PNG and boxes in it (MedSG-Bench: 336)",
+    )
+    export.add_argument(
+        "--letterbox", action="store_true", help="with --image-size: letterbox, not stretch"
+    )
     export.set_defaults(func=_cmd_export)
 
     evaluate = sub.add_parser("eval", help="score predictions with the MedSG-Bench metric")
@@ -247,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "pixels", "thousand", "unit"),
         help="how to read bare numbers (Qwen tokens are pixels; auto: 0-1 floats else pixels)",
+    )
+    evaluate.add_argument(
+        "--compat",
+        default="none",
+        choices=("none", "medsg-bench"),
+        help="medsg-bench: score with MedSG-Bench's own parsing and IoU rules "
+        "(pixels/auto: its Qwen2.5-VL path; thousand/unit: its 336x336 normalized path)",
     )
     evaluate.add_argument("--out", help="also write the scores as JSON here")
     evaluate.set_defaults(func=_cmd_eval)
@@ -260,7 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = sub.add_parser("publish", help="copy a verified release to an fsspec destination")
     publish.add_argument("--release", required=True, help="release folder")
-    publish.add_argument("--to", required=True, help="destination URL: a folder, s3://, gs://...")
+    publish.add_argument(
+        "--to",
+        required=True,
+        help="destination URL: a folder, s3://, gs://..., or hf://datasets/<org>/<name> "
+        "(the Hugging Face Hub; token from HF_TOKEN or hf auth login)",
+    )
     publish.set_defaults(func=_cmd_publish)
 
     sync = sub.add_parser(
@@ -289,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmarks.pet import add_bench_command as add_bench_pet
 
     add_bench_pet(bench_sub)  # medsg bench pet
+    from benchmarks.deid import add_bench_command as add_bench_deid
+
+    add_bench_deid(bench_sub)  # medsg bench deid
     return parser
 
 

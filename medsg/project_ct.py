@@ -19,10 +19,10 @@ from extractors.ct.projection import VIEWS, CtProjection, ProjectionSettings, pr
 from extractors.ct.render import mask_image, preview
 from extractors.ct.taxonomy import STRUCTURES, TAXONOMY_VERSION
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, segment
+from extractors.volume import read_ct
 from schemas.enums import Reason
-from sources.base import ItemError
+from schemas.errors import ItemError
 from sources.ct.masks import load_masks
-from sources.ct.volume_io import load_ct
 from sources.imaging import encode_png
 
 
@@ -41,16 +41,16 @@ def project_ct(
 ) -> CtProjection:
     """Load, segment (or read masks), project, and write every output file."""
     settings = settings or ProjectionSettings()
-    ct = load_ct(ct_path)
+    ct = read_ct(ct_path)
     if masks_path is not None:
         masks = load_masks(masks_path, ct)
     else:
         try:
-            masks = segment(ct.volume, totalseg or TotalSegSettings(), ct_path.name)
+            masks = segment(ct, totalseg or TotalSegSettings(), ct_path.name)
         except MasksUnavailable as exc:
             raise ItemError(Reason.MASKS_UNAVAILABLE, str(exc)) from None
-    structures = build_structures(masks, ct.volume.spacing)
-    projection = project(ct.volume, structures, settings)
+    structures = build_structures(masks, ct.spacing)
+    projection = project(ct, structures, settings)
     out.mkdir(parents=True, exist_ok=True)
     for view in VIEWS:
         img = projection.views[view]
@@ -69,7 +69,7 @@ def project_ct(
             "taxonomy_version": TAXONOMY_VERSION,
             "input_orientation": "".join(ct.reorientation.source_axcodes),
             "input_kind": ct.kind,
-            "voxel_spacing_mm": [round(s, 4) for s in ct.volume.spacing],
+            "voxel_spacing_mm": [round(s, 4) for s in ct.spacing],
             "pixel_mm": settings.pixel_mm,
             "views": {
                 v: {"width": projection.views[v].width, "height": projection.views[v].height}

@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, sided_parts
-from extractors.reports import FindingMention, scrub
+from extractors.deid import deidentify
+from extractors.reports import FindingMention
 from extractors.reports.extract import finding_words
 from records.factory import make_cot, make_grounding
 from records.templates import Template
@@ -268,7 +269,7 @@ def _report_records(
             continue
         seen.add(key)
         slots = {
-            "phrase": scrub(m.sentence),
+            "phrase": deidentify(m.sentence),
             "finding": words,
             "Finding": _cap(words),
             "structure": BY_ID[m.anatomy].name,

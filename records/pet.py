@@ -9,8 +9,8 @@ Per localised lesion mention:
   boxes in the question; medium: in the steps; hard: the answer only).
 Per exam with two or more lesions: every lesion on the MIP (multi-grounding).
 
-Report sentences are redacted before they go into a record (dates, names, ids:
-``extractors.pet.report.redact``). Boxes are canonical (``schemas.boxes``).
+Report sentences are de-identified before they go into a record (names, ids, dates,
+places, phone numbers...: ``extractors.deid``). Boxes are canonical (``schemas.boxes``).
 """
 
 from __future__ import annotations

@@ -203,35 +203,97 @@ _FOUR_RE = re.compile(
 )
 
 
-def parse_box_text(text: str, width: int, height: int, fmt: str = "auto") -> Box | None:
-    """The first box a model wrote in free text, or None.
+def parse_box_pixels(
+    text: str, width: int, height: int, fmt: str = "auto"
+) -> tuple[float, float, float, float] | None:
+    """The first box a model wrote in free text, in absolute pixels of a width x height
+    image, or None. ``medsg eval``'s parsing rules (README, "Scoring"):
 
-    Read in order: Qwen box tokens (absolute pixels, or 0-1000 with ``fmt="thousand"`` as
-    Qwen2-VL emits); then four numbers as ``[x1, y1, x2, y2]`` or ``(x1,y1),(x2,y2)``, taken
-    as ``fmt`` says: ``unit`` (0-1 floats), ``thousand`` (0-1000), ``pixels``; ``auto`` reads
-    0-1 floats when every number is at most 1 and one has a decimal point, else pixels.
-    The box is returned as written (it may lie outside the image or be inverted)."""
+    1. Qwen box tokens ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` first: absolute pixels
+       (Qwen2.5-VL, MedSG-188K), or 0-1000 with ``fmt="thousand"`` (Qwen2-VL).
+    2. Else the first four numbers written as ``[x1, y1, x2, y2]``, ``(x1, y1, x2, y2)`` or
+       ``(x1,y1),(x2,y2)`` (so ``{"bbox_2d": [..]}`` JSON is read too), taken as ``fmt``
+       says: ``unit`` (0-1 floats), ``thousand`` (0-1000), ``pixels``; ``auto`` reads 0-1
+       floats when every number is at most 1 and one has a decimal point, else pixels.
+    3. A minus sign belongs to its number: ``-15`` is -15 (a box written past the image's
+       edge stays there; dropping the sign would move it into the image). MedSG-Bench's own
+       parser drops it; ``evaluation.medsg_bench`` reproduces that for ``--compat``.
+
+    Pixel values are returned exactly as written (no rounding, no clipping), so integer
+    boxes give exact pixel IoUs."""
     if fmt not in BOX_TEXT_FORMATS:
         raise ValueError(f"box text format {fmt!r} is not one of {BOX_TEXT_FORMATS}")
     _check_size(width, height)
     match = _QWEN_RE.search(text)
     if match:
         values = [float(g) for g in match.groups()]
-        if fmt == "thousand":
-            return Box.from_thousand(*values)
-        return Box(values[0] / width, values[1] / height, values[2] / width, values[3] / height)
-    match = _FOUR_RE.search(text)
-    if not match:
+        scale = "thousand" if fmt == "thousand" else "pixels"
+    else:
+        match = _FOUR_RE.search(text)
+        if not match:
+            return None
+        raw = [g for g in match.groups() if g is not None]
+        values = [float(g) for g in raw]
+        scale = fmt
+        if fmt == "auto":
+            unit = max(abs(v) for v in values) <= 1.0 and any("." in g for g in raw)
+            scale = "unit" if unit else "pixels"
+    x1, y1, x2, y2 = values
+    if scale == "unit":
+        return (x1 * width, y1 * height, x2 * width, y2 * height)
+    if scale == "thousand":
+        return (
+            x1 * width / 1000.0,
+            y1 * height / 1000.0,
+            x2 * width / 1000.0,
+            y2 * height / 1000.0,
+        )
+    return (x1, y1, x2, y2)
+
+
+def parse_box_text(text: str, width: int, height: int, fmt: str = "auto") -> Box | None:
+    """``parse_box_pixels`` as a normalized Box (returned as written: it may lie outside the
+    image or be inverted)."""
+    pixels = parse_box_pixels(text, width, height, fmt)
+    if pixels is None:
         return None
-    raw = [g for g in match.groups() if g is not None]
-    values = [float(g) for g in raw]
-    if fmt == "unit" or (
-        fmt == "auto" and max(abs(v) for v in values) <= 1.0 and any("." in g for g in raw)
-    ):
-        return Box(*values)
-    if fmt == "thousand":
-        return Box.from_thousand(*values)
-    return Box(values[0] / width, values[1] / height, values[2] / width, values[3] / height)
+    x1, y1, x2, y2 = pixels
+    return Box(x1 / width, y1 / height, x2 / width, y2 / height)
+
+
+def iou_xyxy(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """IoU of two ``(x1, y1, x2, y2)`` boxes in one pixel frame. Computed in the units given:
+    integer pixel boxes give exact ratios (a pixel IoU of 1/2 is exactly 0.5, where the
+    same boxes normalized to [0, 1] can give 0.49999999999999967). An inverted box has no
+    area."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area_a = max(0.0, a[2] - a[0]) * max(0.0, a[3] - a[1])
+    area_b = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+# ---- the frame a model sees: resized or letterboxed images -----------------------------
+def letterbox_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """Where a width x height image lands when letterboxed into a size x size square (scaled
+    to fit, centred, padded): ``(content_width, content_height, left, top)`` in pixels."""
+    _check_size(width, height)
+    scale = size / max(width, height)
+    cw, ch = max(1, round(width * scale)), max(1, round(height * scale))
+    return cw, ch, (size - cw) // 2, (size - ch) // 2
+
+
+def letterboxed(box: Box, width: int, height: int, size: int) -> Box:
+    """The box in the size x size letterboxed frame (normalized to that square)."""
+    cw, ch, left, top = letterbox_geometry(width, height, size)
+    return Box(
+        (left + box.x1 * cw) / size,
+        (top + box.y1 * ch) / size,
+        (left + box.x2 * cw) / size,
+        (top + box.y2 * ch) / size,
+    )
 
 
 def qwen_boxes_in(text: str, width: int, height: int) -> list[Box]:

@@ -103,7 +103,7 @@ class Reason(StrEnum):
     BURNED_IN_ANNOTATION = "burned_in_annotation"  # DICOM BurnedInAnnotation YES: text on pixels
     IMAGE_TOO_LARGE = "image_too_large"  # header dimensions over the pixel budget (not decoded)
     BOX_TOO_SMALL = "box_too_small"  # a source box under the minimum size in source pixels
-    # CT volumes and their organ masks (sources.ct.volume_io, sources.ct.masks)
+    # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations
     CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
@@ -125,6 +125,9 @@ class Reason(StrEnum):
     # PET/CT report mentions not turned into lesion labels (unit "mention", stage findings).
     MENTION_PRIOR = "mention_prior"  # a value of a prior exam, not of this one
     MENTION_REFERENCE = "mention_reference"  # background, blood pool, liver, physiologic...
+    MENTION_PHYSIOLOGIC = (
+        "mention_physiologic"  # the text calls the uptake physiologic / inflammatory
+    )
     MENTION_NOT_SUVMAX = "mention_not_suvmax"  # SUVmean / SUVpeak: only maxima are matched
     MENTION_NO_SLICE = "mention_no_slice"  # no axial slice or image number
     MENTION_NOT_AXIAL = "mention_not_axial"  # only a coronal / sagittal slice number

@@ -19,7 +19,7 @@ import pytest
 from engine.config import load_config
 from engine.pipeline import run_build
 from extractors.pet.render import axial_box, coronal_box
-from extractors.pet.volume import to_canonical
+from extractors.volume import to_canonical
 from schemas.boxes import Box
 from shards.manifest import verify
 from sources.pet.synthetic import TRUTH

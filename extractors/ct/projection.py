@@ -29,7 +29,7 @@ from scipy import ndimage
 from skimage import exposure
 
 from extractors.ct.masks import SparseMask
-from extractors.ct.volume import CtVolume
+from extractors.volume import Volume
 
 VIEWS: tuple[str, ...] = ("frontal", "lateral")
 # canonical axes: 0 = x (right -> left), 1 = y (anterior -> posterior), 2 = z (feet -> head)
@@ -258,11 +258,11 @@ def body_mask(
     return CoarseBody(body, steps)  # type: ignore[arg-type]
 
 
-def line_integrals(volume: CtVolume, settings: ProjectionSettings) -> dict[str, np.ndarray]:
+def line_integrals(volume: Volume, settings: ProjectionSettings) -> dict[str, np.ndarray]:
     """Per view, ``sum(mu) * step`` along the ray (bone boosted), as a (column axis, z)
     plane. Works in one int16 buffer: clip at air, remove the table slab by slab, sum; then
     turn the buffer into bone excess and sum again."""
-    hu = np.asarray(volume.hu)
+    hu = np.asarray(volume.data)
     if hu.dtype != np.int16:
         hu = np.clip(np.rint(hu), -32768, 32767).astype(np.int16)
     buf = np.maximum(hu, np.int16(AIR_HU))
@@ -311,7 +311,7 @@ def radiograph(intensity: np.ndarray, settings: ProjectionSettings) -> np.ndarra
 
 
 def project(
-    volume: CtVolume,
+    volume: Volume,
     structures: Mapping[str, SparseMask],
     settings: ProjectionSettings | None = None,
 ) -> CtProjection:

@@ -14,8 +14,8 @@ import numpy as np
 from scipy import ndimage
 
 from extractors.ct.masks import SparseMask
-from extractors.ct.volume import CtVolume
 from extractors.edits import mask_box
+from extractors.volume import Volume
 
 WINDOWS = {"soft_tissue": (40.0, 400.0), "lung": (-600.0, 1500.0)}
 
@@ -34,7 +34,7 @@ class SliceGrid:
     zoom: tuple[float, float]  # output rows / input rows, output cols / input cols
 
     @classmethod
-    def of(cls, volume: CtVolume, plane: str) -> SliceGrid:
+    def of(cls, volume: Volume, plane: str) -> SliceGrid:
         sx, sy, sz = volume.spacing
         rows_mm = sy if plane == "axial" else sz
         pixel = min(sx, rows_mm)
@@ -53,14 +53,14 @@ class SliceGrid:
         return ndimage.zoom(self.orient(plane2d).astype(np.uint8), self.zoom, order=0) > 0
 
 
-def axial_image(volume: CtVolume, z: int, window_name: str) -> np.ndarray:
+def axial_image(volume: Volume, z: int, window_name: str) -> np.ndarray:
     grid = SliceGrid.of(volume, "axial")
-    return window(grid.image(np.asarray(volume.hu[:, :, z], dtype=np.float32)), window_name)
+    return window(grid.image(np.asarray(volume.data[:, :, z], dtype=np.float32)), window_name)
 
 
-def coronal_image(volume: CtVolume, y: int, window_name: str) -> np.ndarray:
+def coronal_image(volume: Volume, y: int, window_name: str) -> np.ndarray:
     grid = SliceGrid.of(volume, "coronal")
-    return window(grid.image(np.asarray(volume.hu[:, y, :], dtype=np.float32)), window_name)
+    return window(grid.image(np.asarray(volume.data[:, y, :], dtype=np.float32)), window_name)
 
 
 def mask_plane(mask: SparseMask, plane: str, index: int) -> np.ndarray | None:
@@ -80,7 +80,7 @@ def mask_plane(mask: SparseMask, plane: str, index: int) -> np.ndarray | None:
 
 
 def mask_box_on(
-    volume: CtVolume, mask: SparseMask, plane: str, index: int
+    volume: Volume, mask: SparseMask, plane: str, index: int
 ) -> tuple[int, int, int, int] | None:
     """``(x1, y1, x2, y2)`` pixel edges of the mask on that slice image, or None."""
     dense = mask_plane(mask, plane, index)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TAXONOMY_VERSION = "cxr-anatomy-1"
-TOTALSEGMENTATOR_TASK = "total"  # class ids / names of TotalSegmentator 2.x task "total"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from extractors.ct.masks import ClassMasks
-from extractors.ct.taxonomy import TOTALSEGMENTATOR_TASK
-from extractors.ct.volume import CtVolume
+from extractors.volume import TOTALSEGMENTATOR_TASK, Volume, totalseg_classes
 
 WEIGHTS_ENV = "TOTALSEG_WEIGHTS_PATH"
 HOME_ENV = "TOTALSEG_HOME_DIR"
@@ -106,7 +105,7 @@ def _totalseg_env(weights: Path, home: Path) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def segment(volume: CtVolume, settings: TotalSegSettings, ct_name: str) -> ClassMasks:
+def segment(volume: Volume, settings: TotalSegSettings, ct_name: str) -> ClassMasks:
     """TotalSegmentator's "total" masks of a canonical volume, on the same grid."""
     missing = missing_weights(settings)
     if missing:
@@ -114,13 +113,12 @@ def segment(volume: CtVolume, settings: TotalSegSettings, ct_name: str) -> Class
             f"{fix_hint(ct_name)}. TotalSegmentator weights: {'; '.join(missing)}"
         )
     import nibabel as nib
-    from totalsegmentator.map_to_binary import class_map
     from totalsegmentator.python_api import totalsegmentator
 
     weights = settings.resolved_weights_dir()
     assert weights is not None
     home = settings.home_dir or weights.parent / "totalseg_home"
-    image = nib.Nifti1Image(np.asarray(volume.hu, dtype=np.int16), volume.affine)
+    image = nib.Nifti1Image(np.asarray(volume.data, dtype=np.int16), volume.affine)
     try:
         with _totalseg_env(weights, home):
             seg = totalsegmentator(
@@ -143,4 +141,4 @@ def segment(volume: CtVolume, settings: TotalSegSettings, ct_name: str) -> Class
         raise MasksUnavailable(
             f"TotalSegmentator returned shape {labels.shape} for {ct_name} of shape {volume.shape}"
         )
-    return ClassMasks.from_label_volume(labels, dict(class_map[TOTALSEGMENTATOR_TASK]))
+    return ClassMasks.from_label_volume(labels, totalseg_classes())

@@ -1,7 +1,7 @@
 """PET/CT weak labels (Huemann et al., DOMAIN.md section 1), deterministic and pure:
 
 - ``suv``: body-weight SUV factor of a DICOM PET series (QIBA vendor-neutral pseudo-code);
-- ``volume``: PET/CT volumes in one canonical orientation and report slice numbering;
+- ``volume``: a PET/CT exam on one canonical grid (``extractors.volume``), slice numbering;
 - ``report``: SUV mentions of report text (value, slice, role, side, offsets);
 - ``localise``: the lesion a mention means (threshold, components, iterative segmentation);
 - ``label``: one exam end to end; ``anatomy``: organs; ``render``: images and boxes;

@@ -17,7 +17,13 @@ from extractors.pet.localise import (
     Rejection,
     localise,
 )
-from extractors.pet.report import PRIOR, REFERENCE, SuvMention, extract_suv_mentions
+from extractors.pet.report import (
+    PHYSIOLOGIC,
+    PRIOR,
+    REFERENCE,
+    SuvMention,
+    extract_suv_mentions,
+)
 from extractors.pet.volume import PetVolume
 from schemas.enums import Reason
 
@@ -61,6 +67,11 @@ def query_for(mention: SuvMention, volume: PetVolume) -> LesionQuery | Rejection
         return Rejection(
             Reason.MENTION_REFERENCE,
             f"SUV {mention.suv:g} is a reference value ({mention.cue!r})",
+        )
+    if mention.role == PHYSIOLOGIC:
+        return Rejection(
+            Reason.MENTION_PHYSIOLOGIC,
+            f"SUV {mention.suv:g}: the report calls the uptake benign ({mention.cue!r})",
         )
     if mention.metric != "max":
         return Rejection(

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from extractors.pet.volume import OrganMasks, SliceNumbering, to_canonical
+from extractors.pet.volume import OrganMasks, SliceNumbering
+from extractors.volume import to_canonical
 from schemas.enums import Reason
 
 FWHM_MM = 6.0  # PET point-spread function

@@ -1,7 +1,7 @@
 """Images for people and the boxes on them, in radiological convention.
 
 Displayed images: patient's right on the image's LEFT, anterior up on axial slices, head up
-on coronal projections. Volumes are canonical (``extractors.pet.volume``: x from the
+on coronal projections. Volumes are canonical (``extractors.volume``: x from the
 patient's right to left, y from anterior to posterior, z from feet to head), so an axial
 slice ``v[:, :, z]`` is shown as ``v[:, :, z].T`` (rows: y, columns: x) and the coronal
 maximum-intensity projection over y as ``mip[:, ::-1].T`` (rows: z from the head down).

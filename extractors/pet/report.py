@@ -5,8 +5,9 @@ the value, the axial slice (or image) number paired with it, its role ("lesion",
 a value of an earlier exam, "reference": background, blood pool, liver, physiologic or
 contralateral comparison), the side the sentence gives it, the sentence and offsets.
 
-How (rules over spaCy's blank English: its tokenizer and sentencizer, plus scispaCy's
-abbreviation detector so a report's own short form of "standardized uptake value" counts):
+How (rules over plain regex sentences and token starts, ``extractors.pet.sentences``; a
+report's own short form of "standardized uptake value" counts, found as scispaCy's
+abbreviation detector finds it but without spaCy, ``extractors.reports.shortforms``):
 
 1. Sentences; inside each, numbers that are not SUV values or slices are set aside first:
    table positions ("slice location -595.14"), coronal / sagittal / MIP image numbers,
@@ -22,23 +23,32 @@ abbreviation detector so a report's own short form of "standardized uptake value
    cues ("blood pool", "background", "physiologic", "normal liver", "liver SUV", a
    comparison with the liver or the contralateral side). Anything not cued is a lesion.
 5. Slices pair with values by an optimal assignment on token distance (a comma or a
-   non-lesion value costs more); "respectively" zips lists; values listed together share
-   one slice. Laterality comes from the words of each value's own stretch of the sentence.
+   non-lesion value costs more); "respectively" zips lists (series-and-image lists too);
+   values listed together share one slice, and so do the values of a workstation's
+   measurement block ("SUVmax: 5.12" / "SUVmean: 3.4" / "Slice of max: 201"). Laterality
+   comes from the words of each value's own stretch of the sentence.
+6. Issue 11: a sentence that refers back to the finding of the sentence before ("Its SUVmax
+   is 7.7.") takes that sentence's one axial slice, within a paragraph; dual-time-point values
+   ("10.2 at 60 minutes, rising to 12.5 on the delayed images") are both current; earlier
+   scans named in other words ("baseline scan", "in retrospect on the first study") are
+   prior; blood, the spleen and the patient's liver are references; uptake the sentence
+   itself calls physiologic, reactive or inflammatory gets the role "physiologic" (rejected
+   with its own reason code, ``mention_physiologic``).
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import re
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-LESION, PRIOR, REFERENCE = "lesion", "prior", "reference"
-ROLES = (LESION, PRIOR, REFERENCE)
+from extractors.pet.sentences import sentence_spans, token_starts
+
+LESION, PRIOR, REFERENCE, PHYSIOLOGIC = "lesion", "prior", "reference", "physiologic"
+ROLES = (LESION, PRIOR, REFERENCE, PHYSIOLOGIC)
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class SuvMention:
 
     suv: float
     slice: int | None  # axial slice / image number (middle of a range), None when none given
-    role: str  # "lesion", "prior" or "reference"
+    role: str  # "lesion", "prior", "reference" or "physiologic" (the text calls it so)
     laterality: str | None  # "left", "right", "bilateral" or None
     sentence: str
     start: int  # character offsets of the value in the whole text
@@ -66,63 +76,6 @@ class SuvMention:
         return self.sentence[self.start - self.sentence_start : self.end - self.sentence_start]
 
 
-# ---- spaCy ----------------------------------------------------------------------------------
-
-_ABBREVIATIONS = (
-    "approx.", "Approx.", "max.", "Max.", "img.", "Img.", "im.", "Im.", "no.", "No.", "sl.",
-    "ser.", "Ser.", "pt.", "Dr.", "dr.", "fig.", "Fig.", "e.g.", "i.e.", "vs.", "Vs.", "cf.",
-    "approx", "resp.", "prev.", "incl.", "lt.", "rt.", "Lt.", "Rt.", "mid.",
-)  # fmt: skip
-
-
-@functools.cache
-def _nlp():
-    """spaCy's blank English with a sentencizer, report-friendly tokenization and (when
-    scispaCy imports) its abbreviation detector. Built once per process; no model files."""
-    import spacy
-    from spacy.symbols import ORTH
-    from spacy.util import compile_infix_regex
-
-    nlp = spacy.blank("en")
-    for abbr in _ABBREVIATIONS:
-        nlp.tokenizer.add_special_case(abbr, [{ORTH: abbr}])
-    infixes = [*nlp.Defaults.infixes, r"(?<=[A-Za-z)])[:=](?=[0-9(])", r"(?<=[0-9])[:](?=[0-9])"]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("medsg_report_breaks", before="sentencizer")
-    try:
-        from scispacy.abbreviation import AbbreviationDetector  # noqa: F401 (registers it)
-
-        nlp.add_pipe("abbreviation_detector")
-    except Exception:  # scispaCy missing or incompatible: the fixed keywords still work
-        pass
-    return nlp
-
-
-def _register_components() -> None:
-    from spacy.language import Language
-
-    if "medsg_report_breaks" in Language.factories:
-        return
-
-    @Language.component("medsg_report_breaks")
-    def report_breaks(doc):
-        """A blank line, or a new line that starts a numbered item or a heading, starts a
-        sentence; other line breaks (wrapped text) do not end one."""
-        for i, tok in enumerate(doc[:-1]):
-            nxt = doc[i + 1]
-            blank_line = tok.is_space and tok.text.count("\n") >= 2
-            new_item = "\n" in tok.text_with_ws and bool(
-                re.match(r"^(\d+[.)]|[-*•]|[A-Z][A-Z ]{2,}:?)$", nxt.text) or nxt.text.isupper()
-            )
-            if blank_line or new_item:
-                nxt.is_sent_start = True
-        return doc
-
-
-_register_components()
-
-
 # ---- patterns -------------------------------------------------------------------------------
 
 _NUM = r"\d+(?:\.\d+)?"
@@ -134,8 +87,9 @@ _KEY_RE = re.compile(
     (?P<pre>\b(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
         (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
     |(?P<long>\bstandardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
-    |(?P<suv>\bS(?:UV|VU)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|mac|
-        peak|pk|mean|avg)\.?\)?)?(?![a-z]))
+    |(?P<suv>\bS(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
+        mxa|xam|axm|mac|peak|pk|mean|avg)\.?\)?)?(?![a-z]))
+    |(?P<swap>\bSUMVax(?![a-z]))
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
@@ -148,7 +102,7 @@ _SLICE_WORD = (
 _SLICE_RE = re.compile(
     rf"""(?ix)
     \b(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
-    \s*(?:\#|no\.?|number|num\.?|:)?\s*
+    (?:\s+of\s+(?:the\s+)?max(?:imum)?)?\s*(?:\#|no\.?|number|num\.?|:)?\s*
     (?P<a>{_INT})(?![\d.]\d|\s*(?:mm|cm|%)\b|\s*[x×]\s*\d)
     (?:\s*(?:-|–|to|through|thru)\s*(?P<b>{_INT})(?![\d.]\d))?
     (?P<more>(?:\s*(?:,\s*and|,|and|&)\s*{_INT}(?![\d.]\d|\s*(?:mm|cm|%)\b))*)
@@ -158,6 +112,7 @@ _SERIES_IMAGE_RE = re.compile(
     rf"""(?ix)
     (?:\bser(?:ies|\.)?|\bse)\s*\#?\s*(?P<s>\d{{1,3}})\s*[,/;]?\s*(?:and\s+)?
         (?:{_SLICE_WORD})\s*(?:\#|no\.?|:)?\s*(?P<i>{_INT})(?![\d.]\d)
+        (?P<more>(?:\s*(?:,\s*and|,|and|&)\s*{_INT}(?![\d.]\d|\s*(?:mm|cm|%)\b))*)
     |\b(?:{_SLICE_WORD})\s*(?:\#|no\.?|:)?\s*(?P<i2>{_INT})\s*(?:of|on|,|/)?\s*
         (?:ser(?:ies|\.)?|se)\s*\#?\s*(?P<s2>\d{{1,3}})(?![\d.]\d)
     |\(\s*(?P<s3>\d{{1,3}})\s*:\s*(?P<i3>{_INT})\s*\)
@@ -213,18 +168,21 @@ _NUMBER_RE = re.compile(rf"(?<![\d.]){_NUM}(?![\w]|\.\d)")
 
 _PRIOR_BEFORE = re.compile(
     r"""(?ix)\b(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|initially|originally|
+    in\s+retrospect|retrospectively|(?:first|initial|original|index)\s+(?:study|scan|exam\w*)|
     compared\s+(?:to|with)|comparison|versus|vs\.?|(?<!range\s)(?<!ranging\s)from|
     had\s+been|last\s+(?:exam|study|scan|pet))\b"""
 )
 _PRIOR_AFTER = re.compile(
     r"""(?ix)^[\s,;:()\-]*(?:(?:on|in|at|from|during)\s+(?:the\s+|a\s+)?(?:prior|previous|
-    preceding|last|baseline|earlier|comparison|old|initial|pre-?treatment|pre-?therapy)\b|
+    preceding|last|baseline|earlier|comparison|old|initial|first|original|pre-?treatment|
+    pre-?therapy)\b|
     previously\b|prior\b|before\b|at\s+baseline\b|(?:on|in|from)\s+DATE\b|DATE\b)"""
 )
 _CURRENT = re.compile(r"(?i)\b(?:now|currently|current|today|presently|at\s+present)\b")
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
     r"""(?ix)\b(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
+    (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:SUV|activity|uptake))|
     reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
     brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
     (?:hepatic|liver|splenic)\s+(?:background|reference|parenchyma|parenchymal|activity|uptake)|
@@ -261,8 +219,38 @@ _SIDE_RE = re.compile(
     hila|breasts|hemithoraces|inguinal|axillary))\b
     |\b(?P<l>left|lt\.?)\b|\b(?P<r>right|rt\.?)\b"""
 )
+# a sentence without an SUV keyword or a short form of one has no value to read
+_MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|sumv|uptake\s+value")
+_VENDOR_SLICE = re.compile(r"(?im)^\s*slice\s+of\s+max(?:imum)?\s*[:=]")
+# a sentence that refers back to the finding of the sentence before ("Its SUVmax is 7.7.")
+_REFERS_BACK = re.compile(
+    r"""(?ix)^\s*(?:it|its|this|these|they|their|the\s+(?:same\s+)?(?:lesion|nodule|node|mass|
+    focus|finding|abnormality|opacity|deposit|tumou?r)s?|this\s+\w+)\b"""
+)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b")
-_LIST_GLUE = re.compile(r"(?ix)^\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*$")
+_TIME_POINT = (
+    r"(?:(?:at|on)\s+(?:\d+(?:\.\d+)?\s*(?:min\w*|hours?|hrs?|h)|(?:the\s+)?(?:early|"
+    r"delayed|late|initial|standard)\s+(?:images?|imaging|scan|phase|acquisition)))"
+)
+_LIST_GLUE = re.compile(
+    rf"""(?ix)^\s*{_TIME_POINT}?\s*(?:,\s*and|,|and|&|/|to|or|then)?\s*
+    (?:,?\s*(?:ris\w*|increas\w*|rose|climb\w*|going\s+up)\s+to\s*)?$"""
+)
+# uptake the text itself calls physiologic or inflammatory: not a lesion (issue 11)
+_PHYSIOLOGIC = re.compile(
+    r"""(?ix)\b(?:
+    (?:favou?r(?:ed|ing|s)?|likely|probably|presumabl[ey]|presumed|consistent\s+with|
+        in\s+keeping\s+with|compatible\s+with|suggest(?:s|ing|ive\s+of)?|represent(?:s|ing)?|
+        due\s+to|reflect(?:s|ing)?|related\s+to|attributed\s+to|thought\s+to\s+be)
+        \s+(?:(?:an?|the|to\s+be|be)\s+)?(?:[a-z]+[\s-]+){0,2}?
+        (?:physiolog\w*|inflammat\w*|reactive|infectio\w*|arthrit\w*|arthropath\w*|
+        post-?(?:treatment|therapy|radiation|operative|surgical|procedural)|brown\s+fat|
+        granulomatous|benign)
+    |unchanged\s+over\s+(?:several|multiple|many|numerous|\d+)\s+(?:prior\s+)?(?:studies|
+        exams|examinations|scans)
+    |post-?treatment\s+inflammation)"""
+)
 
 # Organ words of report text -> coarse anatomy keys (extractors.pet.anatomy maps them to
 # TotalSegmentator classes).
@@ -303,6 +291,12 @@ _ANATOMY_WORDS: dict[str, str] = {
     r"pelvi[sc]|iliac(?!\s+(?:bone|wing|crest))": "pelvis",
 }
 _ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.items()]
+_ANATOMY_ANY = re.compile(rf"(?i)\b(?=(?:{'|'.join(_ANATOMY_WORDS)})\b)")
+_Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
+_DATE_GATE = re.compile(
+    r"\d[/-]\d|\d{4}|\d\.\d{1,2}\.\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+)
+_NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
 _LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
@@ -350,11 +344,12 @@ class _Sentence:
     def __init__(self, text: str, token_starts: list[int], extra_keys: Iterable[str]):
         self.text = text
         self.token_starts = token_starts
-        self.taken = np.zeros(len(text) + 1, dtype=bool)
+        self.taken = bytearray(len(text) + 1)
         self.extra_keys = sorted({k for k in extra_keys if k}, key=len, reverse=True)
         self.slices: list[_SliceRef] = []
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
+        self._anatomy: list[tuple[int, int, str]] | None = None
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -370,10 +365,10 @@ class _Sentence:
         return max(min(start, pos), floor)
 
     def take(self, start: int, end: int) -> None:
-        self.taken[start:end] = True
+        self.taken[start:end] = b"\x01" * (end - start)
 
     def free(self, start: int, end: int) -> bool:
-        return not self.taken[start:end].any()
+        return 1 not in self.taken[start:end]
 
     def masked(self, a: int, b: int) -> str:
         """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
@@ -385,15 +380,23 @@ class _Sentence:
 
     # ---- 1. set aside numbers that are not SUVs; find slice references
     def set_aside(self) -> None:
-        for m in _TABLE_RE.finditer(self.text):
+        # each pattern runs only where the words it needs are there (cheap substring tests)
+        low = self.text.lower()
+        table = "loc" in low or "pos" in low or "level" in low or "mm" in low or _Z_GATE.search(low)
+        for m in _TABLE_RE.finditer(self.text) if table else ():
             self.take(*m.span())
-        for m in _SERIES_IMAGE_RE.finditer(self.text):
+        series_or_pair = "se" in low or ":" in low
+        for m in _SERIES_IMAGE_RE.finditer(self.text) if series_or_pair else ():
             if self.free(*m.span()):
-                series = m.group("s") or m.group("s2") or m.group("s3")
+                series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
-                self.slices.append(_SliceRef(int(image), *m.span(), series=int(series)))
+                more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+                group = len(self.slices) if more else None
+                self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
+                self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
                 self.take(*m.span())
-        for m in _NON_AXIAL_RE.finditer(self.text):
+        planes = "cor" in low or "sag" in low or "mip" in low or "intensity" in low
+        for m in _NON_AXIAL_RE.finditer(self.text) if planes else ():
             if self.free(*m.span()):
                 plane = m.group("plane").lower()
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
@@ -412,11 +415,11 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in _DATE_RE.finditer(self.text):
+        for m in _DATE_RE.finditer(self.text) if _DATE_GATE.search(low) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
-        for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE):
+        for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
             for m in pattern.finditer(self.text):
                 if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
                     self.take(*m.span())
@@ -500,6 +503,10 @@ class _Sentence:
             prior = self._prior_cue(val, lo, hi, has_next)
             if prior:
                 val.role, val.cue = PRIOR, prior
+                continue
+            physiologic = _PHYSIOLOGIC.search(re.split(r"[;]", self.text[val.end : hi])[0])
+            if physiologic:
+                val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
         starts = {v.start: v for v in vals}
         for val in vals:  # list members follow their head, except "from X to Y"
             head = starts.get(val.head) if val.head is not None else None
@@ -634,6 +641,9 @@ class _Sentence:
         if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
             for val in lesions:
                 val.ref = val.ref or fronted[0]
+        if len(axial) == 1 and _VENDOR_SLICE.search(self.text):  # a workstation's block
+            for val in vals:
+                val.ref = val.ref or axial[0]
         for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
             if val.ref is not None or val.role != LESION:
                 continue
@@ -662,12 +672,10 @@ class _Sentence:
         return False
 
     def _assign(self, refs: list[_SliceRef], setter, only: list[_Value] | None = None) -> None:
-        from scipy.optimize import linear_sum_assignment
-
         vals = self.values if only is None else only
         if not refs or not vals:
             return
-        cost = np.full((len(refs), len(vals)), 1e6)
+        cost = [[1e6] * len(vals) for _ in refs]
         for i, r in enumerate(refs):
             for j, v in enumerate(vals):
                 a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
@@ -678,10 +686,9 @@ class _Sentence:
                 c += 12.0 * len(re.findall(r"[;]|\.\s", gap))
                 c += 3.0 if v.role != LESION else 0.0
                 if c <= _MAX_PAIR_COST:
-                    cost[i, j] = c
-        rows, cols = linear_sum_assignment(cost)
-        for i, j in zip(rows, cols, strict=True):
-            if cost[i, j] < 1e6:
+                    cost[i][j] = c
+        for i, j in _min_cost_pairs(cost):
+            if cost[i][j] < 1e6:
                 setter(vals[j], refs[i])
 
     # ---- 5. stretches: laterality and anatomy
@@ -709,11 +716,54 @@ class _Sentence:
 
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
         a, b = val.stretch
-        text = self.text[a:b]
-        hits = sorted(
-            (m.start(), key) for pattern, key in _ANATOMY_RE for m in pattern.finditer(text)
-        )
-        return tuple(dict.fromkeys(key for _, key in hits))
+        hits = [(s, key) for s, e, key in self.anatomy_hits() if a <= s and e <= b]
+        return tuple(dict.fromkeys(key for _, key in sorted(hits)))
+
+    def anatomy_hits(self) -> list[tuple[int, int, str]]:
+        """Every organ word of the sentence (start, end, key), found once: each key's
+        pattern is tried only where some organ word starts."""
+        if self._anatomy is None:
+            text = self.text
+            starts = [m.start() for m in _ANATOMY_ANY.finditer(text)]
+            self._anatomy = [
+                (m.start(), m.end(), key)
+                for p in starts
+                for pattern, key in _ANATOMY_RE
+                if (m := pattern.match(text, p))
+            ]
+        return self._anatomy
+
+
+def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base: int) -> None:
+    """ "A lesion in the right hepatic lobe (series 2, image 140). Its SUVmax is 7.7.": a
+    sentence that refers back to the finding of the sentence before, in the same paragraph,
+    and gives no slice of its own, takes that sentence's one axial slice."""
+    if analysis.slices or not _REFERS_BACK.match(analysis.text):
+        return
+    lesions = [v for v in analysis.values if v.role == LESION and v.ref is None]
+    if not lesions or _PARAGRAPH.search(text, previous[1], base):
+        return
+    before = text[previous[0] : previous[1]]
+    earlier = _Sentence(before, token_starts(before), ())
+    earlier.set_aside()
+    axial = [r for r in earlier.slices if r.plane == "axial"]
+    if len(axial) == 1:
+        for val in lesions:
+            val.ref = axial[0]
+
+
+def _min_cost_pairs(cost: list[list[float]]) -> list[tuple[int, int]]:
+    """The one-to-one pairing of rows and columns with the least total cost (a row or a
+    column alone: its cheapest partner; else the Hungarian method of scipy)."""
+    if len(cost) == 1:
+        row = cost[0]
+        return [(0, min(range(len(row)), key=row.__getitem__))]
+    if len(cost[0]) == 1:
+        return [(min(range(len(cost)), key=lambda i: cost[i][0]), 0)]
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(np.array(cost))
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 def _group(val: _Value) -> int:
@@ -729,12 +779,24 @@ def _metric_of(m: re.Match[str]) -> str:
 # ---- public API -----------------------------------------------------------------------------
 
 
-def _abbreviation_keys(doc) -> set[str]:
+_SHORT_FORM_RE = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
+_UPTAKE_RE = re.compile(r"(?i)standardi[sz]ed\s+uptake")
+
+
+def _abbreviation_keys(text: str) -> set[str]:
     """Short forms a report defines for "standardized uptake value" ("... (MSUV)")."""
+    from extractors.reports.shortforms import long_form_start
+
     keys = set()
-    for abbr in getattr(doc._, "abbreviations", []) if doc.has_extension("abbreviations") else []:
-        if re.search(r"(?i)standardi[sz]ed\s+uptake", abbr._.long_form.text):
-            keys.add(abbr.text)
+    if "(" not in text:
+        return keys
+    for m in _SHORT_FORM_RE.finditer(text):
+        short = m.group(1)
+        words = text[: m.start()].split()[-min(len(short) + 5, len(short) * 2) :]
+        window = " ".join(words)
+        at = long_form_start(window, short)
+        if at is not None and _UPTAKE_RE.search(window[at:]):
+            keys.add(short)
     return keys
 
 
@@ -742,25 +804,28 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     """Every SUV value the report text states, in order, with slice, role, side and offsets."""
     if not text or not text.strip():
         return []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scispaCy's empty global matcher warns on every call
-        doc = _nlp()(text)
-    extra = _abbreviation_keys(doc)
+    extra = _abbreviation_keys(text)
     mentions: list[SuvMention] = []
-    for sent in doc.sents:
-        base = sent.start_char
-        raw = sent.text
-        stripped = raw.rstrip()
-        analysis = _Sentence(stripped, [t.idx - base for t in sent], extra)
+    previous: tuple[int, int] | None = None  # the sentence before, when it read no value
+    for base, end in sentence_spans(text):
+        stripped = text[base:end]
+        if not _MAYBE_VALUE.search(stripped) and not extra:
+            previous = (base, end)
+            continue
+        analysis = _Sentence(stripped, token_starts(stripped), extra)
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:
+            previous = (base, end)
             continue
         analysis.assign_roles()
         analysis.pair_slices()
         analysis.stretches()
-        lead = len(stripped) - len(stripped.lstrip())
-        sentence = stripped.strip()
+        if previous is not None:
+            _carry_slice(analysis, text, previous, base)
+        previous = None
+        lead = 0
+        sentence = stripped
         for val in analysis.values:
             ref = val.ref
             middle = None
@@ -805,9 +870,7 @@ _REDACTIONS = (
 
 
 def redact(text: str) -> str:
-    """Report text safe to publish: dates, times, names after a title, long numbers (MRNs,
-    accession numbers), e-mail addresses and phone numbers replaced by placeholders. SUV
-    values, sizes and slice numbers stay ("(4:87)" is a series and an image, not a time)."""
-    for pattern, placeholder in _REDACTIONS:
-        text = pattern.sub(placeholder, text)
-    return text
+    """Report text safe to publish: ``extractors.deid.deidentify`` (kept for callers)."""
+    from extractors.deid import deidentify
+
+    return deidentify(text)

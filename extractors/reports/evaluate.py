@@ -1,8 +1,8 @@
 """Measure the extractor against expert coding: the IU X-ray / OpenI reports, whose MeSH
 column codes each report's findings with anatomy and side (``Opacity/lung/base/left``).
 
-Two figures (issue 4's acceptance): of the reports coded exactly ``normal``, the share that
-yields a positive mention (neither negated nor uncertain); of the MeSH terms that carry a
+Two figures (issue 4, tightened by issue 11): of the reports coded exactly ``normal``, the
+share that yields a positive mention (neither negated nor uncertain); of the MeSH terms that carry a
 side (left, right, bilateral), the share whose side the extractor finds on a mention of the
 report that is not negated. A stricter variant also asks the mention's finding to match the
 term's heading (where the heading maps to findings the extractor knows)."""
@@ -44,11 +44,11 @@ MESH_FINDINGS: dict[str, frozenset[str]] = {
         "Airspace Disease": {"opacity", "consolidation", "pneumonia", "infiltrate"},
         "Calcinosis": {"calcification", "granuloma"},
         "Nodule": {"nodule", "opacity", "granuloma", "mass"},
-        "Diaphragm": {"elevated_hemidiaphragm"},
+        "Diaphragm": {"elevated_hemidiaphragm", "flattened_diaphragm", "obscured_diaphragm"},
         "Catheters, Indwelling": {"support_device"},
         "Fractures, Bone": {"fracture"},
         "Surgical Instruments": {"support_device", "postsurgical_change"},
-        "Thickening": {"pleural_thickening", "scarring"},
+        "Thickening": {"pleural_thickening", "scarring", "bronchial_thickening"},
         "Costophrenic Angle": {"blunting", "pleural_effusion"},
         "Infiltrate": {"infiltrate", "opacity"},
         "Pneumonia": {"pneumonia", "opacity", "consolidation"},
@@ -104,14 +104,15 @@ class Evaluation:
             f"reports: {self.n_reports} in {self.seconds:.2f} s "
             f"({self.reports_per_second:.0f} reports/s)",
             f"normal reports with a positive finding: {len(self.normal_with_positive)} of "
-            f"{self.n_normal} = {100 * self.normal_positive_rate:.1f}% (acceptance: at most 5%)",
+            f"{self.n_normal} = {100 * self.normal_positive_rate:.1f}% (acceptance: at most 3%)",
             f"  counting mild degenerative change (read as normal for age) too: "
             f"{len(self.normal_with_present)} of {self.n_normal} = "
             f"{100 * len(self.normal_with_present) / max(self.n_normal, 1):.1f}%",
             f"sided MeSH terms whose side is found: {self.sides_found} of {self.n_sided_terms} "
             f"= {100 * self.side_recall:.1f}% (acceptance: at least 90%)",
             f"  stricter, on a mention of the same finding: {self.sides_found_strict} of "
-            f"{self.n_sided_mapped} = {100 * self.side_recall_strict:.1f}%",
+            f"{self.n_sided_mapped} = {100 * self.side_recall_strict:.1f}% (acceptance: at least "
+            f"95%)",
         ]
 
 

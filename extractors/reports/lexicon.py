@@ -10,7 +10,7 @@ so "right-sided" is written ``right -? sided``."""
 
 from __future__ import annotations
 
-LEXICON_VERSION = "reports-1"
+LEXICON_VERSION = "reports-2"
 
 # finding key -> (words records use, phrases)
 FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -51,11 +51,21 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("edema", "vascular|pulmonary congestion", "chf", "heart failure", "cephalization"),
     ),
     "pneumonia": ("pneumonia", ("pneumonia*", "infection", "infectious process")),
-    "nodule": ("nodule", ("nodul*",)),
+    "nodule": ("nodule", ("nodul*", "fibronodular")),
     "mass": ("mass", ("mass|masses",)),
     "granuloma": ("granuloma", ("granulom*", "calcified granulom*|nodule|nodules|node|nodes")),
     "calcification": ("calcification", ("calcification*", "calcific", "calcified")),
-    "scarring": ("scarring", ("scar|scars|scarring", "cicatri*", "fibrosis", "fibrotic")),
+    "scarring": (
+        "scarring",
+        (
+            "scar|scars|scarring",
+            "cicatri*",
+            "fibrosis",
+            "fibrotic",
+            "chronic change|changes",
+            "chronic parenchymal|lung|pulmonary|interstitial|fibrotic|scarring change|changes",
+        ),
+    ),
     "emphysema": (
         "emphysema",
         ("emphysema*", "copd", "chronic obstructive", "bulla|bullae|bullous"),
@@ -84,6 +94,8 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
             "levoscolio*",
             "dextroscolio*",
             "dextrocurvature|levocurvature",
+            "dextro|levo -? curvature|convex|convexity",
+            "dextroconvex|levoconvex|dextroconvexity|levoconvexity",
             "curvature of the spine",
         ),
     ),
@@ -118,9 +130,20 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "hernia": ("hiatal hernia", ("hernia*",)),
+    "obscured_diaphragm": (
+        "obscured hemidiaphragm",
+        (
+            "obscur* _4 hemidiaphragm|hemidiaphragms|diaphragm|diaphragms",
+            "hemidiaphragm|hemidiaphragms|diaphragm|diaphragms _3 obscured|indistinct|effaced",
+        ),
+    ),
     "elevated_hemidiaphragm": (
         "elevated hemidiaphragm",
-        ("elevat* _4 hemidiaphragm|diaphragm", "hemidiaphragm|diaphragm _3 elevat*", "eventration"),
+        (
+            "elevat* _4 hemidiaphragm|hemidiaphragms|diaphragm|diaphragms",
+            "hemidiaphragm|hemidiaphragms|diaphragm|diaphragms _3 elevat*",
+            "eventration",
+        ),
     ),
     "blunting": ("blunting of the costophrenic angle", ("blunt*",)),
     "pleural_thickening": ("pleural thickening", ("pleural thickening", "pleural _2 thickened")),
@@ -160,6 +183,16 @@ FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
             "generator",
             "stimulator",
             "central|venous|arterial|jugular|subclavian|ij|port|catheter|picc|swan line|lines",
+            # issue 11: tips, fixation hardware, valves, surgical material named in other words
+            "tip|tips",
+            "screw|screws|staple|staples|coil|coils|anchor|anchors",
+            "valve|valves replacement|prosthesis|prostheses",
+            "prosthetic|mechanical|bioprosthetic|replacement _2 valve|valves",
+            "avr|mvr|tavr|tavi",
+            "surgical clip|clips|staples|material|xxxx",
+            "endotracheal|nasogastric|orogastric|enteric|feeding|chest|et|ng|og tube|tubes",
+            "sternal wires|sutures",
+            "cerclage",
         ),
     ),
     "postsurgical_change": (
@@ -193,6 +226,14 @@ NOT_FINDINGS: tuple[str, ...] = (
 # anatomy phrase -> (region, side); side None: taken from nearby side words
 ANATOMY: tuple[tuple[str, str, str | None], ...] = (
     # lobes and lingula
+    # coordinated lobes: "right middle and lower lobes", "right upper and left lower lobes"
+    ("right middle|upper and|& lower lobes", "lower_lobe", "right"),
+    ("left upper and|& lower lobes", "lower_lobe", "left"),
+    ("right upper and|&|,|or", "upper_lobe", "right"),
+    ("right middle and|&|,|or", "middle_lobe", "right"),
+    ("right lower and|&|,|or", "lower_lobe", "right"),
+    ("left upper and|&|,|or", "upper_lobe", "left"),
+    ("left lower and|&|,|or", "lower_lobe", "left"),
     ("right upper lobe|lobes", "upper_lobe", "right"),
     ("rul", "upper_lobe", "right"),
     ("right middle lobe", "middle_lobe", "right"),
@@ -227,11 +268,12 @@ ANATOMY: tuple[tuple[str, str, str | None], ...] = (
     ("lung? base|basilar|basal|basally|basilarly", "lung_base", None),
     ("lower lung|zone", "lung_base", None),
     ("costophrenic angle|sulcus", "lung_base", None),
+    ("costophrenic xxxx", "lung_base", None),  # de-identified "angles"
     ("lung? apex|apical", "apical_zone", None),
     ("upper lung|zone", "upper_zone", None),
     ("mid|middle lung|zone", "mid_zone", None),
     ("midlung|midlungs", "mid_zone", None),
-    ("perihilar|hilar|hilum|hila", "hilum", None),
+    ("perihilar|hilar|hilum|hila|infrahilar|suprahilar", "hilum", None),
     ("hemithorax|hemithoraces", "lung", None),
     ("chest", "chest", None),
     ("lung|pulmonary", "lung", None),

@@ -20,8 +20,8 @@ from extractors.ct.masks import SparseMask
 from extractors.ct.projection import CtProjection
 from extractors.ct.slices import axial_image, coronal_image, mask_box_on
 from extractors.ct.taxonomy import BY_ID
-from extractors.ct.volume import CtVolume
 from extractors.edits import change_intensity, mask_box
+from extractors.volume import Volume
 from records.sequences.common import Publisher, image_box, make_sequence, pixel_box
 from records.sequences.radiograph import item_rng, provenance_of
 from schemas.enums import MedSGTask
@@ -54,7 +54,7 @@ def _choose(ids: list[str], rng: np.random.Generator, n: int = PER_TASK) -> list
 class _Slices:
     """Axial and coronal slice images of one CT, published once each."""
 
-    def __init__(self, volume: CtVolume, publish: Publisher):
+    def __init__(self, volume: Volume, publish: Publisher):
         self.volume = volume
         self.publish = publish
         self._studies: dict[str, Study] = {}
@@ -74,7 +74,7 @@ class _Slices:
         return self._studies[key]
 
 
-def _box_on(volume: CtVolume, mask: SparseMask, plane: str, index: int, study: Study):
+def _box_on(volume: Volume, mask: SparseMask, plane: str, index: int, study: Study):
     px = mask_box_on(volume, mask, plane, index)
     if px is None or (px[2] - px[0]) * (px[3] - px[1]) < MIN_PIXELS:
         return None
@@ -82,7 +82,7 @@ def _box_on(volume: CtVolume, mask: SparseMask, plane: str, index: int, study: S
 
 
 def ct_sequences(
-    volume: CtVolume,
+    volume: Volume,
     structures: Mapping[str, SparseMask],
     projection: CtProjection,
     views: Mapping[str, Study],

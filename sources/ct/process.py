@@ -39,8 +39,8 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     try:
         ct, masks, report = load_case(item)
         settings: CaseSettings = item.settings
-        structures = build_structures(masks, ct.volume.spacing)
-        projection = project(ct.volume, structures, settings.projection())
+        structures = build_structures(masks, ct.spacing)
+        projection = project(ct, structures, settings.projection())
         if not any(projection.masks[v] for v in VIEWS):
             raise ItemError(
                 Reason.MASK_EMPTY, "no structure of the taxonomy projects onto the views"
@@ -86,7 +86,5 @@ def process_ct(item: SourceItem, ctx: ItemContext) -> ItemOutput:
             published.append(derived)
             return derived
 
-        records += ct_sequences(
-            ct.volume, structures, projection, studies, publish, seed=ctx.records_seed
-        )
+        records += ct_sequences(ct, structures, projection, studies, publish, seed=ctx.records_seed)
     return ItemOutput(published, findings, records, [])

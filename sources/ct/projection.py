@@ -19,6 +19,7 @@ from extractors.ct.masks import ClassMasks
 from extractors.ct.projection import ProjectionSettings
 from extractors.ct.taxonomy import TAXONOMY_VERSION
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, segment
+from extractors.volume import Volume, read_ct
 from schemas.enums import Reason, Stage
 from schemas.identity import Pseudonymizer
 from sources.base import (
@@ -33,7 +34,6 @@ from sources.base import (
     quarantine_row,
 )
 from sources.ct.masks import load_masks
-from sources.ct.volume_io import LoadedCt, load_ct
 from sources.radiograph.csv_labels import SourceError
 
 READER = "ct_volume"
@@ -273,15 +273,15 @@ def plan_cases(
     return plan
 
 
-def load_case(item: SourceItem) -> tuple[LoadedCt, ClassMasks, str | None]:
+def load_case(item: SourceItem) -> tuple[Volume, ClassMasks, str | None]:
     """The CT, its masks (files, or TotalSegmentator) and its report text."""
-    ct = load_ct(item.path)
+    ct = read_ct(item.path)
     masks_file = item.input("masks")
     if masks_file:
         masks = load_masks(masks_file.path, ct)
     else:
         try:
-            masks = segment(ct.volume, item.settings.totalseg(), Path(item.path).name)
+            masks = segment(ct, item.settings.totalseg(), Path(item.path).name)
         except MasksUnavailable as exc:
             raise ItemError(Reason.MASKS_UNAVAILABLE, str(exc)) from None
         if not masks.masks:

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from extractors.volume import totalseg_classes, totalseg_ids
 from sources.base import Plan, PlanContext, SourceSettings
 from sources.ct.projection import CaseSettings, ProjectionConfig, plan_cases, read_cases_csv
 
@@ -46,12 +47,6 @@ FINDINGS = (
     ),
 )
 _NORMAL = "No pneumothorax. The trachea is midline. Osseous structures are intact."
-
-
-def class_ids() -> dict[str, int]:
-    from totalsegmentator.map_to_binary import class_map
-
-    return {name: cid for cid, name in class_map["total"].items()}
 
 
 @dataclass(frozen=True)
@@ -158,7 +153,7 @@ def make_phantom(
     """The phantom on a grid of ``shape`` voxels of ``spacing`` mm (covering about 380 x 320
     x 300 mm at the defaults). ``finding``: one key of ``FINDINGS`` drawn in, or None."""
     rng = np.random.default_rng(seed)
-    ids = class_ids()
+    ids = totalseg_ids()
     cv = _Canvas(shape, spacing, rng)
     j = lambda v: float(v + rng.uniform(-4, 4))  # noqa: E731 - a few mm of jitter per case
     enlarged = finding == "cardiomegaly"
@@ -317,7 +312,7 @@ def write_case(folder: Path, phantom: Phantom, *, per_class_masks: bool = False)
     folder.mkdir(parents=True, exist_ok=True)
     write_nifti(folder / "ct.nii.gz", phantom.hu, phantom.affine)
     if per_class_masks:
-        names = {cid: name for name, cid in class_ids().items()}
+        names = totalseg_classes()
         present = sorted(int(v) for v in np.unique(phantom.labels) if v)
         for cid in present:
             write_nifti(

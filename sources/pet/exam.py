@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from extractors.deid import deidentify
 from extractors.pet.anatomy import organ_phrase
 from extractors.pet.label import EXTRACTOR, EXTRACTOR_VERSION, ExamLabels, MentionResult, label_exam
 from extractors.pet.render import (
@@ -22,7 +23,6 @@ from extractors.pet.render import (
     coronal_box,
     coronal_mip,
 )
-from extractors.pet.report import redact
 from extractors.pet.volume import PetVolume
 from records.pet import LABEL, ExamContext, LesionLabel, build_pet_records
 from records.sequences.pet import pet_crossmodal
@@ -318,7 +318,7 @@ def _publish(
         lesions.append(
             LesionLabel(
                 key=key,
-                sentence=redact(r.mention.sentence),
+                sentence=deidentify(r.mention.sentence),
                 suv=r.mention.suv,
                 laterality=r.mention.laterality,
                 organ=organ_phrase(organ) if organ else None,

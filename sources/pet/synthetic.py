@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 from pydantic import Field
 
 from extractors.pet.phantom import PhantomExam, generate_exam, synthetic_anatomy
-from extractors.pet.volume import CANONICAL
+from extractors.volume import stored_as, totalseg_ids
 from shards.licences import CC0
 from sources.base import Plan, PlanContext, Source, SourceSettings
 from sources.pet.exam import KIND_NIFTI, plan_pet_exams, process_pet_exam
@@ -36,20 +35,12 @@ TRUTH = "truth.json"
 _MARKER = ".complete.json"
 
 
-def _stored(data: np.ndarray, affine: np.ndarray, axcodes: str) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical data and affine turned into the given axis codes."""
-    transform = ornt_transform(axcodes2ornt(CANONICAL), axcodes2ornt(tuple(axcodes)))
-    out = apply_orientation(data, transform)
-    return np.ascontiguousarray(out), affine @ inv_ornt_aff(transform, data.shape)
-
-
 def write_exam(folder: Path, exam: PhantomExam) -> None:
     """One phantom exam in the autoPET layout, plus its report and truth."""
     import nibabel as nib
-    from totalsegmentator.map_to_binary import class_map
 
     folder.mkdir(parents=True, exist_ok=True)
-    ids = {name: i for i, name in class_map["total"].items()}
+    ids = totalseg_ids()
     organ_ids = np.zeros(exam.organs.labels.shape, dtype=np.int16)
     for label, name in exam.organs.names.items():
         organ_ids[exam.organs.labels == label] = ids[name]
@@ -59,7 +50,7 @@ def write_exam(folder: Path, exam: PhantomExam) -> None:
         ("SEG.nii.gz", exam.seg.astype(np.uint8)),
         (ORGANS, organ_ids),
     ):
-        stored, affine = _stored(data, exam.affine, exam.file_orientation)
+        stored, affine = stored_as(data, exam.affine, exam.file_orientation)
         img = nib.Nifti1Image(stored, affine)
         img.set_qform(affine, code=1)
         img.set_sform(affine, code=1)

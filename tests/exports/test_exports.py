@@ -10,24 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import load_config
-from engine.pipeline import run_build
 from evaluation.metric import evaluate, read_gold, read_predictions
 from exports.write import export_release
 from schemas.boxes import Box, parse_box_text
-from tests.helpers import write_config
 
 BOX_TOKENS = re.compile(r"<\|box_start\|>\(\d+,\d+\),\(\d+,\d+\)<\|box_end\|>")
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("export")
-    cfg = write_config(
-        base / "c.yaml", [{"kind": "synthetic_cxr", "n_images": 10, "seed": 2, "image_size": 160}]
-    )
-    run_build(load_config(cfg), base / "release")
-    return base / "release"
 
 
 def _all(path: Path, fmt: str) -> list[dict]:

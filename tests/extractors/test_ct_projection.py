@@ -13,18 +13,17 @@ from extractors.ct.anatomy import build_structures
 from extractors.ct.masks import ClassMasks, SparseMask, union
 from extractors.ct.projection import VIEWS, _Axis, project
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, region_structure, sided_parts
-from extractors.ct.volume import canonical_volume
-from sources.ct.masks import load_masks, totalseg_class_names
-from sources.ct.volume_io import load_ct
+from extractors.volume import read_ct, to_canonical, totalseg_classes
+from sources.ct.masks import load_masks
 from tests.ct_helpers import ALL_FACTS, chest_facts, phantom_case, write_reoriented
 
 EXAMPLE = Path("ct") / "totalsegmentator_example"
 
 
 def run(ct_path: Path, masks_path: Path):
-    ct = load_ct(ct_path)
+    ct = read_ct(ct_path)
     masks = load_masks(masks_path, ct)
-    return ct, project(ct.volume, build_structures(masks, ct.volume.spacing))
+    return ct, project(ct, build_structures(masks, ct.spacing))
 
 
 # ---- the real CT ---------------------------------------------------------------------------
@@ -186,8 +185,8 @@ def test_derived_structures(phantom_files) -> None:
 
 def test_projection_is_deterministic_and_table_is_removed(phantom_files) -> None:
     phantom, _ = phantom_files
-    vol = canonical_volume(phantom.hu, phantom.affine)
-    classes = ClassMasks.from_label_volume(phantom.labels, totalseg_class_names())
+    vol = to_canonical(phantom.hu, phantom.affine)
+    classes = ClassMasks.from_label_volume(phantom.labels, totalseg_classes())
     structures = build_structures(classes, vol.spacing)
     a, b = project(vol, structures), project(vol, structures)
     for view in VIEWS:
@@ -225,8 +224,8 @@ def test_mask_boxes_match_the_image_grid() -> None:
     labels = np.zeros(hu.shape, dtype=np.uint8)
     labels[10:20, 8:12, 5:10] = 5  # liver class id
     affine = np.diag([-2.0, -2.0, 2.0, 1.0])  # canonical LPS grid, 2 mm voxels
-    vol = canonical_volume(hu, affine)
-    classes = ClassMasks.from_label_volume(labels, totalseg_class_names())
+    vol = to_canonical(hu, affine)
+    classes = ClassMasks.from_label_volume(labels, totalseg_classes())
     proj = project(vol, build_structures(classes, vol.spacing))
     box = proj.masks["frontal"]["liver"].box
     # x: voxels 10..20 -> 20..40 mm; z: voxels 5..10 -> 10..20 mm from the bottom of 40 mm

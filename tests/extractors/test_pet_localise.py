@@ -134,7 +134,8 @@ def test_query_reasons_for_mentions_that_cannot_be_localised() -> None:
         query_for(m, volume).reason
         for m in extract_suv_mentions(
             "Left node SUVmean 4.0 (image 10). Right node SUV max 5.0. "
-            "Coronal image 40: right node SUV max 6.0. Right node SUV max 2.1 (image 12)."
+            "Coronal image 40: right node SUV max 6.0. Right node SUV max 2.1 (image 12). "
+            "Focal cecal uptake SUVmax 6.2 (image 21), favoured physiologic."
         )
     ]
     assert reasons == [
@@ -142,6 +143,7 @@ def test_query_reasons_for_mentions_that_cannot_be_localised() -> None:
         Reason.MENTION_NO_SLICE,
         Reason.MENTION_NOT_AXIAL,
         Reason.MENTION_SUV_LOW,
+        Reason.MENTION_PHYSIOLOGIC,
     ]
 
 

@@ -201,3 +201,109 @@ def test_redact_removes_dates_names_and_ids() -> None:
     out = redact(text)
     assert "2019" not in out and "Zylo" not in out and "12345678" not in out and "10:45" not in out
     assert "6.3" in out and "image 44" in out and "(4:87)" in out
+
+
+# ---- issue 11: phrasing kinds that public PET/CT reports use (paraphrased; numbers invented)
+# Each kind has its own examples here; the held-apart passages of extractors/pet/heldout.py
+# are never used to write the rules.
+
+
+def _lesions(text: str) -> list[tuple[float, int | None]]:
+    return [(m.suv, m.slice) for m in extract_suv_mentions(text) if m.role == "lesion"]
+
+
+def test_respectively_lists_pair_in_order() -> None:
+    # teaching-file style: values and images listed, "respectively" (twice)
+    text = (
+        "Left external iliac nodes with SUV max of 3.9 and 5.6 respectively (series 3, "
+        "images 210 and 222 respectively)."
+    )
+    assert _lesions(text) == [(3.9, 210), (5.6, 222)]
+    text = (
+        "Right and left hilar nodes measure SUVmax 4.4 and 3.2 on images 96 and 99, respectively."
+    )
+    assert _lesions(text) == [(4.4, 96), (3.2, 99)]
+
+
+def test_slice_carried_from_the_sentence_before() -> None:
+    # case-report style: the finding and its image, then its SUV in the next sentence
+    text = (
+        "There is a new nodule in the left upper lobe (series 4, image 61). It has an SUVmax "
+        "of 3.4."
+    )
+    assert _lesions(text) == [(3.4, 61)]
+    text = (
+        "A lytic lesion is seen in the right ilium (image 250). This lesion demonstrates "
+        "SUV max 8.2."
+    )
+    assert _lesions(text) == [(8.2, 250)]
+    # not across a paragraph, and not to a sentence that names another finding
+    text = "Lesion in the liver (image 140).\n\nSUVmax 7.7 in the spleen."
+    assert _lesions(text) == [(7.7, None)]
+
+
+def test_vendor_measurement_block() -> None:
+    text = "ROI 1: right axillary node\nSUVmax: 5.12\nSUVmean: 3.40\nSlice of max: 201"
+    got = [(m.suv, m.metric, m.slice) for m in extract_suv_mentions(text)]
+    assert got == [(5.12, "max", 201), (3.4, "mean", 201)]
+
+
+def test_spaced_and_misspelled_keywords() -> None:
+    assert _lesions("Sclerotic focus in T8, S U V max 9.0, image 133.") == [(9.0, 133)]
+    assert _lesions("Right adrenal mass SUVmxa 6.1 on image 140.") == [(6.1, 140)]
+    assert _lesions("Left axillary node, SUMVax 3.3 (image 70).") == [(3.3, 70)]
+
+
+def test_dual_time_point_values_are_both_current() -> None:
+    text = (
+        "Right lower lobe mass SUVmax 10.2 at 60 minutes, rising to 12.5 on the delayed "
+        "images (image 118)."
+    )
+    assert _lesions(text) == [(10.2, 118), (12.5, 118)]
+    text = "Liver lesion: SUVmax 6.1 at 1 hour and 7.4 at 2 hours, image 150."
+    assert _lesions(text) == [(6.1, 150), (7.4, 150)]
+
+
+def test_earlier_scans_in_other_words() -> None:
+    roles = {m.suv: m.role for m in extract_suv_mentions(
+        "Left neck node SUVmax 3.2 (image 40), 5.9 on the baseline scan."
+    )}  # fmt: skip
+    assert roles == {3.2: "lesion", 5.9: "prior"}
+    roles = {m.suv: m.role for m in extract_suv_mentions(
+        "In retrospect on the first study the node had an SUV of 2.1; it now measures "
+        "SUVmax 4.8 on image 52."
+    )}  # fmt: skip
+    assert roles == {2.1: "prior", 4.8: "lesion"}
+    roles = {m.suv: m.role for m in extract_suv_mentions(
+        "Right hilar node SUVmax 4.0 on image 70, previously SUVmax 6.5."
+    )}  # fmt: skip
+    assert roles == {4.0: "lesion", 6.5: "prior"}
+
+
+def test_more_reference_organs() -> None:
+    for text, value in [
+        ("Mediastinal blood SUVmean 1.6.", 1.6),
+        ("Blood SUVmax 2.1; right lung mass SUVmax 9.9 on image 80.", 2.1),
+        ("The patient's liver measures SUVmax 2.9.", 2.9),
+        ("Spleen SUVmax 2.2, normal.", 2.2),
+        ("Aortic blood pool SUVmean 1.5.", 1.5),
+    ]:
+        roles = {m.suv: m.role for m in extract_suv_mentions(text)}
+        assert roles[value] == "reference", (text, roles)
+
+
+def test_uptake_the_sentence_calls_physiologic_or_inflammatory() -> None:
+    for text in [
+        "Focal uptake in the ascending colon, SUVmax 5.3 (image 190), favoured physiologic.",
+        "Left shoulder uptake SUVmax 3.1 (image 44), in keeping with inflammatory arthritis.",
+        "Mediastinal node SUVmax 3.6, image 90, unchanged over several studies and likely "
+        "reactive.",
+        "Right breast SUVmax 2.7 on image 75, consistent with post-treatment inflammation.",
+    ]:
+        (m,) = extract_suv_mentions(text)
+        assert m.role == "physiologic" and m.cue, (text, m.role, m.cue)
+    # a lesion next to the words stays a lesion when they are about something else
+    (m, _) = extract_suv_mentions(
+        "Right lung mass SUVmax 12.0 on image 88; physiologic bowel activity SUVmax 4.0."
+    )
+    assert m.role == "lesion"

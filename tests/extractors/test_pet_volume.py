@@ -1,20 +1,20 @@
-"""Canonical orientation, slice numbering and DICOM slice stacking."""
+"""Canonical orientation (``extractors.volume``), PET slice numbering and DICOM slice
+stacking with PET's codes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from extractors.pet.volume import (
-    CANONICAL,
-    SliceNumbering,
-    canonical_stack,
-    file_axis_numbering,
+from extractors.pet.volume import SliceNumbering, file_axis_numbering, instance_numbering
+from extractors.volume import (
+    CANONICAL_AXCODES,
+    PET_INPUT,
     resample_to_grid,
     same_grid,
-    stack_slices,
     to_canonical,
 )
+from extractors.volume.dicom import series_volume, stack_series
 from schemas.enums import Reason
 from schemas.errors import ItemError
 
@@ -31,14 +31,15 @@ def _canonical_volume() -> tuple[np.ndarray, np.ndarray]:
 def test_canonical_is_the_projects_one_orientation() -> None:
     from nibabel.orientations import aff2axcodes
 
-    from extractors.ct.volume import CANONICAL_AXCODES
-
-    assert CANONICAL == CANONICAL_AXCODES == ("L", "P", "S")
+    assert CANONICAL_AXCODES == ("L", "P", "S")
     data, affine = _canonical_volume()
-    assert aff2axcodes(affine) == CANONICAL
+    assert aff2axcodes(affine) == CANONICAL_AXCODES
     ras = np.diag([2.0, 3.0, 4.0, 1.0])
     back = to_canonical(data, ras)
-    assert np.array_equal(back.data, data[::-1, ::-1, :]) and aff2axcodes(back.affine) == CANONICAL
+    assert (
+        np.array_equal(back.data, data[::-1, ::-1, :])
+        and aff2axcodes(back.affine) == CANONICAL_AXCODES
+    )
 
 
 @pytest.mark.parametrize("codes", ["RAS", "LPI", "RAI", "LAS"])
@@ -46,12 +47,12 @@ def test_any_flipped_storage_comes_back_canonical(codes: str) -> None:
     from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 
     data, affine = _canonical_volume()
-    t = ornt_transform(axcodes2ornt(CANONICAL), axcodes2ornt(codes))
+    t = ornt_transform(axcodes2ornt(CANONICAL_AXCODES), axcodes2ornt(codes))
     stored, stored_affine = apply_orientation(data, t), affine @ inv_ornt_aff(t, data.shape)
     back = to_canonical(stored, stored_affine)
     assert np.array_equal(back.data, data)
     assert np.allclose(back.affine, affine)
-    assert back.z_flipped == codes.endswith("I")
+    assert back.reorientation.z_flipped == codes.endswith("I")
     numbering = file_axis_numbering(back, data.shape[2], 1)
     # a report's "slice 1" is the file's first stored slice
     expected_z_of_1 = 5 if codes.endswith("I") else 0
@@ -65,7 +66,7 @@ def test_axis_swaps_are_undone() -> None:
     swapped_affine = affine[:, [2, 0, 1, 3]]
     back = to_canonical(swapped, swapped_affine)
     assert np.array_equal(back.data, data)
-    assert back.z_source_axis == 0
+    assert back.reorientation.z_source_axis == 0
 
 
 def test_slice_numbering() -> None:
@@ -86,7 +87,7 @@ def test_resample_identity_and_shift() -> None:
 
 
 class _Slice(dict):
-    """Just the attributes ``stack_slices`` reads, as a pydicom Dataset would give them."""
+    """Just the attributes ``stack_series`` reads, as a pydicom Dataset would give them."""
 
     def __getattr__(self, key):
         return self[key]
@@ -110,10 +111,11 @@ def _slice(k: int, z: float, rows: int = 3, cols: int = 4, name: str | None = No
 
 def test_stack_sorts_by_position_and_keeps_instance_numbers() -> None:
     slices = [_slice(3, -8.0), _slice(1, 0.0), _slice(2, -4.0)]  # image 1 at the head
-    stack = stack_slices(slices, lambda ds: np.full((3, 4), ds.value), what="PET")
-    assert stack.data.shape == (4, 3, 3)
+    stack = stack_series(slices, lambda ds: np.full((3, 4), ds.value), rules=PET_INPUT, what="PET")
+    assert stack.data.shape == (3, 4, 3)  # rows, columns, slices
     assert [float(stack.data[0, 0, k]) for k in range(3)] == [3.0, 2.0, 1.0]  # foot to head
-    canon, numbering = canonical_stack(stack)
+    canon = series_volume(stack, PET_INPUT, "PET")
+    numbering = instance_numbering(stack, canon)
     assert numbering.index_of(1) == 2  # image 1 is the most superior canonical slice
     assert float(canon.data[0, 0, numbering.index_of(1)]) == 1.0
 
@@ -130,12 +132,13 @@ def test_an_oblique_grid_is_refused() -> None:
 
 
 def test_stack_rejects_gaps_duplicates_and_odd_slices() -> None:
+    def stack(slices):
+        return stack_series(slices, lambda d: 0, rules=PET_INPUT, what="PET")
+
     with pytest.raises(ItemError, match=r"s3.dcm: 8.00 mm .* missing slice") as err:
-        stack_slices(
-            [_slice(1, 0), _slice(2, 4), _slice(3, 12), _slice(4, 16)], lambda d: 0, what="PET"
-        )
+        stack([_slice(1, 0), _slice(2, 4), _slice(3, 12), _slice(4, 16)])
     assert err.value.reason == Reason.SERIES_INCONSISTENT
     with pytest.raises(ItemError, match="same ImagePositionPatient"):
-        stack_slices([_slice(1, 0), _slice(2, 0)], lambda d: 0, what="PET")
+        stack([_slice(1, 0), _slice(2, 0)])
     with pytest.raises(ItemError, match=r"s2.dcm: 5x4 pixels.*Rows \(0028,0010\)"):
-        stack_slices([_slice(1, 0), _slice(2, 4, rows=5)], lambda d: 0, what="PET")
+        stack([_slice(1, 0), _slice(2, 4, rows=5)])

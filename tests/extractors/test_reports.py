@@ -139,7 +139,7 @@ def test_chest_ct_language() -> None:
 
 def test_scrub_dates_and_numbers() -> None:
     assert (
-        scrub("Compared to 01/02/2019, accession 1234567.") == "Compared to XXXX, accession XXXX."
+        scrub("Compared to 01/02/2019, accession 1234567.") == "Compared to [date], accession [id]."
     )
     assert scrub("A 2.1 x 1.1 cm nodule") == "A 2.1 x 1.1 cm nodule"
 
@@ -155,5 +155,114 @@ def test_iu_xray_figures(realdata: Path) -> None:
     assert len(reports) == 800
     ev = evaluate(reports)
     assert ev.n_normal == 289 and ev.n_sided_terms == 549
-    assert ev.normal_positive_rate <= 0.05, ev.lines()
-    assert ev.side_recall >= 0.90, ev.lines()
+    assert ev.normal_positive_rate <= 0.03, ev.lines()
+    assert ev.side_recall >= 0.95, ev.lines()
+    assert ev.side_recall_strict >= 0.95, ev.lines()
+
+
+# ---- issue 11: sides, devices, region words, differentials (phrasings of public chest
+# radiograph reports, written for these tests; none taken from the held-apart OpenI half)
+
+
+def _facts(text: str) -> list[tuple]:
+    return [(m.finding, m.anatomy, m.laterality) for m in extract_findings(text)]
+
+
+def test_several_sides_in_one_sentence_each_with_its_finding() -> None:
+    assert _facts("Calcified granulomas in the right upper lobe and left lower lobe.") == [
+        ("granuloma", "lung_upper_lobe_right", "right"),
+        ("granuloma", "lung_lower_lobe_left", "left"),
+    ]
+    text = "Surgical clips at the left apex and the right lung base."
+    assert [(m.anatomy, m.laterality) for m in extract_findings(text)] == [
+        ("left_apical_zone", "left"),
+        ("right_lung_base", "right"),
+    ]
+    # neither the axilla nor the abdomen is a structure: one mention (records tell a
+    # finding's mentions apart by their words and structure)
+    text = "Clips in the left axilla and the right upper quadrant."
+    assert [m.laterality for m in extract_findings(text)] == ["left"]
+    got = _facts("Patchy opacification in the right upper and left lower lobes.")
+    assert [g[2] for g in got] == ["right", "left"]
+    got = _facts("Bibasilar and right midlung opacities.")
+    assert {g[2] for g in got} == {"right", "bilateral"}
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        ("Left subclavian catheter tip at the cavoatrial junction.", "left"),
+        ("Right IJ central venous catheter with tip in the SVC.", "right"),
+        ("The right chest port tip projects over the mid SVC.", "right"),
+        ("Surgical clips in the right upper quadrant.", "right"),
+        ("Left chest wall pacemaker.", "left"),
+        ("Screw fixation hardware in the left shoulder.", "left"),
+        ("Endotracheal tube tip 4 cm above the carina.", None),
+        ("Prosthetic aortic valve.", None),
+    ],
+)
+def test_devices_with_their_side(text: str, side: str | None) -> None:
+    found = [m for m in extract_findings(text) if m.finding == "support_device"]
+    assert found and found[0].laterality == side and found[0].positive, (text, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "finding", "anatomy", "side"),
+    [
+        ("Scarring at the left apex.", "scarring", "left_apical_zone", "left"),
+        ("Chronic changes in both bases.", "scarring", "lung_bases", "bilateral"),
+        ("Basilar atelectasis.", "atelectasis", "lung_bases", "bilateral"),
+        ("Apical scarring.", "scarring", "apical_zones", "bilateral"),
+        ("Blunting of the left costophrenic angle.", "blunting", "left_lung_base", "left"),
+        ("Elevation of both hemidiaphragms.", "elevated_hemidiaphragm", "diaphragm",
+         "bilateral"),
+        ("Obscuration of the left hemidiaphragm.", "obscured_diaphragm", "left_hemidiaphragm",
+         "left"),
+        ("Hyperexpanded lungs with flattened diaphragm.", "flattened_diaphragm", "diaphragm",
+         "bilateral"),
+        ("Small pleural effusions.", "pleural_effusion", "lung_bases", "bilateral"),
+        ("Calcified nodes in the left infrahilar region.", "granuloma", None, "left"),
+        ("Minimal fibronodular scarring right apex.", "nodule", "right_apical_zone", "right"),
+    ],
+)  # fmt: skip
+def test_region_words(text: str, finding: str, anatomy: str | None, side: str) -> None:
+    m = one(text, finding)
+    assert (m.anatomy, m.laterality) == (anatomy, side)
+
+
+def test_differentials_are_uncertain_findings_with_their_side() -> None:
+    got = [(m.finding, m.laterality, m.uncertain) for m in extract_findings(
+        "Scarring or atelectasis at the right base."
+    )]  # fmt: skip
+    assert got == [("scarring", "right", True), ("atelectasis", "right", True)]
+    got = [(m.finding, m.laterality, m.uncertain) for m in extract_findings(
+        "Small left effusion versus pleural thickening."
+    )]  # fmt: skip
+    assert got == [("pleural_effusion", "left", True), ("pleural_thickening", "left", True)]
+
+
+def test_normal_for_age_and_old_findings_are_present_but_not_positive() -> None:
+    m = one("Degenerative changes of the thoracic spine.", "degenerative_change")
+    assert m.present and m.normal_for_age and not m.positive
+    m = one("Old healed left rib fractures.", "fracture")
+    assert (m.laterality, m.present, m.chronic, m.positive) == ("left", True, True, False)
+    m = one("Acute displaced left rib fracture.", "fracture")
+    assert m.positive and not m.chronic
+
+
+@pytest.mark.realdata
+def test_openi_reports_split(realdata: Path) -> None:
+    from extractors.reports.openi import default_openi_path, load_openi, split_of
+
+    assert split_of(10, {10}) == "tuned" and split_of(12, set()) == "dev"
+    assert split_of(13, set()) == "heldout"
+    path = default_openi_path()
+    if not path.exists():
+        pytest.skip(f"{path} not fetched (scripts/fetch_openi_reports.sh)")
+    iu = load_iu_reports(realdata / "reports" / "iu_xray" / "indiana_reports.csv")
+    tuned = {int(r.uid) for r in iu}
+    dev, held = load_openi(path, tuned, "dev"), load_openi(path, tuned, "heldout")
+    assert (len(dev), len(held)) == (1563, 1567)
+    assert not {r.uid for r in dev} & {r.uid for r in held} and not tuned & {
+        int(r.uid) for r in held
+    }

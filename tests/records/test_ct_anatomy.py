@@ -9,8 +9,8 @@ import pytest
 from extractors.ct.anatomy import build_structures
 from extractors.ct.masks import ClassMasks
 from extractors.ct.projection import VIEWS, project
-from extractors.ct.volume import canonical_volume
 from extractors.reports import extract_findings
+from extractors.volume import to_canonical, totalseg_classes
 from records.ct_anatomy import CtRecordSource, anatomy_ids, build_ct_records, mention_findings
 from schemas.boxes import Box
 from schemas.records import CotRecord, GroundingRecord, Study
@@ -22,7 +22,6 @@ from schemas.validate import (
     rule_task,
     rule_text,
 )
-from sources.ct.masks import totalseg_class_names
 from sources.ct.synthetic import make_phantom
 
 SRC = CtRecordSource("extractors.ct", "1+cxr-anatomy-1", "extractors.reports", "reports-1")
@@ -31,8 +30,8 @@ SRC = CtRecordSource("extractors.ct", "1+cxr-anatomy-1", "extractors.reports", "
 @pytest.fixture(scope="module")
 def projected():
     ph = make_phantom(finding="pleural_effusion")
-    vol = canonical_volume(ph.hu, ph.affine)
-    classes = ClassMasks.from_label_volume(ph.labels, totalseg_class_names())
+    vol = to_canonical(ph.hu, ph.affine)
+    classes = ClassMasks.from_label_volume(ph.labels, totalseg_classes())
     proj = project(vol, build_structures(classes, vol.spacing))
     studies, boxes = {}, {}
     for view in VIEWS:

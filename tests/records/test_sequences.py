@@ -13,14 +13,13 @@ from extractors.ct.anatomy import build_structures
 from extractors.ct.masks import ClassMasks
 from extractors.ct.projection import project
 from extractors.ct.slices import mask_box_on
-from extractors.ct.volume import canonical_volume
 from extractors.edits import Affine, insert_lesion, mask_box, misalign
+from extractors.volume import to_canonical, totalseg_classes
 from records.sequences.across import across_sequences
 from records.sequences.ct import ct_sequences
 from records.sequences.radiograph import radiograph_sequences
 from schemas.boxes import Box
 from schemas.records import Finding, NamedBox, SequenceRecord, Study
-from sources.ct.masks import totalseg_class_names
 from sources.ct.synthetic import make_phantom
 from tests.records.test_grounding import study as make_study
 
@@ -125,8 +124,8 @@ def test_patch_box_is_where_the_crop_came_from(radiograph) -> None:
 @pytest.fixture(scope="module")
 def ct_case():
     phantom = make_phantom(shape=(64, 56, 52), spacing=(6.0, 6.0, 6.0), seed=3)
-    volume = canonical_volume(phantom.hu, phantom.affine)
-    classes = ClassMasks.from_label_volume(phantom.labels, totalseg_class_names())
+    volume = to_canonical(phantom.hu, phantom.affine)
+    classes = ClassMasks.from_label_volume(phantom.labels, totalseg_classes())
     structures = build_structures(classes, volume.spacing)
     projection = project(volume, structures)
     base = make_study(modality="DRR")

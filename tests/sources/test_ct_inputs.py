@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, missing_weights, segment
+from extractors.volume import read_ct
 from schemas.enums import Reason
-from sources.base import ItemError
+from schemas.errors import ItemError
 from sources.ct.masks import load_masks
 from sources.ct.synthetic import make_phantom, write_dicom_series, write_nifti
-from sources.ct.volume_io import load_ct
 
 SHAPE, SPACING = (48, 40, 24), (8.0, 8.0, 12.0)
 
@@ -38,12 +38,12 @@ def test_dicom_series_equals_the_volume(tmp_path: Path, phantom) -> None:
     (folder / "notes.txt").write_text("not dicom")
     for i, f in enumerate(sorted(folder.glob("*.dcm"), reverse=True)):
         f.rename(folder / f"x{i:03d}.dcm")
-    ct = load_ct(folder)
+    ct = read_ct(folder)
     # DICOM arrays are (rows: anterior -> posterior, columns: right -> left, slices)
-    assert ct.kind == "dicom" and ct.reorientation.source_axcodes == ("P", "L", "S")
-    assert ct.volume.shape == SHAPE
-    assert np.allclose(ct.volume.spacing, SPACING)
-    assert np.array_equal(ct.volume.hu, phantom.hu)
+    assert ct.kind == "dicom" and ct.source_axcodes == ("P", "L", "S")
+    assert ct.shape == SHAPE
+    assert np.allclose(ct.spacing, SPACING)
+    assert np.array_equal(ct.data, phantom.hu)
 
 
 @pytest.mark.parametrize("syntax", ["RLELossless", "JPEG2000Lossless"])
@@ -55,15 +55,15 @@ def test_compressed_dicom_series(tmp_path: Path, phantom, syntax: str) -> None:
 
     ds = pydicom.dcmread(next(folder.glob("*.dcm")))
     assert ds.file_meta.TransferSyntaxUID.is_compressed
-    ct = load_ct(folder)
-    assert np.array_equal(ct.volume.hu, phantom.hu[:, :, :4])
+    ct = read_ct(folder)
+    assert np.array_equal(ct.data, phantom.hu[:, :, :4])
 
 
 def test_nifti_and_dicom_give_the_same_volume(tmp_path: Path, phantom) -> None:
-    nifti = load_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
-    dicom = load_ct(write_dicom_series(tmp_path / "s", phantom.hu, SPACING))
-    assert np.array_equal(nifti.volume.hu, dicom.volume.hu)
-    assert np.allclose(nifti.volume.spacing, dicom.volume.spacing)
+    nifti = read_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
+    dicom = read_ct(write_dicom_series(tmp_path / "s", phantom.hu, SPACING))
+    assert np.array_equal(nifti.data, dicom.data)
+    assert np.allclose(nifti.spacing, dicom.spacing)
 
 
 @pytest.mark.parametrize(
@@ -77,25 +77,25 @@ def test_nifti_and_dicom_give_the_same_volume(tmp_path: Path, phantom) -> None:
 )
 def test_bad_dicom_series(tmp_path: Path, phantom, kwargs, reason, words) -> None:
     folder = write_dicom_series(tmp_path / "bad", phantom.hu, SPACING, **kwargs)
-    got, message = reason_of(load_ct, folder)
+    got, message = reason_of(read_ct, folder)
     assert got == reason and words in message and "bad" in message, message
 
 
 def test_one_slice_ct(tmp_path: Path, phantom) -> None:
     folder = write_dicom_series(tmp_path / "one", phantom.hu[:, :, 10:11], SPACING)
-    assert reason_of(load_ct, folder)[0] == Reason.CT_TOO_FEW_SLICES
+    assert reason_of(read_ct, folder)[0] == Reason.CT_TOO_FEW_SLICES
     nifti = write_nifti(tmp_path / "one.nii.gz", phantom.hu[:, :, 10:11], phantom.affine)
-    reason, message = reason_of(load_ct, nifti)
+    reason, message = reason_of(read_ct, nifti)
     assert reason == Reason.CT_TOO_FEW_SLICES and "one.nii.gz" in message
 
 
 def test_duplicate_slices_and_empty_folder(tmp_path: Path, phantom) -> None:
     folder = write_dicom_series(tmp_path / "dup", phantom.hu[:, :, :5], SPACING)
     shutil.copy(folder / "slice0002.dcm", folder / "copy.dcm")
-    reason, message = reason_of(load_ct, folder)
+    reason, message = reason_of(read_ct, folder)
     assert reason == Reason.CT_SLICE_GAP and "same position" in message
     (tmp_path / "empty").mkdir()
-    assert reason_of(load_ct, tmp_path / "empty")[0] == Reason.CT_READ_ERROR
+    assert reason_of(read_ct, tmp_path / "empty")[0] == Reason.CT_READ_ERROR
 
 
 def test_oblique_nifti(tmp_path: Path, phantom) -> None:
@@ -104,18 +104,18 @@ def test_oblique_nifti(tmp_path: Path, phantom) -> None:
         [[np.cos(t), -np.sin(t), 0, 0], [np.sin(t), np.cos(t), 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
     )
     path = write_nifti(tmp_path / "oblique.nii.gz", phantom.hu, rot @ phantom.affine)
-    reason, message = reason_of(load_ct, path)
+    reason, message = reason_of(read_ct, path)
     assert reason == Reason.CT_GEOMETRY and "tilted 10.0 degrees" in message
 
 
 def test_corrupt_nifti(tmp_path: Path) -> None:
     (tmp_path / "cut.nii.gz").write_bytes(b"\x1f\x8b not really")
-    reason, message = reason_of(load_ct, tmp_path / "cut.nii.gz")
+    reason, message = reason_of(read_ct, tmp_path / "cut.nii.gz")
     assert reason == Reason.CT_READ_ERROR and "cut.nii.gz" in message
 
 
 def test_masks_must_match_the_ct(tmp_path: Path, phantom) -> None:
-    ct = load_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
+    ct = read_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
     short = write_nifti(tmp_path / "short.nii.gz", phantom.labels[:, :, :-2], phantom.affine)
     reason, message = reason_of(load_masks, short, ct)
     assert reason == Reason.MASK_MISMATCH and "short.nii.gz" in message and "shape" in message
@@ -127,7 +127,7 @@ def test_masks_must_match_the_ct(tmp_path: Path, phantom) -> None:
 
 
 def test_empty_masks(tmp_path: Path, phantom) -> None:
-    ct = load_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
+    ct = read_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
     zeros = np.zeros(phantom.labels.shape, np.uint8)
     reason, message = reason_of(
         load_masks, write_nifti(tmp_path / "seg.nii.gz", zeros, phantom.affine), ct
@@ -147,9 +147,9 @@ def test_empty_masks(tmp_path: Path, phantom) -> None:
 
 def test_no_masks_and_no_weights_names_both_fixes(tmp_path: Path, phantom, monkeypatch) -> None:
     monkeypatch.delenv("TOTALSEG_WEIGHTS_PATH", raising=False)
-    ct = load_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
+    ct = read_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
     with pytest.raises(MasksUnavailable) as info:
-        segment(ct.volume, TotalSegSettings(), "ct.nii.gz")
+        segment(ct, TotalSegSettings(), "ct.nii.gz")
     message = str(info.value)
     assert "--masks" in message and "weights" in message and "--totalseg-weights" in message
     assert "Dataset291_TotalSegmentator_part1_organs_1559subj" in message
@@ -174,10 +174,10 @@ def test_weights_on_disk_reach_the_real_totalsegmentator(tmp_path: Path, phantom
     )
     fold.mkdir(parents=True)
     (fold / "checkpoint_final.pth").write_bytes(b"")
-    ct = load_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
+    ct = read_ct(write_nifti(tmp_path / "ct.nii.gz", phantom.hu, phantom.affine))
     settings = TotalSegSettings(tmp_path / "w", fast=True, home_dir=tmp_path / "home")
     with pytest.raises(MasksUnavailable) as info:
-        segment(ct.volume, settings, "ct.nii.gz")
+        segment(ct, settings, "ct.nii.gz")
     assert "TotalSegmentator failed on ct.nii.gz" in str(info.value)
     assert "dataset.json" in str(info.value)  # nnU-Net looked for the model's files there
     import json

@@ -1,0 +1,65 @@
+"""Sentences and token starts of PET/CT report text, without spaCy: what the SUV mention
+reader needs (sentence spans; where tokens start, to count the tokens between two places),
+from a few compiled regexes.
+
+Sentences end after ".", "!" or "?" (and any punctuation right after), as spaCy's
+sentencizer does, except after the abbreviations reports use ("img.", "approx.", "No.",
+"vs.") and the point of a decimal. Line breaks: a blank line, or a new line that starts a
+numbered item, a bullet, a heading ("FINDINGS:") or an upper-case word, starts a sentence;
+other line breaks (wrapped text) do not. A measurement block of a vendor's workstation
+("SUVmax: 5.12" / "SUVmean: 3.4" / "Slice of max: 201", one per line) stays one sentence."""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = frozenset(
+    {"approx", "max", "img", "im", "no", "sl", "ser", "pt", "dr", "fig", "e.g", "i.e", "vs"}
+    | {"cf", "resp", "prev", "incl", "lt", "rt", "mid"}
+)
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|\S")
+_PUNCT = r"""!"#%&'()*,\-./:;?@\[\\\]_{}"""
+# a period right before a lower-case letter, digit or "/" is inside a token (an e-mail,
+# a URL, a host name: "example.org"), never a sentence end
+_CLOSER_RE = re.compile(
+    rf"[.!?](?![a-z0-9/@_-])(?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_PUNCT}]*(?=[^\s{_PUNCT}])"
+)
+_WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
+# a line break that starts a sentence: a blank line, or a new line opening an item or heading
+_LINE_BREAK_RE = re.compile(
+    r"\n[ \t]*\n\s*(?=\S)|\n[ \t]*(?=(?:\d+[.)]|[-*•]|[A-Z][A-Z ]{2,}:?|[A-Z]{2,}\b)(?:\s|$))"
+)
+
+
+def _abbreviation_period(text: str, q: int) -> bool:
+    word = _WORD_BEFORE_RE.search(text, max(0, q - 8), q).group(0).lower().lstrip(".")
+    return word in _ABBREVIATIONS or (
+        word in ("e", "i") and text[q + 1 : q + 3].lower() in ("g.", "e.")
+    )
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, without leading or trailing space."""
+    cuts = set()
+    for m in _CLOSER_RE.finditer(text):
+        if text[m.start()] == "." and _abbreviation_period(text, m.start()):
+            continue
+        cuts.add(m.end())
+    for m in _LINE_BREAK_RE.finditer(text):
+        cuts.add(m.end())
+    out = []
+    start = 0
+    for cut in [*sorted(cuts), len(text)]:
+        piece = text[start:cut]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            out.append((start + lead, start + lead + len(stripped)))
+        start = cut
+    return out
+
+
+def token_starts(sentence: str) -> list[int]:
+    """Where each token of the sentence starts (words, numbers with their decimals,
+    single punctuation marks)."""
+    return [m.start() for m in _TOKEN_RE.finditer(sentence)]

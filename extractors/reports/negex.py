@@ -1,0 +1,78 @@
+"""NegEx over tokens: the algorithm of negspacy's ``Negex`` component (pseudo cues mask
+the triggers they cover, termination cues and sentence starts bound clauses, a preceding
+trigger before a finding or a following trigger after it within its clause sets the flag),
+without spaCy Docs. The cue lists are negspacy termsets (``extractors.reports.lexicon``)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+
+from extractors.reports.tokens import Tokens, tokenize
+
+_KINDS = {
+    "pseudo_negations": "pseudo",
+    "preceding_negations": "pre",
+    "following_negations": "fol",
+    "termination": "term",
+}
+
+
+class Negex:
+    """Termsets compiled once, scanned together; ``flags(tokens, spans)`` says, for each
+    termset, which spans it sets."""
+
+    def __init__(self, termsets: Mapping[str, Mapping[str, Sequence[str]]]):
+        self.names = list(termsets)
+        self.by_first: dict[str, list[tuple[tuple[str, ...], int, str]]] = {}
+        for t, termset in enumerate(termsets.values()):
+            for key, kind in _KINDS.items():
+                for phrase in termset[key]:
+                    words = tuple(tokenize(phrase).lower)
+                    if words:
+                        self.by_first.setdefault(words[0], []).append((words, t, kind))
+
+    def cues(self, toks: Tokens) -> list[list[tuple[str, int, int]]]:
+        """Every cue occurrence (kind, start, end) of each termset, overlapping ones too."""
+        lower = toks.lower
+        n = len(lower)
+        by_first = self.by_first
+        out: list[list[tuple[str, int, int]]] = [[] for _ in self.names]
+        for i in [i for i, w in enumerate(lower) if w in by_first]:
+            for words, t, kind in by_first[lower[i]]:
+                k = len(words)
+                if k == 1 or (i + k <= n and tuple(lower[i : i + k]) == words):
+                    out[t].append((kind, i, i + k))
+        return out
+
+    def flags(self, toks: Tokens, spans: Sequence[tuple[int, int]]) -> dict[str, list[bool]]:
+        """For each termset and each (start, end) token span: whether a trigger of its
+        clause applies. A clause runs from a sentence start or a termination cue to the next
+        one; a span that crosses a clause end is in none (as negspacy reads ``Span.ents``)."""
+        return {
+            name: _flags(cues, toks, spans)
+            for name, cues in zip(self.names, self.cues(toks), strict=True)
+        }
+
+
+def _flags(cues, toks: Tokens, spans: Sequence[tuple[int, int]]) -> list[bool]:
+    pseudo = [(s, e) for kind, s, e in cues if kind == "pseudo"]
+    pre, fol, term = [], [], []
+    for kind, s, e in cues:
+        if kind == "pseudo" or (pseudo and any(ps <= s <= pe for ps, pe in pseudo)):
+            continue
+        (pre if kind == "pre" else fol if kind == "fol" else term).append((s, e))
+    if not pre and not fol:
+        return [False] * len(spans)
+    starts = sorted([a for a, _ in toks.sents] + [s for s, _ in term] + [len(toks)])
+    out = []
+    for s, e in spans:
+        k = bisect.bisect_right(starts, s)
+        lo, hi = starts[k - 1], starts[k] if k < len(starts) else len(toks)
+        out.append(
+            e <= hi
+            and (
+                any(lo <= p < s for p, _ in pre) or any(lo <= fs < hi and fe > e for fs, fe in fol)
+            )
+        )
+    return out
