@@ -69,13 +69,14 @@ def item_table(
         else:
             table.append(trace)
     for row in quarantine:
+        key = row.item_id or row.source_ref  # an input set aside before it had a study id
         if (
             row.stage == Stage.PLAN.value
             and row.unit == Unit.ITEM.value
             and row.reason != Reason.DUPLICATE_IMAGE_ID.value
-            and row.item_id not in traced
+            and key not in traced
         ):
-            traced.add(row.item_id or row.source_ref)
+            traced.add(key)
             table.append(
                 ItemStatus(
                     dataset=row.source_dataset,
