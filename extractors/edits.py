@@ -18,15 +18,6 @@ class Edit:
     kind: str  # inserted, removed, intensity, crop...
 
 
-def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(x1, y1, x2, y2)`` pixel edges of a mask (x2, y2 exclusive), or None if empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-
-
 def insert_lesion(
     pixels: np.ndarray, centre: tuple[float, float], radius: float, contrast: float
 ) -> Edit:

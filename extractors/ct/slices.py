@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from extractors.ct.masks import SparseMask
-from extractors.edits import mask_box
+from extractors.masks import mask_box
 from extractors.volume import Volume
 
 WINDOWS = {"soft_tissue": (40.0, 400.0), "lung": (-600.0, 1500.0)}

@@ -20,7 +20,8 @@ from extractors.ct.masks import SparseMask
 from extractors.ct.projection import CtProjection
 from extractors.ct.slices import axial_image, coronal_image, mask_box_on
 from extractors.ct.taxonomy import BY_ID
-from extractors.edits import change_intensity, mask_box
+from extractors.edits import change_intensity
+from extractors.masks import mask_box
 from extractors.volume import Volume
 from records.sequences.common import Publisher, image_box, make_sequence, pixel_box
 from records.sequences.radiograph import item_rng, provenance_of

@@ -14,10 +14,10 @@ from extractors.edits import (
     Edit,
     crop,
     insert_lesion,
-    mask_box,
     misalign,
     remove_region,
 )
+from extractors.masks import mask_box
 from records.sequences.common import Publisher, image_box, make_sequence, pixel_box
 from schemas.enums import MedSGTask
 from schemas.records import Finding, Provenance, SequenceRecord, Study
