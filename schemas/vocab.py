@@ -31,6 +31,26 @@ FINDINGS: dict[str, FindingTerm] = {
         FindingTerm("fracture", "fracture"),
         FindingTerm("pleural_thickening", "pleural thickening"),
         FindingTerm("fdg_avid_lesion", "FDG-avid lesion"),  # PET/CT weak labels
+        # Chest X-ray grounding sets beyond NIH (VinDr-CXR, CheXlocalize, MS-CXR, SIIM,
+        # PadChest-GR, Chest ImaGenome): each dataset's map below says which spellings land here.
+        FindingTerm("lung_opacity", "lung opacity"),
+        FindingTerm("edema", "pulmonary edema"),
+        FindingTerm("aortic_enlargement", "aortic enlargement"),
+        FindingTerm("interstitial_lung_disease", "interstitial lung disease"),
+        FindingTerm("enlarged_cardiomediastinum", "enlarged cardiomediastinum"),
+        FindingTerm("lung_lesion", "lung lesion"),
+        FindingTerm("nodule_or_mass", "nodule or mass"),
+        FindingTerm("support_device", "support device"),
+        FindingTerm("rib_fracture", "rib fracture"),
+        FindingTerm("clavicle_fracture", "clavicle fracture"),
+        FindingTerm("lung_cavity", "lung cavity"),
+        FindingTerm("lung_cyst", "lung cyst"),
+        FindingTerm("mediastinal_shift", "mediastinal shift"),
+        FindingTerm("enlarged_pulmonary_artery", "enlarged pulmonary artery"),
+        FindingTerm("other_lesion", "other lesion"),
+        FindingTerm("tuberculosis", "tuberculosis"),
+        FindingTerm("copd", "chronic obstructive pulmonary disease"),
+        FindingTerm("lung_tumor", "lung tumor"),
     )
 }
 
