@@ -103,6 +103,12 @@ class Reason(StrEnum):
     BURNED_IN_ANNOTATION = "burned_in_annotation"  # DICOM BurnedInAnnotation YES: text on pixels
     IMAGE_TOO_LARGE = "image_too_large"  # header dimensions over the pixel budget (not decoded)
     BOX_TOO_SMALL = "box_too_small"  # a source box under the minimum size in source pixels
+    # Scene graphs and reports with images (Chest ImaGenome, OpenI, MIMIC-CXR)
+    SCENE_GRAPH_MISSING = "scene_graph_missing"  # a split row whose scene graph file is absent
+    SCENE_GRAPH_UNREADABLE = "scene_graph_unreadable"  # not JSON, or not a scene graph object
+    REPORT_NO_IMAGE = "report_no_image"  # a report that names no image of its study
+    NO_FRONTAL_VIEW = "no_frontal_view"  # a study with images, none of them frontal (PA/AP)
+    NO_REPORT_FINDING = "no_report_finding"  # a report whose text states no finding at all
     # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations

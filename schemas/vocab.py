@@ -86,6 +86,41 @@ CHESTX_DET_LABELS: dict[str, str] = {
     "Pneumothorax": "pneumothorax",
 }
 
+# Chest ImaGenome silver scene-graph attribute names (``<category>|yes|<name>``) of the
+# finding categories (anatomicalfinding, disease, tubesandlines) that a canonical term covers.
+# The nlp (normal / abnormal) and technicalassessment categories are not findings and are not
+# mapped; any other name is a label_unmapped quarantine row naming it.
+CHEST_IMAGENOME_LABELS: dict[str, str] = {
+    "lung opacity": "lung_opacity",
+    "airspace opacity": "lung_opacity",
+    "consolidation": "consolidation",
+    "pleural effusion": "pleural_effusion",
+    "atelectasis": "atelectasis",
+    "linear/patchy atelectasis": "atelectasis",
+    "lobar/segmental collapse": "atelectasis",
+    "pneumothorax": "pneumothorax",
+    "enlarged cardiac silhouette": "cardiomegaly",
+    "pulmonary edema/hazy opacity": "edema",
+    "mass/nodule (not otherwise specified)": "nodule_or_mass",
+    "lung lesion": "lung_lesion",
+    "pneumonia": "pneumonia",
+    "copd/emphysema": "emphysema",
+    "rib fracture": "rib_fracture",
+    "lung cancer": "lung_tumor",
+    "interstitial lung disease": "interstitial_lung_disease",
+    "endotracheal tube": "support_device",
+    "enteric tube": "support_device",
+    "chest tube": "support_device",
+    "picc": "support_device",
+    "ij line": "support_device",
+    "subclavian line": "support_device",
+    "swan-ganz catheter": "support_device",
+    "tracheostomy tube": "support_device",
+    "cardiac pacer and wires": "support_device",
+    "mediastinal drain": "support_device",
+    "pigtail catheter": "support_device",
+}
+
 # RSNA Pneumonia Detection: Target 1 boxes mark lung opacities suggestive of pneumonia.
 RSNA_PNEUMONIA_LABEL = "pneumonia"
 

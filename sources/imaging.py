@@ -1,4 +1,4 @@
-"""Decode source images (PNG, DICOM) to 8-bit grayscale and encode the published PNG.
+"""Decode source images (PNG, JPEG, DICOM) to 8-bit grayscale and encode the published PNG.
 
 Only pixel-describing DICOM attributes are read (photometric interpretation, rescale, window,
 view position mapped to a fixed vocabulary); no other header value is ever returned. The
@@ -49,12 +49,25 @@ def load_png(
 ) -> LoadedImage:
     """A PNG as 8-bit grayscale; its size is checked against the pixel budget before it is
     decoded, and a file of another format named .png is not read."""
+    return _load_raster(path, "PNG", max_pixels)
+
+
+def load_jpeg(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+) -> LoadedImage:
+    """A JPEG (MIMIC-CXR-JPG) as 8-bit grayscale, checked like a PNG: budget before decoding,
+    and a file of another format named .jpg is not read."""
+    return _load_raster(path, "JPEG", max_pixels)
+
+
+def _load_raster(path: str | Path, expected: str, max_pixels: int) -> LoadedImage:
     name = Path(path).name
     try:
         with Image.open(path) as img:
-            if img.format != "PNG":
+            if img.format != expected:
                 raise ItemError(
-                    Reason.UNSUPPORTED_IMAGE, f"{name}: a {img.format} file, not a PNG: not read"
+                    Reason.UNSUPPORTED_IMAGE,
+                    f"{name}: a {img.format} file, not a {expected}: not read",
                 )
             bits = 16 if img.mode.startswith("I") else 8 * len(img.getbands())
             _check_budget(name, img.width, img.height, 1, bits, max_pixels)
@@ -156,7 +169,7 @@ def _render_grayscale(ds, raw: np.ndarray, modality_lut, voi_lut) -> np.ndarray:
     return (255 - pixels) if monochrome1 else pixels
 
 
-LOADERS = {"png": load_png, "dicom": load_dicom}
+LOADERS = {"png": load_png, "jpg": load_jpeg, "dicom": load_dicom}
 
 
 def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
