@@ -129,12 +129,11 @@ def test_build_anatomy_sentences_and_presence(tmp_path: Path) -> None:
         got = Box(b["x1"], b["y1"], b["x2"], b["y2"]).to_pixels(*SIZE)
         assert max(abs(g - e) for g, e in zip(got, want, strict=True)) <= 1.0, name
         small = scene_object(name, want, SIZE)  # the 224-space box is another box
-        assert max(abs(small[k] - v) for k, v in zip(("x1", "y1", "x2", "y2"), want)) > 1.0
+        corners = (small[k] for k in ("x1", "y1", "x2", "y2"))
+        assert max(abs(s - v) for s, v in zip(corners, want, strict=True)) > 1.0
         assert "finding" not in anatomy[f"anatomy:{name}"]["question"]
 
-    sentences = sorted(
-        (r["label"], r["question"]) for r in records if '"' in r["question"]
-    )
+    sentences = sorted((r["label"], r["question"]) for r in records if '"' in r["question"])
     assert [label for label, _ in sentences] == [
         "anatomy:cardiac silhouette",
         f"anatomy:{LLLZ}",
