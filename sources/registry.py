@@ -19,6 +19,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.chestx_det:SOURCE",
     "sources.radiograph.chest_imagenome:SOURCE",
     "sources.radiograph.openi:SOURCE",
+    "sources.radiograph.mimic_cxr:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",
