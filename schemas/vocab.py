@@ -67,6 +67,17 @@ NIH_CXR14_LABELS: dict[str, str] = {
     "Pneumothorax": "pneumothorax",
 }
 
+# NIH ChestX-ray14 ``Data_Entry_2017`` "Finding Labels" (all 14, "|"-separated): the box list's
+# spellings plus the findings it never boxes. "Hernia" has no canonical term (unmapped).
+NIH_DATA_ENTRY_LABELS: dict[str, str] = {
+    **NIH_CXR14_LABELS,
+    "Consolidation": "consolidation",
+    "Edema": "edema",
+    "Emphysema": "emphysema",
+    "Fibrosis": "fibrosis",
+    "Pleural_Thickening": "pleural_thickening",
+}
+
 # ChestX-Det / ChestX-Det10 "syms" spellings (Det10 has the first 10 minus Cardiomegaly,
 # Diffuse Nodule and Pleural Thickening). "Diffuse Nodule" boxes one region of many small
 # nodules, so it is its own finding: a nodule count would be wrong.

@@ -47,10 +47,12 @@ def make_sequence(
     id_parts: tuple = (),
     seed: int,
     provenance: Provenance,
+    bank: str | None = None,
 ) -> SequenceRecord:
-    """A sequence record: wording from the task's bank, boxes rendered as record text."""
+    """A sequence record: wording from the task's bank (or ``bank``, a variant of the task
+    in wording.yaml), boxes rendered as record text."""
     record_id = sequence_record_id(task, (s.study_id for s in studies), *id_parts)
-    template = pick(task.value, seed, record_id, BANKS)
+    template = pick(bank or task.value, seed, record_id, BANKS)
     text = {
         **(slots or {}),
         "answer": " and ".join(b.box.to_text() for b in answer),

@@ -1,0 +1,144 @@
+"""Longitudinal pairs (``sources.radiograph.longitudinal``) and their Non_Registered_Diff
+records (``records.sequences.longitudinal``): the real NIH ``Data_Entry_2017`` table's
+candidate pairs counted independently, no record for a pair without a labelled change, and
+the labelled changes of the real box list counted against the two tables read here."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections import defaultdict
+from pathlib import Path
+
+from records.sequences.longitudinal import change_records
+from schemas.boxes import Box
+from schemas.enums import MedSGTask
+from schemas.records import Provenance, Study
+from schemas.vocab import NIH_DATA_ENTRY_LABELS
+from sources.radiograph.longitudinal import (
+    Exam,
+    Pair,
+    candidate_pairs,
+    labelled_changes,
+    read_nih_boxes,
+    read_nih_data_entry,
+)
+
+
+def _data_entry(realdata: Path) -> Path:
+    return realdata / "cxr" / "nih_cxr14_labels" / "Data_Entry_2017_v2020.csv.gz"
+
+
+def _independent_timelines(path: Path) -> dict[str, list[tuple[int, str, set[str]]]]:
+    """Patient -> [(follow-up #, image, raw labels)] sorted, read with csv alone."""
+    out: dict[str, list] = defaultdict(list)
+    with gzip.open(path, "rt", newline="") as f:
+        for row in csv.DictReader(f):
+            labels = set(row["Finding Labels"].split("|")) - {"No Finding"}
+            out[row["Patient ID"]].append((int(row["Follow-up #"]), row["Image Index"], labels))
+    return {p: sorted(v) for p, v in out.items()}
+
+
+def test_real_nih_candidate_pairs(realdata: Path) -> None:
+    path = _data_entry(realdata)
+    timelines = _independent_timelines(path)
+    assert sum(len(v) for v in timelines.values()) == 112_120
+    followed = [v for v in timelines.values() if len(v) >= 2]
+    want_pairs = sum(len(v) - 1 for v in followed)
+    # follow-up numbers are unique within a patient, so every step is a pair
+    assert all(len({n for n, _i, _l in v}) == len(v) for v in followed)
+    timeline = read_nih_data_entry(path)
+    assert timeline.unmapped == {"Hernia": 227}
+    pairs = candidate_pairs(timeline.exams)
+    assert len(pairs) == want_pairs == 112_120 - len(timelines)
+    assert len({p.current.patient for p in pairs}) == len(followed) == 13_302
+    # Data_Entry has no boxes: no pair has a labelled change, so no pair gives a record
+    assert not any(labelled_changes(p) for p in pairs)
+    prior, current = _studies()
+    prov = Provenance.of(current, "sources.longitudinal", "1", 1.0)
+    for p in pairs[:500]:
+        assert change_records(prior, current, labelled_changes(p), seed=0, provenance=prov) == []
+
+
+def test_real_nih_changes_with_the_box_list(realdata: Path) -> None:
+    boxes_csv = realdata / "cxr" / "nih_cxr14" / "BBox_List_2017.csv"
+    timelines = _independent_timelines(_data_entry(realdata))
+    # independently: each boxed (image, label) whose previous follow-up lacks the label
+    labels_of = {
+        i: (p, k, labels) for p, v in timelines.items() for k, (_n, i, labels) in enumerate(v)
+    }
+    want = set()
+    with boxes_csv.open(newline="") as f:
+        for row in list(csv.reader(f))[1:]:
+            image, raw = row[0], row[1]
+            if raw not in NIH_DATA_ENTRY_LABELS or image not in labels_of:
+                continue
+            patient, k, labels = labels_of[image]
+            spelled = "Infiltration" if raw == "Infiltrate" else raw
+            if k > 0 and spelled in labels:
+                prior_labels = timelines[patient][k - 1][2]
+                if spelled not in prior_labels:
+                    want.add((image, NIH_DATA_ENTRY_LABELS[raw]))
+    timeline = read_nih_data_entry(_data_entry(realdata), read_nih_boxes(boxes_csv))
+    got = {
+        (p.current.image_id, c.label)
+        for p in candidate_pairs(timeline.exams)
+        for c in labelled_changes(p)
+    }
+    assert got == want
+    assert len(got) == 544
+
+
+def _studies(size: int = 100) -> tuple[Study, Study]:
+    def study(n: int) -> Study:
+        return Study(
+            f"s{n}", "p1", "nih", f"i{n}", "XR", "PA", 50, 50, size, size, f"{n}.png", "x",
+            "NIH-CXR14", "train",
+        )  # fmt: skip
+
+    return study(0), study(1)
+
+
+def _exam(order, present, boxes=None, exhaustive=frozenset(), absent=frozenset()):
+    return Exam(
+        "p1", (order,), f"img{order}", frozenset(present), frozenset(absent),
+        frozenset(exhaustive), boxes or {},
+    )  # fmt: skip
+
+
+def test_labelled_change_rule_and_record() -> None:
+    vocab = {"nodule", "mass", "atelectasis"}
+    box = ((20.0, 30.0, 10.0, 15.0),)
+    new = Pair(_exam(0, set(), exhaustive=vocab), _exam(1, {"nodule"}, {"nodule": box}))
+    assert [c.label for c in labelled_changes(new)] == ["nodule"]
+    both = Pair(_exam(0, {"nodule"}, exhaustive=vocab), _exam(1, {"nodule"}, {"nodule": box}))
+    unstated = Pair(_exam(0, set()), _exam(1, {"nodule"}, {"nodule": box}))
+    unboxed = Pair(_exam(0, set(), exhaustive=vocab), _exam(1, {"nodule"}))
+    stated_no = Pair(_exam(0, set(), absent={"nodule"}), _exam(1, {"nodule"}, {"nodule": box}))
+    resolved = Pair(_exam(0, {"mass"}, {"mass": box}, exhaustive=vocab), _exam(1, set()))
+    assert [labelled_changes(p) for p in (both, unstated, unboxed, resolved)] == [[]] * 4
+    assert [c.label for c in labelled_changes(stated_no)] == ["nodule"]
+
+    prior, current = _studies()
+    prov = Provenance.of(current, "sources.longitudinal", "1", 1.0)
+    changes = [(c.label, c.boxes) for c in labelled_changes(new)]
+    (record,) = change_records(prior, current, changes, seed=3, provenance=prov)
+    assert record.task == MedSGTask.NON_REGISTERED_DIFF.value
+    assert [i.study_id for i in record.images] == ["s0", "s1"]
+    (b,) = record.answer_boxes
+    assert b.image_index == 1
+    got = Box(b.x1, b.y1, b.x2, b.y2).to_pixels(100, 100)
+    assert max(abs(g - e) for g, e in zip(got, (20, 30, 30, 45), strict=True)) <= 1.0
+    assert "nodule" in record.question + record.answer
+    again = change_records(prior, current, changes, seed=3, provenance=prov)
+    assert again[0].record_id == record.record_id  # deterministic
+    outside = [("nodule", ((95.0, 95.0, 30.0, 30.0),))]
+    assert change_records(prior, current, outside, seed=3, provenance=prov) == []
+
+
+def test_ties_are_not_ordered() -> None:
+    a, b, c = _exam(0, set()), _exam(1, set()), _exam(1, set())
+    c = Exam("p1", (1,), "other", frozenset())
+    d = _exam(2, set())
+    assert candidate_pairs([a, b, c, d]) == []  # 0 -> {1, 1} -> 2: every step has a tie
+    assert candidate_pairs([a, d]) == [Pair(a, d)]
