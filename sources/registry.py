@@ -20,6 +20,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.chest_imagenome:SOURCE",
     "sources.radiograph.openi:SOURCE",
     "sources.radiograph.mimic_cxr:SOURCE",
+    "sources.radiograph.nih_longitudinal:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",

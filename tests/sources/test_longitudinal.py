@@ -86,7 +86,7 @@ def test_real_nih_changes_with_the_box_list(realdata: Path) -> None:
         for c in labelled_changes(p)
     }
     assert got == want
-    assert len(got) == 544
+    assert len(got) == 544 and len({image for image, _label in got}) == 509
 
 
 def _studies(size: int = 100) -> tuple[Study, Study]:
@@ -142,3 +142,100 @@ def test_ties_are_not_ordered() -> None:
     d = _exam(2, set())
     assert candidate_pairs([a, b, c, d]) == []  # 0 -> {1, 1} -> 2: every step has a tie
     assert candidate_pairs([a, d]) == [Pair(a, d)]
+
+
+# ---- the nih_cxr14_longitudinal kind: a whole build ----------------------------------------
+
+DATA_ENTRY_HEADER = (
+    "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,"
+    "View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]"
+)
+
+
+def test_build_pairs_with_a_labelled_change(tmp_path: Path) -> None:
+    import json
+    import tarfile
+
+    import pyarrow.parquet as pq
+
+    from engine.config import load_config
+    from engine.pipeline import run_build
+    from schemas.identity import Pseudonymizer
+    from tests.helpers import gradient_png, write_config
+
+    root = tmp_path / "nih"
+    root.mkdir()
+    rows = [
+        ("00000001_000.png", "No Finding", 0, 1),
+        ("00000001_001.png", "Nodule|Effusion", 1, 1),  # nodule new, boxed: a change
+        ("00000002_000.png", "Mass", 0, 2),
+        ("00000002_001.png", "Mass", 1, 2),  # mass in both: no change
+        ("00000003_000.png", "No Finding", 0, 3),  # image missing
+        ("00000003_001.png", "Atelectasis", 1, 3),
+    ]
+    (root / "Data_Entry_2017.csv").write_text(
+        DATA_ENTRY_HEADER
+        + "\n"
+        + "".join(f"{i},{lab},{n},{p},50,M,PA,1024,1024,0.143,0.143\n" for i, lab, n, p in rows)
+    )
+    (root / "BBox_List_2017.csv").write_text(
+        "Image Index,Finding Label,Bbox [x,y,w,h],,,\n"
+        "00000001_001.png,Nodule,20.5,30.25,10,12\n"
+        "00000002_001.png,Mass,5,5,20,20\n"
+        "00000003_001.png,Atelectasis,10,10,30,20\n"
+    )
+    for n, (name, *_r) in enumerate(rows[:4] + rows[5:]):
+        gradient_png(root / "images" / name, 64, seed=n)
+    cfg = write_config(
+        tmp_path / "build.yaml",
+        [{"kind": "nih_cxr14_longitudinal", "root": str(root)}],
+        privacy={"salt": "pairs"},
+        records={"sequences": False},
+    )
+    out = tmp_path / "out"
+    run_build(load_config(cfg), out)
+    quarantine = pq.read_table(out / "_build" / "tables" / "quarantine.parquet").to_pylist()
+    assert [(q["reason"], Path(q["source_ref"]).name) for q in quarantine] == [
+        ("file_missing", "00000003_000.png")
+    ]
+    records = []
+    for tar_path in sorted(out.rglob("*.tar")):
+        if "_build" not in tar_path.parts:
+            with tarfile.open(tar_path) as tar:
+                records += [
+                    json.loads(tar.extractfile(m).read())
+                    for m in tar.getmembers()
+                    if m.name.endswith(".json")
+                ]
+    (record,) = records
+    ids = Pseudonymizer("pairs")
+    assert record["task"] == "Non_Registered_Diff"
+    assert [i["study_id"] for i in record["images"]] == [
+        ids.study("nih_cxr14_longitudinal", "00000001_000.png"),
+        ids.study("nih_cxr14_longitudinal", "00000001_001.png"),
+    ]
+    (b,) = record["answer_boxes"]
+    assert b["image_index"] == 1
+    got = Box(b["x1"], b["y1"], b["x2"], b["y2"]).to_pixels(64, 64)
+    assert max(abs(g - e) for g, e in zip(got, (20.5, 30.25, 30.5, 42.25), strict=True)) <= 1.0
+
+
+def test_real_tables_planned(realdata: Path, tmp_path: Path) -> None:
+    from schemas.identity import Pseudonymizer
+    from sources.base import PlanContext
+    from sources.radiograph.nih_longitudinal import Settings, plan
+
+    root = realdata / "cxr" / "nih_cxr14"
+    settings = Settings(
+        kind="nih_cxr14_longitudinal",
+        root=root,
+        data_entry_csv="../nih_cxr14_labels/Data_Entry_2017_v2020.csv.gz",
+    )
+    got = plan(settings, PlanContext(Pseudonymizer("x"), tmp_path))
+    assert got.n_label_rows == 112_120 - 30_805  # images minus patients: consecutive steps
+    assert "81315 candidate pair(s)" in got.notes[0]
+    assert "509 with a labelled change" in got.notes[0]  # 544 changes on 509 current images
+    # the 2 shared PNGs are first follow-ups with no earlier image: no pair has both images
+    assert got.items == []
+    assert {q.reason for q in got.quarantine} == {"file_missing"}
+    assert len(got.quarantine) >= 509  # every changed pair names at least one missing image
