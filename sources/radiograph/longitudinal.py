@@ -3,8 +3,11 @@ state (for MedSG ``Non_Registered_Diff``-style records: ``records.sequences.long
 
 Where the order comes from: NIH ChestX-ray14 ``Data_Entry_2017`` (``Follow-up #`` within a
 ``Patient ID``), MIMIC-CXR (``StudyDate``, ``StudyTime``, then ``study_id`` within a
-``subject_id``: ``sources.radiograph.mimic.MimicImage.when``), or any other ordered list of
+``subject_id``: ``sources.radiograph.mimic.MimicImage.when``) with each study's frontal image
+labelled by its Chest ImaGenome scene graph (``mimic_exams``), or any other ordered list of
 ``Exam``. Candidate pairs are each patient's consecutive exams (prior, current).
+ImaGenome's own comparison ``relationships`` (improved / worsened between two images) are
+not read: they name a change of degree, not a finding's appearance, and carry no new box.
 
 The rule for a labelled change (conservative; nothing is inferred from missing labels):
 a finding is *new* in the current exam when
@@ -13,14 +16,14 @@ a finding is *new* in the current exam when
 - the prior exam's labels state it absent: the prior exam lists it as absent, or its labels
   are exhaustive over a vocabulary that contains the finding and do not list it (NIH's
   ``Finding Labels`` name every one of its 14 findings the report mentions; "No Finding"
-  names none).
+  names none; an ImaGenome graph states a finding absent with ``|no|`` and never ``|yes|``).
 Everything else is no change: a finding in both, a finding the prior does not state either
 way, a new finding without a box. A finding that *resolved* (present before, absent now) has
 no region on the current image to point at, so it is not a change record either. A pair
 without a labelled change gives no record.
 
-Not wired into the engine yet: the engine processes each image alone, so pair records need
-a pass over published studies (see the module that builds them)."""
+Wired through the engine for NIH (``sources.radiograph.nih_longitudinal``: one item per
+patient); MIMIC / ImaGenome pairs are found here (``mimic_exams``) but no kind builds them yet."""
 
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.vocab import NIH_DATA_ENTRY_LABELS
-from sources.radiograph.mimic import open_text
+from sources.radiograph.chest_imagenome import SceneGraph
+from sources.radiograph.mimic import MimicImage, frontal_image, open_text
 
 Xywh = tuple[float, float, float, float]
 
@@ -165,3 +169,48 @@ def read_nih_boxes(path: Path) -> dict[str, dict[str, tuple[Xywh, ...]]]:
             x, y, w, h = (float(v) for v in row[2:6])
             out[row[0].strip()][label].append((x, y, w, h))
     return {img: {lab: tuple(b) for lab, b in labels.items()} for img, labels in out.items()}
+
+
+# ---- MIMIC-CXR studies with Chest ImaGenome statements ---------------------------------------
+
+
+def imagenome_exam(image: MimicImage, graph: SceneGraph) -> Exam:
+    """A MIMIC-CXR image as an exam, ordered by its study's date and time: findings a region
+    of its scene graph states present (with those regions' boxes, xywh in original pixels),
+    and findings stated absent and nowhere present. Not exhaustive: a finding the graph does
+    not mention is not absent."""
+    boxes: dict[str, list[Xywh]] = defaultdict(list)
+    said_no: set[str] = set()
+    for s in graph.statements:
+        if not s.present:
+            said_no.add(s.label)
+            continue
+        region = graph.regions.get(s.region)
+        if region is not None:
+            x1, y1, x2, y2 = region
+            box = (x1, y1, x2 - x1, y2 - y1)
+            if box not in boxes[s.label]:
+                boxes[s.label].append(box)
+    present = frozenset(boxes)
+    return Exam(
+        patient=image.subject_id,
+        order=image.when,
+        image_id=image.dicom_id,
+        present=present,
+        absent=frozenset(said_no - present),
+        boxes={label: tuple(b) for label, b in boxes.items()},
+    )
+
+
+def mimic_exams(images: Iterable[MimicImage], graphs: Mapping[str, SceneGraph]) -> list[Exam]:
+    """One exam per study: its frontal image (``sources.radiograph.mimic.frontal_image``)
+    when that image has a scene graph (dicom_id -> parsed graph)."""
+    studies: dict[tuple[str, str], list[MimicImage]] = defaultdict(list)
+    for image in images:
+        studies[(image.subject_id, image.study_id)].append(image)
+    out = []
+    for key in sorted(studies):
+        frontal = frontal_image(studies[key])
+        if frontal is not None and frontal.dicom_id in graphs:
+            out.append(imagenome_exam(frontal, graphs[frontal.dicom_id]))
+    return out

@@ -239,3 +239,55 @@ def test_real_tables_planned(realdata: Path, tmp_path: Path) -> None:
     assert got.items == []
     assert {q.reason for q in got.quarantine} == {"file_missing"}
     assert len(got.quarantine) >= 509  # every changed pair names at least one missing image
+
+
+# ---- MIMIC-CXR studies labelled by Chest ImaGenome scene graphs ----------------------------
+
+
+def test_mimic_imagenome_pairs() -> None:
+    from sources.radiograph.chest_imagenome import parse_scene_graph
+    from sources.radiograph.longitudinal import mimic_exams
+    from sources.radiograph.mimic import MimicImage
+    from tests.sources.mimic_fixtures import scene_attributes, scene_object
+
+    angle = "left costophrenic angle"
+    box = (120.0, 110.0, 170.0, 150.0)
+
+    def graph(labels: list[str]):
+        return parse_scene_graph(
+            {
+                "objects": [scene_object(angle, box)],
+                "attributes": [scene_attributes(angle, ["s"], [labels])] if labels else [],
+            }
+        )
+
+    def image(dicom, study, date, view="PA", subject="10000032"):
+        return MimicImage(dicom, subject, study, view, date, "101500", 1)
+
+    images = [
+        # study ids out of date order: the date orders them
+        image("d-late", "50000001", "21500301"),
+        image("d-early", "59999999", "21500101"),
+        image("d-early-lat", "59999999", "21500101", view="LATERAL"),
+        image("d-mid", "55555555", "21500201"),
+        image("o-1", "51000000", "21500101", subject="10000040"),
+        image("o-2", "51000001", "21500201", subject="10000040"),
+    ]
+    graphs = {
+        "d-early": graph(["anatomicalfinding|no|pleural effusion"]),
+        "d-mid": graph(["anatomicalfinding|yes|pleural effusion"]),
+        "d-late": graph(["anatomicalfinding|yes|pleural effusion"]),
+        "o-1": graph([]),  # says nothing of effusion: not absent
+        "o-2": graph(["anatomicalfinding|yes|pleural effusion"]),
+    }
+    pairs = candidate_pairs(mimic_exams(images, graphs))
+    assert [(p.prior.image_id, p.current.image_id) for p in pairs] == [
+        ("d-early", "d-mid"),
+        ("d-mid", "d-late"),
+        ("o-1", "o-2"),
+    ]
+    changes = [labelled_changes(p) for p in pairs]
+    assert changes[1:] == [[], []]  # present in both; prior silent
+    (change,) = changes[0]
+    assert change.label == "pleural_effusion"
+    assert change.boxes == ((120.0, 110.0, 50.0, 40.0),)  # the region, original pixels xywh
