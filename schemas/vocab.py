@@ -98,13 +98,14 @@ CHESTX_DET_LABELS: dict[str, str] = {
 }
 
 # Chest ImaGenome silver scene-graph attribute names (``<category>|yes|<name>``) of the
-# finding categories (anatomicalfinding, disease, tubesandlines) that a canonical term covers.
+# finding categories (anatomicalfinding, disease, tubesandlines, devices) a canonical term covers.
 # The nlp (normal / abnormal) and technicalassessment categories are not findings and are not
 # mapped; any other name is a label_unmapped quarantine row naming it.
 CHEST_IMAGENOME_LABELS: dict[str, str] = {
     "lung opacity": "lung_opacity",
     "airspace opacity": "lung_opacity",
     "consolidation": "consolidation",
+    "infiltration": "infiltration",
     "pleural effusion": "pleural_effusion",
     "atelectasis": "atelectasis",
     "linear/patchy atelectasis": "atelectasis",
@@ -119,6 +120,7 @@ CHEST_IMAGENOME_LABELS: dict[str, str] = {
     "rib fracture": "rib_fracture",
     "lung cancer": "lung_tumor",
     "interstitial lung disease": "interstitial_lung_disease",
+    "increased reticular markings/ild pattern": "interstitial_lung_disease",
     "endotracheal tube": "support_device",
     "enteric tube": "support_device",
     "chest tube": "support_device",
@@ -130,6 +132,8 @@ CHEST_IMAGENOME_LABELS: dict[str, str] = {
     "cardiac pacer and wires": "support_device",
     "mediastinal drain": "support_device",
     "pigtail catheter": "support_device",
+    "chest port": "support_device",
+    "intra-aortic balloon pump": "support_device",
 }
 
 # RSNA Pneumonia Detection: Target 1 boxes mark lung opacities suggestive of pneumonia.

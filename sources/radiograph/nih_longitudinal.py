@@ -191,6 +191,6 @@ SOURCE = Source(
     layout="Data_Entry_2017[_v2020].csv(.gz) (Image Index, Finding Labels, Follow-up #, "
     "Patient ID) + BBox_List_2017.csv + PNGs under images_dir: consecutive follow-ups with a "
     "labelled new finding",
-    licences=(),
+    licences=NIH_SOURCE.licences,
     label_methods=(LABEL_METHOD,),
 )

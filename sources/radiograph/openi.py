@@ -134,6 +134,8 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
         out.notes.append(f"{dataset}: no metadata CSV; the frontal image is the first listed")
     images_dir = settings.root / settings.images_dir
     pngs = index_files(images_dir, (".png",))
+    n_images = 0
+    rules: dict[str, int] = {}
     for path in report_files(settings.root / settings.reports_dir):
         out.n_label_rows += 1
         number = int(path.stem)
@@ -165,6 +167,8 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
             )
             continue
         image_id, rule = chosen
+        n_images += len(report.images)
+        rules[rule] = rules.get(rule, 0) + 1
         study_id = ctx.ids.study(dataset, image_id)
         files = pngs.get(f"{image_id}.png", [])
         if not files:
@@ -196,6 +200,11 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 settings=ReportItem("openi_xml", rule),
             )
         )
+    chosen_by = ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items()))
+    out.notes.append(
+        f"{dataset}: {out.n_label_rows} report(s); {sum(rules.values())} with text and a frontal "
+        f"image among their {n_images} image(s), chosen: {chosen_by or 'none'}"
+    )
     return out
 
 

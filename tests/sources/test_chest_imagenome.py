@@ -55,13 +55,17 @@ def _records(out: Path) -> list[dict]:
 
 
 def imagenome_root(tmp_path: Path) -> Path:
-    """Three split rows: a complete image, one whose scene graph is missing, one whose JPG is
-    missing; the complete graph has one attribute name no map covers."""
+    """Four split rows: a complete image, one whose scene graph is missing, one whose JPG is
+    missing, one whose graph is not JSON; the complete graph has one attribute name no map
+    covers and a sentence with a name and a date in it."""
     root = tmp_path / "chest-imagenome"
     silver = root / "silver_dataset"
     write_split(silver / "splits" / "train.csv", [("dcm-a", "10000032", "50414267")])
     write_split(silver / "splits" / "valid.csv", [("dcm-b", "10000033", "50414268")])
-    write_split(silver / "splits" / "test.csv", [("dcm-c", "11000034", "50414269")])
+    write_split(
+        silver / "splits" / "test.csv",
+        [("dcm-c", "11000034", "50414269"), ("dcm-d", "11000035", "50414270")],
+    )
     graphs = silver / "scene_graph"
     write_scene_graph(
         graphs,
@@ -72,7 +76,10 @@ def imagenome_root(tmp_path: Path) -> Path:
         [
             scene_attributes(
                 LLLZ,
-                ["There is a new left lower lobe opacity.", "No left effusion."],
+                [
+                    "New left lower lobe opacity, d/w Dr. John Smith on 03/04/2150.",
+                    "No left effusion.",
+                ],
                 [
                     ["anatomicalfinding|yes|lung opacity", "nlp|yes|abnormal"],
                     ["anatomicalfinding|no|pleural effusion", "anatomicalfinding|yes|made-up"],
@@ -86,6 +93,8 @@ def imagenome_root(tmp_path: Path) -> Path:
         ],
     )
     write_scene_graph(graphs, "dcm-c", "11000034", "50414269", [], [])
+    (graphs / "dcm-d_SceneGraph.json").write_text("{not json")
+    mimic_image(root, "11000035", "50414270", "dcm-d", SIZE, seed=2)
     mimic_image(root, "10000032", "50414267", "dcm-a", SIZE)
     mimic_image(root, "10000033", "50414268", "dcm-b", SIZE, seed=1)
     return root
@@ -107,6 +116,7 @@ def test_build_anatomy_sentences_and_presence(tmp_path: Path) -> None:
         ("findings", "label_unmapped", "label_row", 1),
         ("plan", "file_missing", "item", None),
         ("plan", "scene_graph_missing", "label_row", 1),
+        ("read", "scene_graph_unreadable", "item", None),
     ]
     by_reason = {q["reason"]: q for q in quarantine}
     assert "'made-up'" in by_reason["label_unmapped"]["message"]
@@ -140,6 +150,8 @@ def test_build_anatomy_sentences_and_presence(tmp_path: Path) -> None:
         f"anatomy:{LLLZ}",
     ]
     assert any("No left effusion." in q for _, q in sentences)
+    assert any("d/w Dr. [name] on [date]." in q for _, q in sentences)  # de-identified
+    assert "Smith" not in json.dumps(records) and "03/04/2150" not in json.dumps(records)
 
     presence = {
         (r["label"], r["answer"].startswith("Yes")): r for r in records if r["task"] == "presence"

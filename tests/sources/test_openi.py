@@ -19,7 +19,7 @@ from engine.config import load_config
 from engine.pipeline import run_build
 from schemas.identity import Pseudonymizer
 from sources.base import PlanContext
-from sources.radiograph.openi import Settings, frontal_choice, plan
+from sources.radiograph.openi import Settings, frontal_choice, plan, read_report_file
 from sources.registry import licences, source_for
 from tests.helpers import gradient_png, write_config
 
@@ -54,7 +54,11 @@ def test_real_reports_every_one_planned(realdata: Path, tmp_path: Path) -> None:
     assert len(want) == 800
     n_images = sum(len(r["images"]) for r in want.values())
     assert n_images == 1542  # parentImage ids over the 800 XMLs
+    # the connector's reading of each XML names the same images, in the same order
+    for n, r in want.items():
+        assert list(read_report_file(root / "ecgen-radiology" / f"{n}.xml").images) == r["images"]
     got = plan(Settings(kind="openi", root=root), PlanContext(IDS, tmp_path))
+    assert "790 with text and a frontal image among their 1530 image(s)" in got.notes[-1]
     assert got.n_label_rows == 800 and got.items == []  # no images: nothing to process
     per_report = Counter(int(Path(q.source_ref).stem) for q in got.quarantine)
     assert set(per_report) == set(want) and set(per_report.values()) == {1}  # one row each
