@@ -21,8 +21,9 @@ technicalassessment categories are not findings and are not read; another unmapp
 Quarantine: a split row without its scene graph (``scene_graph_missing``), without its
 image (``file_missing``), repeated (``duplicate_row``) or malformed; a graph that is not a
 scene graph (``scene_graph_unreadable``); a region name outside the 36; a box outside the
-image. Not read: the publishers' split (the build's split hashes the patient, as for every
-kind; ImaGenome's split is patient-level too), the gold dataset, and ``relationships``
+image (the sentences and statements of a region without a usable box go with it).
+Not read: the publishers' split (the build's split hashes the patient, as for every kind;
+ImaGenome's split is patient-level too), the gold dataset, and ``relationships``
 (comparisons with prior images: see ``sources.radiograph.longitudinal``)."""
 
 from __future__ import annotations
