@@ -28,7 +28,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import exposure
 
-from extractors.ct.masks import SparseMask
+from extractors.volume.sparse import SparseMask
 from extractors.volume import Volume
 
 VIEWS: tuple[str, ...] = ("frontal", "lateral")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from extractors.ct.masks import SparseMask
+from extractors.volume.sparse import SparseMask
 from extractors.ct.projection import CtProjection
 from extractors.ct.slices import axial_image, coronal_image, mask_box_on
 from extractors.ct.taxonomy import BY_ID

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extractors.ct import EXTRACTOR
 from extractors.ct import VERSION as CT_VERSION
-from extractors.ct.masks import ClassMasks
+from extractors.volume.sparse import ClassMasks
 from extractors.ct.projection import ProjectionSettings
 from extractors.ct.taxonomy import TAXONOMY_VERSION
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, segment

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.ct.anatomy import build_structures
-from extractors.ct.masks import ClassMasks
+from extractors.volume.sparse import ClassMasks
 from extractors.ct.projection import VIEWS, project
 from extractors.reports import extract_findings
 from extractors.volume import to_canonical, totalseg_classes

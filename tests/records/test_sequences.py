@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from extractors.ct.anatomy import build_structures
-from extractors.ct.masks import ClassMasks
+from extractors.volume.sparse import ClassMasks
 from extractors.ct.projection import project
 from extractors.ct.slices import mask_box_on
 from extractors.edits import Affine, insert_lesion, misalign
