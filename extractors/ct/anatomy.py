@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import ndimage
 
-from extractors.volume.sparse import ClassMasks, SparseMask, union
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, Structure
+from extractors.volume.sparse import ClassMasks, SparseMask, union
 
 DIAPHRAGM_MM = 5.0  # thickness of the derived hemidiaphragm shell under a lung base
 BASE_SHARE = 0.3  # the lung base: the lowest 30% of a lung's height

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from extractors.volume.sparse import ClassMasks
 from extractors.volume import TOTALSEGMENTATOR_TASK, Volume, totalseg_classes
+from extractors.volume.sparse import ClassMasks
 
 WEIGHTS_ENV = "TOTALSEG_WEIGHTS_PATH"
 HOME_ENV = "TOTALSEG_HOME_DIR"

@@ -2,9 +2,9 @@
 mask keeps only the box around its voxels, so unions,
 derivations and projections cost what the structure's box costs, not the whole volume's.
 
-``ClassMasks`` holds the masks of one volume by class name (TotalSegmentator's for a CT), built from a
-multilabel volume (values = class ids) or from one binary array per class; empty classes are
-listed, not stored."""
+``ClassMasks`` holds the masks of one volume by class name (TotalSegmentator's for a CT),
+built from a multilabel volume (values = class ids) or from one binary array per class; empty
+classes are listed, not stored."""
 
 from __future__ import annotations
 

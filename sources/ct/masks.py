@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extractors.volume.sparse import ClassMasks
 from extractors.ct.taxonomy import source_classes
 from extractors.volume import CT_MASKS, Volume, read_organ_masks, totalseg_classes
+from extractors.volume.sparse import ClassMasks
 from schemas.enums import Reason
 from schemas.errors import ItemError
 
