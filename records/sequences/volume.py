@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from extractors.masks import mask_box
 from extractors.volume.orientation import OnGrid
-from extractors.volume.slices import mask_box_on
+from extractors.volume.slices import mask_image
 from extractors.volume.sparse import SparseMask
 from records.sequences.common import Publisher, image_box, make_sequence, pixel_box
 from schemas.boxes import Box
@@ -60,17 +61,24 @@ class SliceImages:
     def axial(self, z: int, style: str) -> Study:
         return self.get("axial", z, style)
 
-    @property
-    def studies(self) -> list[Study]:
-        return list(self._studies.values())
+    def items(self) -> list[tuple[tuple[str, int, str], Study]]:
+        """Every slice published so far: ((plane, index, style), Study)."""
+        out = []
+        for key, study in self._studies.items():
+            plane, index, style = key.split("-", 2)
+            out.append(((plane, int(index), style), study))
+        return out
 
 
 def box_on(volume: OnGrid, mask: SparseMask, plane: str, index: int, study: Study) -> Box | None:
-    """The mask's box on that slice image (canonical), or None when it is under MIN_PIXELS."""
-    px = mask_box_on(volume, mask, plane, index)
-    if px is None or (px[2] - px[0]) * (px[3] - px[1]) < MIN_PIXELS:
+    """The mask's box on that slice image (canonical, relative to the rendered slice, so a
+    downscaled publication keeps it), or None when it is under MIN_PIXELS."""
+    del study  # the box is relative to the slice as rendered, whatever size was published
+    shown = mask_image(volume, mask, plane, index)
+    px = None if shown is None else mask_box(shown)
+    if shown is None or px is None or (px[2] - px[0]) * (px[3] - px[1]) < MIN_PIXELS:
         return None
-    return pixel_box(px, study.width, study.height)
+    return pixel_box(px, shown.shape[1], shown.shape[0])
 
 
 def object_tracking(
