@@ -47,10 +47,18 @@ class SliceGrid:
         return plane2d.T[::-1]  # coronal / sagittal rows: z from the head down
 
     def image(self, plane2d: np.ndarray) -> np.ndarray:
-        return ndimage.zoom(self.orient(plane2d).astype(np.float32), self.zoom, order=1)
+        return _zoom(self.orient(plane2d).astype(np.float32), self.zoom, 1)
 
     def mask(self, plane2d: np.ndarray) -> np.ndarray:
-        return ndimage.zoom(self.orient(plane2d).astype(np.uint8), self.zoom, order=0) > 0
+        return _zoom(self.orient(plane2d).astype(np.uint8), self.zoom, 0) > 0
+
+
+def _zoom(plane: np.ndarray, zoom: tuple[float, float], order: int) -> np.ndarray:
+    """Resample with pixel edges kept (``grid_mode``): output pixel i covers the same mm as
+    the input pixels under it, so a mask's box maps back to voxel edges within half a pixel."""
+    if zoom == (1.0, 1.0):
+        return plane
+    return ndimage.zoom(plane, zoom, order=order, grid_mode=True, mode="nearest")
 
 
 def plane_values(volume_data: np.ndarray, plane: str, index: int) -> np.ndarray:
