@@ -70,13 +70,20 @@ class SliceImages:
         return out
 
 
-def box_on(volume: OnGrid, mask: SparseMask, plane: str, index: int, study: Study) -> Box | None:
+def box_on(
+    volume: OnGrid,
+    mask: SparseMask,
+    plane: str,
+    index: int,
+    study: Study,
+    min_pixels: int = MIN_PIXELS,
+) -> Box | None:
     """The mask's box on that slice image (canonical, relative to the rendered slice, so a
-    downscaled publication keeps it), or None when it is under MIN_PIXELS."""
+    downscaled publication keeps it), or None when its area is under ``min_pixels``."""
     del study  # the box is relative to the slice as rendered, whatever size was published
     shown = mask_image(volume, mask, plane, index)
     px = None if shown is None else mask_box(shown)
-    if shown is None or px is None or (px[2] - px[0]) * (px[3] - px[1]) < MIN_PIXELS:
+    if shown is None or px is None or (px[2] - px[0]) * (px[3] - px[1]) < min_pixels:
         return None
     return pixel_box(px, shown.shape[1], shown.shape[0])
 

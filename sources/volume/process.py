@@ -23,7 +23,7 @@ import numpy as np
 from extractors.display import DisplayRange, display_range, to_uint8
 from extractors.volume import Volume
 from extractors.volume.grid import require_same_grid
-from extractors.volume.slices import FIXED_AXIS, PLANES, SHOWN_AXES, mask_plane, slice_values
+from extractors.volume.slices import FIXED_AXIS, PLANES, SHOWN_AXES, slice_values
 from extractors.volume.sparse import ClassMasks, SparseMask
 from records.grounding import build_grounding_records
 from records.sequences.radiograph import item_rng, provenance_of, radiograph_sequences
@@ -127,8 +127,11 @@ def largest_section(mask: SparseMask, plane: str) -> int:
     return int(mask.offset[axis] + int(np.argmax(areas)))
 
 
-def process_case(item: SourceItem, ctx: ItemContext, case: VolumeCase) -> ItemOutput:
-    """Studies, Findings and records of one loaded case."""
+def process_case(
+    item: SourceItem, ctx: ItemContext, case: VolumeCase, *, key_prefix: str = ""
+) -> ItemOutput:
+    """Studies, Findings and records of one loaded case (``key_prefix`` tells the images of
+    several volumes of one item apart)."""
     modality = case.modality
     names = [n for n, _ in case.channels]
     ranges: dict[str, DisplayRange] = {
@@ -146,7 +149,7 @@ def process_case(item: SourceItem, ctx: ItemContext, case: VolumeCase) -> ItemOu
         return plane if len(names) == 1 else f"{plane}, {channel}"
 
     def publish(key: str, pixels: np.ndarray, view_: str) -> Study:
-        study = ctx.derived_study(item, key, pixels, view_, modality)
+        study = ctx.derived_study(item, key_prefix + key, pixels, view_, modality)
         published.append(study)
         return study
 
@@ -235,17 +238,14 @@ def slice_findings(
     plane: str,
     index: int,
 ) -> list[Finding]:
-    """Per label of the source: its box on the slice (present), or absent when no voxel of
-    it lies on the slice; a structure that touches the slice with too few pixels to box is
-    neither (no Finding)."""
+    """Per label of the source: its box on the slice (present, however small: the mask says
+    it is there), or absent when no voxel of it lies on the slice."""
     out = []
     for label in sorted(set(labels) | set(structures)):
         mask = structures.get(label)
         box = None
         if mask is not None:
-            box = box_on(volume, mask, plane, index, study)
-            if box is None and mask_plane(mask, plane, index) is not None:
-                continue
+            box = box_on(volume, mask, plane, index, study, min_pixels=1)
         out.append(
             Finding(
                 finding_id=stable_id("finding", study.study_id, label),

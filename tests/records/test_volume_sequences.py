@@ -7,7 +7,6 @@ slice, recomputed here from the label array alone (within 1 px of the published 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -63,6 +63,57 @@ def _labelmap(root: Path, sample: Path, name: str, *, drop_source: bool = False)
     return root / name
 
 
+def _check_ct2_boxes(sample: Path, out: Path, ids: Pseudonymizer) -> None:
+    """The four SEGs on CT2 (BINARY, overlapping BINARY, FRACTIONAL twice): each label's
+    box on each axial slice is the box of the union of its frames (threshold 0.5)."""
+    images = {
+        str(pydicom.dcmread(sample / "referenced_pydicom_CT2" / n).SOPInstanceUID): n
+        for n in ("17106", *CT2)
+    }
+    union: dict[tuple[str, str], np.ndarray] = {}
+    for name in ("binary", "binary_overlap", "binary_fractional", "true_fractional"):
+        seg = hd.seg.segread(sample / f"seg_image_ct_{name}.dcm")
+        framed = {u[2] for u in seg.get_source_image_uids()}
+        for uid in sorted(framed & set(images)):
+            px = np.asarray(
+                seg.get_pixels_by_source_instance(
+                    [uid], combine_segments=False, assert_missing_frames_are_empty=True
+                )
+            )[0].astype(float)
+            if px.max() > 1:
+                px = px / 255.0
+            for j, desc in enumerate(seg.SegmentSequence):
+                key = (images[uid], str(desc.SegmentLabel).replace(" ", "_"))
+                m = px[..., j] >= 0.5
+                union[key] = union[key] | m if key in union else m
+    # runs: 17106 alone (run0, z 0), the three contiguous slices (run1, z 0..2)
+    where = {"17106": ("run0", 0), **{n: ("run1", k) for k, n in enumerate(CT2)}}
+    findings = [f for f in _table(out, "findings") if f["present"]]
+    studies = {s["study_id"]: s for s in _table(out, "studies")}
+    checked = 0
+    for (instance, label), mask in union.items():
+        if not mask.any():
+            continue
+        run, z = where[instance]
+        sid = ids.study("real", f"seg_image_ct_binary.dcm#{run}-axial-{z}-CT")
+        if sid not in studies:  # only slices through a structure's largest section, etc.
+            continue
+        f = next(f for f in findings if f["study_id"] == sid and f["label"] == label)
+        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        s = studies[sid]
+        b = f["box"]
+        for got, edge, side in (
+            (b["x1"], cols[0], s["width"]),
+            (b["x2"], cols[-1] + 1, s["width"]),
+            (b["y1"], rows[0], s["height"]),
+            (b["y2"], rows[-1] + 1, s["height"]),
+        ):
+            assert abs(got * side - edge * side / 16) <= 1, (instance, label, b)
+        checked += 1
+    labels = {label for (_, label), m in union.items() if m.any()}
+    assert labels == {"first_segment", "second_segment"} and checked >= 5
+
+
 def test_real_samples_and_a_labelmap(realdata: Path, tmp_path: Path) -> None:
     sample = realdata / "dicom/seg_highdicom"
     made = tmp_path / "made"
@@ -88,9 +139,12 @@ def test_real_samples_and_a_labelmap(realdata: Path, tmp_path: Path) -> None:
         "seg_reference_missing"
     )
     assert q[("orphan", ids.study("orphan", "orphan.dcm"))]["reason"] == "seg_reference_missing"
-    for sm in ("seg_image_sm_control.dcm", "seg_image_sm_control_labelmap.dcm"):
-        assert q[("real", ids.study("real", sm))]["reason"] == "seg_unsupported"
-    assert report.stats["flow"]["items_read"] >= 4
+    sm = q[("real", ids.study("real", "seg_image_sm_control.dcm"))]  # one item: one series
+    assert sm["reason"] == "seg_unsupported" and "sm_control_labelmap" in sm["message"]
+    real_rows = [r for r in q.values() if r["source_dataset"] == "real"]
+    assert len(real_rows) == 2  # no duplicate images: the SEGs of one series are one item
+    assert report.stats["flow"]["items_read"] == 2  # the CT2 series, the single-frame CT
+    _check_ct2_boxes(sample, out, ids)
     # the LABELMAP on the same CT slices, built alone (the engine keeps one copy of an image)
     out = tmp_path / "made_out"
     run_build(
