@@ -3,10 +3,11 @@
 ``<case>_label.nrrd`` pairs, or any NIfTI / NRRD / MHA pairs that are not an nnU-Net folder.
 
 ``images`` and ``masks`` are patterns relative to ``root`` in which ``{id}`` is the part of
-the name the image and its label map share (defaults: the pyradiomics names); ``labels``
-names the label values (required: a bare pair says nothing about them). Every image found is
-a case; an image without its label map is a ``file_missing`` quarantine row. Processing is
-shared with the other volume kinds (``sources.volume.process``)."""
+the name the image and its label map share (defaults: the pyradiomics names; a file that
+matches the ``masks`` pattern is never an image, so ``{id}.mha`` + ``{id}_seg.mha`` works);
+``labels`` names the label values (required: a bare pair says nothing about them). Every
+image found is a case; an image without its label map is a ``file_missing`` quarantine row.
+Processing is shared with the other volume kinds (``sources.volume.process``)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
     ds, root = settings.dataset, settings.root
     labels = label_names(settings.labels)
     code = modality_code(settings.modality)
-    found = _ids(root, settings.images)
+    masks = set(_ids(root, settings.masks).values())
+    found = {k: p for k, p in _ids(root, settings.images).items() if p not in masks}
     ordered = sorted(found)
     if settings.max_cases is not None and len(ordered) > settings.max_cases:
         out.notes.append(f"max_cases: {settings.max_cases} of {len(ordered)} cases used")

@@ -302,3 +302,61 @@ def test_nrrd_pairs(realdata: Path, tmp_path: Path) -> None:
             assert abs(f["box"]["y2"] - (rows[-1] + 1) / h) * study["height"] <= 1
             found += 1
     assert found >= 3
+
+
+def test_mha_pairs_an_oblique_volume_and_a_missing_label(tmp_path: Path) -> None:
+    """MetaImage pairs by pattern: a good one (its box checked), an oblique one
+    (``volume_geometry``) and an image without its label map (``file_missing``)."""
+    import SimpleITK as sitk
+
+    labels = np.zeros((10, 20, 30), np.uint8)  # SimpleITK arrays are (z, y, x)
+    labels[2:8, 5:11, 4:19] = 1
+    image = np.random.default_rng(1).normal(50, 5, labels.shape).astype(np.float32)
+
+    def write(arr, path, direction=None):
+        img = sitk.GetImageFromArray(arr)
+        img.SetSpacing((1.0, 1.0, 2.0))
+        if direction is not None:
+            img.SetDirection(direction)
+        sitk.WriteImage(img, str(path))
+
+    write(image, tmp_path / "good.mha")
+    write(labels, tmp_path / "good_seg.mha")
+    c, s = np.cos(np.radians(20)), np.sin(np.radians(20))
+    tilted = (c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0)
+    write(image, tmp_path / "tilted.mha", tilted)
+    write(labels, tmp_path / "tilted_seg.mha", tilted)
+    write(image, tmp_path / "alone.mha")
+    cfg = write_config(
+        tmp_path / "b.yaml",
+        [
+            {
+                "kind": "volume_masks",
+                "name": "mha",
+                "root": str(tmp_path),
+                "images": "{id}.mha",
+                "masks": "{id}_seg.mha",
+                "labels": {1: "Nodule"},
+                "modality": "ct",
+                "licence": "CC0-1.0",
+            }
+        ],
+    )
+    out = tmp_path / "out"
+    run_build(load_config(cfg), out)
+    ids = Pseudonymizer(TEST_SALT)
+    q = {r["item_id"]: r["reason"] for r in _table(out, "quarantine")}
+    # label maps also match "{id}.mha", but a file of the masks pattern is never an image
+    assert q == {
+        ids.study("mha", "tilted"): "volume_geometry",
+        ids.study("mha", "alone"): "file_missing",
+    }
+    # LPS identity direction: x -> patient left, y -> posterior, as the canonical axes
+    sid = ids.study("mha", "good#axial-4-ct")
+    f = next(f for f in _table(out, "findings") if f["study_id"] == sid)
+    assert f["label"] == "nodule" and f["present"]  # "Nodule" is the vocabulary's nodule
+    b = f["box"]
+    assert (round(b["x1"] * 30), round(b["x2"] * 30)) == (4, 19)
+    assert (round(b["y1"] * 20), round(b["y2"] * 20)) == (5, 11)
+    studies = {s["study_id"]: s for s in _table(out, "studies")}
+    assert studies[sid]["modality"] == "CT"
