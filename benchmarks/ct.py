@@ -25,9 +25,9 @@ def pin_one_core() -> str:
 
 def bench_projection(shape=(512, 512, 300), spacing=(0.78, 0.78, 1.0), repeats: int = 3) -> dict:
     from extractors.ct.anatomy import build_structures
-    from extractors.ct.masks import ClassMasks
     from extractors.ct.projection import VIEWS, project
     from extractors.volume import to_canonical, totalseg_classes
+    from extractors.volume.sparse import ClassMasks
     from sources.ct.synthetic import make_phantom
 
     core = pin_one_core()

@@ -345,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmarks.deid import add_bench_command as add_bench_deid
 
     add_bench_deid(bench_sub)  # medsg bench deid
+    from benchmarks.volume import add_bench_command as add_bench_volume
+
+    add_bench_volume(bench_sub)  # medsg bench volume
     return parser
 
 

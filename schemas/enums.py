@@ -118,6 +118,10 @@ class Reason(StrEnum):
     MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
+    MASK_VALUE_UNKNOWN = "mask_value_unknown"  # a label map value the source's labels do not name
+    VOLUME_GEOMETRY = "volume_geometry"  # an oblique / degenerate MR or other non-CT volume grid
+    SEG_REFERENCE_MISSING = "seg_reference_missing"  # a DICOM-SEG's referenced images are absent
+    SEG_UNSUPPORTED = "seg_unsupported"  # a DICOM-SEG highdicom reads but that is not on images
     REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label
     # PET/CT exams (extractors.pet, sources.pet.exam): whole exams, at the read stage.
     SUV_MISSING_TAG = "suv_missing_tag"  # a tag body-weight SUV needs is absent (weight, dose)

@@ -144,3 +144,25 @@ def phrase(label: str) -> str:
     """The words for a canonical finding key (the key itself, spaced, when unknown)."""
     term = FINDINGS.get(label)
     return term.phrase if term else label.replace("_", " ")
+
+
+def label_key(name: str) -> str:
+    """A dataset's own label name as a finding key: lower case, words joined by ``_``
+    ("Anterior Hippocampus" -> ``anterior_hippocampus``), the canonical key when the
+    normalised name is one (``FINDINGS``) or a spelling a map below covers."""
+    words = "".join(c if c.isalnum() else " " for c in name.strip().lower()).split()
+    key = "_".join(words)
+    return SEGMENTATION_LABELS.get(key, key)
+
+
+# Label names of segmentation datasets (normalised by ``label_key``) that mean a canonical
+# finding: MSD, nnU-Net and DICOM-SEG label names.
+SEGMENTATION_LABELS: dict[str, str] = {
+    "tumor": "mass",
+    "tumour": "mass",
+    "lung_nodule": "nodule",
+    "nodules": "nodule",
+    "pneumothorax": "pneumothorax",
+    "pleural_effusion": "pleural_effusion",
+    "effusion": "pleural_effusion",
+}

@@ -25,6 +25,9 @@ REGISTERED: tuple[str, ...] = (
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",
     "sources.pet.synthetic:SOURCE",
+    "sources.volume:NNUNET",
+    "sources.volume:VOLUME_MASKS",
+    "sources.volume:DICOM_SEG",
 )
 
 

@@ -18,7 +18,11 @@ def test_embedded_demo_config_loads() -> None:
         "ct_projection",
         "synthetic_ct",
         "synthetic_pet",
+        "nnunet",
+        "volume_masks",
+        "dicom_seg",
     ]
+    assert all(s.optional for s in cfg.sources[-3:])  # the real segmentation volumes
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
     assert all(s.optional for s in cfg.sources[:2]) and cfg.sources[3].optional
 

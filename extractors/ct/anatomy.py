@@ -1,6 +1,6 @@
 """3D masks of every taxonomy structure from TotalSegmentator class masks: unions of classes,
 unions of structures, and the derived structures (lung zones, hemidiaphragms, mediastinum and
-its parts, aorta parts). Works on bounding-box crops (``extractors.ct.masks``), on the
+its parts, aorta parts). Works on bounding-box crops (``extractors.volume.sparse``), on the
 canonical grid (x: right -> left, y: anterior -> posterior, z: feet -> head).
 
 A structure whose inputs are absent (out of the field of view, or not derivable, e.g. the
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import ndimage
 
-from extractors.ct.masks import ClassMasks, SparseMask, union
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, Structure
+from extractors.volume.sparse import ClassMasks, SparseMask, union
 
 DIAPHRAGM_MM = 5.0  # thickness of the derived hemidiaphragm shell under a lung base
 BASE_SHARE = 0.3  # the lung base: the lowest 30% of a lung's height

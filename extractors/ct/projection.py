@@ -28,8 +28,8 @@ import numpy as np
 from scipy import ndimage
 from skimage import exposure
 
-from extractors.ct.masks import SparseMask
 from extractors.volume import Volume
+from extractors.volume.sparse import SparseMask
 
 VIEWS: tuple[str, ...] = ("frontal", "lateral")
 # canonical axes: 0 = x (right -> left), 1 = y (anterior -> posterior), 2 = z (feet -> head)

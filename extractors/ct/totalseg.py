@@ -2,7 +2,7 @@
 
 The call is the package's real Python API (``totalsegmentator.python_api.totalsegmentator``)
 on the canonical volume; its multilabel output (TotalSegmentator class ids) is exactly what
-``extractors.ct.masks.ClassMasks.from_label_volume`` consumes. Weights are never downloaded:
+``extractors.volume.sparse.ClassMasks.from_label_volume`` consumes. Weights are never downloaded:
 they must already be on disk under ``weights_dir`` (TotalSegmentator's
 ``TOTALSEG_WEIGHTS_PATH`` layout, ``Dataset291_...`` folders holding
 ``checkpoint_final.pth``). Without them, ``MasksUnavailable`` says both ways to fix it.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from extractors.ct.masks import ClassMasks
 from extractors.volume import TOTALSEGMENTATOR_TASK, Volume, totalseg_classes
+from extractors.volume.sparse import ClassMasks
 
 WEIGHTS_ENV = "TOTALSEG_WEIGHTS_PATH"
 HOME_ENV = "TOTALSEG_HOME_DIR"

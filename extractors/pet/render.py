@@ -21,12 +21,13 @@ import math
 import numpy as np
 from PIL import Image
 
+from extractors.display import CT_WINDOWS
 from extractors.pet.volume import PetVolume
 from schemas.boxes import Box
 
 SUV_WINDOW = (0.0, 10.0)
 FUSION_FLOOR_SUV = 1.0  # PET below this stays transparent on fused images
-CT_LEVEL, CT_WIDTH = 40.0, 400.0
+CT_LEVEL, CT_WIDTH = CT_WINDOWS["soft_tissue"]
 MIN_SIDE = 256  # smaller renderings are enlarged by a whole factor (nearest neighbour)
 
 

@@ -5,6 +5,10 @@
 - ``grid``: one grid comparison with one tolerance, the error naming both grids, resampling;
 - ``nifti`` / ``dicom`` / ``read``: NIfTI files and DICOM series (sorted, rescaled,
   compressed) as Volumes; ``read_ct`` for a CT;
+- ``image``: any image volume (NIfTI 3D or 4D channels, NRRD, MHA via SimpleITK) as one
+  Volume per channel, and label maps on their image's grid;
+- ``slices``: axial, coronal and sagittal slices for people, masks on the same pixels;
+- ``sparse``: masks as bounding-box crops (``SparseMask``, ``ClassMasks``);
 - ``masks``: organ masks (multilabel NIfTI, per-class folder, one class file) on a grid;
 - ``classes``: the TotalSegmentator "total" class map, looked up once;
 - ``reasons``: the quarantine codes each modality's bad inputs get.
@@ -20,6 +24,7 @@ from extractors.volume.grid import (
     resample_to_grid,
     same_grid,
 )
+from extractors.volume.image import is_volume_file, read_channels, read_label_map
 from extractors.volume.masks import MaskSet, read_organ_masks
 from extractors.volume.nifti import NIFTI_SUFFIXES, is_nifti, read_nifti, read_nifti_volume
 from extractors.volume.orientation import (
@@ -59,8 +64,11 @@ __all__ = [
     "Volume",
     "grid_difference",
     "is_nifti",
+    "is_volume_file",
     "overlap_fraction",
+    "read_channels",
     "read_ct",
+    "read_label_map",
     "read_nifti",
     "read_nifti_volume",
     "read_organ_masks",

@@ -99,7 +99,7 @@ class Volume(OnGrid):
     data: np.ndarray  # [x: right->left, y: anterior->posterior, z: feet->head]
     affine: np.ndarray
     reorientation: Reorientation = IDENTITY
-    kind: str = "array"  # "nifti", "dicom" or "array"
+    kind: str = "array"  # "nifti", "dicom", "itk" (NRRD, MHA...) or "array"
 
     @property
     def grid_data(self) -> np.ndarray:

@@ -85,3 +85,20 @@ PET_MASKS = MaskRules(
     geometry=Reason.CT_GEOMETRY,
     no_files=Reason.FILE_MISSING,
 )
+
+# Image series a DICOM-SEG references (any modality; a single referenced image is a volume
+# of one slice).
+SEG_SOURCE_INPUT = InputRules(
+    read=Reason.VOLUME_READ_ERROR,
+    dicom_header=Reason.DICOM_READ_ERROR,
+    dicom_pixels=Reason.DICOM_PIXEL_ERROR,
+    tags=Reason.SEG_UNSUPPORTED,
+    orientation=Reason.SERIES_INCONSISTENT,
+    non_axial=Reason.SEG_UNSUPPORTED,
+    geometry=Reason.VOLUME_GEOMETRY,
+    spacing=Reason.SERIES_INCONSISTENT,
+    too_few=Reason.SERIES_INCONSISTENT,
+    min_slices=1,
+    max_step_ratio=1.5,
+    dicom_suffixes=None,
+)

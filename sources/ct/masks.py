@@ -1,4 +1,4 @@
-"""Organ masks of a CT case, on the CT's canonical grid, as ``extractors.ct.masks.ClassMasks``:
+"""Organ masks of a CT case, on the CT's canonical grid, as ``extractors.volume.sparse.ClassMasks``:
 the masks the dataset ships (``extractors.volume.masks``: a multilabel NIfTI of
 TotalSegmentator "total" ids, a folder of ``<class>.nii.gz`` files, or one such file), or,
 with none, TotalSegmentator run on the CT when its weights are on disk
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extractors.ct.masks import ClassMasks
 from extractors.ct.taxonomy import source_classes
 from extractors.volume import CT_MASKS, Volume, read_organ_masks, totalseg_classes
+from extractors.volume.sparse import ClassMasks
 from schemas.enums import Reason
 from schemas.errors import ItemError
 

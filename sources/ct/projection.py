@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extractors.ct import EXTRACTOR
 from extractors.ct import VERSION as CT_VERSION
-from extractors.ct.masks import ClassMasks
 from extractors.ct.projection import ProjectionSettings
 from extractors.ct.taxonomy import TAXONOMY_VERSION
 from extractors.ct.totalseg import MasksUnavailable, TotalSegSettings, segment
 from extractors.volume import Volume, read_ct
+from extractors.volume.sparse import ClassMasks
 from schemas.enums import Reason, Stage
 from schemas.identity import Pseudonymizer
 from sources.base import (

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from extractors.ct.anatomy import build_structures
-from extractors.ct.masks import ClassMasks, SparseMask, union
 from extractors.ct.projection import VIEWS, _Axis, project
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, region_structure, sided_parts
 from extractors.volume import read_ct, to_canonical, totalseg_classes
+from extractors.volume.sparse import ClassMasks, SparseMask, union
 from sources.ct.masks import load_masks
 from tests.ct_helpers import ALL_FACTS, chest_facts, phantom_case, write_reoriented
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from extractors.ct.anatomy import build_structures
-from extractors.ct.masks import ClassMasks
 from extractors.ct.projection import VIEWS, project
 from extractors.reports import extract_findings
 from extractors.volume import to_canonical, totalseg_classes
+from extractors.volume.sparse import ClassMasks
 from records.ct_anatomy import CtRecordSource, anatomy_ids, build_ct_records, mention_findings
 from schemas.boxes import Box
 from schemas.records import CotRecord, GroundingRecord, Study

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from extractors.ct.anatomy import build_structures
-from extractors.ct.masks import ClassMasks
 from extractors.ct.projection import project
 from extractors.ct.slices import mask_box_on
 from extractors.edits import Affine, insert_lesion, misalign
 from extractors.masks import mask_box
 from extractors.volume import to_canonical, totalseg_classes
+from extractors.volume.sparse import ClassMasks
 from records.sequences.across import across_sequences
 from records.sequences.ct import ct_sequences
 from records.sequences.radiograph import radiograph_sequences

@@ -1,9 +1,10 @@
-"""Organ masks as bounding-box crops: a mask keeps only the box around its voxels, so unions,
-derivations and projections cost what the organ's box costs, not the whole volume's.
+"""Masks as bounding-box crops (any volume: CT organs, MR structures, DICOM-SEG segments): a
+mask keeps only the box around its voxels, so unions,
+derivations and projections cost what the structure's box costs, not the whole volume's.
 
-``ClassMasks`` holds the masks of one CT by TotalSegmentator class name, built from a
-multilabel volume (values = class ids) or from one binary array per class; empty classes are
-listed, not stored."""
+``ClassMasks`` holds the masks of one volume by class name (TotalSegmentator's for a CT),
+built from a multilabel volume (values = class ids) or from one binary array per class; empty
+classes are listed, not stored."""
 
 from __future__ import annotations
 
