@@ -103,6 +103,7 @@ class Reason(StrEnum):
     BURNED_IN_ANNOTATION = "burned_in_annotation"  # DICOM BurnedInAnnotation YES: text on pixels
     IMAGE_TOO_LARGE = "image_too_large"  # header dimensions over the pixel budget (not decoded)
     BOX_TOO_SMALL = "box_too_small"  # a source box under the minimum size in source pixels
+    RLE_OUT_OF_BOUNDS = "rle_out_of_bounds"  # a run-length mask code runs past its image's end
     # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations

@@ -48,17 +48,14 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from records.grounding import build_grounding_records
-from records.sequences.radiograph import radiograph_sequences
 from schemas.boxes import Box
 from schemas.enums import Reason, Stage
 from schemas.identity import stable_id
-from schemas.records import Finding, NamedBox, QuarantineRow, ReaderBox, Study
+from schemas.records import Finding, GroundingRecord, NamedBox, QuarantineRow, ReaderBox, Study
 from schemas.vocab import VINDR_CXR_LABELS, VINDR_NO_FINDING
 from shards.label_methods import LabelMethod
 from shards.licences import Licence
 from sources.base import (
-    ItemError,
     LabelRow,
     Plan,
     PlanContext,
@@ -70,10 +67,10 @@ from sources.base import (
     quarantine_item,
     quarantine_row,
 )
-from sources.context import ItemContext, ItemOutput, read_error
-from sources.imaging import LOADERS
+from sources.context import ItemContext, ItemOutput
 from sources.radiograph.csv_labels import RowError, SourceError, parse_float, read_label_rows
 from sources.radiograph.findings import MIN_BOX_PX, source_box
+from sources.radiograph.process import Labels, process_image
 
 KIND = "vindr_cxr"
 EXTRACTOR = "sources.vindr_cxr"  # a stable label-method id (published), not a module path
@@ -551,21 +548,10 @@ def fuse(reads: Sequence[tuple[str, Box]], n_readers: int, iou_thr: float = FUSI
 # ---- processing ------------------------------------------------------------------------
 
 
-def process(item: SourceItem, ctx: ItemContext) -> ItemOutput:
-    """Decode the DICOM (its size is the boxes' frame), check every reader's box against it,
-    fuse, and build findings (fused boxes, absences, global labels) and records whose
-    provenance keeps each reader's boxes."""
-    study_id = ctx.ids.study(item.dataset, item.item_id)
-    try:
-        loaded = LOADERS[item.reader](
-            item.path, max_pixels=ctx.image_max_pixels, burned_in_clean=item.burned_in_clean
-        )
-    except ItemError as exc:
-        return ItemOutput(quarantine=[read_error(item, study_id, exc)])
-    height, width = loaded.pixels.shape
-    study, image = ctx.publish_study(
-        item, study_id, loaded.pixels, view=loaded.view, source_size=(width, height)
-    )
+def labels(item: SourceItem, study: Study) -> Labels:
+    """Every reader's box checked against the decoded image and fused, then the findings
+    (fused boxes, absences, global labels), and a step that puts each reader's own boxes in
+    the provenance of the records their fused boxes are in."""
     info: Reads = item.settings
     reads, rejected = _checked_reads(item, info, study)
     findings: list[Finding] = []
@@ -592,28 +578,22 @@ def process(item: SourceItem, ctx: ItemContext) -> ItemOutput:
             findings.append(
                 _finding(study, item, il.label, None, il.row_number, confidence, present=present)
             )
-    records: list = build_grounding_records(
-        study, findings, seed=ctx.records_seed, exhaustive=item.exhaustive
-    )
-    for record in records:
-        seen: list[ReaderBox] = []
-        for b in [*record.question_boxes, *record.answer_boxes]:
-            for rb in behind.get((b.x1, b.y1, b.x2, b.y2), []):
-                if rb not in seen:
-                    seen.append(rb)
-        record.provenance.readers = seen
-    studies = [study]
-    if ctx.sequences and records:
 
-        def publish(key: str, pixels, view: str) -> Study:
-            derived = ctx.derived_study(item, key, pixels, view, study.modality)
-            studies.append(derived)
-            return derived
+    def complete(records: list[GroundingRecord]) -> None:
+        for record in records:
+            readers: list[ReaderBox] = []
+            for b in [*record.question_boxes, *record.answer_boxes]:
+                for rb in behind.get((b.x1, b.y1, b.x2, b.y2), []):
+                    if rb not in readers:
+                        readers.append(rb)
+            record.provenance.readers = readers
 
-        records += radiograph_sequences(
-            study, image.pixels, findings, publish, seed=ctx.records_seed
-        )
-    return ItemOutput(studies, findings, records, rejected)
+    return Labels(findings, rejected, complete)
+
+
+def process(item: SourceItem, ctx: ItemContext) -> ItemOutput:
+    """Decode the DICOM (its size is the boxes' frame), then findings and records."""
+    return process_image(item, ctx, labels)
 
 
 def _checked_reads(
