@@ -32,8 +32,10 @@ Absences. Readers labelled every finding of the edition, so a finding no reader 
 marked (in particular, every finding of an image all readers called "No finding") is stated
 absent (``absences``, on by default). PhysioNet's global labels (COPD, lung tumor,
 pneumonia, tuberculosis, other disease) are image-level findings without boxes, present when
-a reader ticked them (confidence: the share that did), absent when none did; its local label
-columns repeat the boxes and are not read twice. VinDr names no patient: each image is its
+a reader ticked them (confidence: the share that did), absent when none did (a presence
+"no"; a present one stays a finding of the findings table, since ``records.grounding``
+makes no record without a box); its local label columns repeat the boxes and are not read
+twice. VinDr names no patient: each image is its
 own patient key, and the publishers' train/test split is not kept (the build's split hashes
 the patient).
 """
