@@ -230,11 +230,13 @@ def with_boxes(record: Record, corrected: Sequence[SlotBox]) -> Record:
 
 def weak_hash(record: Record) -> str:
     """A hash of the weak label as an expert sees it: the record's content (texts, boxes,
-    images, extractor, confidence) without its review state. A review applies to the weak
-    label it was made on; when this hash changes, older reviews are stale."""
+    images, extractor, confidence) without its review state, nor the readers' own boxes behind
+    fused ones (the fused boxes are hashed; leaving them out keeps the hash of every
+    single-reader record as it was). A review applies to the weak label it was made on; when
+    this hash changes, older reviews are stale."""
     row = to_row(record)
     prov = dict(row["provenance"])
-    for key in ("review_state", "reviewer", "reviewed_at", "review_note", "weak_boxes"):
+    for key in ("review_state", "reviewer", "reviewed_at", "review_note", "weak_boxes", "readers"):
         prov.pop(key, None)
     row["provenance"] = prov
     blob = json.dumps(row, sort_keys=True, separators=(",", ":"))

@@ -109,6 +109,7 @@ class Reason(StrEnum):
     REPORT_NO_IMAGE = "report_no_image"  # a report that names no image of its study
     NO_FRONTAL_VIEW = "no_frontal_view"  # a study with images, none of them frontal (PA/AP)
     NO_REPORT_FINDING = "no_report_finding"  # a report whose text states no finding at all
+    RLE_OUT_OF_BOUNDS = "rle_out_of_bounds"  # a run-length mask code runs past its image's end
     # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations

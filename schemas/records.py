@@ -63,6 +63,19 @@ class ImageRef:
 
 
 @dataclass
+class ReaderBox:
+    """One reader's own box behind a fused label (canonical, on the record's image): the
+    dataset's reader code (VinDr-CXR's anonymous ``R1`` .. ``R17``) and the finding."""
+
+    reader: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    label: str = ""
+
+
+@dataclass
 class Provenance:
     """Where a record came from and how far to trust it (DESIGN.md, "Provenance")."""
 
@@ -79,6 +92,9 @@ class Provenance:
     # The weak boxes a review's correction replaced (question, answer, then step boxes, each
     # with the index of the image it is on: 0 for single-image records); empty otherwise.
     weak_boxes: list[ImageBox] = field(default_factory=list)
+    # Where several readers boxed one image (VinDr-CXR): each reader's own boxes of the
+    # record's finding, behind the fused answer boxes; empty for single-reader labels.
+    readers: list[ReaderBox] = field(default_factory=list)
 
     @classmethod
     def of(cls, study: Study, extractor: str, version: str, confidence: float) -> Provenance:

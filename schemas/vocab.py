@@ -51,6 +51,7 @@ FINDINGS: dict[str, FindingTerm] = {
         FindingTerm("tuberculosis", "tuberculosis"),
         FindingTerm("copd", "chronic obstructive pulmonary disease"),
         FindingTerm("lung_tumor", "lung tumor"),
+        FindingTerm("other_disease", "other disease"),  # VinDr-CXR's global "Other disease(s)"
     )
 }
 
@@ -135,6 +136,46 @@ CHEST_IMAGENOME_LABELS: dict[str, str] = {
     "chest port": "support_device",
     "intra-aortic balloon pump": "support_device",
 }
+# VinDr-CXR class names. Kaggle (VinBigData) train.csv: the first 14 (class_id 0..13) plus
+# "No finding" (class_id 14, no box, handled by the connector, not mapped). PhysioNet adds 8
+# local labels (22 in all) and the 6 global, image-level ones (image_labels_*.csv; "Other
+# disease" is spelled "Other diseases" in some releases). Looked up case-insensitively.
+VINDR_CXR_LABELS: dict[str, str] = {
+    "Aortic enlargement": "aortic_enlargement",
+    "Atelectasis": "atelectasis",
+    "Calcification": "calcification",
+    "Cardiomegaly": "cardiomegaly",
+    "Consolidation": "consolidation",
+    "ILD": "interstitial_lung_disease",
+    "Infiltration": "infiltration",
+    "Lung Opacity": "lung_opacity",
+    "Nodule/Mass": "nodule_or_mass",
+    "Other lesion": "other_lesion",
+    "Pleural effusion": "pleural_effusion",
+    "Pleural thickening": "pleural_thickening",
+    "Pneumothorax": "pneumothorax",
+    "Pulmonary fibrosis": "fibrosis",
+    # PhysioNet's further local labels
+    "Clavicle fracture": "clavicle_fracture",
+    "Edema": "edema",
+    "Emphysema": "emphysema",
+    "Enlarged PA": "enlarged_pulmonary_artery",
+    "Lung cavity": "lung_cavity",
+    "Lung cyst": "lung_cyst",
+    "Mediastinal shift": "mediastinal_shift",
+    "Rib fracture": "rib_fracture",
+    # PhysioNet's global (image-level) labels, besides "No finding"
+    "COPD": "copd",
+    "Lung tumor": "lung_tumor",
+    "Pneumonia": "pneumonia",
+    "Tuberculosis": "tuberculosis",
+    "Other disease": "other_disease",
+    "Other diseases": "other_disease",
+}
+VINDR_NO_FINDING = "No finding"
+
+# SIIM-ACR Pneumothorax Segmentation: every mask component is a pneumothorax.
+SIIM_PNEUMOTHORAX_LABEL = "pneumothorax"
 
 # RSNA Pneumonia Detection: Target 1 boxes mark lung opacities suggestive of pneumonia.
 RSNA_PNEUMONIA_LABEL = "pneumonia"

@@ -94,7 +94,7 @@ def load_dicom(
     path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
 ) -> LoadedImage:
     """A single-frame 2D DICOM image as 8-bit grayscale, rendered with its modality LUT and
-    VOI window when present (else the full range), MONOCHROME1 inverted. The header is read
+    VOI LUT or window when present (else a robust range), MONOCHROME1 inverted. The header is read
     first: an image marked ``BurnedInAnnotation = YES`` is not read (unless the source says
     its dataset is known to be clean), nor one over the pixel budget."""
     import pydicom
@@ -156,17 +156,89 @@ def load_dicom(
     return LoadedImage(pixels=np.ascontiguousarray(pixels), view=view)
 
 
+# Without a VOI window or LUT, stored values are mapped to 8 bits over this percentile range
+# rather than min..max: a few extreme pixels (collimator blades, dead detector pixels, burned
+# in markers, padding at 0 or 65535) would otherwise set the range and squeeze the lungs into
+# a handful of grey levels. At most 0.5 % of pixels at each end are clipped: the lungs cover
+# a large part of a chest radiograph, so they are never among them.
+ROBUST_PERCENTILES = (0.5, 99.5)
+
+
 def _render_grayscale(ds, raw: np.ndarray, modality_lut, voi_lut) -> np.ndarray:
+    """Stored values as displayed 8-bit grey: modality LUT (rescale), then the first VOI LUT
+    (``VOILUTSequence``, preferred as DICOM PS3.3 C.11.2 allows) or window (``WindowCenter``
+    / ``WindowWidth`` with ``VOILUTFunction``), each mapped from its own output range, not the
+    image's; else the robust range above. MONOCHROME1 (bright = low values) is inverted last,
+    so lungs are dark and bone bright in either interpretation."""
     monochrome1 = str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1"
+    has_lut = bool(ds.get("VOILUTSequence"))
     has_window = "WindowCenter" in ds and "WindowWidth" in ds
-    if raw.dtype == np.uint8 and not has_window and "RescaleSlope" not in ds:
+    if raw.dtype == np.uint8 and not (has_lut or has_window) and "RescaleSlope" not in ds:
         pixels = raw  # already 8-bit display values (e.g. RSNA's JPEG baseline images)
     else:
-        values = modality_lut(raw, ds)
-        if has_window:
-            values = voi_lut(values, ds, index=0)
-        pixels = to_uint8(values)
+        values = np.asarray(modality_lut(raw, ds), dtype=np.float64)
+        unit = _voi_lut(ds, values, voi_lut) if has_lut else None
+        if unit is None and has_window:
+            unit = _window(ds, values)
+        if unit is None:
+            unit = _robust_range(values)
+        pixels = np.round(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
     return (255 - pixels) if monochrome1 else pixels
+
+
+def _voi_lut(ds, values: np.ndarray, voi_lut) -> np.ndarray | None:
+    """The first VOI LUT applied, as 0..1 of the LUT's own output range (read from the LUT
+    over its input range: some files declare 16 output bits and hold 12); None when the LUT
+    is unusable."""
+    try:
+        first = int(ds.VOILUTSequence[0].LUTDescriptor[1])
+        entries = int(ds.VOILUTSequence[0].LUTDescriptor[0]) or 65536
+        ramp = np.arange(first, first + entries, dtype=np.int64)
+        span = np.asarray(voi_lut(ramp, ds, index=0, prefer_lut=True), dtype=np.float64)
+        indices = np.round(values).astype(np.int64)  # a LUT is indexed by whole values
+        out = np.asarray(voi_lut(indices, ds, index=0, prefer_lut=True), dtype=np.float64)
+    except Exception:  # a malformed LUT: fall back to the window or the robust range
+        return None
+    lo, hi = float(span.min()), float(span.max())
+    return (out - lo) / (hi - lo) if hi > lo else None
+
+
+def _first(value) -> float:
+    """The first of a possibly multi-valued number (``WindowCenter`` may hold several)."""
+    from pydicom.multival import MultiValue
+
+    if isinstance(value, MultiValue | list | tuple):
+        value = value[0]
+    return float(value)
+
+
+def _window(ds, values: np.ndarray) -> np.ndarray | None:
+    """The first window as 0..1 (DICOM PS3.3 C.11.2.1.2: LINEAR, LINEAR_EXACT, SIGMOID);
+    None for a window of no width."""
+    try:
+        center, width = _first(ds.WindowCenter), _first(ds.WindowWidth)
+    except (TypeError, ValueError, IndexError):
+        return None
+    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    if function == "SIGMOID" and width > 0:
+        return 1.0 / (1.0 + np.exp(-4.0 * (values - center) / width))
+    if function == "LINEAR_EXACT" and width > 0:
+        return (values - center) / width + 0.5
+    if width < 1:
+        return None
+    if width == 1:
+        return (values > center - 0.5).astype(np.float64)
+    return (values - (center - 0.5)) / (width - 1) + 0.5
+
+
+def _robust_range(values: np.ndarray) -> np.ndarray:
+    """Values as 0..1 of their ``ROBUST_PERCENTILES`` range (min..max if that is flat)."""
+    lo, hi = (float(v) for v in np.percentile(values, ROBUST_PERCENTILES))
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.zeros(values.shape)
+    return (values - lo) / (hi - lo)
 
 
 LOADERS = {"png": load_png, "jpg": load_jpeg, "dicom": load_dicom}

@@ -21,6 +21,8 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.openi:SOURCE",
     "sources.radiograph.mimic_cxr:SOURCE",
     "sources.radiograph.nih_longitudinal:SOURCE",
+    "sources.radiograph.vindr_cxr:SOURCE",
+    "sources.radiograph.siim_pneumothorax:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",

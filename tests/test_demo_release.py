@@ -25,6 +25,9 @@ PET_EXAMS = 3  # the demo's synthetic_pet exams (tests/test_demo_pet.py)
 # the demo's segmentation volumes: 4 MSD Hippocampus cases, 2 pyradiomics NRRD pairs, and of
 # the first 6 highdicom SEGs the CR one (image absent) and the two CT series they reference
 VOLUME_ITEMS = 4 + 2 + 3
+# SIIM-ACR: the real RLE file names 12,047 images, one DICOM is there (tests/sources/
+# test_siim_pneumothorax.py counts the file itself)
+SIIM_IMAGES, SIIM_PUBLISHED = 12_047, 1
 
 
 def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
@@ -125,19 +128,23 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     pet_studies = published_study_ids(out, {"synthetic_pet"})  # a MIP + the reported slices
     assert len(pet_studies) >= 2 * PET_EXAMS
     flow = demo_release["stats"]["flow"]
-    assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS + VOLUME_ITEMS
+    assert flow["items_named"] == (
+        acc.images_named + CT_CASES + PET_EXAMS + VOLUME_ITEMS + SIIM_IMAGES
+    )
     # one status row per named input (_build/tables/items.parquet), checked against the files
     items = pq.read_table(out / "_build" / "tables" / "items.parquet").to_pylist()
     status = Counter(i["status"] for i in items)
     assert status["published"] + status["quarantined"] == len(items) == flow["items_named"]
     radiographs = {"nih_cxr14", "rsna_pneumonia", "synthetic_cxr"}
     assert {i["item_id"] for i in items if i["dataset"] in radiographs} == acc.named
-    others = CT_CASES + PET_EXAMS + VOLUME_ITEMS
-    assert sum(i["dataset"] not in radiographs for i in items) == others
+    siim = Counter(i["status"] for i in items if i["dataset"] == "siim_pneumothorax")
+    assert siim == {"published": SIIM_PUBLISHED, "quarantined": SIIM_IMAGES - SIIM_PUBLISHED}
+    others = radiographs | {"siim_pneumothorax"}
+    assert sum(i["dataset"] not in others for i in items) == CT_CASES + PET_EXAMS + VOLUME_ITEMS
     published = [i for i in items if i["status"] == "published"]
     assert len(published) >= 4 + 8 + 300 and all(i["n_records"] > 0 for i in published)
     reasons = Counter(i["reason"] for i in items if i["status"] == "quarantined")
-    assert reasons["file_missing"] == 876
+    assert reasons["file_missing"] == 876 + SIIM_IMAGES - SIIM_PUBLISHED
     # every valid record is published, but for the copies of identical pixels set aside
     duplicates = demo_release["stats"]["quarantine"].get("publish", {}).get("duplicate_image", 0)
     assert flow["records_published"] + duplicates == flow["records_valid"] == flow["records_built"]

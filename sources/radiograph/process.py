@@ -4,6 +4,7 @@ and the MedSG sequence records made from edits and crops of it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ from records.cot import VERSION as COT_VERSION
 from records.cot import Organ, lesion_cot_records, organs_from_labels
 from records.grounding import build_grounding_records
 from records.sequences.radiograph import radiograph_sequences
-from schemas.records import Provenance, Study
+from schemas.records import Finding, GroundingRecord, Provenance, QuarantineRow, Study
 from sources.base import ItemError, SourceItem
 from sources.context import ItemContext, ItemOutput, read_error
 from sources.imaging import LOADERS
@@ -31,9 +32,35 @@ class OrganLabels:
         return {value: (name, phrase) for value, name, phrase in self.names}
 
 
+@dataclass
+class Labels:
+    """What a kind makes of its labels once the image is decoded (``study`` says the source
+    size): findings, the label rows set aside, and optionally a step that completes the
+    grounding records (e.g. each reader's boxes in their provenance)."""
+
+    findings: list[Finding]
+    rejected: list[QuarantineRow]
+    complete: Callable[[list[GroundingRecord]], None] | None = None
+
+
+LabelStep = Callable[[SourceItem, Study], Labels]
+
+
+def row_labels(item: SourceItem, study: Study) -> Labels:
+    """The item's label rows (boxes in source pixels) as findings (``findings_of``)."""
+    return Labels(*findings_of(item, study))
+
+
 def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     """A 2D radiograph (PNG or DICOM) with label rows: one Study, its Findings, grounding
     records."""
+    return process_image(item, ctx, row_labels)
+
+
+def process_image(item: SourceItem, ctx: ItemContext, labels: LabelStep) -> ItemOutput:
+    """Decode and publish a 2D radiograph, make its findings with ``labels`` (which sees the
+    decoded source size), then its grounding records, chains of thought where an organ label
+    image rides along, and sequence records."""
     study_id = ctx.ids.study(item.dataset, item.item_id)
     try:
         loaded = LOADERS[item.reader](
@@ -45,10 +72,13 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     study, image = ctx.publish_study(
         item, study_id, loaded.pixels, view=loaded.view, source_size=(width, height)
     )
-    findings, rejected = findings_of(item, study)
+    made = labels(item, study)
+    findings, rejected = made.findings, made.rejected
     records: list = build_grounding_records(
         study, findings, seed=ctx.records_seed, exhaustive=item.exhaustive
     )
+    if made.complete is not None:
+        made.complete(records)
     anatomy = item.input("anatomy_labels")
     if anatomy and isinstance(item.settings, OrganLabels) and records and ctx.chains:
         organs = load_organs(anatomy.path, image.pixels.shape, item.settings.as_dict())
