@@ -103,13 +103,16 @@ class Reason(StrEnum):
     BURNED_IN_ANNOTATION = "burned_in_annotation"  # DICOM BurnedInAnnotation YES: text on pixels
     IMAGE_TOO_LARGE = "image_too_large"  # header dimensions over the pixel budget (not decoded)
     BOX_TOO_SMALL = "box_too_small"  # a source box under the minimum size in source pixels
+    SPLIT_CONFLICT = "split_conflict"  # a patient the source's own split puts on two sides
     # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations
     CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
     CT_TOO_FEW_SLICES = "ct_too_few_slices"  # a one-slice "volume"
-    MASK_READ_ERROR = "mask_read_error"  # a mask file or folder that cannot be read
-    MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
+    MASK_READ_ERROR = "mask_read_error"  # a mask file, folder or code that cannot be read
+    # A mask whose shape or affine differs from the CT's, or a 2D mask code (COCO RLE size,
+    # polygon image size) that is not its radiograph's size.
+    MASK_MISMATCH = "mask_mismatch"
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
     REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label

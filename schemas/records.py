@@ -79,6 +79,9 @@ class Provenance:
     # The weak boxes a review's correction replaced (question, answer, then step boxes, each
     # with the index of the image it is on: 0 for single-image records); empty otherwise.
     weak_boxes: list[ImageBox] = field(default_factory=list)
+    # The language (BCP 47: "en", "es") of the source's own text the record quotes (a
+    # radiologist's phrase, a report sentence); None when it quotes none.
+    language: str | None = None
 
     @classmethod
     def of(cls, study: Study, extractor: str, version: str, confidence: float) -> Provenance:
@@ -128,6 +131,11 @@ class Finding:
     extractor: str
     extractor_version: str
     confidence: float
+    # The source's own words for this finding (a radiologist's phrase, a report sentence),
+    # quoted verbatim by the records made from it, and their language (BCP 47); None when the
+    # source gives only a label.
+    phrase: str | None = None
+    language: str | None = None
 
 
 @dataclass

@@ -47,14 +47,26 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 def load_png(
     path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
 ) -> LoadedImage:
-    """A PNG as 8-bit grayscale; its size is checked against the pixel budget before it is
-    decoded, and a file of another format named .png is not read."""
+    """A PNG as 8-bit grayscale (16-bit PNGs mapped linearly onto 0..255); its size is
+    checked against the pixel budget before it is decoded, and a file of another format
+    named .png is not read."""
+    return _load_raster(path, "PNG", max_pixels)
+
+
+def load_jpeg(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+) -> LoadedImage:
+    """A JPEG (CheXpert, MIMIC-CXR-JPG) as 8-bit grayscale, checked as ``load_png`` is."""
+    return _load_raster(path, "JPEG", max_pixels)
+
+
+def _load_raster(path: str | Path, fmt: str, max_pixels: int) -> LoadedImage:
     name = Path(path).name
     try:
         with Image.open(path) as img:
-            if img.format != "PNG":
+            if img.format != fmt:
                 raise ItemError(
-                    Reason.UNSUPPORTED_IMAGE, f"{name}: a {img.format} file, not a PNG: not read"
+                    Reason.UNSUPPORTED_IMAGE, f"{name}: a {img.format} file, not a {fmt}: not read"
                 )
             bits = 16 if img.mode.startswith("I") else 8 * len(img.getbands())
             _check_budget(name, img.width, img.height, 1, bits, max_pixels)
@@ -156,7 +168,7 @@ def _render_grayscale(ds, raw: np.ndarray, modality_lut, voi_lut) -> np.ndarray:
     return (255 - pixels) if monochrome1 else pixels
 
 
-LOADERS = {"png": load_png, "dicom": load_dicom}
+LOADERS = {"png": load_png, "jpeg": load_jpeg, "dicom": load_dicom}
 
 
 def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:

@@ -17,6 +17,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.rsna_pneumonia:SOURCE",
     "sources.radiograph.synthetic_cxr:SOURCE",
     "sources.radiograph.chestx_det:SOURCE",
+    "sources.radiograph.chexlocalize:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",

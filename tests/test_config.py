@@ -14,13 +14,14 @@ def test_embedded_demo_config_loads() -> None:
     assert [s.kind for s in cfg.sources] == [
         "nih_cxr14",
         "rsna_pneumonia",
+        "chexlocalize",
         "synthetic_cxr",
         "ct_projection",
         "synthetic_ct",
         "synthetic_pet",
     ]
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
-    assert all(s.optional for s in cfg.sources[:2]) and cfg.sources[3].optional
+    assert all(s.optional for s in cfg.sources[:3]) and cfg.sources[4].optional
 
 
 def test_relative_roots_resolve_against_config_folder(tmp_path: Path, monkeypatch) -> None:

@@ -22,6 +22,7 @@ IDS = Pseudonymizer(DEMO_SALT)
 CT_CASES = 1 + 3  # the demo's CT sources (tests/test_demo_ct.py)
 CT_STUDIES = 2 * CT_CASES
 PET_EXAMS = 3  # the demo's synthetic_pet exams (tests/test_demo_pet.py)
+CHEXLOCALIZE_IMAGES = 2  # the real CheXlocalize sample (tests/sources/test_chexlocalize.py)
 
 
 def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
@@ -122,14 +123,15 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     pet_studies = published_study_ids(out, {"synthetic_pet"})  # a MIP + the reported slices
     assert len(pet_studies) >= 2 * PET_EXAMS
     flow = demo_release["stats"]["flow"]
-    assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS
+    assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS + CHEXLOCALIZE_IMAGES
     # one status row per named input (_build/tables/items.parquet), checked against the files
     items = pq.read_table(out / "_build" / "tables" / "items.parquet").to_pylist()
     status = Counter(i["status"] for i in items)
     assert status["published"] + status["quarantined"] == len(items) == flow["items_named"]
     radiographs = {"nih_cxr14", "rsna_pneumonia", "synthetic_cxr"}
     assert {i["item_id"] for i in items if i["dataset"] in radiographs} == acc.named
-    assert sum(i["dataset"] not in radiographs for i in items) == CT_CASES + PET_EXAMS
+    others = CT_CASES + PET_EXAMS + CHEXLOCALIZE_IMAGES
+    assert sum(i["dataset"] not in radiographs for i in items) == others
     published = [i for i in items if i["status"] == "published"]
     assert len(published) >= 4 + 8 + 300 and all(i["n_records"] > 0 for i in published)
     reasons = Counter(i["reason"] for i in items if i["status"] == "quarantined")

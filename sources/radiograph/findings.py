@@ -61,10 +61,13 @@ def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[Qua
                 )
                 continue
             box = NamedBox.of(checked, row.label)
+        # A phrase (and its language) is part of what the finding is; rows without one keep
+        # the ids they always had.
+        said = (row.phrase, row.language) if row.phrase is not None else ()
         findings.append(
             Finding(
                 finding_id=stable_id(
-                    "finding", study.study_id, row.label, row.present, row.box_xywh
+                    "finding", study.study_id, row.label, row.present, row.box_xywh, *said
                 ),
                 study_id=study.study_id,
                 patient_id=study.patient_id,
@@ -75,6 +78,8 @@ def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[Qua
                 extractor=item.extractor,
                 extractor_version=item.extractor_version,
                 confidence=1.0,
+                phrase=row.phrase,
+                language=row.language,
             )
         )
     return findings, rejected
