@@ -104,6 +104,8 @@ class Reason(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"  # header dimensions over the pixel budget (not decoded)
     BOX_TOO_SMALL = "box_too_small"  # a source box under the minimum size in source pixels
     SPLIT_CONFLICT = "split_conflict"  # a patient the source's own split puts on two sides
+    # The image size a label file states (its boxes' pixel space) is not the image's.
+    IMAGE_SIZE_MISMATCH = "image_size_mismatch"
     # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations

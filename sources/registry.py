@@ -18,6 +18,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.synthetic_cxr:SOURCE",
     "sources.radiograph.chestx_det:SOURCE",
     "sources.radiograph.chexlocalize:SOURCE",
+    "sources.radiograph.ms_cxr:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",
