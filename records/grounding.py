@@ -31,12 +31,18 @@ IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "PT": "PET image", "MR": "
 IMAGE_NOUNS_BY_LANGUAGE = {"es": {"XR": "radiografía de tórax", "CT": "imagen de TC"}}
 
 
-def _and_join(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _and_join(words: Sequence[str], conjunction: str = "and") -> str:
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
 
 
-def _boxes_text(boxes: Sequence[NamedBox]) -> str:
-    return _and_join([b.box.to_text() for b in boxes])
+# "and" in the other languages phrases come in (BCP 47)
+CONJUNCTIONS = {"es": "y"}
+
+
+def _boxes_text(boxes: Sequence[NamedBox], language: str | None = None) -> str:
+    return _and_join([b.box.to_text() for b in boxes], CONJUNCTIONS.get(language or "", "and"))
 
 
 def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = ()) -> dict:
@@ -218,7 +224,7 @@ def phrase_records(
         slots = {
             "image": nouns.get(study.modality) or IMAGE_NOUNS.get(study.modality, "image"),
             "phrase": deidentify(text),
-            "boxes": _boxes_text(boxes) if boxes else "",
+            "boxes": _boxes_text(boxes, language) if boxes else "",
         }
         task, base = (
             (GroundingTask.PHRASE_GROUNDING, "sentence_grounding")

@@ -19,6 +19,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.chestx_det:SOURCE",
     "sources.radiograph.chexlocalize:SOURCE",
     "sources.radiograph.ms_cxr:SOURCE",
+    "sources.radiograph.padchest_gr:SOURCE",
     "sources.ct:CT_PROJECTION",
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",
