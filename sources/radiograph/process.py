@@ -4,6 +4,7 @@ and the MedSG sequence records made from edits and crops of it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +15,10 @@ from records.cot import Organ, lesion_cot_records, organs_from_labels
 from records.grounding import build_grounding_records
 from records.sequences.radiograph import radiograph_sequences
 from schemas.records import Provenance, Study
-from sources.base import ItemError, SourceItem
+from sources.base import ItemError, LabelRow, SourceItem
 from sources.context import ItemContext, ItemOutput, read_error
 from sources.imaging import LOADERS
-from sources.radiograph.findings import findings_of
+from sources.radiograph.findings import finding_id, findings_of
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,24 @@ class OrganLabels:
         return {value: (name, phrase) for value, name, phrase in self.names}
 
 
-def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
-    """A 2D radiograph (PNG or DICOM) with label rows: one Study, its Findings, grounding
-    records."""
+def organ_labels_of(item: SourceItem) -> OrganLabels | None:
+    """The organ names of an item's anatomy label image: its settings, or the
+    ``organ_labels`` its settings carry (a source with other per-item settings)."""
+    if isinstance(item.settings, OrganLabels):
+        return item.settings
+    names = getattr(item.settings, "organ_labels", None)
+    return names if isinstance(names, OrganLabels) else None
+
+
+def process_radiograph(
+    item: SourceItem,
+    ctx: ItemContext,
+    lesion_masks: Mapping[LabelRow, np.ndarray] | None = None,
+) -> ItemOutput:
+    """A 2D radiograph (PNG, JPEG or DICOM) with label rows: one Study, its Findings,
+    grounding records; chains of thought where organ labels ride along, the host organ
+    taken from the lesion's own mask where the source drew one (``lesion_masks``: label
+    row -> mask on the source image)."""
     study_id = ctx.ids.study(item.dataset, item.item_id)
     try:
         loaded = LOADERS[item.reader](
@@ -50,16 +66,23 @@ def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
         study, findings, seed=ctx.records_seed, exhaustive=item.exhaustive
     )
     anatomy = item.input("anatomy_labels")
-    if anatomy and isinstance(item.settings, OrganLabels) and records and ctx.chains:
-        organs = load_organs(anatomy.path, image.pixels.shape, item.settings.as_dict())
+    organ_labels = organ_labels_of(item)
+    if anatomy and organ_labels and records and ctx.chains:
+        organs = load_organs(anatomy.path, image.pixels.shape, organ_labels.as_dict())
         provenance = Provenance.of(
             study,
             f"{item.extractor}+{COT_EXTRACTOR}",
             f"{item.extractor_version}+{COT_VERSION}",
             min(f.confidence for f in findings),
         )
+        masks = {finding_id(study_id, row): m for row, m in (lesion_masks or {}).items()}
         records += lesion_cot_records(
-            study, findings, organs, seed=ctx.records_seed, provenance=provenance
+            study,
+            findings,
+            organs,
+            seed=ctx.records_seed,
+            provenance=provenance,
+            lesion_masks=masks,
         )
     studies = [study]
     if ctx.sequences and records:
