@@ -67,7 +67,7 @@ SPLITS = {s.value: s.value for s in Split} | {"val": Split.VALIDATION.value}
 
 LICENCE = Licence(
     "PadChest-GR",
-    "PadChest-GR: BIMCV-PadChest-GR data use agreement (research use, no redistribution); "
+    "BIMCV-PadChest-GR data use agreement (research use, no redistribution); "
     "PadChest images and labels CC BY-SA 4.0 per their authors",
     "https://bimcv.cipf.es/bimcv-projects/padchest-gr/",
     "Castro DC, Bustos A, Bannur S, et al. PadChest-GR: A Bilingual Chest X-ray Dataset for "
