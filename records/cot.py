@@ -82,14 +82,30 @@ class Organ:
         return Box.from_pixels(cols[0], rows[0], cols[-1] + 1, rows[-1] + 1, w, h)
 
 
-def host_organ(lesion: Box, organs: Sequence[Organ]) -> Organ | None:
-    """The organ whose mask covers most of the lesion's box (MedCLM); None when none does.
-    Ties go to the organ listed first."""
+def on_grid(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A boolean mask resampled (nearest pixel centre) onto a grid of ``shape``."""
+    if mask.shape == shape:
+        return mask
+    h, w = mask.shape
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(int), h - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(int), w - 1)
+    return mask[np.ix_(rows, cols)]
+
+
+def host_organ(
+    lesion: Box, organs: Sequence[Organ], lesion_mask: np.ndarray | None = None
+) -> Organ | None:
+    """The organ whose mask covers most of the lesion (MedCLM): of its box, or of its own
+    mask when the source drew one (``lesion_mask``, any grid of the image); None when none
+    does. Ties go to the organ listed first."""
     best, best_overlap = None, 0
     for organ in organs:
         h, w = organ.mask.shape
-        x1, y1, x2, y2 = lesion.to_int_pixels(w, h)
-        overlap = int(organ.mask[y1:y2, x1:x2].sum())
+        if lesion_mask is not None:
+            overlap = int((organ.mask & on_grid(lesion_mask, (h, w))).sum())
+        else:
+            x1, y1, x2, y2 = lesion.to_int_pixels(w, h)
+            overlap = int(organ.mask[y1:y2, x1:x2].sum())
         if overlap > best_overlap:
             best, best_overlap = organ, overlap
     return best
@@ -130,12 +146,16 @@ def lesion_cot_records(
     *,
     seed: int,
     provenance: Provenance,
+    lesion_masks: Mapping[str, np.ndarray] | None = None,
 ) -> list[CotRecord]:
-    """Three curriculum levels for every boxed finding that lies in one of the organs."""
+    """Three curriculum levels for every boxed finding that lies in one of the organs;
+    ``lesion_masks`` (finding id -> the source's own mask of it) decide the host organ
+    where given."""
     records = []
+    masks = lesion_masks or {}
     for f in sorted((f for f in findings if f.present and f.box), key=lambda f: f.finding_id):
         lesion = f.box.box  # type: ignore[union-attr]
-        organ = host_organ(lesion, organs)
+        organ = host_organ(lesion, organs, masks.get(f.finding_id))
         if organ is None:
             continue
         words = phrase(f.label)

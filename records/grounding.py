@@ -6,26 +6,43 @@ with the boxes (and "none" for a finding stated absent). Per box: "what is in <b
 the finding. Per image with several boxes: one multi-box record. Per finding the source
 states absent: presence "no" with no box. Boxes are never invented: a finding without
 boxes gives no box record.
+
+Findings the source words itself (``Finding.phrase``: a radiologist's phrase, a report
+sentence) give records that quote the phrase verbatim (after ``extractors.deid``), worded in
+the phrase's language where a bank exists, the language kept in ``provenance.language``:
+per phrase, "where is <phrase>?" -> its boxes, and for a phrase stating an absence, presence
+"no". They give no label-worded records: a source that wants those too adds plain rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+from extractors.deid import deidentify
 from records.factory import make_grounding
+from records.templates import BANKS
 from schemas.enums import GroundingTask
 from schemas.records import Finding, GroundingRecord, NamedBox, Provenance, Study
 from schemas.vocab import phrase
 
 IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "PT": "PET image", "MR": "MR image"}
+# The image nouns of the other languages phrases come in (BCP 47 -> modality -> words).
+IMAGE_NOUNS_BY_LANGUAGE = {"es": {"XR": "radiografía de tórax", "CT": "imagen de TC"}}
 
 
-def _and_join(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _and_join(words: Sequence[str], conjunction: str = "and") -> str:
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
 
 
-def _boxes_text(boxes: Sequence[NamedBox]) -> str:
-    return _and_join([b.box.to_text() for b in boxes])
+# "and" in the other languages phrases come in (BCP 47)
+CONJUNCTIONS = {"es": "y"}
+
+
+def _boxes_text(boxes: Sequence[NamedBox], language: str | None = None) -> str:
+    return _and_join([b.box.to_text() for b in boxes], CONJUNCTIONS.get(language or "", "and"))
 
 
 def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = ()) -> dict:
@@ -57,6 +74,8 @@ def build_grounding_records(
     study: Study, findings: Sequence[Finding], *, seed: int, exhaustive: bool = False
 ) -> list[GroundingRecord]:
     """Every grounding record the study's findings support, in a fixed order."""
+    phrased = [f for f in findings if f.phrase is not None]
+    findings = [f for f in findings if f.phrase is None]
     records: list[GroundingRecord] = []
 
     def add(
@@ -175,4 +194,55 @@ def build_grounding_records(
                 label=f.label,
                 slots=_slots(study, f.label),
             )
+    return records + phrase_records(study, phrased, seed=seed)
+
+
+def _bank(base: str, language: str | None) -> str:
+    """The bank of ``base`` in the phrase's language (English when there is none)."""
+    named = f"{base}_{language}"
+    return named if language and language != "en" and named in BANKS else base
+
+
+def phrase_records(
+    study: Study, findings: Sequence[Finding], *, seed: int
+) -> list[GroundingRecord]:
+    """Records of findings that carry the source's own phrase: per (phrase, language), its
+    boxes ("where is <phrase>?"), or presence "no" for a phrase the source states absent."""
+    groups: dict[tuple[str, str, bool], list[Finding]] = {}
+    for f in findings:
+        assert f.phrase is not None
+        groups.setdefault((f.language or "", f.phrase, f.present), []).append(f)
+    records: list[GroundingRecord] = []
+    for (language, text, present), group in sorted(groups.items()):
+        boxes = [f.box for f in group if f.box is not None]
+        if present and not boxes:
+            continue  # boxes are never invented
+        labels = sorted({f.label for f in group})
+        label = labels[0] if len(labels) == 1 else None
+        ids = tuple(f.finding_id for f in group)
+        nouns = IMAGE_NOUNS_BY_LANGUAGE.get(language, {})
+        slots = {
+            "image": nouns.get(study.modality) or IMAGE_NOUNS.get(study.modality, "image"),
+            "phrase": deidentify(text),
+            "boxes": _boxes_text(boxes, language) if boxes else "",
+        }
+        task, base = (
+            (GroundingTask.PHRASE_GROUNDING, "sentence_grounding")
+            if present
+            else (GroundingTask.PRESENCE, "sentence_absent")
+        )
+        provenance = replace(_provenance(study, group), language=language or None)
+        records.append(
+            make_grounding(
+                study,
+                task,
+                id_parts=("phrase", language, text, *ids),
+                bank=_bank(base, language),
+                slots=slots,
+                seed=seed,
+                provenance=provenance,
+                label=label,
+                answer_boxes=boxes,
+            )
+        )
     return records

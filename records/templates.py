@@ -61,6 +61,37 @@ BANKS: dict[str, tuple[Template, ...]] = {
         Template("cn-1", "How many {finding} regions are there in this {image}?", "None."),
         Template("cn-2", "Count the {finding} regions and mark each one.", "There are none."),
     ),
+    # A finding the source words itself (Finding.phrase: an MS-CXR radiologist phrase, a
+    # PadChest-GR report sentence), quoted verbatim; one bank per language of the phrase
+    # ("<bank>_<language>", English without a suffix).
+    "sentence_grounding": (
+        Template("sg-1", 'Where on this {image} is "{phrase}"?', "{boxes}"),
+        Template(
+            "sg-2", 'Locate the finding the report describes as "{phrase}".', "It is at {boxes}."
+        ),
+        Template("sg-3", 'Draw a box around "{phrase}" on this {image}.', "{boxes}"),
+    ),
+    "sentence_grounding_es": (
+        Template("sg-es-1", '¿Dónde se ve en esta {image} "{phrase}"?', "{boxes}"),
+        Template(
+            "sg-es-2", 'Localiza el hallazgo que el informe describe como "{phrase}".', "{boxes}"
+        ),
+    ),
+    "sentence_absent": (
+        Template(
+            "sa-1",
+            'The report says: "{phrase}" Is there a finding to mark for it on this {image}?',
+            "No.",
+        ),
+        Template("sa-2", 'Does this {image} show a lesion for "{phrase}"?', "No, nothing to mark."),
+    ),
+    "sentence_absent_es": (
+        Template(
+            "sa-es-1",
+            'El informe dice: "{phrase}" ¿Hay algún hallazgo que marcar en esta {image}?',
+            "No.",
+        ),
+    ),
     "multi_grounding": (
         Template("mg-1", "Locate each of these findings: {findings}.", "{listing}"),
         Template("mg-2", "Give the bounding boxes of the {findings} in this {image}.", "{listing}"),

@@ -110,13 +110,18 @@ class Reason(StrEnum):
     NO_FRONTAL_VIEW = "no_frontal_view"  # a study with images, none of them frontal (PA/AP)
     NO_REPORT_FINDING = "no_report_finding"  # a report whose text states no finding at all
     RLE_OUT_OF_BOUNDS = "rle_out_of_bounds"  # a run-length mask code runs past its image's end
+    SPLIT_CONFLICT = "split_conflict"  # a patient the source's own split puts on two sides
+    # The image size a label file states (its boxes' pixel space) is not the image's.
+    IMAGE_SIZE_MISMATCH = "image_size_mismatch"
     # CT volumes and their organ masks (extractors.volume with CT_INPUT / CT_MASKS)
     CT_READ_ERROR = "ct_read_error"  # not a readable CT volume (no DICOM slices, bad NIfTI)
     CT_GEOMETRY = "ct_geometry"  # tilted / oblique / non-axial grid, mixed slice orientations
     CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
     CT_TOO_FEW_SLICES = "ct_too_few_slices"  # a one-slice "volume"
-    MASK_READ_ERROR = "mask_read_error"  # a mask file or folder that cannot be read
-    MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
+    MASK_READ_ERROR = "mask_read_error"  # a mask file, folder or code that cannot be read
+    # A mask whose shape or affine differs from the CT's, or a 2D mask code (COCO RLE size,
+    # polygon image size) that is not its radiograph's size.
+    MASK_MISMATCH = "mask_mismatch"
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
     MASK_VALUE_UNKNOWN = "mask_value_unknown"  # a label map value the source's labels do not name

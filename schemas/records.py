@@ -95,6 +95,9 @@ class Provenance:
     # Where several readers boxed one image (VinDr-CXR): each reader's own boxes of the
     # record's finding, behind the fused answer boxes; empty for single-reader labels.
     readers: list[ReaderBox] = field(default_factory=list)
+    # The language (BCP 47: "en", "es") of the source's own text the record quotes (a
+    # radiologist's phrase, a report sentence); None when it quotes none.
+    language: str | None = None
 
     @classmethod
     def of(cls, study: Study, extractor: str, version: str, confidence: float) -> Provenance:
@@ -144,6 +147,11 @@ class Finding:
     extractor: str
     extractor_version: str
     confidence: float
+    # The source's own words for this finding (a radiologist's phrase, a report sentence),
+    # quoted verbatim by the records made from it, and their language (BCP 47); None when the
+    # source gives only a label.
+    phrase: str | None = None
+    language: str | None = None
 
 
 @dataclass

@@ -52,6 +52,10 @@ FINDINGS: dict[str, FindingTerm] = {
         FindingTerm("copd", "chronic obstructive pulmonary disease"),
         FindingTerm("lung_tumor", "lung tumor"),
         FindingTerm("other_disease", "other disease"),  # VinDr-CXR's global "Other disease(s)"
+        # CheXpert's image-level "Pleural Other", PadChest-GR's sentences of a normal study
+        # (stated absent: no abnormality).
+        FindingTerm("pleural_other", "other pleural abnormality"),
+        FindingTerm("abnormality", "abnormality"),
     )
 }
 
@@ -176,6 +180,90 @@ VINDR_NO_FINDING = "No finding"
 
 # SIIM-ACR Pneumothorax Segmentation: every mask component is a pneumothorax.
 SIIM_PNEUMOTHORAX_LABEL = "pneumothorax"
+# CheXpert label columns (valid.csv / test_labels.csv; "No Finding" is no finding, read apart).
+CHEXPERT_LABELS: dict[str, str] = {
+    "Enlarged Cardiomediastinum": "enlarged_cardiomediastinum",
+    "Cardiomegaly": "cardiomegaly",
+    "Lung Opacity": "lung_opacity",
+    "Lung Lesion": "lung_lesion",
+    "Edema": "edema",
+    "Consolidation": "consolidation",
+    "Pneumonia": "pneumonia",
+    "Atelectasis": "atelectasis",
+    "Pneumothorax": "pneumothorax",
+    "Pleural Effusion": "pleural_effusion",
+    "Pleural Other": "pleural_other",
+    "Fracture": "fracture",
+    "Support Devices": "support_device",
+}
+
+# CheXlocalize's 10 segmented pathologies (gt_annotations / gt_segmentations JSON keys): the
+# CheXpert names, but "Lung Opacity" is "Airspace Opacity" there.
+CHEXLOCALIZE_LABELS: dict[str, str] = {
+    "Enlarged Cardiomediastinum": "enlarged_cardiomediastinum",
+    "Cardiomegaly": "cardiomegaly",
+    "Lung Lesion": "lung_lesion",
+    "Airspace Opacity": "lung_opacity",
+    "Edema": "edema",
+    "Consolidation": "consolidation",
+    "Atelectasis": "atelectasis",
+    "Pneumothorax": "pneumothorax",
+    "Pleural Effusion": "pleural_effusion",
+    "Support Devices": "support_device",
+}
+
+# MS-CXR "category_name" values (its eight findings).
+MS_CXR_LABELS: dict[str, str] = {
+    "Atelectasis": "atelectasis",
+    "Cardiomegaly": "cardiomegaly",
+    "Consolidation": "consolidation",
+    "Edema": "edema",
+    "Lung Opacity": "lung_opacity",
+    "Pleural Effusion": "pleural_effusion",
+    "Pneumonia": "pneumonia",
+    "Pneumothorax": "pneumothorax",
+}
+
+# PadChest(-GR) finding labels (lower case, as in the PadChest label table and the grounded
+# reports' "labels"): the ones with a canonical key. "normal" is read apart (a sentence of a
+# normal study: no abnormality). Labels not listed are quarantined (label_unmapped), named.
+PADCHEST_LABELS: dict[str, str] = {
+    "atelectasis": "atelectasis",
+    "laminar atelectasis": "atelectasis",
+    "cardiomegaly": "cardiomegaly",
+    "pleural effusion": "pleural_effusion",
+    "infiltrates": "infiltration",
+    "interstitial pattern": "interstitial_lung_disease",
+    "alveolar pattern": "lung_opacity",
+    "ground glass pattern": "lung_opacity",
+    "consolidation": "consolidation",
+    "pneumonia": "pneumonia",
+    "pneumothorax": "pneumothorax",
+    "nodule": "nodule",
+    "multiple nodules": "diffuse_nodules",
+    "mass": "mass",
+    "pulmonary mass": "mass",
+    "emphysema": "emphysema",
+    "pulmonary fibrosis": "fibrosis",
+    "calcified granuloma": "calcification",
+    "calcified densities": "calcification",
+    "fracture": "fracture",
+    "rib fracture": "rib_fracture",
+    "clavicle fracture": "clavicle_fracture",
+    "pleural thickening": "pleural_thickening",
+    "apical pleural thickening": "pleural_thickening",
+    "pulmonary edema": "edema",
+    "mediastinal shift": "mediastinal_shift",
+    "cavitation": "lung_cavity",
+    "tuberculosis": "tuberculosis",
+    "copd signs": "copd",
+    "pacemaker": "support_device",
+    "endotracheal tube": "support_device",
+    "nsg tube": "support_device",
+    "chest drain tube": "support_device",
+    "central venous catheter": "support_device",
+}
+PADCHEST_NORMAL = "normal"
 
 # RSNA Pneumonia Detection: Target 1 boxes mark lung opacities suggestive of pneumonia.
 RSNA_PNEUMONIA_LABEL = "pneumonia"

@@ -87,6 +87,8 @@ class LabelRow:
     label: str  # canonical finding name (records.vocab)
     present: bool
     box_xywh: tuple[float, float, float, float] | None
+    phrase: str | None = None  # the source's own words for the finding (Finding.phrase)
+    language: str | None = None  # the phrase's language (BCP 47)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,9 @@ class SourceItem:
     inputs: tuple[InputFile, ...] = ()  # other files it reads (part of the cache key)
     # The source's typed per-item settings (a frozen dataclass; part of the cache key).
     settings: Any = None
+    # The publisher's own split of the item (schemas.enums.Split value), kept as given; None:
+    # the build's patient hash decides (sources.context.ItemContext.split_of).
+    split: str | None = None
 
     def input(self, role: str) -> InputFile | None:
         """The other input file of that role, if the item has one."""
@@ -158,6 +163,7 @@ class SourceItem:
                 str(self.burned_in_clean),
                 self.licence,
                 self.extractor_version,
+                str(self.split),
             ]
         )
 

@@ -74,7 +74,8 @@ class ItemContext:
         source_size: tuple[int, int] | None = None,
     ) -> tuple[Study, PublishedImage]:
         """Publish an image of ``item`` and the Study row that describes it (the item's
-        patient, source and licence; ``source_size``: the source grid, default the image)."""
+        patient, source, licence and split: the publisher's when the item carries one, else
+        the patient hash; ``source_size``: the source grid, default the image)."""
         image = self.publish_image(study_id, pixels)
         patient_id = self.ids.patient(item.dataset, item.patient_key)
         width, height = source_size or (image.width, image.height)
@@ -92,7 +93,7 @@ class ItemContext:
             image_path=image.path,
             image_sha256=image.sha256,
             licence=item.licence,
-            split=self.split_of(patient_id),
+            split=item.split or self.split_of(patient_id),
         )
         return study, image
 

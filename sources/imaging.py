@@ -47,8 +47,9 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 def load_png(
     path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
 ) -> LoadedImage:
-    """A PNG as 8-bit grayscale; its size is checked against the pixel budget before it is
-    decoded, and a file of another format named .png is not read."""
+    """A PNG as 8-bit grayscale (16-bit PNGs mapped linearly onto 0..255); its size is
+    checked against the pixel budget before it is decoded, and a file of another format
+    named .png is not read."""
     return _load_raster(path, "PNG", max_pixels)
 
 
@@ -241,7 +242,7 @@ def _robust_range(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo)
 
 
-LOADERS = {"png": load_png, "jpg": load_jpeg, "dicom": load_dicom}
+LOADERS = {"png": load_png, "jpeg": load_jpeg, "dicom": load_dicom}
 
 
 def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:

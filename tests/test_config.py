@@ -15,6 +15,7 @@ def test_embedded_demo_config_loads() -> None:
         "nih_cxr14",
         "rsna_pneumonia",
         "siim_pneumothorax",
+        "chexlocalize",
         "synthetic_cxr",
         "ct_projection",
         "synthetic_ct",

@@ -28,6 +28,7 @@ VOLUME_ITEMS = 4 + 2 + 3
 # SIIM-ACR: the real RLE file names 12,047 images, one DICOM is there (tests/sources/
 # test_siim_pneumothorax.py counts the file itself)
 SIIM_IMAGES, SIIM_PUBLISHED = 12_047, 1
+CHEXLOCALIZE_IMAGES = 2  # the real CheXlocalize sample (tests/sources/test_chexlocalize.py)
 
 
 def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
@@ -129,7 +130,7 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     assert len(pet_studies) >= 2 * PET_EXAMS
     flow = demo_release["stats"]["flow"]
     assert flow["items_named"] == (
-        acc.images_named + CT_CASES + PET_EXAMS + VOLUME_ITEMS + SIIM_IMAGES
+        acc.images_named + CT_CASES + PET_EXAMS + VOLUME_ITEMS + SIIM_IMAGES + CHEXLOCALIZE_IMAGES
     )
     # one status row per named input (_build/tables/items.parquet), checked against the files
     items = pq.read_table(out / "_build" / "tables" / "items.parquet").to_pylist()
@@ -140,7 +141,8 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     siim = Counter(i["status"] for i in items if i["dataset"] == "siim_pneumothorax")
     assert siim == {"published": SIIM_PUBLISHED, "quarantined": SIIM_IMAGES - SIIM_PUBLISHED}
     others = radiographs | {"siim_pneumothorax"}
-    assert sum(i["dataset"] not in others for i in items) == CT_CASES + PET_EXAMS + VOLUME_ITEMS
+    expected = CT_CASES + PET_EXAMS + VOLUME_ITEMS + CHEXLOCALIZE_IMAGES
+    assert sum(i["dataset"] not in others for i in items) == expected
     published = [i for i in items if i["status"] == "published"]
     assert len(published) >= 4 + 8 + 300 and all(i["n_records"] > 0 for i in published)
     reasons = Counter(i["reason"] for i in items if i["status"] == "quarantined")

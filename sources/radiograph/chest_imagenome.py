@@ -188,7 +188,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 SourceItem(
                     dataset=dataset,
                     kind=KIND,
-                    reader="jpg",
+                    reader="jpeg",
                     item_id=dicom_id,
                     patient_key=subject,
                     path=str(image),

@@ -11,9 +11,17 @@ recursively). Boxes are corners in source pixels; they are kept as given (``x2 -
 Every instance of the edition's categories is boxed, so the labels are exhaustive (counting
 records) and, with ``absences`` on, a category an image has no box of is stated absent.
 An entry is one label row: its ``row_number`` is the entry's 1-based place in its file.
-Not read yet: the polygons (masks for the CoT organ overlap), and the publishers' own
-train/test split (the build's split hashes the patient, here one image per patient: the
-renumbered names do not say which NIH patient an image is of).
+
+Split: the publishers' own (``split: publisher``, the default: the train file's images in
+train, the test file's in test; no validation), or the build's patient hash (``split:
+hash``; one image per patient: the renumbered names do not say which NIH patient an image is
+of). Polygons (ChestX-Det): each box's contour (``[[x, y], ...]`` in the same pixel space) is
+checked at plan (a malformed one is noted in the build report; its box is still used),
+filled into the lesion's mask (``extractors.masks.polygons_mask``) when an item is
+processed, and that mask, not the box, decides the host organ of the chains of thought
+(``records.cot.host_organ``). Not done yet: no organ masks ship with ChestX-Det, so its
+items make no chains of thought until an organ label image rides along with them (role
+``anatomy_labels``, as the synthetic corpus has).
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from PIL import Image
 from pydantic import model_validator
 
-from schemas.enums import Reason, Stage
+from extractors.masks import MaskError, polygons_mask
+from schemas.enums import Reason, Split, Stage
 from schemas.vocab import CHESTX_DET_LABELS
 from shards.label_methods import LabelMethod
 from shards.licences import Licence
@@ -42,8 +52,9 @@ from sources.base import (
     quarantine_item,
     quarantine_row,
 )
+from sources.context import ItemContext, ItemOutput
 from sources.radiograph.csv_labels import SourceError
-from sources.radiograph.process import process_radiograph
+from sources.radiograph.process import OrganLabels, process_radiograph
 
 KIND = "chestx_det"
 EXTRACTOR = "sources.chestx_det"  # a stable label-method id (published), not a module path
@@ -115,6 +126,7 @@ class Settings(SourceSettings):
     test_json: str | None
     images_dir: str = "."  # relative to root, searched recursively
     absences: bool = True  # state each category an image has no box of absent
+    split: Literal["publisher", "hash"] = "publisher"  # the files' train/test, or the hash
     licence: str | None = None  # default: the edition's licence id
     optional: bool = False  # when root is absent: skip with a warning instead of failing
 
@@ -196,11 +208,25 @@ def parse_box(sym: Any, box: Any) -> tuple[str, tuple[float, float, float, float
     return label, (x1, y1, x2 - x1, y2 - y1)
 
 
+Polygon = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class LesionPolygons:
+    """An item's box contours (ChestX-Det ``polygons``): label row -> its polygon; and the
+    organ names of an anatomy label image riding along, when one does."""
+
+    polygons: tuple[tuple[LabelRow, Polygon], ...]
+    organ_labels: OrganLabels | None = None
+
+
 @dataclass
 class _Image:
     labels_file: Path
     row_number: int
     rows: list[LabelRow]
+    split: str
+    polygons: list[tuple[LabelRow, Polygon]]
 
     @property
     def n_boxes(self) -> int:
@@ -214,7 +240,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
     dataset = settings.dataset
     out = Plan()
     images: dict[str, _Image] = {}
-    for key in ("train_json", "test_json"):
+    for key, split in (("train_json", Split.TRAIN), ("test_json", Split.TEST)):
         name = getattr(settings, key)
         if name is None:
             continue
@@ -222,7 +248,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
         entries = read_entries(path, key)
         out.n_label_rows += len(entries)
         for row_number, entry in enumerate(entries, start=1):
-            image = _read_entry(entry, row_number, path, images, settings, ctx, out)
+            image = _read_entry(entry, row_number, path, split.value, images, settings, ctx, out)
             if image is not None:
                 images[image[0]] = image[1]
 
@@ -293,6 +319,8 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 file_size=stat.st_size,
                 file_mtime_ns=stat.st_mtime_ns,
                 exhaustive=True,
+                settings=LesionPolygons(tuple(image.polygons)) if image.polygons else None,
+                split=image.split if settings.split == "publisher" else None,
             )
         )
     return out
@@ -302,6 +330,7 @@ def _read_entry(
     entry: Any,
     row_number: int,
     path: Path,
+    split: str,
     images: dict[str, _Image],
     settings: Settings,
     ctx: PlanContext,
@@ -339,6 +368,17 @@ def _read_entry(
         return None
     rows: list[LabelRow] = []
     named: set[str] = set()  # every mapped category the entry names, usable box or not
+    raw_polygons = entry.get("polygons") if isinstance(entry, dict) else None
+    if raw_polygons is not None and (
+        not isinstance(raw_polygons, list) or len(raw_polygons) != len(pairs)
+    ):
+        out.notes.append(
+            f"{dataset}: {path.name} entry {row_number} ({file_name}): 'polygons' is not one "
+            "contour per box; its boxes are used without them"
+        )
+        raw_polygons = None
+    polygons: list[tuple[LabelRow, Polygon]] = []
+    bad_polygons: list[str] = []
     for n, (sym, box) in enumerate(pairs, start=1):
         where = f"entry {row_number} ({file_name}) box {n} of {len(pairs)}"
         if isinstance(sym, str) and sym in CHESTX_DET_LABELS:
@@ -353,10 +393,66 @@ def _read_entry(
             reject(Reason.DUPLICATE_ROW, f"{where}: repeats an earlier {sym} box", study_id)
             continue
         rows.append(row)
+        if raw_polygons is not None:
+            try:
+                polygons.append((row, parse_polygon(raw_polygons[n - 1])))
+            except EntryError as exc:
+                bad_polygons.append(f"box {n}: {exc}")
+    if bad_polygons:  # the boxes are the labels; a contour is extra: noted, not quarantined
+        out.notes.append(
+            f"{dataset}: {path.name} entry {row_number} ({file_name}): {len(bad_polygons)} "
+            f"polygon(s) not usable ({'; '.join(bad_polygons)}); their boxes are used "
+            "without them"
+        )
     if settings.absences:
         edition = EDITIONS[settings.edition]
         rows += [LabelRow(row_number, c, False, None) for c in edition.categories if c not in named]
-    return file_name, _Image(path, row_number, rows)
+    return file_name, _Image(path, row_number, rows, split, polygons)
+
+
+def parse_polygon(value: Any) -> Polygon:
+    """A box's contour ``[[x, y], ...]`` (at least 3 finite points)."""
+    if not isinstance(value, list) or len(value) < 3:
+        raise EntryError(Reason.MASK_READ_ERROR, "not a list of at least 3 points")
+    points = []
+    for point in value:
+        if (
+            not isinstance(point, list)
+            or len(point) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+            or not all(math.isfinite(v) for v in point)
+        ):
+            raise EntryError(Reason.MASK_READ_ERROR, f"point {point!r} is not [x, y]")
+        points.append((float(point[0]), float(point[1])))
+    return tuple(points)
+
+
+def lesion_masks(item: SourceItem, height: int, width: int) -> dict[LabelRow, Any]:
+    """Each polygon of an item filled on its height x width source image. The contours
+    trace pixel indices (a box's corners are its first and last pixels), so the filled
+    region is their pixels, centres inside or on the contour."""
+    masks = {}
+    if isinstance(item.settings, LesionPolygons):
+        for row, polygon in item.settings.polygons:
+            shifted = [(x + 0.5, y + 0.5) for x, y in polygon]  # index -> pixel centre
+            try:
+                masks[row] = polygons_mask([shifted], height, width)
+            except MaskError:
+                continue  # checked at plan: cannot happen for a parsed polygon
+    return masks
+
+
+def process_chestx_det(item: SourceItem, ctx: ItemContext) -> ItemOutput:
+    """The radiograph processor, with the lesions' polygon masks for the chains of thought
+    (filled only when an organ label image rides along: nothing else reads them)."""
+    if not isinstance(item.settings, LesionPolygons) or item.input("anatomy_labels") is None:
+        return process_radiograph(item, ctx)
+    try:
+        with Image.open(item.path) as img:
+            width, height = img.size
+    except Exception:  # missing, not an image: the loader's quarantine row says which
+        return process_radiograph(item, ctx)
+    return process_radiograph(item, ctx, lesion_masks(item, height, width))
 
 
 LABEL_METHOD = LabelMethod(
@@ -369,7 +465,7 @@ LABEL_METHOD = LabelMethod(
 SOURCE = Source(
     settings=Settings,
     plan=plan,
-    process=process_radiograph,
+    process=process_chestx_det,
     layout="train_json + test_json (ChestX_Det_{train,test}.json; ChestX-Det10: "
     "{train,test}.json: [{file_name, syms, boxes [[x1,y1,x2,y2]], polygons}]) + PNGs under "
     "images_dir",

@@ -25,6 +25,13 @@ def source_box(row: LabelRow, width: int, height: int) -> Box | str:
         return str(exc)
 
 
+def finding_id(study_id: str, row: LabelRow) -> str:
+    """The id of the Finding a label row gives on a study. A phrase (and its language) is
+    part of what the finding is; rows without one keep the ids they always had."""
+    said = (row.phrase, row.language) if row.phrase is not None else ()
+    return stable_id("finding", study_id, row.label, row.present, row.box_xywh, *said)
+
+
 def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[QuarantineRow]]:
     """Findings for every usable label row of an item; quarantine rows for the others."""
     findings: list[Finding] = []
@@ -63,9 +70,7 @@ def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[Qua
             box = NamedBox.of(checked, row.label)
         findings.append(
             Finding(
-                finding_id=stable_id(
-                    "finding", study.study_id, row.label, row.present, row.box_xywh
-                ),
+                finding_id=finding_id(study.study_id, row),
                 study_id=study.study_id,
                 patient_id=study.patient_id,
                 label=row.label,
@@ -75,6 +80,8 @@ def findings_of(item: SourceItem, study: Study) -> tuple[list[Finding], list[Qua
                 extractor=item.extractor,
                 extractor_version=item.extractor_version,
                 confidence=1.0,
+                phrase=row.phrase,
+                language=row.language,
             )
         )
     return findings, rejected

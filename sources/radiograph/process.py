@@ -1,10 +1,10 @@
-"""The radiograph processor: one 2D image (PNG or DICOM) with its label rows becomes a Study,
+"""The radiograph processor: one 2D image (PNG, JPEG or DICOM) with its label rows becomes a Study,
 its Findings, grounding records, chains of thought where an organ label image rides along,
 and the MedSG sequence records made from edits and crops of it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +15,10 @@ from records.cot import Organ, lesion_cot_records, organs_from_labels
 from records.grounding import build_grounding_records
 from records.sequences.radiograph import radiograph_sequences
 from schemas.records import Finding, GroundingRecord, Provenance, QuarantineRow, Study
-from sources.base import ItemError, SourceItem
+from sources.base import ItemError, LabelRow, SourceItem
 from sources.context import ItemContext, ItemOutput, read_error
 from sources.imaging import LOADERS
-from sources.radiograph.findings import findings_of
+from sources.radiograph.findings import finding_id, findings_of
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,35 @@ def row_labels(item: SourceItem, study: Study) -> Labels:
     return Labels(*findings_of(item, study))
 
 
-def process_radiograph(item: SourceItem, ctx: ItemContext) -> ItemOutput:
-    """A 2D radiograph (PNG or DICOM) with label rows: one Study, its Findings, grounding
-    records."""
-    return process_image(item, ctx, row_labels)
+def organ_labels_of(item: SourceItem) -> OrganLabels | None:
+    """The organ names of an item's anatomy label image: its settings, or the
+    ``organ_labels`` its settings carry (a source with other per-item settings)."""
+    if isinstance(item.settings, OrganLabels):
+        return item.settings
+    names = getattr(item.settings, "organ_labels", None)
+    return names if isinstance(names, OrganLabels) else None
 
 
-def process_image(item: SourceItem, ctx: ItemContext, labels: LabelStep) -> ItemOutput:
+def process_radiograph(
+    item: SourceItem,
+    ctx: ItemContext,
+    lesion_masks: Mapping[LabelRow, np.ndarray] | None = None,
+) -> ItemOutput:
+    """A 2D radiograph (PNG, JPEG or DICOM) with label rows: one Study, its Findings,
+    grounding records (``lesion_masks``: label row -> the lesion's own mask on the source
+    image, where the source drew one; it decides the chain of thought's host organ)."""
+    return process_image(item, ctx, row_labels, lesion_masks)
+
+
+def process_image(
+    item: SourceItem,
+    ctx: ItemContext,
+    labels: LabelStep,
+    lesion_masks: Mapping[LabelRow, np.ndarray] | None = None,
+) -> ItemOutput:
     """Decode and publish a 2D radiograph, make its findings with ``labels`` (which sees the
-    decoded source size), then its grounding records, chains of thought where an organ label
-    image rides along, and sequence records."""
+    decoded source size), then its grounding records, chains of thought where organ labels
+    ride along, and sequence records."""
     study_id = ctx.ids.study(item.dataset, item.item_id)
     try:
         loaded = LOADERS[item.reader](
@@ -80,16 +99,23 @@ def process_image(item: SourceItem, ctx: ItemContext, labels: LabelStep) -> Item
     if made.complete is not None:
         made.complete(records)
     anatomy = item.input("anatomy_labels")
-    if anatomy and isinstance(item.settings, OrganLabels) and records and ctx.chains:
-        organs = load_organs(anatomy.path, image.pixels.shape, item.settings.as_dict())
+    organ_labels = organ_labels_of(item)
+    if anatomy and organ_labels and records and ctx.chains:
+        organs = load_organs(anatomy.path, image.pixels.shape, organ_labels.as_dict())
         provenance = Provenance.of(
             study,
             f"{item.extractor}+{COT_EXTRACTOR}",
             f"{item.extractor_version}+{COT_VERSION}",
             min(f.confidence for f in findings),
         )
+        masks = {finding_id(study_id, row): m for row, m in (lesion_masks or {}).items()}
         records += lesion_cot_records(
-            study, findings, organs, seed=ctx.records_seed, provenance=provenance
+            study,
+            findings,
+            organs,
+            seed=ctx.records_seed,
+            provenance=provenance,
+            lesion_masks=masks,
         )
     studies = [study]
     if ctx.sequences and records:

@@ -76,3 +76,14 @@ def test_no_organ_no_chain() -> None:
     )
     prov = Provenance("ds", "item-1", "x", "1", 1.0, "CC0-1.0")
     assert lesion_cot_records(study, [outside], organs(), seed=0, provenance=prov) == []
+
+
+def test_a_lesion_mask_decides_the_host_organ_over_its_box() -> None:
+    """A box mostly over the right lung whose drawn mask lies in the left lung: the mask
+    wins; on another grid (a source-size mask) it is resampled first."""
+    box = Box(0.10, 0.2, 0.70, 0.3)
+    assert host_organ(box, organs()).id == "lung_right"
+    mask = np.zeros((200, 200), bool)  # twice the organs' grid
+    mask[40:60, 120:140] = True  # x 0.60-0.70: the left lung
+    assert host_organ(box, organs(), mask).id == "lung_left"
+    assert host_organ(box, organs(), np.zeros((200, 200), bool)) is None

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import tarfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 from pydantic import ValidationError
 
 from engine.config import load_config
@@ -18,9 +21,19 @@ from engine.pipeline import run_build
 from schemas.boxes import Box
 from schemas.identity import Pseudonymizer
 from schemas.vocab import CHESTX_DET_LABELS
-from sources.base import PlanContext
-from sources.radiograph.chestx_det import EDITIONS, Settings, plan
+from shards.layout import BuildLayout
+from sources.base import InputFile, PlanContext
+from sources.context import ItemContext
+from sources.radiograph.chestx_det import (
+    EDITIONS,
+    LesionPolygons,
+    Settings,
+    lesion_masks,
+    plan,
+    process_chestx_det,
+)
 from sources.radiograph.csv_labels import SourceError
+from sources.radiograph.process import OrganLabels
 from sources.registry import licences, source_for
 from tests.helpers import gradient_png, write_config
 
@@ -348,3 +361,80 @@ def test_build_boxes_map_back_to_the_json(tmp_path: Path) -> None:
         ("36201.png", "published"),
         ("36299.png", "quarantined"),
     ]
+
+
+# ---- the publishers' split and the polygons -----------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_polygons_fill_to_their_boxes_and_the_split_is_the_files(
+    realdata: Path, tmp_path: Path
+) -> None:
+    """Every kept box of the real ChestX-Det files has its polygon; filled, a polygon's mask
+    spans its box (the contours trace the boxes' pixels); the train file's images are in
+    train, the test file's in test."""
+    root = realdata / "cxr" / "chestx_det"
+    train, test, _, n_boxes, _ = REAL["ChestX-Det"]
+    names = {
+        key: {e["file_name"] for e in json.loads((root / f).read_text())}
+        for key, f in (("train", train), ("test", test))
+    }
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in names["train"] | names["test"]:
+        (images / name).touch()
+    settings = Settings(kind="chestx_det", root=root, images_dir=str(images))
+    items = _plan(settings, tmp_path).items
+    assert Counter(i.split for i in items) == {"train": 3025, "test": 553}
+    assert all(i.item_id in names[i.split] for i in items)
+    polygons = [(i, row, p) for i in items if i.settings for row, p in i.settings.polygons]
+    assert len(polygons) == n_boxes - 1  # the repeated Fracture box is not kept
+    off = []
+    for item, row, poly in polygons[:200]:
+        mask = lesion_masks(replace(item, settings=LesionPolygons(((row, poly),))), 1024, 1024)[row]
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        x, y, w, h = row.box_xywh
+        # the mask's first and last pixels vs the JSON's corners
+        got = (cols[0], rows[0], cols[-1], rows[-1])
+        off.append(max(abs(a - b) for a, b in zip(got, (x, y, x + w, y + h), strict=True)))
+    assert np.mean(np.array(off) <= 1) > 0.95 and max(off) <= 6
+
+
+def test_a_polygon_not_its_box_decides_the_host_organ(tmp_path: Path) -> None:
+    """A nodule box reaching over both halves, mostly the left one, whose polygon lies in
+    the right half: the chain of thought puts it in the right half's organ; without the
+    polygon, in the left half's."""
+    entry = {
+        "file_name": "40000.png",
+        "syms": ["Nodule"],
+        "boxes": [[10, 10, 100, 60]],
+        "polygons": [[[70, 10], [100, 10], [100, 60]]],
+    }
+    (tmp_path / "train.json").write_text(json.dumps([entry]))
+    gradient_png(tmp_path / "40000.png", SIZE)
+    labels = np.ones((SIZE, SIZE), dtype=np.uint8)
+    labels[:, SIZE // 2 :] = 2
+    Image.fromarray(labels).save(tmp_path / "anatomy.png")
+    settings = Settings(kind="chestx_det", root=tmp_path, train_json="train.json", test_json=None)
+    (item,) = _plan(settings, tmp_path).items
+    assert item.split == "train" and len(item.settings.polygons) == 1
+    hashed = _plan(settings.model_copy(update={"split": "hash"}), tmp_path).items
+    assert hashed[0].split is None  # the build's patient hash decides
+    organs = OrganLabels(
+        ((1, "left_half", "left-half organ"), (2, "right_half", "right-half organ"))
+    )
+    item = replace(
+        item,
+        inputs=(InputFile.of("anatomy_labels", tmp_path / "anatomy.png"),),
+        settings=replace(item.settings, organ_labels=organs),
+    )
+    ctx = ItemContext(BuildLayout(tmp_path / "out"), IDS, (80, 10, 10), None, 0, sequences=False)
+
+    def host(it) -> set[str]:
+        cot = [r for r in process_chestx_det(it, ctx).records if r.family == "cot"]
+        assert len(cot) == 3  # the three curriculum levels
+        return {o for r in cot for o in ("left-half organ", "right-half organ") if o in r.answer}
+
+    assert host(item) == {"right-half organ"}
+    boxes_only = replace(item, settings=LesionPolygons((), organs))
+    assert host(boxes_only) == {"left-half organ"}
