@@ -26,7 +26,8 @@ def test_embedded_demo_config_loads() -> None:
     ]
     assert all(s.optional for s in cfg.sources[-3:])  # the real segmentation volumes
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
-    assert all(s.optional for s in cfg.sources[:3]) and cfg.sources[4].optional
+    assert all(s.optional for s in cfg.sources[:4]) and not cfg.sources[4].optional
+    assert cfg.sources[5].optional  # the real CT example
 
 
 def test_relative_roots_resolve_against_config_folder(tmp_path: Path, monkeypatch) -> None:
