@@ -5,7 +5,8 @@ the boxes as evidence; when the source's labels are exhaustive, "how many?" -> t
 with the boxes (and "none" for a finding stated absent). Per box: "what is in <box>?" ->
 the finding. Per image with several boxes: one multi-box record. Per finding the source
 states absent: presence "no" with no box. Boxes are never invented: a finding without
-boxes gives no box record.
+boxes gives no box record. A structure (an ``anatomy:`` label, e.g. a lung from a
+segmentation set) is worded as a structure, not as an abnormality.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from collections.abc import Sequence
 
 from records.factory import make_grounding
 from schemas.enums import GroundingTask
+from schemas.modality import image_noun
 from schemas.records import Finding, GroundingRecord, NamedBox, Provenance, Study
-from schemas.vocab import phrase
+from schemas.vocab import is_anatomy, phrase
 
-IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "PT": "PET image", "MR": "MR image"}
+# Banks with a wording for structures (``anatomy:`` labels): "<bank>_anatomy".
+_ANATOMY_BANKS = {"referring", "presence_yes", "presence_no"}
+
+
+def _bank(bank: str, label: str | None) -> str:
+    """The bank for a label: a structure's own wording where the bank has one."""
+    return f"{bank}_anatomy" if label and is_anatomy(label) and bank in _ANATOMY_BANKS else bank
 
 
 def _and_join(words: Sequence[str]) -> str:
@@ -31,7 +39,7 @@ def _boxes_text(boxes: Sequence[NamedBox]) -> str:
 def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = ()) -> dict:
     words = phrase(label) if label else ""
     return {
-        "image": IMAGE_NOUNS.get(study.modality, "image"),
+        "image": image_noun(study.modality),
         "finding": words,
         "Finding": words[:1].upper() + words[1:],
         "boxes": _boxes_text(boxes) if boxes else "",
@@ -42,7 +50,9 @@ def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = (
 def _provenance(study: Study, findings: Sequence[Finding]) -> Provenance:
     extractors = "+".join(sorted({f.extractor for f in findings}))
     versions = "+".join(sorted({f.extractor_version for f in findings}))
-    return Provenance.of(study, extractors, versions, min(f.confidence for f in findings))
+    provenance = Provenance.of(study, extractors, versions, min(f.confidence for f in findings))
+    provenance.observer_boxes = [b for f in findings for b in f.observer_boxes]
+    return provenance
 
 
 _COUNT_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -75,7 +85,7 @@ def build_grounding_records(
                 study,
                 task,
                 id_parts=id_parts,
-                bank=bank,
+                bank=_bank(bank, label),
                 slots=slots,
                 seed=seed,
                 provenance=_provenance(study, used),

@@ -73,6 +73,7 @@ class Unit(StrEnum):
     LABEL_ROW = "label_row"  # one row of a label file
     RECORD = "record"  # one built record
     MENTION = "mention"  # one value a report mentions (an SUV with its slice), not a lesion label
+    MASK = "mask"  # one 2D mask file, one label value of it, or its components under the floor
 
 
 class Reason(StrEnum):
@@ -109,8 +110,10 @@ class Reason(StrEnum):
     CT_SLICE_GAP = "ct_slice_gap"  # missing slices (a gap in positions), duplicate positions
     CT_TOO_FEW_SLICES = "ct_too_few_slices"  # a one-slice "volume"
     MASK_READ_ERROR = "mask_read_error"  # a mask file or folder that cannot be read
-    MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from the CT's
-    MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
+    MASK_MISMATCH = "mask_mismatch"  # a mask whose shape or affine differs from its image's
+    MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel (a 2D mask: a pixel)
+    MASK_COMPONENT_SMALL = "mask_component_small"  # components under min_component_pixels
+    IMAGE_ID_UNKNOWN = "image_id_unknown"  # an annotation names an image id not in its file
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
     REVIEW_REJECTED = "review_rejected"  # an expert rejected the record's weak label
     # PET/CT exams (extractors.pet, sources.pet.exam): whole exams, at the read stage.

@@ -79,6 +79,9 @@ class Provenance:
     # The weak boxes a review's correction replaced (question, answer, then step boxes, each
     # with the index of the image it is on: 0 for single-image records); empty otherwise.
     weak_boxes: list[ImageBox] = field(default_factory=list)
+    # Each observer's own box of the record's findings, when a dataset has several
+    # observers (labels ``observer <n>: <finding>``); the answer is their majority mask's.
+    observer_boxes: list[NamedBox] = field(default_factory=list)
 
     @classmethod
     def of(cls, study: Study, extractor: str, version: str, confidence: float) -> Provenance:
@@ -102,7 +105,7 @@ class Study:
     patient_id: str
     source_dataset: str
     source_item: str
-    modality: str
+    modality: str  # schemas.modality code: XR, CT, MR, US, ES (endoscopy), DMS, OP...
     view: str | None
     width: int  # published image size in pixels
     height: int
@@ -128,6 +131,8 @@ class Finding:
     extractor: str
     extractor_version: str
     confidence: float
+    # Each observer's own box when the label comes from several observers' masks.
+    observer_boxes: list[NamedBox] = field(default_factory=list)
 
 
 @dataclass

@@ -3,6 +3,7 @@ spellings of each source dataset that map onto them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -51,6 +52,9 @@ FINDINGS: dict[str, FindingTerm] = {
         FindingTerm("tuberculosis", "tuberculosis"),
         FindingTerm("copd", "chronic obstructive pulmonary disease"),
         FindingTerm("lung_tumor", "lung tumor"),
+        # Segmentation sets of other modalities (sources.segmentation): lesions they outline.
+        FindingTerm("polyp", "polyp"),
+        FindingTerm("skin_lesion", "skin lesion"),
     )
 }
 
@@ -90,7 +94,168 @@ CHESTX_DET_LABELS: dict[str, str] = {
 RSNA_PNEUMONIA_LABEL = "pneumonia"
 
 
+# Labels that name an anatomical structure, not a finding, carry this prefix
+# (``anatomy:right_lung``); records word them as structures ("where is the liver?").
+ANATOMY_PREFIX = "anatomy:"
+
+
+def is_anatomy(label: str) -> bool:
+    return label.startswith(ANATOMY_PREFIX)
+
+
 def phrase(label: str) -> str:
-    """The words for a canonical finding key (the key itself, spaced, when unknown)."""
+    """The words for a canonical finding key (the key itself, spaced, when unknown); an
+    ``anatomy:`` label's words are its structure's."""
+    if is_anatomy(label):
+        label = label[len(ANATOMY_PREFIX) :]
     term = FINDINGS.get(label)
     return term.phrase if term else label.replace("_", " ")
+
+
+# Segmentation and detection sets (sources.segmentation): a dataset's own label names,
+# normalised (``normalise_name``), that map onto a finding above. A name not here and not a
+# finding's key or phrase becomes its own key (its words joined by ``_``).
+SEGMENTATION_LABELS: dict[str, str] = {
+    "polyp": "polyp",
+    "polyps": "polyp",
+    "skin lesion": "skin_lesion",
+    "melanoma": "skin_lesion",
+    "effusion": "pleural_effusion",
+    "active tuberculosis": "tuberculosis",  # TBX11K's categories
+    "pulmonary tuberculosis": "tuberculosis",
+}
+
+# Words that make a name an anatomical structure (an organ, a vessel, a bone, a muscle)
+# unless a lesion word is also in it ("lung nodule", "liver tumour" are findings).
+ANATOMY_WORDS = frozenset(
+    [
+        "lung",
+        "lungs",
+        "lobe",
+        "heart",
+        "atrium",
+        "ventricle",
+        "myocardium",
+        "liver",
+        "spleen",
+        "kidney",
+        "kidneys",
+        "pancreas",
+        "stomach",
+        "gallbladder",
+        "bladder",
+        "colon",
+        "duodenum",
+        "esophagus",
+        "oesophagus",
+        "bowel",
+        "intestine",
+        "rectum",
+        "aorta",
+        "artery",
+        "vein",
+        "cava",
+        "trachea",
+        "bronchus",
+        "rib",
+        "ribs",
+        "vertebra",
+        "vertebrae",
+        "spine",
+        "sacrum",
+        "hip",
+        "femur",
+        "humerus",
+        "scapula",
+        "clavicle",
+        "sternum",
+        "skull",
+        "pelvis",
+        "gluteus",
+        "muscle",
+        "autochthon",
+        "iliopsoas",
+        "brain",
+        "hippocampus",
+        "prostate",
+        "uterus",
+        "thyroid",
+        "adrenal",
+        "breast",
+        "optic",
+        "disc",
+        "disk",
+        "cup",
+        "macula",
+        "vessel",
+        "vessels",
+        "retina",
+    ]
+)
+LESION_WORDS = frozenset(
+    [
+        "lesion",
+        "lesions",
+        "tumor",
+        "tumour",
+        "tumors",
+        "tumours",
+        "nodule",
+        "nodules",
+        "mass",
+        "masses",
+        "cyst",
+        "cysts",
+        "polyp",
+        "polyps",
+        "cancer",
+        "carcinoma",
+        "metastasis",
+        "metastases",
+        "effusion",
+        "fracture",
+        "pneumothorax",
+        "haemorrhage",
+        "hemorrhage",
+        "infarct",
+        "edema",
+        "oedema",
+        "opacity",
+        "tuberculosis",
+        "melanoma",
+        "naevus",
+        "nevus",
+        "exudate",
+        "exudates",
+        "microaneurysm",
+        "microaneurysms",
+    ]
+)
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def normalise_name(name: str) -> str:
+    """A dataset's label name in lower case with single spaces: ``Lung_Lower-Lobe`` and
+    ``lungLowerLobe`` both give ``lung lower lobe``."""
+    spaced = _CAMEL.sub(" ", name.strip())
+    return " ".join(re.split(r"[\s_\-]+", spaced.lower())).strip()
+
+
+def name_is_anatomy(name: str) -> bool:
+    """The default rule: a normalised name with an anatomy word and no lesion word."""
+    words = set(name.split())
+    return bool(words & ANATOMY_WORDS) and not words & LESION_WORDS
+
+
+def segmentation_label(name: str, anatomy: bool | None = None) -> str:
+    """The canonical label of a dataset's own label name: its ``SEGMENTATION_LABELS`` entry,
+    a finding whose key or phrase it is, else the name's words joined by ``_``; anatomy
+    (``anatomy`` True, or by ``name_is_anatomy`` when None) gets the ``anatomy:`` prefix."""
+    norm = normalise_name(name)
+    key = SEGMENTATION_LABELS.get(norm)
+    if key is None:
+        by_phrase = {t.phrase.lower(): t.key for t in FINDINGS.values()}
+        key = by_phrase.get(norm) or (norm.replace(" ", "_") if norm else "unnamed")
+    structure = name_is_anatomy(norm) if anatomy is None else anatomy
+    return f"{ANATOMY_PREFIX}{key}" if structure else key

@@ -21,6 +21,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.ct:SYNTHETIC_CT",
     "sources.pet.exam:SOURCE",
     "sources.pet.synthetic:SOURCE",
+    "sources.segmentation.image_masks:SOURCE",
 )
 
 
