@@ -22,6 +22,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.pet.exam:SOURCE",
     "sources.pet.synthetic:SOURCE",
     "sources.segmentation.image_masks:SOURCE",
+    "sources.segmentation.coco:SOURCE",
 )
 
 

@@ -83,7 +83,6 @@ class Settings(SourceSettings):
     empty_masks: Literal["quarantine", "negative"] = "quarantine"
     label_kinds: dict[str, Literal["anatomy", "finding"]] = Field(default_factory=dict)
     patient_regex: str | None = None  # its first group of the id is the patient (default id)
-    view: str | None = None  # the published image's view, when the dataset has one
     licence: str  # licence id (declare it: sources.segmentation.licences or shards.licences)
     optional: bool = False
 

@@ -159,7 +159,7 @@ def test_v7labs_lungs_grey_from_rgb_jpeg(realdata: Path, tmp_path: Path) -> None
 
 
 def _png(tmp_path: Path, out) -> Path:
-    return tmp_path / "out" / out.studies[0].image_path
+    return BuildLayout(tmp_path / "out").image_path(out.studies[0].study_id)
 
 
 def test_sammed2d_structures_from_file_names(realdata: Path, tmp_path: Path) -> None:
