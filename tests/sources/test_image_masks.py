@@ -286,3 +286,65 @@ def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
     assert "value 7 (25 pixels)" in outputs["unnamed"].quarantine[0].message
     assert not outputs["size"].studies and not outputs["empty"].studies
     assert outputs["good"].records and outputs["unnamed"].records
+
+
+def test_build_publishes_colour_grounding(realdata: Path, tmp_path: Path) -> None:
+    """A build with the Kvasir-SEG sample and the SAM-Med2D CT slices publishes, and
+    ``datasets.load_dataset`` reads grounding records with RGB endoscopy images and grey CT
+    ones, and sequence records."""
+    import datasets
+
+    from engine.config import load_config
+    from engine.pipeline import run_build
+    from shards.manifest import verify
+    from tests.helpers import write_config
+
+    cfg = write_config(
+        tmp_path / "build.yaml",
+        [
+            {
+                "kind": "image_masks",
+                "name": "kvasir-seg",
+                "root": str(realdata / "segmentation" / "endoscopy_kvasir_seg"),
+                "images": "images/{id}.jpg",
+                "masks": "masks/{id}.jpg",
+                "labels": {255: "polyp"},
+                "modality": "endoscopy",
+                "licence": "Kvasir-SEG",
+            },
+            {
+                "kind": "image_masks",
+                "name": "sammed2d",
+                "root": str(realdata / "ct" / "sammed2d_ct_slices"),
+                "images": "images/{id}.png",
+                "masks": "masks/{id}_{label}_{instance}.png",
+                "modality": "ct",
+                "patient_regex": r"^(.+)_\d+$",
+                "licence": "SAM-Med2D-demo",
+            },
+        ],
+        image_max_side=256,
+    )
+    out = tmp_path / "out"
+    report = run_build(load_config(cfg), out)
+    assert verify(out) == []
+    flow = report.stats["flow"]
+    assert flow["records_published"] == flow["records_valid"] == flow["records_built"] > 0
+    rows = [
+        row
+        for config in sorted(
+            d.name for d in out.glob("*") if d.name.startswith(("grounding", "seq"))
+        )
+        for split in ("train", "validation", "test")
+        if (out / config / split).is_dir()
+        for row in datasets.load_dataset(str(out), config, split=split)
+    ]
+    grounding = [r for r in rows if r["json"]["family"] == "grounding"]
+    polyps = [r for r in grounding if r["json"]["label"] == "polyp"]
+    assert polyps and all(r["png"].mode == "RGB" for r in polyps)
+    assert all(r["json"]["image"]["modality"] == "ES" for r in polyps)
+    assert any("endoscopy image" in r["json"]["question"] for r in polyps)
+    ct = [r for r in grounding if r["json"]["image"]["modality"] == "CT"]
+    assert ct and all(r["png"].mode == "L" for r in ct)
+    assert {r["json"]["label"] for r in ct} >= {"anatomy:liver", "anatomy:aorta"}
+    assert [r for r in rows if r["json"]["family"] == "sequence"]
