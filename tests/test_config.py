@@ -18,7 +18,9 @@ def test_embedded_demo_config_loads() -> None:
         "ct_projection",
         "synthetic_ct",
         "synthetic_pet",
+        *["image_masks"] * 5,
     ]
+    assert all(s.optional for s in cfg.sources[6:])
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
     assert all(s.optional for s in cfg.sources[:2]) and cfg.sources[3].optional
 

@@ -22,6 +22,10 @@ IDS = Pseudonymizer(DEMO_SALT)
 CT_CASES = 1 + 3  # the demo's CT sources (tests/test_demo_ct.py)
 CT_STUDIES = 2 * CT_CASES
 PET_EXAMS = 3  # the demo's synthetic_pet exams (tests/test_demo_pet.py)
+# 2D segmentation samples (image_masks): Kvasir-SEG 5, ISIC 12, Montgomery/Shenzhen 10,
+# v7labs 1, SAM-Med2D 5 images (one of them, amos_0507_31, has no mask: file_missing)
+SEG2D_IMAGES = 5 + 12 + 10 + 1 + 5
+SEG2D_NO_MASK = 1
 
 
 def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
@@ -122,18 +126,20 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     pet_studies = published_study_ids(out, {"synthetic_pet"})  # a MIP + the reported slices
     assert len(pet_studies) >= 2 * PET_EXAMS
     flow = demo_release["stats"]["flow"]
-    assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS
+    assert flow["items_named"] == acc.images_named + CT_CASES + PET_EXAMS + SEG2D_IMAGES
     # one status row per named input (_build/tables/items.parquet), checked against the files
     items = pq.read_table(out / "_build" / "tables" / "items.parquet").to_pylist()
     status = Counter(i["status"] for i in items)
     assert status["published"] + status["quarantined"] == len(items) == flow["items_named"]
     radiographs = {"nih_cxr14", "rsna_pneumonia", "synthetic_cxr"}
     assert {i["item_id"] for i in items if i["dataset"] in radiographs} == acc.named
-    assert sum(i["dataset"] not in radiographs for i in items) == CT_CASES + PET_EXAMS
+    assert sum(i["dataset"] not in radiographs for i in items) == (
+        CT_CASES + PET_EXAMS + SEG2D_IMAGES
+    )
     published = [i for i in items if i["status"] == "published"]
     assert len(published) >= 4 + 8 + 300 and all(i["n_records"] > 0 for i in published)
     reasons = Counter(i["reason"] for i in items if i["status"] == "quarantined")
-    assert reasons["file_missing"] == 876
+    assert reasons["file_missing"] == 876 + SEG2D_NO_MASK
     # every valid record is published, but for the copies of identical pixels set aside
     duplicates = demo_release["stats"]["quarantine"].get("publish", {}).get("duplicate_image", 0)
     assert flow["records_published"] + duplicates == flow["records_valid"] == flow["records_built"]

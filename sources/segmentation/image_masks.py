@@ -321,7 +321,13 @@ def _mask_index(settings: Settings, root: Path, images: dict[str, str]) -> dict[
         head, _, tail = pattern.partition("{id}")
         literal = re.split(r"\{\w+\}", tail, maxsplit=1)[0]
         claims: dict[str, tuple[str, re.Match[str]]] = {}
-        for image_id in images:
+        if "{" in head:  # a field before {id} (``{label}/{id}.png``): match each file once
+            generic = _regex(pattern)
+            for rel in files:
+                m = generic.fullmatch(rel)
+                if m and m["id"] in images:
+                    claims[rel] = (m["id"], m)
+        for image_id in images if "{" not in head else ():
             prefix = head + image_id + literal
             start = bisect.bisect_left(files, prefix)
             regex = _regex(pattern, image_id)

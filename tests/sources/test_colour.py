@@ -61,7 +61,7 @@ def test_ultrasound_rgb_dicom_publishes_in_colour(realdata: Path, tmp_path: Path
     assert np.array_equal(loaded.pixels, expected)  # RGB as stored
     grey = load_dicom(path).pixels
     assert grey.shape == (480, 640)
-    study, image = _ctx(tmp_path).publish_study(
+    study, _image = _ctx(tmp_path).publish_study(
         _item(path, "US"), "study-us", loaded.pixels, view=None
     )
     with Image.open(BuildLayout(tmp_path).image_path(study.study_id)) as png:

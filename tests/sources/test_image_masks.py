@@ -224,7 +224,7 @@ def test_observers_majority_boxes_and_agreement(tmp_path: Path) -> None:
     m2[12:20, 10:32] = 1
     _write(root / "obs1" / "a.png", m1)
     _write(root / "obs2" / "a.png", m2)
-    planned, outputs = _run(
+    _planned, outputs = _run(
         tmp_path,
         root=root,
         images="img/{id}.png",
@@ -267,7 +267,7 @@ def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
     unnamed[20:25, 20:25] = 7
     _write(root / "masks" / "unnamed.png", unnamed)
     _write(root / "masks" / "empty.png", np.zeros((40, 50), np.uint8))
-    planned, outputs = _run(
+    _planned, outputs = _run(
         tmp_path,
         root=root,
         images="images/{id}.png",
@@ -348,3 +348,33 @@ def test_build_publishes_colour_grounding(realdata: Path, tmp_path: Path) -> Non
     assert ct and all(r["png"].mode == "L" for r in ct)
     assert {r["json"]["label"] for r in ct} >= {"anatomy:liver", "anatomy:aorta"}
     assert [r for r in rows if r["json"]["family"] == "sequence"]
+
+
+def test_label_folder_pattern_montgomery_layout(tmp_path: Path) -> None:
+    """Montgomery as NLM ships it: ``ManualMask/leftMask/<id>.png`` and ``rightMask``."""
+    root = tmp_path / "MontgomerySet"
+    _write(root / "CXR_png" / "MCUCXR_0001_0.png", _image()[..., 0])
+    left = np.zeros((40, 50), np.uint8)
+    left[5:35, 5:20] = 255
+    right = np.zeros((40, 50), np.uint8)
+    right[6:33, 28:45] = 255
+    _write(root / "ManualMask" / "leftMask" / "MCUCXR_0001_0.png", left)
+    _write(root / "ManualMask" / "rightMask" / "MCUCXR_0001_0.png", right)
+    _planned, outputs = _run(
+        tmp_path,
+        root=root,
+        images="CXR_png/{id}.png",
+        masks="ManualMask/{label}/{id}.png",
+        labels={"leftMask": "left lung", "rightMask": "right lung"},
+        modality="xray",
+        boxes="whole",
+        exhaustive=True,
+        licence="Montgomery-Shenzhen",
+    )
+    out = outputs["MCUCXR_0001_0"]
+    boxes = {f.label: _finding_boxes(out, f.label, 50, 40)[0] for f in out.findings}
+    assert boxes == {
+        "anatomy:left_lung": pytest.approx((5, 5, 20, 35)),
+        "anatomy:right_lung": pytest.approx((28, 6, 45, 33)),
+    }
+    assert not out.quarantine
