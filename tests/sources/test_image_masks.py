@@ -254,8 +254,9 @@ def test_observers_majority_boxes_and_agreement(tmp_path: Path) -> None:
     assert grounding[0].provenance.confidence == pytest.approx(iou)
 
 
-def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
-    root = tmp_path / "data"
+def _bad_masks(root: Path) -> Path:
+    """A good image and mask, and one of each bad mask: another size, a value ``labels``
+    does not name, empty."""
     good = np.zeros((40, 50), np.uint8)
     good[5:15, 5:15] = 255
     good[30, 40] = 255  # one pixel: under min_component_pixels
@@ -267,6 +268,11 @@ def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
     unnamed[20:25, 20:25] = 7
     _write(root / "masks" / "unnamed.png", unnamed)
     _write(root / "masks" / "empty.png", np.zeros((40, 50), np.uint8))
+    return root
+
+
+def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
+    root = _bad_masks(tmp_path / "data")
     _planned, outputs = _run(
         tmp_path,
         root=root,
@@ -293,11 +299,13 @@ def test_build_publishes_colour_grounding(realdata: Path, tmp_path: Path) -> Non
     ``datasets.load_dataset`` reads grounding records with RGB endoscopy images and grey CT
     ones, and sequence records."""
     import datasets
+    import pyarrow.parquet as pq
 
     from engine.config import load_config
     from engine.pipeline import run_build
     from shards.manifest import verify
-    from tests.helpers import write_config
+    from tests.helpers import TEST_SALT, write_config
+    from tests.sources.test_coco import _dataset as coco_dataset
 
     cfg = write_config(
         tmp_path / "build.yaml",
@@ -322,12 +330,47 @@ def test_build_publishes_colour_grounding(realdata: Path, tmp_path: Path) -> Non
                 "patient_regex": r"^(.+)_\d+$",
                 "licence": "SAM-Med2D-demo",
             },
+            {
+                "kind": "image_masks",
+                "name": "bad-masks",
+                "root": str(_bad_masks(tmp_path / "bad")),
+                "images": "images/{id}.png",
+                "masks": "masks/{id}.png",
+                "labels": {255: "polyp"},
+                "modality": "endoscopy",
+                "licence": "CC0-1.0",
+            },
+            {
+                "kind": "coco",
+                "name": "coco-fixture",
+                "root": str(coco_dataset(tmp_path / "coco").parent.parent),
+                "annotations": "annotations/train.json",
+                "images_dir": "imgs",
+                "modality": "xray",
+                "licence": "CC0-1.0",
+            },
         ],
         image_max_side=256,
     )
     out = tmp_path / "out"
     report = run_build(load_config(cfg), out)
     assert verify(out) == []
+    quarantine = pq.read_table(out / "_build" / "tables" / "quarantine.parquet").to_pylist()
+    ids = Pseudonymizer(TEST_SALT)
+    bad = {
+        name: sorted(
+            q["reason"] for q in quarantine if q["item_id"] == ids.study("bad-masks", name)
+        )
+        for name in ("good", "size", "unnamed", "empty")
+    }
+    assert bad == {
+        "good": ["mask_component_small"],
+        "size": ["mask_mismatch"],
+        "unnamed": ["label_unmapped", "mask_component_small"],
+        "empty": ["mask_empty"],
+    }
+    coco = sorted(q["reason"] for q in quarantine if q["source_dataset"] == "coco-fixture")
+    assert coco == ["file_missing", "image_id_unknown", "label_unmapped"]
     flow = report.stats["flow"]
     assert flow["records_published"] == flow["records_valid"] == flow["records_built"] > 0
     rows = [
