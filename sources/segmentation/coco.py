@@ -128,11 +128,19 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
         for c in data.get("categories", [])
         if isinstance(c, dict)
     }
-    images = {
-        im.get("id"): im
-        for im in data["images"]
-        if isinstance(im, dict) and isinstance(im.get("file_name"), str)
-    }
+    images: dict[Any, dict] = {}
+    for n, im in enumerate(data["images"], start=1):
+        name = im.get("file_name") if isinstance(im, dict) else None
+        if not isinstance(name, str) or not name or ".." in Path(name).parts:
+            problem = f"images entry {n}: file_name {name!r} is not a relative file name"
+        elif im.get("id") in images:
+            problem = f"images entry {n}: id {im.get('id')!r} is listed twice"
+        else:
+            images[im.get("id")] = im
+            continue
+        out.quarantine.append(
+            quarantine_item(dataset, Reason.BAD_CSV_ROW, problem, str(path), stage=Stage.PLAN)
+        )
     annotations = data.get("annotations", []) or []
     out.n_label_rows = len(annotations)
     rows: dict[Any, list[LabelRow]] = {k: [] for k in images}

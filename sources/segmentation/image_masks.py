@@ -214,7 +214,18 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 )
                 continue
             images[m["id"]] = rel
-    masks = _mask_index(settings, root, images)
+    masks, orphans = _mask_index(settings, root, images)
+    for orphan in orphans:
+        out.quarantine.append(
+            quarantine_item(
+                dataset,
+                Reason.FILE_MISSING,
+                f"mask {Path(orphan).name} matches the masks pattern but no image of "
+                f"{settings.images}: not used",
+                orphan,
+                stage=Stage.PLAN,
+            )
+        )
     named = sorted(
         (str(k), k, canonical(v, settings.label_kinds)) for k, v in (settings.labels or {}).items()
     )
@@ -227,7 +238,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
         settings.exhaustive if settings.exhaustive is not None else not settings.has_label_field
     )
     patient_re = re.compile(settings.patient_regex) if settings.patient_regex else None
-    out.n_label_rows = sum(len(v) for v in masks.values())
+    out.n_label_rows = sum(len(v) for v in masks.values()) + len(orphans)
     for image_id, rel in sorted(images.items()):
         study_id = ctx.ids.study(dataset, image_id)
         path = root / rel
@@ -305,17 +316,20 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 ),
             )
         )
-    unmatched = out.n_label_rows - sum(len(i.settings.masks) for i in out.items)
+    unmatched = out.n_label_rows - len(orphans) - sum(len(i.settings.masks) for i in out.items)
     if unmatched > 0:
         out.notes.append(f"{dataset}: {unmatched} mask file(s) belong to images set aside")
     return out
 
 
-def _mask_index(settings: Settings, root: Path, images: dict[str, str]) -> dict[str, list]:
+def _mask_index(
+    settings: Settings, root: Path, images: dict[str, str]
+) -> tuple[dict[str, list], list[str]]:
     """Mask files by image id. Each pattern's files are matched with each image's id as a
     literal (so ids and labels may both contain ``_``); a file two ids could claim goes to
     the longer id (``a_b_liver`` is ``a_b``'s, not ``a``'s ``b_liver``)."""
     found: dict[str, list[MaskRef]] = {}
+    orphans: list[str] = []  # mask files of no image
     for observer, pattern in enumerate(settings.patterns):
         files = _files(root, pattern)
         head, _, tail = pattern.partition("{id}")
@@ -337,6 +351,10 @@ def _mask_index(settings: Settings, root: Path, images: dict[str, str]) -> dict[
                 m = regex.fullmatch(rel)
                 if m and (rel not in claims or len(image_id) > len(claims[rel][0])):
                     claims[rel] = (image_id, m)
+        generic = _regex(pattern)
+        orphans.extend(
+            str(root / rel) for rel in files if rel not in claims and generic.fullmatch(rel)
+        )
         for rel, (image_id, m) in sorted(claims.items()):
             groups = m.groupdict()
             found.setdefault(image_id, []).append(
@@ -344,7 +362,7 @@ def _mask_index(settings: Settings, root: Path, images: dict[str, str]) -> dict[
                     str(root / rel), observer, groups.get("label"), groups.get("instance") or ""
                 )
             )
-    return found
+    return found, orphans
 
 
 def process(item: SourceItem, ctx: ItemContext) -> ItemOutput:

@@ -273,7 +273,8 @@ def _bad_masks(root: Path) -> Path:
 
 def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
     root = _bad_masks(tmp_path / "data")
-    _planned, outputs = _run(
+    _write(root / "masks" / "orphan.png", np.zeros((40, 50), np.uint8))  # no image
+    planned, outputs = _run(
         tmp_path,
         root=root,
         images="images/{id}.png",
@@ -282,6 +283,8 @@ def test_bad_masks_are_one_quarantine_row_each(tmp_path: Path) -> None:
         modality="endoscopy",
         licence="CC0-1.0",
     )
+    (orphan,) = planned.quarantine
+    assert orphan.reason == "file_missing" and orphan.source_ref.endswith("orphan.png")
     reasons = {k: [q.reason for q in o.quarantine] for k, o in outputs.items()}
     assert reasons == {
         "good": ["mask_component_small"],
