@@ -238,6 +238,8 @@ def weak_hash(record: Record) -> str:
     prov = dict(row["provenance"])
     for key in ("review_state", "reviewer", "reviewed_at", "review_note", "weak_boxes", "readers"):
         prov.pop(key, None)
+    if prov.get("language") is None:  # records made before the field keep their hash
+        prov.pop("language", None)
     row["provenance"] = prov
     blob = json.dumps(row, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

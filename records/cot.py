@@ -15,6 +15,7 @@ from records.factory import make_cot
 from records.templates import Template
 from schemas.boxes import Box
 from schemas.enums import CotStepKind
+from schemas.modality import image_noun
 from schemas.records import CotRecord, CotStep, Finding, NamedBox, Provenance, Study
 from schemas.vocab import phrase
 
@@ -62,8 +63,6 @@ BANKS: dict[str, tuple[Template, ...]] = {
         ),
     ),
 }
-
-IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "DRR": "radiograph projection"}
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ def lesion_cot_records(
             "organ": organ.name,
             "organ_box": organ.box.to_text(),
             "lesion_box": lesion.to_text(),
-            "image": IMAGE_NOUNS.get(study.modality, "image"),
+            "image": image_noun(study.modality),
         }
         for level in LEVELS:
             les = NamedBox.of(lesion, f.label)

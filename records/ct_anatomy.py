@@ -33,8 +33,8 @@ from schemas.records import (
     Record,
     Study,
 )
+from schemas.vocab import ANATOMY_PREFIX
 
-ANATOMY_PREFIX = "anatomy:"
 CONFIDENCE_ANATOMY = 0.9  # a structure straight from its masks
 CONFIDENCE_DERIVED = 0.8  # a derived structure (zones, mediastinum, hemidiaphragms...)
 CONFIDENCE_REPORT = 0.5  # a report finding grounded at anatomy level

@@ -12,6 +12,9 @@ sentence) give records that quote the phrase verbatim (after ``extractors.deid``
 the phrase's language where a bank exists, the language kept in ``provenance.language``:
 per phrase, "where is <phrase>?" -> its boxes, and for a phrase stating an absence, presence
 "no". They give no label-worded records: a source that wants those too adds plain rows.
+
+A structure (an ``anatomy:`` label, e.g. a lung from a segmentation set) is worded as a
+structure, not as an abnormality.
 """
 
 from __future__ import annotations
@@ -23,12 +26,20 @@ from extractors.deid import deidentify
 from records.factory import make_grounding
 from records.templates import BANKS
 from schemas.enums import GroundingTask
+from schemas.modality import image_noun
 from schemas.records import Finding, GroundingRecord, NamedBox, Provenance, Study
-from schemas.vocab import phrase
+from schemas.vocab import is_anatomy, phrase
 
-IMAGE_NOUNS = {"XR": "chest X-ray", "CT": "CT image", "PT": "PET image", "MR": "MR image"}
 # The image nouns of the other languages phrases come in (BCP 47 -> modality -> words).
 IMAGE_NOUNS_BY_LANGUAGE = {"es": {"XR": "radiografía de tórax", "CT": "imagen de TC"}}
+
+# Banks with a wording for structures (``anatomy:`` labels): "<bank>_anatomy".
+_ANATOMY_BANKS = {"referring", "presence_yes", "presence_no"}
+
+
+def _bank(bank: str, label: str | None) -> str:
+    """The bank for a label: a structure's own wording where the bank has one."""
+    return f"{bank}_anatomy" if label and is_anatomy(label) and bank in _ANATOMY_BANKS else bank
 
 
 def _and_join(words: Sequence[str], conjunction: str = "and") -> str:
@@ -48,7 +59,7 @@ def _boxes_text(boxes: Sequence[NamedBox], language: str | None = None) -> str:
 def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = ()) -> dict:
     words = phrase(label) if label else ""
     return {
-        "image": IMAGE_NOUNS.get(study.modality, "image"),
+        "image": image_noun(study.modality),
         "finding": words,
         "Finding": words[:1].upper() + words[1:],
         "boxes": _boxes_text(boxes) if boxes else "",
@@ -59,7 +70,9 @@ def _slots(study: Study, label: str | None = None, boxes: Sequence[NamedBox] = (
 def _provenance(study: Study, findings: Sequence[Finding]) -> Provenance:
     extractors = "+".join(sorted({f.extractor for f in findings}))
     versions = "+".join(sorted({f.extractor_version for f in findings}))
-    return Provenance.of(study, extractors, versions, min(f.confidence for f in findings))
+    provenance = Provenance.of(study, extractors, versions, min(f.confidence for f in findings))
+    provenance.readers = [b for f in findings for b in f.readers]
+    return provenance
 
 
 _COUNT_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -94,7 +107,7 @@ def build_grounding_records(
                 study,
                 task,
                 id_parts=id_parts,
-                bank=bank,
+                bank=_bank(bank, label),
                 slots=slots,
                 seed=seed,
                 provenance=_provenance(study, used),
@@ -222,7 +235,7 @@ def phrase_records(
         ids = tuple(f.finding_id for f in group)
         nouns = IMAGE_NOUNS_BY_LANGUAGE.get(language, {})
         slots = {
-            "image": nouns.get(study.modality) or IMAGE_NOUNS.get(study.modality, "image"),
+            "image": nouns.get(study.modality) or image_noun(study.modality),
             "phrase": deidentify(text),
             "boxes": _boxes_text(boxes, language) if boxes else "",
         }

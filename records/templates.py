@@ -92,6 +92,26 @@ BANKS: dict[str, tuple[Template, ...]] = {
             "No.",
         ),
     ),
+    # A structure (an ``anatomy:`` label) is named as one, not as an abnormality.
+    "referring_anatomy": (
+        Template(
+            "ra-1", "What structure is in the region {box} of this {image}?", "The {finding}."
+        ),
+        Template("ra-2", "Which anatomical structure does the box {box} mark?", "The {finding}."),
+        Template("ra-3", "Name the structure inside {box}.", "{Finding}."),
+    ),
+    "presence_yes_anatomy": (
+        Template(
+            "pa-1", "Is the {finding} visible in this {image}?", "Yes, the {finding} is at {boxes}."
+        ),
+        Template("pa-2", "Does this {image} show the {finding}?", "Yes. {Finding}: {boxes}."),
+    ),
+    "presence_no_anatomy": (
+        Template("na-1", "Is the {finding} visible in this {image}?", "No."),
+        Template(
+            "na-2", "Does this {image} show the {finding}?", "No, the {finding} is not in view."
+        ),
+    ),
     "multi_grounding": (
         Template("mg-1", "Locate each of these findings: {findings}.", "{listing}"),
         Template("mg-2", "Give the bounding boxes of the {findings} in this {image}.", "{listing}"),

@@ -73,6 +73,7 @@ class Unit(StrEnum):
     LABEL_ROW = "label_row"  # one row of a label file
     RECORD = "record"  # one built record
     MENTION = "mention"  # one value a report mentions (an SUV with its slice), not a lesion label
+    MASK = "mask"  # one 2D mask file, one label value of it, or its components under the floor
 
 
 class Reason(StrEnum):
@@ -123,6 +124,8 @@ class Reason(StrEnum):
     # polygon image size) that is not its radiograph's size.
     MASK_MISMATCH = "mask_mismatch"
     MASK_EMPTY = "mask_empty"  # masks given, but no structure has a voxel
+    MASK_COMPONENT_SMALL = "mask_component_small"  # components under min_component_pixels
+    IMAGE_ID_UNKNOWN = "image_id_unknown"  # an annotation names an image id not in its file
     MASKS_UNAVAILABLE = "masks_unavailable"  # no masks given and no TotalSegmentator weights
     MASK_VALUE_UNKNOWN = "mask_value_unknown"  # a label map value the source's labels do not name
     VOLUME_GEOMETRY = "volume_geometry"  # an oblique / degenerate MR or other non-CT volume grid

@@ -92,8 +92,9 @@ class Provenance:
     # The weak boxes a review's correction replaced (question, answer, then step boxes, each
     # with the index of the image it is on: 0 for single-image records); empty otherwise.
     weak_boxes: list[ImageBox] = field(default_factory=list)
-    # Where several readers boxed one image (VinDr-CXR): each reader's own boxes of the
-    # record's finding, behind the fused answer boxes; empty for single-reader labels.
+    # Where several readers or observers boxed one image (VinDr-CXR's radiologists, a
+    # segmentation set's observers): each one's own boxes of the record's finding, behind the
+    # fused or majority answer boxes; empty for single-reader labels.
     readers: list[ReaderBox] = field(default_factory=list)
     # The language (BCP 47: "en", "es") of the source's own text the record quotes (a
     # radiologist's phrase, a report sentence); None when it quotes none.
@@ -121,7 +122,7 @@ class Study:
     patient_id: str
     source_dataset: str
     source_item: str
-    modality: str
+    modality: str  # schemas.modality code: XR, CT, MR, US, ES (endoscopy), DMS, OP...
     view: str | None
     width: int  # published image size in pixels
     height: int
@@ -152,6 +153,8 @@ class Finding:
     # source gives only a label.
     phrase: str | None = None
     language: str | None = None
+    # Each observer's own box when the label comes from several observers' masks.
+    readers: list[ReaderBox] = field(default_factory=list)
 
 
 @dataclass

@@ -3,6 +3,7 @@ spellings of each source dataset that map onto them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -56,6 +57,9 @@ FINDINGS: dict[str, FindingTerm] = {
         # (stated absent: no abnormality).
         FindingTerm("pleural_other", "other pleural abnormality"),
         FindingTerm("abnormality", "abnormality"),
+        # Segmentation sets of other modalities (sources.segmentation): lesions they outline.
+        FindingTerm("polyp", "polyp"),
+        FindingTerm("skin_lesion", "skin lesion"),
     )
 }
 
@@ -269,29 +273,181 @@ PADCHEST_NORMAL = "normal"
 RSNA_PNEUMONIA_LABEL = "pneumonia"
 
 
+# Labels that name an anatomical structure, not a finding, carry this prefix
+# (``anatomy:right_lung``); records word them as structures ("where is the liver?").
+ANATOMY_PREFIX = "anatomy:"
+
+
+def is_anatomy(label: str) -> bool:
+    return label.startswith(ANATOMY_PREFIX)
+
+
 def phrase(label: str) -> str:
-    """The words for a canonical finding key (the key itself, spaced, when unknown)."""
+    """The words for a canonical finding key (the key itself, spaced, when unknown); an
+    ``anatomy:`` label's words are its structure's."""
+    if is_anatomy(label):
+        label = label[len(ANATOMY_PREFIX) :]
     term = FINDINGS.get(label)
     return term.phrase if term else label.replace("_", " ")
 
 
-def label_key(name: str) -> str:
-    """A dataset's own label name as a finding key: lower case, words joined by ``_``
-    ("Anterior Hippocampus" -> ``anterior_hippocampus``), the canonical key when the
-    normalised name is one (``FINDINGS``) or a spelling a map below covers."""
-    words = "".join(c if c.isalnum() else " " for c in name.strip().lower()).split()
-    key = "_".join(words)
-    return SEGMENTATION_LABELS.get(key, key)
-
-
-# Label names of segmentation datasets (normalised by ``label_key``) that mean a canonical
-# finding: MSD, nnU-Net and DICOM-SEG label names.
+# Segmentation and detection sets (sources.segmentation): a dataset's own label names,
+# normalised (``normalise_name``), that map onto a finding above. A name not here and not a
+# finding's key or phrase becomes its own key (its words joined by ``_``).
 SEGMENTATION_LABELS: dict[str, str] = {
+    "polyp": "polyp",
+    "polyps": "polyp",
+    "skin lesion": "skin_lesion",
+    "melanoma": "skin_lesion",
+    "effusion": "pleural_effusion",
+    "active tuberculosis": "tuberculosis",  # TBX11K's categories
+    "pulmonary tuberculosis": "tuberculosis",
+    # MSD, nnU-Net and DICOM-SEG label names
     "tumor": "mass",
     "tumour": "mass",
-    "lung_nodule": "nodule",
+    "lung nodule": "nodule",
     "nodules": "nodule",
-    "pneumothorax": "pneumothorax",
-    "pleural_effusion": "pleural_effusion",
-    "effusion": "pleural_effusion",
+    "pleural effusion": "pleural_effusion",
 }
+
+# Words that make a name an anatomical structure (an organ, a vessel, a bone, a muscle)
+# unless a lesion word is also in it ("lung nodule", "liver tumour" are findings).
+ANATOMY_WORDS = frozenset(
+    [
+        "lung",
+        "lungs",
+        "lobe",
+        "heart",
+        "atrium",
+        "ventricle",
+        "myocardium",
+        "liver",
+        "spleen",
+        "kidney",
+        "kidneys",
+        "pancreas",
+        "stomach",
+        "gallbladder",
+        "bladder",
+        "colon",
+        "duodenum",
+        "esophagus",
+        "oesophagus",
+        "bowel",
+        "intestine",
+        "rectum",
+        "aorta",
+        "artery",
+        "vein",
+        "cava",
+        "trachea",
+        "bronchus",
+        "rib",
+        "ribs",
+        "vertebra",
+        "vertebrae",
+        "spine",
+        "sacrum",
+        "hip",
+        "femur",
+        "humerus",
+        "scapula",
+        "clavicle",
+        "sternum",
+        "skull",
+        "pelvis",
+        "gluteus",
+        "muscle",
+        "autochthon",
+        "iliopsoas",
+        "brain",
+        "hippocampus",
+        "prostate",
+        "uterus",
+        "thyroid",
+        "adrenal",
+        "breast",
+        "optic",
+        "disc",
+        "disk",
+        "cup",
+        "macula",
+        "vessel",
+        "vessels",
+        "retina",
+    ]
+)
+LESION_WORDS = frozenset(
+    [
+        "lesion",
+        "lesions",
+        "tumor",
+        "tumour",
+        "tumors",
+        "tumours",
+        "nodule",
+        "nodules",
+        "mass",
+        "masses",
+        "cyst",
+        "cysts",
+        "polyp",
+        "polyps",
+        "cancer",
+        "carcinoma",
+        "metastasis",
+        "metastases",
+        "effusion",
+        "fracture",
+        "pneumothorax",
+        "haemorrhage",
+        "hemorrhage",
+        "infarct",
+        "edema",
+        "oedema",
+        "opacity",
+        "tuberculosis",
+        "melanoma",
+        "naevus",
+        "nevus",
+        "exudate",
+        "exudates",
+        "microaneurysm",
+        "microaneurysms",
+    ]
+)
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def normalise_name(name: str) -> str:
+    """A dataset's label name in lower case with single spaces: ``Lung_Lower-Lobe`` and
+    ``lungLowerLobe`` both give ``lung lower lobe``."""
+    spaced = _CAMEL.sub(" ", name.strip())
+    return " ".join(re.split(r"[\s_\-]+", spaced.lower())).strip()
+
+
+def name_is_anatomy(name: str) -> bool:
+    """The default rule: a normalised name with an anatomy word and no lesion word."""
+    words = set(name.split())
+    return bool(words & ANATOMY_WORDS) and not words & LESION_WORDS
+
+
+def segmentation_label(name: str, anatomy: bool | None = None) -> str:
+    """The canonical label of a dataset's own label name: its ``SEGMENTATION_LABELS`` entry,
+    a finding whose key or phrase it is, else the name's words joined by ``_``; anatomy
+    (``anatomy`` True, or by ``name_is_anatomy`` when None) gets the ``anatomy:`` prefix."""
+    norm = normalise_name(name)
+    key = SEGMENTATION_LABELS.get(norm)
+    if key is None:
+        by_phrase = {t.phrase.lower(): t.key for t in FINDINGS.values()}
+        key = by_phrase.get(norm) or (norm.replace(" ", "_") if norm else "unnamed")
+    structure = name_is_anatomy(norm) if anatomy is None else anatomy
+    return f"{ANATOMY_PREFIX}{key}" if structure else key
+
+
+def label_key(name: str) -> str:
+    """A volume dataset's label name as a finding key (``segmentation_label`` without the
+    structure/lesion distinction): "Anterior Hippocampus" -> ``anterior_hippocampus``,
+    "Tumor" -> ``mass``."""
+    return segmentation_label(name, anatomy=False) if normalise_name(name) else ""

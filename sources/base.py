@@ -186,9 +186,9 @@ class Plan:
 
 @dataclass(frozen=True)
 class LoadedImage:
-    """A decoded 2D image as 8-bit grayscale, and the view when the file says it."""
+    """A decoded 2D image as 8-bit grayscale or RGB, and the view when the file says it."""
 
-    pixels: np.ndarray  # uint8, shape (height, width)
+    pixels: np.ndarray  # uint8, shape (height, width) or (height, width, 3)
     view: str | None = None
 
 

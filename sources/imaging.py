@@ -1,4 +1,9 @@
-"""Decode source images (PNG, JPEG, DICOM) to 8-bit grayscale and encode the published PNG.
+"""Decode source images (PNG, JPEG, DICOM) to 8-bit pixels and encode the published PNG.
+
+Every loader returns grayscale ``(h, w)`` by default and RGB ``(h, w, 3)`` when asked for
+colour (``colour=True``; which modalities ask is ``schemas.modality.keeps_colour``): a grey
+file asked for colour stays grey. Colour DICOM: RGB as stored, YBR_* converted to RGB by
+pydicom, PALETTE COLOR through its lookup table (``apply_color_lut``).
 
 Only pixel-describing DICOM attributes are read (photometric interpretation, rescale, window,
 view position mapped to a fixed vocabulary); no other header value is ever returned. The
@@ -45,30 +50,55 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 
 def load_png(
-    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    burned_in_clean: bool = False,
+    colour: bool = False,
 ) -> LoadedImage:
-    """A PNG as 8-bit grayscale (16-bit PNGs mapped linearly onto 0..255); its size is
+    """A PNG as 8-bit grayscale (or RGB when ``colour`` and the file is colour); its size is
     checked against the pixel budget before it is decoded, and a file of another format
     named .png is not read."""
-    return _load_raster(path, "PNG", max_pixels)
+    return _load_pillow(path, ("PNG",), max_pixels=max_pixels, colour=colour)
 
 
 def load_jpeg(
-    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    burned_in_clean: bool = False,
+    colour: bool = False,
 ) -> LoadedImage:
-    """A JPEG (MIMIC-CXR-JPG) as 8-bit grayscale, checked like a PNG: budget before decoding,
-    and a file of another format named .jpg is not read."""
-    return _load_raster(path, "JPEG", max_pixels)
+    """A JPEG as 8-bit grayscale (or RGB when ``colour`` and the file is colour)."""
+    return _load_pillow(path, ("JPEG", "MPO"), max_pixels=max_pixels, colour=colour)
 
 
-def _load_raster(path: str | Path, expected: str, max_pixels: int) -> LoadedImage:
+def load_image(
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    burned_in_clean: bool = False,
+    colour: bool = False,
+) -> LoadedImage:
+    """A PNG or JPEG, told apart by its content (not its name)."""
+    return _load_pillow(path, ("PNG", "JPEG", "MPO"), max_pixels=max_pixels, colour=colour)
+
+
+def is_colour_mode(mode: str) -> bool:
+    """Whether a Pillow mode carries colour (RGB, RGBA, palette, CMYK, YCbCr...)."""
+    return mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+def _load_pillow(
+    path: str | Path, formats: tuple[str, ...], *, max_pixels: int, colour: bool
+) -> LoadedImage:
     name = Path(path).name
     try:
         with Image.open(path) as img:
-            if img.format != expected:
+            if img.format not in formats:
                 raise ItemError(
                     Reason.UNSUPPORTED_IMAGE,
-                    f"{name}: a {img.format} file, not a {expected}: not read",
+                    f"{name}: a {img.format} file, not {' or '.join(formats)}: not read",
                 )
             bits = 16 if img.mode.startswith("I") else 8 * len(img.getbands())
             _check_budget(name, img.width, img.height, 1, bits, max_pixels)
@@ -76,6 +106,8 @@ def _load_raster(path: str | Path, expected: str, max_pixels: int) -> LoadedImag
             mode = img.mode
             if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
                 pixels = to_uint8(np.asarray(img))
+            elif colour and is_colour_mode(mode):
+                pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
             else:
                 pixels = np.asarray(img.convert("L"), dtype=np.uint8)
     except FileNotFoundError:
@@ -86,17 +118,22 @@ def _load_raster(path: str | Path, expected: str, max_pixels: int) -> LoadedImag
         raise ItemError(Reason.IMAGE_TOO_LARGE, f"{name}: {exc}: not decoded") from None
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... for bad files
         raise ItemError(Reason.IMAGE_DECODE_ERROR, f"{name}: does not decode: {exc}") from None
-    if pixels.ndim != 2 or min(pixels.shape) < 1:
+    if pixels.ndim not in (2, 3) or min(pixels.shape[:2]) < 1:
         raise ItemError(Reason.UNSUPPORTED_IMAGE, f"{name}: not a 2D image ({pixels.shape})")
     return LoadedImage(pixels=np.ascontiguousarray(pixels))
 
 
 def load_dicom(
-    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, burned_in_clean: bool = False
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    burned_in_clean: bool = False,
+    colour: bool = False,
 ) -> LoadedImage:
     """A single-frame 2D DICOM image as 8-bit grayscale, rendered with its modality LUT and
-    VOI LUT or window when present (else a robust range), MONOCHROME1 inverted. The header is read
-    first: an image marked ``BurnedInAnnotation = YES`` is not read (unless the source says
+    VOI LUT or window when present (else a robust range), MONOCHROME1 inverted; a colour
+    image (RGB, YBR_*, PALETTE COLOR) as RGB when ``colour``, else its luminance. The header
+    is read first: an image marked ``BurnedInAnnotation = YES`` is not read (unless the source says
     its dataset is known to be clean), nor one over the pixel budget."""
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -149,8 +186,10 @@ def load_dicom(
         raise ItemError(
             Reason.UNSUPPORTED_IMAGE, f"{name}: {frames} frame(s), shape {raw.shape}: not 2D"
         )
-    if samples == 3:
-        pixels = np.asarray(Image.fromarray(raw.astype(np.uint8)).convert("L"), dtype=np.uint8)
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    if samples == 3 or photometric == "PALETTE COLOR":
+        rgb = _render_colour(ds, raw, photometric, name)
+        pixels = rgb if colour else np.asarray(Image.fromarray(rgb).convert("L"), dtype=np.uint8)
     else:
         pixels = _render_grayscale(ds, raw, apply_modality_lut, apply_voi_lut)
     view = _VIEWS.get(str(ds.get("ViewPosition", "") or "").strip().upper())
@@ -242,7 +281,34 @@ def _robust_range(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo)
 
 
-LOADERS = {"png": load_png, "jpeg": load_jpeg, "dicom": load_dicom}
+def _render_colour(ds, raw: np.ndarray, photometric: str, name: str) -> np.ndarray:
+    """RGB uint8 of a colour DICOM image. pydicom's ``pixel_array`` already returns YBR_*
+    pixels converted to RGB (its ``as_rgb`` default); a palette image goes through its
+    lookup table, whose entries (8 or 16 bits, the descriptor's third value) scale to 8."""
+    from pydicom.pixels import apply_color_lut
+
+    if photometric == "PALETTE COLOR":
+        try:
+            rgb = apply_color_lut(raw, ds)
+        except Exception as exc:  # a missing or malformed palette
+            raise ItemError(
+                Reason.DICOM_PIXEL_ERROR, f"{name}: palette colour lookup fails: {exc}"
+            ) from None
+        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+        return _scale_to_uint8(rgb, bits)
+    if raw.dtype == np.uint8:
+        return raw
+    return _scale_to_uint8(raw, int(ds.get("BitsStored", 8) or 8))
+
+
+def _scale_to_uint8(values: np.ndarray, bits: int) -> np.ndarray:
+    if bits <= 8:
+        return values.astype(np.uint8)
+    top = float((1 << bits) - 1)
+    return np.round(values.astype(np.float64) * (255.0 / top)).astype(np.uint8)
+
+
+LOADERS = {"png": load_png, "jpeg": load_jpeg, "image": load_image, "dicom": load_dicom}
 
 
 def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:

@@ -33,6 +33,8 @@ REGISTERED: tuple[str, ...] = (
     "sources.volume:NNUNET",
     "sources.volume:VOLUME_MASKS",
     "sources.volume:DICOM_SEG",
+    "sources.segmentation.image_masks:SOURCE",
+    "sources.segmentation.coco:SOURCE",
 )
 
 

@@ -23,8 +23,9 @@ def test_embedded_demo_config_loads() -> None:
         "nnunet",
         "volume_masks",
         "dicom_seg",
+        *["image_masks"] * 5,
     ]
-    assert all(s.optional for s in cfg.sources[-3:])  # the real segmentation volumes
+    assert all(s.optional for s in cfg.sources[-8:])  # the real segmentation samples
     assert cfg.runner.kind == "threads" and cfg.split.weights == (80, 10, 10)
     assert all(s.optional for s in cfg.sources[:4]) and not cfg.sources[4].optional
     assert cfg.sources[5].optional  # the real CT example

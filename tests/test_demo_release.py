@@ -29,6 +29,10 @@ VOLUME_ITEMS = 4 + 2 + 3
 # test_siim_pneumothorax.py counts the file itself)
 SIIM_IMAGES, SIIM_PUBLISHED = 12_047, 1
 CHEXLOCALIZE_IMAGES = 2  # the real CheXlocalize sample (tests/sources/test_chexlocalize.py)
+# 2D segmentation samples (image_masks): Kvasir-SEG 5, ISIC 12, Montgomery/Shenzhen 10,
+# v7labs 1, SAM-Med2D 5 images (one of them, amos_0507_31, has no mask: file_missing)
+SEG2D_IMAGES = 5 + 12 + 10 + 1 + 5
+SEG2D_NO_MASK = 1
 
 
 def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, float]]]:
@@ -130,7 +134,13 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     assert len(pet_studies) >= 2 * PET_EXAMS
     flow = demo_release["stats"]["flow"]
     assert flow["items_named"] == (
-        acc.images_named + CT_CASES + PET_EXAMS + VOLUME_ITEMS + SIIM_IMAGES + CHEXLOCALIZE_IMAGES
+        acc.images_named
+        + CT_CASES
+        + PET_EXAMS
+        + VOLUME_ITEMS
+        + SIIM_IMAGES
+        + CHEXLOCALIZE_IMAGES
+        + SEG2D_IMAGES
     )
     # one status row per named input (_build/tables/items.parquet), checked against the files
     items = pq.read_table(out / "_build" / "tables" / "items.parquet").to_pylist()
@@ -141,12 +151,12 @@ def test_every_input_is_accounted_for(demo_release: dict, realdata: Path) -> Non
     siim = Counter(i["status"] for i in items if i["dataset"] == "siim_pneumothorax")
     assert siim == {"published": SIIM_PUBLISHED, "quarantined": SIIM_IMAGES - SIIM_PUBLISHED}
     others = radiographs | {"siim_pneumothorax"}
-    expected = CT_CASES + PET_EXAMS + VOLUME_ITEMS + CHEXLOCALIZE_IMAGES
+    expected = CT_CASES + PET_EXAMS + VOLUME_ITEMS + CHEXLOCALIZE_IMAGES + SEG2D_IMAGES
     assert sum(i["dataset"] not in others for i in items) == expected
     published = [i for i in items if i["status"] == "published"]
     assert len(published) >= 4 + 8 + 300 and all(i["n_records"] > 0 for i in published)
     reasons = Counter(i["reason"] for i in items if i["status"] == "quarantined")
-    assert reasons["file_missing"] == 876 + SIIM_IMAGES - SIIM_PUBLISHED
+    assert reasons["file_missing"] == 876 + SIIM_IMAGES - SIIM_PUBLISHED + SEG2D_NO_MASK
     # every valid record is published, but for the copies of identical pixels set aside
     duplicates = demo_release["stats"]["quarantine"].get("publish", {}).get("duplicate_image", 0)
     assert flow["records_published"] + duplicates == flow["records_valid"] == flow["records_built"]

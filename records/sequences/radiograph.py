@@ -47,7 +47,7 @@ def local_edit(
 ) -> Edit | None:
     """Remove a boxed finding (half the time, when the image has one) or insert a lesion
     somewhere in the middle of the image; None when the edit would change nothing."""
-    h, w = pixels.shape
+    h, w = pixels.shape[:2]
     boxes = [b for f in findings if (b := _finding_box_px(f, w, h)) is not None]
     if boxes and rng.random() < 0.5:
         edit = remove_region(pixels, boxes[int(rng.integers(len(boxes)))])
@@ -78,7 +78,7 @@ def radiograph_sequences(
     seed: int,
 ) -> list[SequenceRecord]:
     """Registered_Diff, Non_Registered_Diff and patch records for one published image."""
-    h, w = pixels.shape
+    h, w = pixels.shape[:2]
     prov = provenance_of(base)
     records: list[SequenceRecord] = []
 

@@ -1,6 +1,7 @@
-"""The radiograph processor: one 2D image (PNG, JPEG or DICOM) with its label rows becomes a Study,
-its Findings, grounding records, chains of thought where an organ label image rides along,
-and the MedSG sequence records made from edits and crops of it."""
+"""The 2D image processor: one image (PNG, JPEG or DICOM; grey, or RGB for colour modalities)
+with its labels (label rows, or findings from masks) becomes a Study, its Findings, grounding
+records, chains of thought where an organ label image rides along, and the MedSG sequence
+records made from edits and crops of it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from records.cot import VERSION as COT_VERSION
 from records.cot import Organ, lesion_cot_records, organs_from_labels
 from records.grounding import build_grounding_records
 from records.sequences.radiograph import radiograph_sequences
+from schemas.modality import keeps_colour
 from schemas.records import Finding, GroundingRecord, Provenance, QuarantineRow, Study
-from sources.base import ItemError, LabelRow, SourceItem
+from sources.base import ItemError, LabelRow, LoadedImage, SourceItem
 from sources.context import ItemContext, ItemOutput, read_error
 from sources.imaging import LOADERS
 from sources.radiograph.findings import finding_id, findings_of
@@ -51,6 +53,17 @@ def row_labels(item: SourceItem, study: Study) -> Labels:
     return Labels(*findings_of(item, study))
 
 
+def load_item_image(item: SourceItem, ctx: ItemContext) -> LoadedImage:
+    """The item's image decoded by its reader, in colour when its modality keeps colour
+    (``schemas.modality.keeps_colour``); raises ItemError for a file that cannot be read."""
+    return LOADERS[item.reader](
+        item.path,
+        max_pixels=ctx.image_max_pixels,
+        burned_in_clean=item.burned_in_clean,
+        colour=keeps_colour(item.modality),
+    )
+
+
 def organ_labels_of(item: SourceItem) -> OrganLabels | None:
     """The organ names of an item's anatomy label image: its settings, or the
     ``organ_labels`` its settings carry (a source with other per-item settings)."""
@@ -77,17 +90,28 @@ def process_image(
     labels: LabelStep,
     lesion_masks: Mapping[LabelRow, np.ndarray] | None = None,
 ) -> ItemOutput:
-    """Decode and publish a 2D radiograph, make its findings with ``labels`` (which sees the
-    decoded source size), then its grounding records, chains of thought where organ labels
-    ride along, and sequence records."""
+    """Decode and publish a 2D image, make its findings with ``labels`` (which sees the
+    decoded source size), then every record family a 2D image supports (``image_records``)."""
     study_id = ctx.ids.study(item.dataset, item.item_id)
     try:
-        loaded = LOADERS[item.reader](
-            item.path, max_pixels=ctx.image_max_pixels, burned_in_clean=item.burned_in_clean
-        )
+        loaded = load_item_image(item, ctx)
     except ItemError as exc:
         return ItemOutput(quarantine=[read_error(item, study_id, exc)])
-    height, width = loaded.pixels.shape
+    return image_records(item, ctx, study_id, loaded, labels, lesion_masks)
+
+
+def image_records(
+    item: SourceItem,
+    ctx: ItemContext,
+    study_id: str,
+    loaded: LoadedImage,
+    labels: LabelStep,
+    lesion_masks: Mapping[LabelRow, np.ndarray] | None = None,
+) -> ItemOutput:
+    """One decoded 2D image (grey or RGB) published as a Study, the Findings ``labels``
+    gives on it, and its records: grounding, chains of thought where organ labels ride
+    along, MedSG sequences."""
+    height, width = loaded.pixels.shape[:2]
     study, image = ctx.publish_study(
         item, study_id, loaded.pixels, view=loaded.view, source_size=(width, height)
     )
@@ -101,7 +125,7 @@ def process_image(
     anatomy = item.input("anatomy_labels")
     organ_labels = organ_labels_of(item)
     if anatomy and organ_labels and records and ctx.chains:
-        organs = load_organs(anatomy.path, image.pixels.shape, organ_labels.as_dict())
+        organs = load_organs(anatomy.path, image.pixels.shape[:2], organ_labels.as_dict())
         provenance = Provenance.of(
             study,
             f"{item.extractor}+{COT_EXTRACTOR}",
