@@ -393,6 +393,10 @@ def card_data(
         records_by_source_task=Counter(
             (r.provenance.source_dataset, r.family, r.task) for r in merged.records
         ),
+        records_by_modality=Counter(
+            (record_images(r)[0].modality, r.family) for r in merged.records
+        ),
+        images_by_modality=Counter(s.modality for s in merged.studies),
         review_states=Counter(r.provenance.review_state for r in merged.records),
         licences_by_source={s.source_dataset: s.licence for s in merged.studies},
         quarantine_by_reason=Counter(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from schemas.modality import image_noun
 from shards.features import features_yaml
 from shards.label_methods import LabelMethod, method_of
 from shards.licences import Licence, licence_of
@@ -26,6 +27,8 @@ class CardData:
     dataset_configs: dict[str, dict[str, int]]  # config -> split -> records
     shard_counts: dict[str, dict[str, int]]  # config -> split -> shards
     records_by_source_task: Counter = field(default_factory=Counter)  # (source, family, task)
+    records_by_modality: Counter = field(default_factory=Counter)  # (modality, family)
+    images_by_modality: Counter = field(default_factory=Counter)  # modality -> published images
     review_states: Counter = field(default_factory=Counter)
     licences_by_source: dict[str, str] = field(default_factory=dict)
     quarantine_by_reason: Counter = field(default_factory=Counter)  # (source, stage, reason)
@@ -121,6 +124,16 @@ def render_card(data: CardData) -> str:
         for s in SPLIT_ORDER
         if (n := data.dataset_configs[c].get(s))
     ]
+    families = sorted({fam for _, fam in data.records_by_modality})
+    modality_rows = [
+        [
+            m,
+            image_noun(m),
+            data.images_by_modality.get(m, 0),
+            *(data.records_by_modality.get((m, fam), 0) for fam in families),
+        ]
+        for m in sorted({m for m, _ in data.records_by_modality} | set(data.images_by_modality))
+    ]
     task_rows = [
         [src, fam, task, n] for (src, fam, task), n in sorted(data.records_by_source_task.items())
     ]
@@ -134,7 +147,8 @@ def render_card(data: CardData) -> str:
         licence_rows.append([source, link, lic.name, lic.citation or "-"])
     gallery = (
         "![Preview: sampled records with their boxes](gallery.png)\n\n"
-        "Sampled records, one per source and task first, boxes drawn and named."
+        "Sampled records: one per image modality first, then one per source and task; boxes "
+        "drawn and named."
         if data.has_gallery
         else ""
     )
@@ -151,6 +165,9 @@ def render_card(data: CardData) -> str:
         + ", ".join(f"{s} {data.patients_by_split.get(s, 0)}" for s in SPLIT_ORDER)
         + ".\n\n"
         + _table(["config", "split", "records", "shards"], split_rows),
+        "## Modalities\n\nPublished images and records by the modality of the record's "
+        "(first) image (`json.images[].modality`).\n\n"
+        + _table(["modality", "what", "images", *families], modality_rows),
         "## Records by source and task\n\n"
         + _table(["source", "family", "task", "records"], task_rows),
         "## Label sources\n\n"
@@ -184,8 +201,10 @@ def render_card(data: CardData) -> str:
         "- Boxes: `[x1, y1, x2, y2]` floats in [0, 1] of the published image, origin top-left, "
         "x right, y down. Question and answer text write boxes as 0-1000 integers "
         "`[x1, y1, x2, y2]`.\n"
-        "- Images: 8-bit grayscale PNG, re-encoded from pixels (no source metadata). Radiographs "
-        "are shown as acquired: the patient's right on the image's left.\n"
+        "- Images: 8-bit PNG re-encoded from pixels (no source metadata): grayscale for X-ray, "
+        "CT, MR and PET, RGB for the colour modalities (endoscopy, dermoscopy, fundus, "
+        "ultrasound, microscopy). Radiographs are shown as acquired: the patient's right on "
+        "the image's left; volume slices in the radiological convention.\n"
         "- Ids: records, studies and patients carry pseudonymous ids; no name, id, date or "
         "other header value of the inputs is published."
         + (

@@ -16,11 +16,18 @@ COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de", "#ff9500")
 
 
 def pick_records(records: list[Record], n: int) -> list[Record]:
-    """Up to n records with boxes, spread over sources and tasks, in record-id order."""
+    """Up to n records with boxes, in record-id order: the first of each image modality,
+    then the first of each (source, task), then the rest."""
     with_boxes = sorted((r for r in records if record_boxes(r)), key=lambda r: r.record_id)
     picked: list[Record] = []
-    seen: set[tuple[str, str]] = set()
-    for r in with_boxes:  # first one of each (source, task), then fill up
+    modalities: set[str] = set()
+    for r in with_boxes:
+        modality = record_images(r)[0].modality
+        if modality not in modalities:
+            modalities.add(modality)
+            picked.append(r)
+    seen = {(r.provenance.source_dataset, r.task) for r in picked}
+    for r in with_boxes:
         key = (r.provenance.source_dataset, r.task)
         if key not in seen:
             seen.add(key)
@@ -45,7 +52,8 @@ def _tile(record: Record, read_image: Callable[[str], bytes]) -> Image.Image:
         if nb.label:
             draw.text((x1 + 2, max(0, y1 - 11)), nb.label, fill=colour)
     draw.rectangle([0, TILE - 14, TILE, TILE], fill="black")
-    draw.text((3, TILE - 13), f"{record.provenance.source_dataset} | {record.task}", fill="white")
+    caption = f"{ref.modality} | {record.provenance.source_dataset} | {record.task}"
+    draw.text((3, TILE - 13), caption, fill="white")
     return tile
 
 
