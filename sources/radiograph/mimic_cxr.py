@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from schemas.enums import Reason, Stage
+from schemas.records import QuarantineRow
 from shards.label_methods import LabelMethod
 from shards.licences import Licence
 from sources.base import (
@@ -80,35 +81,49 @@ class Settings(SourceSettings):
     optional: bool = False
 
 
-def plan(settings: Settings, ctx: PlanContext) -> Plan:
-    """One item per study with a frontal JPG and a report; one quarantine row per other."""
-    dataset = settings.dataset
-    meta = find_metadata(settings.root, settings.metadata_csv)
+def metadata_images(
+    root: Path, name: str | None, dataset: str
+) -> tuple[Path, list[MimicImage], list[QuarantineRow]]:
+    """The metadata CSV under ``root`` (``name``, else the published name), its rows with
+    an image id and numeric subject and study ids, and one ``bad_csv_row`` per other row;
+    a file absent or unreadable is a SourceError naming it."""
+    meta = find_metadata(root, name)
     if meta is None:
         raise SourceError(
-            f"metadata CSV not found under {settings.root}: expected "
-            f"{settings.metadata_csv or METADATA_CSV + '(.gz)'} (set metadata_csv)"
+            f"metadata CSV not found under {root}: expected "
+            f"{name or METADATA_CSV + '(.gz)'} (set metadata_csv)"
         )
     try:
         rows = read_metadata(meta)
     except MetadataError as exc:
         raise SourceError(str(exc)) from None
+    good, bad = [], []
+    for r in rows:
+        if r.dicom_id and r.subject_id.isdigit() and r.study_id.isdigit():
+            good.append(r)
+            continue
+        bad.append(
+            quarantine_row(
+                dataset,
+                Reason.BAD_CSV_ROW,
+                f"row {r.row}: dicom_id {r.dicom_id!r}, subject_id {r.subject_id!r}, "
+                f"study_id {r.study_id!r}: expected an image id and two numbers",
+                str(meta),
+                r.row,
+                stage=Stage.PLAN,
+            )
+        )
+    return meta, good, bad
+
+
+def plan(settings: Settings, ctx: PlanContext) -> Plan:
+    """One item per study with a frontal JPG and a report; one quarantine row per other."""
+    dataset = settings.dataset
     out = Plan()
+    meta, rows, bad = metadata_images(settings.root, settings.metadata_csv, dataset)
+    out.quarantine += bad
     studies: dict[tuple[str, str], list[MimicImage]] = defaultdict(list)
     for r in rows:
-        if not (r.dicom_id and r.subject_id.isdigit() and r.study_id.isdigit()):
-            out.quarantine.append(
-                quarantine_row(
-                    dataset,
-                    Reason.BAD_CSV_ROW,
-                    f"row {r.row}: dicom_id {r.dicom_id!r}, subject_id {r.subject_id!r}, "
-                    f"study_id {r.study_id!r}: expected an image id and two numbers",
-                    str(meta),
-                    r.row,
-                    stage=Stage.PLAN,
-                )
-            )
-            continue
         studies[(r.subject_id, r.study_id)].append(r)
     out.n_label_rows = len(studies)
     reports_root = settings.reports_root or settings.root
