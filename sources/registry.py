@@ -21,6 +21,7 @@ REGISTERED: tuple[str, ...] = (
     "sources.radiograph.openi:SOURCE",
     "sources.radiograph.mimic_cxr:SOURCE",
     "sources.radiograph.nih_longitudinal:SOURCE",
+    "sources.radiograph.imagenome_longitudinal:SOURCE",
     "sources.radiograph.vindr_cxr:SOURCE",
     "sources.radiograph.siim_pneumothorax:SOURCE",
     "sources.radiograph.chexlocalize:SOURCE",

@@ -24,7 +24,8 @@ scene graph (``scene_graph_unreadable``); a region name outside the 36; a box ou
 image (the sentences and statements of a region without a usable box go with it).
 Not read: the publishers' split (the build's split hashes the patient, as for every kind;
 ImaGenome's split is patient-level too), the gold dataset, and ``relationships``
-(comparisons with prior images: see ``sources.radiograph.longitudinal``)."""
+(comparisons with prior images: see ``sources.radiograph.imagenome_longitudinal``, the kind
+that pairs a subject's studies)."""
 
 from __future__ import annotations
 

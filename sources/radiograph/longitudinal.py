@@ -2,8 +2,8 @@
 state (for MedSG ``Non_Registered_Diff``-style records: ``records.sequences.longitudinal``).
 
 Where the order comes from: NIH ChestX-ray14 ``Data_Entry_2017`` (``Follow-up #`` within a
-``Patient ID``), MIMIC-CXR (``StudyDate``, ``StudyTime``, then ``study_id`` within a
-``subject_id``: ``sources.radiograph.mimic.MimicImage.when``) with each study's frontal image
+``Patient ID``), MIMIC-CXR (``StudyDate``, ``StudyTime`` within a ``subject_id``; a tie is
+no order: ``sources.radiograph.mimic.MimicImage.when``) with each study's frontal image
 labelled by its Chest ImaGenome scene graph (``mimic_exams``), or any other ordered list of
 ``Exam``. Candidate pairs are each patient's consecutive exams (prior, current).
 ImaGenome's own comparison ``relationships`` (improved / worsened between two images) are
@@ -22,8 +22,9 @@ way, a new finding without a box. A finding that *resolved* (present before, abs
 no region on the current image to point at, so it is not a change record either. A pair
 without a labelled change gives no record.
 
-Wired through the engine for NIH (``sources.radiograph.nih_longitudinal``: one item per
-patient); MIMIC / ImaGenome pairs are found here (``mimic_exams``) but no kind builds them yet."""
+Built by the kinds ``nih_cxr14_longitudinal`` (``sources.radiograph.nih_longitudinal``) and
+``chest_imagenome_longitudinal`` (``sources.radiograph.imagenome_longitudinal``), both through
+``sources.radiograph.pair_items`` (one item per patient)."""
 
 from __future__ import annotations
 

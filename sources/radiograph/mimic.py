@@ -43,9 +43,11 @@ class MimicImage:
         return self.view.upper() in FRONTAL_VIEWS
 
     @property
-    def when(self) -> tuple[str, str, str]:
-        """Sort key of the study in the patient's timeline (date, time, then the id)."""
-        return (self.study_date, self.study_time, self.study_id)
+    def when(self) -> tuple[str, str]:
+        """Sort key of the study in the patient's timeline: date, time (the metadata's
+        ``YYYYMMDD`` and ``HHMMSS.fff``). Study ids are random, not chronological, so two
+        studies of one date and time are a tie (no order, no pair), not ordered by id."""
+        return (self.study_date, self.study_time)
 
 
 def subject_dir(root: Path, subject_id: str) -> Path:

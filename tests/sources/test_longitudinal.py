@@ -10,6 +10,8 @@ import gzip
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from records.sequences.longitudinal import change_records
 from schemas.boxes import Box
 from schemas.enums import MedSGTask
@@ -291,3 +293,137 @@ def test_mimic_imagenome_pairs() -> None:
     (change,) = changes[0]
     assert change.label == "pleural_effusion"
     assert change.boxes == ((120.0, 110.0, 50.0, 40.0),)  # the region, original pixels xywh
+
+
+# ---- the chest_imagenome_longitudinal kind: a whole build ----------------------------------
+
+ANGLE = "left costophrenic angle"
+IMAGENOME_SIZE = (200, 160)
+PRIOR_BOX = (118.0, 108.0, 168.0, 148.0)
+CURRENT_BOX = (120.4, 110.2, 170.6, 150.1)  # the region moves: the answer is the current one
+
+
+def _imagenome_pairs_root(tmp_path: Path) -> tuple[Path, Path]:
+    """Chest ImaGenome graphs under one root, MIMIC-CXR-JPG (metadata, JPGs) under another.
+    Subject 10000032: effusion stated no, then yes (a change), then yes again (none);
+    10000040: the same change but the prior JPG is missing; 10000050: one study without a
+    StudyDate (no timeline); 10000060: the later graph is not JSON (no pair); 10000070: the
+    change again, but both studies have one date and time (a tie: no order, no pair)."""
+    from tests.sources.mimic_fixtures import (
+        mimic_image,
+        scene_attributes,
+        scene_object,
+        write_metadata,
+        write_scene_graph,
+    )
+
+    root, jpg = tmp_path / "chest-imagenome", tmp_path / "mimic-cxr-jpg"
+    graphs = root / "silver_dataset" / "scene_graph"
+    studies = [  # dicom, subject, study, date, view, effusion stated, box
+        ("a-early", "10000032", "59999999", "21500101", "PA", "no", PRIOR_BOX),
+        ("a-early-lat", "10000032", "59999999", "21500101", "LATERAL", None, None),
+        ("a-mid", "10000032", "55555555", "21500201", "PA", "yes", CURRENT_BOX),
+        ("a-late", "10000032", "50000001", "21500301", "AP", "yes", CURRENT_BOX),
+        ("b-1", "10000040", "51000000", "21500101", "PA", "no", PRIOR_BOX),
+        ("b-2", "10000040", "51000001", "21500201", "PA", "yes", CURRENT_BOX),
+        ("c-1", "10000050", "52000000", "", "PA", "no", PRIOR_BOX),
+        ("c-2", "10000050", "52000001", "21500201", "PA", "yes", CURRENT_BOX),
+        ("d-1", "10000060", "53000000", "21500101", "PA", "no", PRIOR_BOX),
+        ("d-2", "10000060", "53000001", "21500201", "PA", "yes", CURRENT_BOX),
+        ("e-1", "10000070", "54000001", "21500101", "PA", "no", PRIOR_BOX),
+        ("e-2", "10000070", "54000000", "21500101", "PA", "yes", CURRENT_BOX),
+    ]
+    w, h = IMAGENOME_SIZE
+    write_metadata(
+        jpg / "mimic-cxr-2.0.0-metadata.csv",
+        [
+            {"dicom_id": d, "subject_id": s, "study_id": st, "ViewPosition": v, "Rows": h,
+             "Columns": w, "StudyDate": date, "StudyTime": "101500.000"}
+            for d, s, st, date, v, _e, _b in studies
+        ],
+    )  # fmt: skip
+    for n, (dicom, subject, study, _date, _view, effusion, box) in enumerate(studies):
+        if dicom != "b-1":
+            mimic_image(jpg, subject, study, dicom, IMAGENOME_SIZE, seed=n)
+        if effusion is None:
+            continue
+        write_scene_graph(
+            graphs,
+            dicom,
+            subject,
+            study,
+            [scene_object(ANGLE, box, IMAGENOME_SIZE)],
+            [scene_attributes(ANGLE, ["s"], [[f"anatomicalfinding|{effusion}|pleural effusion"]])],
+        )
+    (graphs / "d-2_SceneGraph.json").write_text("{not json")
+    return root, jpg
+
+
+def test_imagenome_pairs_planned(tmp_path: Path) -> None:
+    from schemas.identity import Pseudonymizer
+    from sources.base import PlanContext
+    from sources.radiograph.imagenome_longitudinal import Settings, plan
+
+    root, jpg = _imagenome_pairs_root(tmp_path)
+    settings = Settings(kind="chest_imagenome_longitudinal", root=root, images_root=jpg)
+    got = plan(settings, PlanContext(Pseudonymizer("x"), tmp_path / "gen"))
+    # a-early -> a-mid (change), a-mid -> a-late (none), b-1 -> b-2 (change, image missing)
+    assert got.n_label_rows == 3
+    assert "3 candidate pair(s) of consecutive studies, 2 with a labelled change" in got.notes[0]
+    assert "1 study(ies) without a StudyDate" in got.notes[1]
+    (item,) = got.items
+    assert item.item_id == "patient-10000032" and item.reader == "jpeg"
+    ((prior, current, ((label, (box,)),)),) = item.settings.pairs
+    assert (prior, current, label) == ("a-early", "a-mid", "pleural_effusion")
+    x1, y1, x2, y2 = CURRENT_BOX
+    assert box == pytest.approx((x1, y1, x2 - x1, y2 - y1))  # xywh, original pixels
+    roles = sorted(f.role for f in item.inputs)
+    assert roles == ["image:a-early", "image:a-mid", "scene_graph:a-early", "scene_graph:a-mid"]
+
+
+def test_build_imagenome_pairs(tmp_path: Path) -> None:
+    import json
+    import tarfile
+
+    import pyarrow.parquet as pq
+
+    from engine.config import load_config
+    from engine.pipeline import run_build
+    from schemas.identity import Pseudonymizer
+    from tests.helpers import write_config
+
+    root, jpg = _imagenome_pairs_root(tmp_path)
+    cfg = write_config(
+        tmp_path / "build.yaml",
+        [{"kind": "chest_imagenome_longitudinal", "root": str(root), "images_root": str(jpg)}],
+        privacy={"salt": "pairs"},
+        records={"sequences": False},
+    )
+    out = tmp_path / "out"
+    run_build(load_config(cfg), out)
+    quarantine = pq.read_table(out / "_build" / "tables" / "quarantine.parquet").to_pylist()
+    assert sorted((q["reason"], Path(q["source_ref"]).name) for q in quarantine) == [
+        ("file_missing", "b-1.jpg"),
+        ("scene_graph_unreadable", "d-2_SceneGraph.json"),
+    ]
+    records = []
+    for tar_path in sorted(out.rglob("*.tar")):
+        if "_build" not in tar_path.parts:
+            with tarfile.open(tar_path) as tar:
+                records += [
+                    json.loads(tar.extractfile(m).read())
+                    for m in tar.getmembers()
+                    if m.name.endswith(".json")
+                ]
+    (record,) = records
+    ids = Pseudonymizer("pairs")
+    assert record["task"] == "Non_Registered_Diff"
+    assert [i["study_id"] for i in record["images"]] == [
+        ids.study("chest_imagenome_longitudinal", "a-early"),
+        ids.study("chest_imagenome_longitudinal", "a-mid"),
+    ]
+    (b,) = record["answer_boxes"]
+    assert b["image_index"] == 1
+    got = Box(b["x1"], b["y1"], b["x2"], b["y2"]).to_pixels(*IMAGENOME_SIZE)
+    assert max(abs(g - e) for g, e in zip(got, CURRENT_BOX, strict=True)) <= 1.0
+    assert "effusion" in record["question"] + record["answer"]
