@@ -64,7 +64,7 @@ def plan_pairs(
     """Items for the pairs with a labelled change. ``locate`` gives an image id's path (where
     it is expected when absent; ``hint`` says which setting moves it), ``label_inputs`` the
     files besides the image that label it, ``steps`` what a pair is (for the note)."""
-    out = out or Plan()
+    out = Plan() if out is None else out
     out.n_label_rows += len(pairs)
     by_patient: dict[str, list] = defaultdict(list)
     changed = 0

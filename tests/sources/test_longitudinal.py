@@ -1,7 +1,9 @@
 """Longitudinal pairs (``sources.radiograph.longitudinal``) and their Non_Registered_Diff
 records (``records.sequences.longitudinal``): the real NIH ``Data_Entry_2017`` table's
 candidate pairs counted independently, no record for a pair without a labelled change, and
-the labelled changes of the real box list counted against the two tables read here."""
+the labelled changes of the real box list counted against the two tables read here; and the
+``chest_imagenome_longitudinal`` kind on MIMIC-CXR / Chest ImaGenome fixtures (published
+layout): one record for the one labelled change, its box the current study's region."""
 
 from __future__ import annotations
 
