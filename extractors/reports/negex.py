@@ -49,6 +49,8 @@ class Negex:
         """For each termset and each (start, end) token span: whether a trigger of its
         clause applies. A clause runs from a sentence start or a termination cue to the next
         one; a span that crosses a clause end is in none (as negspacy reads ``Span.ents``)."""
+        if self.by_first.keys().isdisjoint(toks.lower):  # no cue word at all: nothing set
+            return {name: [False] * len(spans) for name in self.names}
         return {
             name: _flags(cues, toks, spans)
             for name, cues in zip(self.names, self.cues(toks), strict=True)

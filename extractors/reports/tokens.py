@@ -17,7 +17,6 @@ import unicodedata
 from dataclasses import dataclass
 
 _TOKEN = r"\b(?:and/or|w/o)\b|\bcan(?=not\b)|\d+(?:\.\d+)+|[^\W_]+|\S"
-_TOKEN_RE = re.compile(rf"(?i){_TOKEN}")
 _SPACED_TOKEN_RE = re.compile(rf"(?i)\s*(?:{_TOKEN})")  # a token and the space before it
 # words whose following period is part of them (spaCy's tokenizer exceptions that occur in
 # reports): the period does not end the sentence
@@ -103,16 +102,18 @@ class Tokens:
 def tokenize(text: str, one_sentence: bool = False) -> Tokens:
     """Tokens and sentences of ``text`` (sentences as ``sentence_bounds`` finds them, or
     the whole text as one when the caller knows it is one)."""
-    low = text.lower()
-    lower = _TOKEN_RE.findall(low)
-    ends = list(itertools.accumulate(map(len, _SPACED_TOKEN_RE.findall(low))))
+    spaced = _SPACED_TOKEN_RE.findall(text.lower())  # each token with the space before it
+    lower = list(map(str.lstrip, spaced))  # tokens never start with a space
+    ends = list(itertools.accumulate(map(len, spaced)))
     starts = list(map(operator.sub, ends, map(len, lower)))
-    punct = [w in _PUNCT for w in lower]
+    punct = list(map(_PUNCT.__contains__, lower))
     n = len(lower)
+    if one_sentence:
+        return Tokens(text, lower, starts, ends, punct, [(0, n)] if n else [], [0] * n)
     sents: list[tuple[int, int]] = []
     sent_of: list[int] = []
     a = 0
-    for _s, e in [(0, len(text))] if one_sentence else sentence_bounds(text):
+    for _s, e in sentence_bounds(text):
         b = bisect.bisect_left(starts, e, a)
         if b > a:
             sent_of += [len(sents)] * (b - a)
