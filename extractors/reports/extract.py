@@ -281,17 +281,22 @@ def sections(text: str) -> list[tuple[str | None, int, int]]:
 # ---- anatomy and laterality ---------------------------------------------------------------
 
 
+_SIDE_OF = SIDE_WORDS.get
+
+
 def _side_of_words(words) -> str | None:
-    return _combine({SIDE_WORDS[w] for w in words if w in SIDE_WORDS})
+    return _combine(set(map(_SIDE_OF, words)))
 
 
 def _combine(sides) -> str | None:
-    sides = {s for s in sides if s}
-    if "bilateral" in sides or {"left", "right"} <= sides:
-        return "bilateral"
-    if len(sides) == 1:
-        return next(iter(sides))
-    return None
+    """One side from several: "left", "right" or "bilateral" (None entries ignored); two
+    different sides, or "bilateral" among them, make "bilateral"."""
+    sides = set(sides)
+    sides.discard(None)
+    sides.discard("")
+    if not sides:
+        return None
+    return next(iter(sides)) if len(sides) == 1 else "bilateral"
 
 
 _GREATER_RE = re.compile(
