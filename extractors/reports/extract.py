@@ -20,6 +20,7 @@ at "word.Word" where spaCy kept one token."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -530,21 +531,38 @@ def _found_in(
     return out
 
 
-def _found_in_section(chunk: str, r: _Rules) -> list[_Found]:
+def _found_in_section(chunk: str, r: _Rules) -> list[tuple[int, list[_Found]]]:
+    """(offset, mentions relative to it) of each part of a section that names a finding:
+    its sentences, each read once per process, or the whole section when it defines a
+    short form."""
     shorts = short_forms(chunk, r)
     if shorts:
-        return _found_in(chunk, r, shorts=shorts)
-    out: list[_Found] = []
+        return [(0, _found_in(chunk, r, shorts=shorts))]
+    out: list[tuple[int, list[_Found]]] = []
+    cache = _SENTENCES
     for s0, s1 in sentence_bounds(chunk):
         sentence = chunk[s0:s1]
-        found = _SENTENCES.get(sentence)
+        found = cache.get(sentence)
         if found is None:
             found = _found_in(sentence, r, one_sentence=True)
-            if len(_SENTENCES) < _SENTENCES_MAX:
-                _SENTENCES[sentence] = found
-        for f in found:
-            out.append((*f[:1], f[1] + s0, f[2] + s0, *f[3:10], f[10] + s0, f[11] + s0))
+            if len(cache) < _SENTENCES_MAX:
+                cache[sentence] = found
+        if found:
+            out.append((s0, found))
     return out
+
+
+_MENTION_FIELDS = tuple(f.name for f in dataclasses.fields(FindingMention))
+_new_mention = object.__new__
+
+
+def _mention(values: tuple) -> FindingMention:
+    """A FindingMention from its field values in declaration order: its dataclass
+    ``__init__`` with fifteen frozen ``__setattr__`` calls, done as one ``__dict__`` update
+    (the same object; mentions are made by the hundred thousand)."""
+    m = _new_mention(FindingMention)
+    m.__dict__.update(zip(_MENTION_FIELDS, values))
+    return m
 
 
 def extract_findings(text: str) -> list[FindingMention]:
@@ -558,27 +576,31 @@ def extract_findings(text: str) -> list[FindingMention]:
         if not chunk.strip():
             continue
         # ".." read as ". " (same length: offsets hold)
-        for f in _found_in_section(chunk.replace("..", ". "), r):
-            label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se = f
-            out.append(
-                FindingMention(
-                    finding=label,
-                    text=chunk[cs:ce],
-                    anatomy=anatomy,
-                    laterality=side,
-                    negated=negated,
-                    uncertain=uncertain,
-                    sentence=chunk[ss:se].strip(),
-                    start=start + cs,
-                    end=start + ce,
-                    sentence_start=start + ss,
-                    sentence_end=start + se,
-                    section=name,
-                    region=region,
-                    normal_for_age=normal,
-                    chronic=chronic,
+        for s0, found in _found_in_section(chunk.replace("..", ". "), r):
+            at = start + s0
+            for f in found:
+                label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se = f
+                out.append(
+                    _mention(
+                        (
+                            label,
+                            text[at + cs : at + ce],
+                            anatomy,
+                            side,
+                            negated,
+                            uncertain,
+                            text[at + ss : at + se].strip(),
+                            at + cs,
+                            at + ce,
+                            at + ss,
+                            at + se,
+                            name,
+                            region,
+                            normal,
+                            chronic,
+                        )
+                    )
                 )
-            )
     return out
 
 
