@@ -213,19 +213,27 @@ def _read(
     """Tokens, finding spans and anatomy spans of one section (or of one sentence);
     ``shorts``: the short forms the section defines (every occurrence is labelled)."""
     toks = tokenize(chunk, one_sentence)
-    every = r.words(toks)
-    matches = [(label[2:], s, e) for label, s, e in every if label[0] == "F"]
-    labelled = {(s, e): label for label, s, e in matches}
-    spans = [(s, e) for _l, s, e in matches]
+    labelled: dict[tuple[int, int], str] = {}
+    spans: list[tuple[int, int]] = []
+    blocked: list[tuple[int, int]] = []
+    amatches: list[tuple[str, int, int]] = []
+    for label, s, e in r.words(toks):  # one pass over the matches, by kind
+        kind = label[0]
+        if kind == "F":
+            labelled[(s, e)] = label[2:]
+            spans.append((s, e))
+        elif kind == "U":
+            blocked.append((s, e))
+        else:
+            amatches.append((label[2:], s, e))
     for i, w in enumerate(toks.lower) if shorts else ():
         label = shorts.get(w)  # type: ignore[union-attr]
         if label is not None and (i, i + 1) not in labelled:
             labelled[(i, i + 1)] = label
             spans.append((i, i + 1))
-    blocked = [(s, e) for label, s, e in every if label[0] == "U"]
     kept: list[tuple[int, int]] = []
     for s, e in longest(spans):
-        if any(a <= s and e <= b for a, b in blocked):
+        if blocked and any(a <= s and e <= b for a, b in blocked):
             continue
         if kept and kept[-1][1] == s and labelled[kept[-1]] == labelled[(s, e)]:
             merged = (kept[-1][0], e)  # "stimulator device": one mention
@@ -235,14 +243,13 @@ def _read(
         kept.append((s, e))
     ents = [(s, e, labelled[(s, e)]) for s, e in kept]
     anatomy: list[tuple[int, int, str, str | None]] = []
-    if ents:
-        amatches = [(label[2:], s, e) for label, s, e in every if label[0] == "A"]
+    if ents and amatches:
         alabels: dict[tuple[int, int], str] = {}
         for label, s, e in amatches:  # words two rules name alike: the one with a side wins
             if not alabels.get((s, e), "|").endswith("|") and label.endswith("|"):
                 continue
             alabels[(s, e)] = label
-        for s, e in longest((s, e) for _l, s, e in amatches):
+        for s, e in longest([(s, e) for _l, s, e in amatches]):
             region, _, side = alabels[(s, e)].partition("|")
             anatomy.append((s, e, region, side or None))
     return _Doc(toks, ents, anatomy)

@@ -141,6 +141,10 @@ def _ends(pattern, k: int, pos: int, lower, punct, hi: int) -> list[int]:
 def longest(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The longest non-overlapping spans, earliest first on ties, in text order
     (``spacy.util.filter_spans``)."""
+    if not isinstance(spans, list):
+        spans = list(spans)
+    if len(spans) < 2:
+        return spans[:]
     ordered = sorted(spans, key=lambda s: (s[1] - s[0], -s[0]), reverse=True)
     taken: set[int] = set()
     kept = []
