@@ -51,7 +51,7 @@ _SECTION_RE = re.compile(rf"(?im)(?<![^\s.]){_SECTION_WORDS}\s*:")
 # the same header, read backwards from a colon (a report has few colons: cheaper than a scan)
 _HEADER_BEFORE_COLON = re.compile(rf"(?i)(?<![^\s.]){_SECTION_WORDS}\s*\Z")
 _KEEP_SECTIONS = {"findings", "impression", "conclusion", "summary"}
-_INTERNAL_NEGATION = {"not", "no", "without", "never"}
+_INTERNAL_NEGATION = frozenset({"not", "no", "without", "never"})
 _OUT_OF_FIELD = {"abdomen"}  # below the diaphragm: not a finding of the chest radiograph
 
 # where a finding lies when the sentence names no anatomy
@@ -339,6 +339,8 @@ def _coordinated(
         return []
     lower = doc.toks.lower
     spans = [a for a in doc.anatomy if sent[0] <= a[0] < sent[1]]
+    if len(spans) < 2:  # nothing to be coordinated with
+        return []
     try:
         k = next(i for i, a in enumerate(spans) if a[0] == chosen[0] and a[1] == chosen[1])
     except StopIteration:
@@ -365,6 +367,16 @@ def _coordinated(
     return out
 
 
+def _pick(group, key: int, lower: list[str], sent_start: int):
+    """The nearest candidate of a group (by its distance ``key``), those with a side first."""
+    if not group:
+        return None
+    if len(group) == 1:
+        return group[0]
+    sided = [c for c in group if c[3] or _side_of_words(lower[max(sent_start, c[0] - 3) : c[0]])]
+    return min(sided or group, key=lambda c: c[key])
+
+
 def _resolve(ent: tuple[int, int, str], doc: _Doc):
     """(region, side) of a finding span from the anatomy and side words around it: the
     nearest anatomy words just before it ("left lower lobe opacity"), else after it
@@ -389,20 +401,20 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
         after = s - ee if s >= ee else None
         candidates.append((s, e, region, side, before, after))
 
-    def pick(group, key):
-        if not group:
-            return None
-        sided = [
-            c for c in group if c[3] or _side_of_words(lower[max(sent_start, c[0] - 3) : c[0]])
-        ]
-        return min(sided or group, key=lambda c: c[key])
+    if candidates:
+        near_before = [c for c in candidates if c[4] is not None and c[4] <= _NEAR_BEFORE]
+        after = [c for c in candidates if c[5] is not None and c[5] <= _AFTER]
+        far_before = [c for c in candidates if c[4] is not None and c[4] <= _FAR_BEFORE]
+    else:
+        near_before = after = far_before = candidates
+    chosen = (
+        _pick(inside, 4, lower, sent_start)
+        or _pick(near_before, 4, lower, sent_start)
+        or _pick(after, 5, lower, sent_start)
+        or _pick(far_before, 4, lower, sent_start)
+    )
 
-    near_before = [c for c in candidates if c[4] is not None and c[4] <= _NEAR_BEFORE]
-    after = [c for c in candidates if c[5] is not None and c[5] <= _AFTER]
-    far_before = [c for c in candidates if c[4] is not None and c[4] <= _FAR_BEFORE]
-    chosen = pick(inside, 4) or pick(near_before, 4) or pick(after, 5) or pick(far_before, 4)
-
-    own_text = toks.span_text(es, ee).lower()
+    own_text = toks.span_lower(es, ee)
     side = _side_of_words(lower[max(sent_start, es - 3) : ee])
     own_side = side
     if own_text.startswith("levo"):
@@ -421,7 +433,7 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
             a_side = _side_of_words([w for w in lower[e : min(sent_end, e + 3)] if w != "xxxx"][:1])
         if a_side and chosen in far_before and region == "lung":
             # "lungs ... clear other than a granuloma on left": the finding's own side words
-            on = _ON_SIDE_RE.match(toks.span_text(ee, min(sent_end, ee + 4)).lower())
+            on = _ON_SIDE_RE.match(toks.span_lower(ee, min(sent_end, ee + 4)))
             a_side = on.group(1) if on else a_side
         if a_side and own_side and chosen in far_before and chosen not in after:
             a_side = own_side  # "bibasilar atelectasis and small left-sided effusion"
@@ -433,15 +445,16 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
         side = _side_of_words(lower[lo:es]) or _side_of_words(lower[ee : min(sent_end, ee + 6)])
     if own_text.startswith(("levo", "dextro")):
         side = "left" if own_text.startswith("levo") else "right"  # the curve's own side
-    elif side in ("left", "right"):
-        tail = toks.span_text(es, min(sent_end, ee + 12)).lower()
+    elif side in ("left", "right") and "than" in toks.low:  # what _GREATER_RE needs
+        tail = toks.span_lower(es, min(sent_end, ee + 12))
         greater = _GREATER_RE.search(tail)
         if greater and (not anatomy_sided or greater.start() < 40):
             side = "bilateral"
-        elif _GREATER_RE.search(toks.span_text(max(sent_start, es - 8), es).lower()):
+        elif _GREATER_RE.search(toks.span_lower(max(sent_start, es - 8), es)):
             side = "bilateral"  # "left greater than right lung base scarring"
-    if side is None:  # "old rib fractures and pleural thickening are present on the right"
-        trailing = _TRAILING_SIDE_RE.search(toks.span_text(ee, sent_end).lower())
+    if side is None and ("left" in toks.low or "right" in toks.low):
+        # "old rib fractures and pleural thickening are present on the right"
+        trailing = _TRAILING_SIDE_RE.search(toks.span_lower(ee, sent_end))
         side = trailing.group(1) if trailing else None
     if side is None and (
         (region in _BOTH_WHEN_UNSIDED and chosen is not None)
@@ -460,6 +473,7 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
     return region, side, chosen
 
 
+@functools.cache
 def _anatomy_id(finding: str, region: str | None, side: str | None) -> str | None:
     if region is None:
         return None
@@ -504,7 +518,7 @@ def _found_in(
         region, side, chosen = _resolve(ent, doc)
         if region in _OUT_OF_FIELD and label not in _ANYWHERE:
             continue
-        negated = negex[k] or any(w in _INTERNAL_NEGATION for w in toks.lower[es:ee])
+        negated = negex[k] or not _INTERNAL_NEGATION.isdisjoint(toks.lower[es:ee])
         ss, se = toks.sents[toks.sent_of[es]]
         normal = label in NORMAL_FOR_AGE
         chronic = label in _CHRONIC_FINDINGS and not _CHRONIC_WORDS.isdisjoint(toks.lower[ss:se])
