@@ -493,11 +493,15 @@ _Found = tuple[str, int, int, str | None, str | None, bool, bool, str | None, bo
 # so it is read once per process. Sections that define a short form are read whole.
 _SENTENCES: dict[str, list[_Found]] = {}
 _SENTENCES_MAX = 500_000
+# whole sections repeat too ("The heart is normal in size. The lungs are clear."): a third of
+# the IU reports' findings and impressions are word for word another report's
+_SECTIONS: dict[str, list[tuple[int, list[_Found]]]] = {}
 
 
 def clear_sentence_cache() -> None:
     """Forget the sentences and long forms read so far (benchmarks time a cold start)."""
     _SENTENCES.clear()
+    _SECTIONS.clear()
     _long_form_finding.cache_clear()
 
 
@@ -556,6 +560,15 @@ def _found_in_section(chunk: str, r: _Rules) -> list[tuple[int, list[_Found]]]:
     """(offset, mentions relative to it) of each part of a section that names a finding:
     its sentences, each read once per process, or the whole section when it defines a
     short form."""
+    out = _SECTIONS.get(chunk)
+    if out is None:
+        out = _read_section(chunk, r)
+        if len(_SECTIONS) < _SENTENCES_MAX:
+            _SECTIONS[chunk] = out
+    return out
+
+
+def _read_section(chunk: str, r: _Rules) -> list[tuple[int, list[_Found]]]:
     shorts = short_forms(chunk, r)
     if shorts:
         return [(0, _found_in(chunk, r, shorts=shorts))]
