@@ -19,6 +19,10 @@ from dataclasses import dataclass
 _TOKEN = r"\b(?:and/or|w/o)\b|\bcan(?=not\b)|\d+(?:\.\d+)+|[^\W_]+|\S"
 # a token and the space before it, in lower-case text
 _SPACED_TOKEN_RE = re.compile(rf"\s*(?:{_TOKEN})")
+# the same on text without "_", "/", "cannot" or a decimal, where only its last two
+# alternatives can match (most sentences; about twice as fast)
+_SPACED_PLAIN_RE = re.compile(r"\s*(?:\w+|[^\w\s])")
+_DECIMAL_RE = re.compile(r"\d\.\d")
 # words whose following period is part of them (spaCy's tokenizer exceptions that occur in
 # reports): the period does not end the sentence
 _SENTENCE_PUNCT = frozenset({".", "!", "?"})
@@ -111,7 +115,9 @@ def tokenize(text: str, one_sentence: bool = False) -> Tokens:
     """Tokens and sentences of ``text`` (sentences as ``sentence_bounds`` finds them, or
     the whole text as one when the caller knows it is one)."""
     low = text.lower()
-    spaced = _SPACED_TOKEN_RE.findall(low)  # each token with the space before it
+    plain = not ("_" in low or "/" in low or "cannot" in low or _DECIMAL_RE.search(low))
+    # each token with the space before it
+    spaced = (_SPACED_PLAIN_RE if plain else _SPACED_TOKEN_RE).findall(low)
     lower = list(map(str.lstrip, spaced))  # tokens never start with a space
     ends = list(itertools.accumulate(map(len, spaced)))
     starts = list(map(operator.sub, ends, map(len, lower)))
