@@ -293,6 +293,16 @@ _ANATOMY_WORDS: dict[str, str] = {
 _ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.items()]
 
 
+def _group_end(alt: str) -> int:
+    """Where the group that opens ``alt`` closes."""
+    depth = 0
+    for i, ch in enumerate(alt):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return i
+    raise ValueError(f"organ pattern {alt!r}: unbalanced")
+
+
 def _first_letters(pattern: str) -> set[str]:
     """The letters an organ pattern of ``_ANATOMY_WORDS`` can start with (each of its
     alternatives starts with a letter or with a group of such alternatives)."""
@@ -307,13 +317,7 @@ def _first_letters(pattern: str) -> set[str]:
     out: set[str] = set()
     for alt in alternatives:
         if alt.startswith("(?:"):
-            depth, end = 0, 0
-            for end, ch in enumerate(alt):
-                depth += ch == "("
-                depth -= ch == ")"
-                if depth == 0:
-                    break
-            out |= _first_letters(alt[3:end])
+            out |= _first_letters(alt[3 : _group_end(alt)])
         elif alt[:1].isalpha():
             out.add(alt[0].lower())
         else:  # pragma: no cover - a new pattern of another shape

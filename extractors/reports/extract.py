@@ -595,7 +595,7 @@ def _mention(values: tuple) -> FindingMention:
     ``__init__`` with fifteen frozen ``__setattr__`` calls, done as one ``__dict__`` update
     (the same object; mentions are made by the hundred thousand)."""
     m = _new_mention(FindingMention)
-    m.__dict__.update(zip(_MENTION_FIELDS, values))
+    m.__dict__.update(zip(_MENTION_FIELDS, values, strict=True))
     return m
 
 
@@ -613,7 +613,8 @@ def extract_findings(text: str) -> list[FindingMention]:
         for s0, found in _found_in_section(chunk.replace("..", ". "), r):
             at = start + s0
             for f in found:
-                label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se = f
+                label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic = f[:10]
+                ss, se = f[10], f[11]
                 out.append(
                     _mention(
                         (
