@@ -289,11 +289,12 @@ def sections(text: str) -> list[tuple[str | None, int, int]]:
 # ---- anatomy and laterality ---------------------------------------------------------------
 
 
-_SIDE_OF = SIDE_WORDS.get
+_SIDE_KEYS = frozenset(SIDE_WORDS)
 
 
 def _side_of_words(words) -> str | None:
-    return _combine(set(map(_SIDE_OF, words)))
+    hits = _SIDE_KEYS.intersection(words)
+    return _combine(map(SIDE_WORDS.__getitem__, hits)) if hits else None
 
 
 def _combine(sides) -> str | None:
@@ -612,9 +613,9 @@ def extract_findings(text: str) -> list[FindingMention]:
         # ".." read as ". " (same length: offsets hold)
         for s0, found in _found_in_section(chunk.replace("..", ". "), r):
             at = start + s0
-            for f in found:
-                label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic = f[:10]
-                ss, se = f[10], f[11]
+            for (
+                label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se
+            ) in found:  # fmt: skip
                 out.append(
                     _mention(
                         (
