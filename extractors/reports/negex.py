@@ -31,6 +31,13 @@ class Negex:
                     words = tuple(tokenize(phrase).lower)
                     if words:
                         self.by_first.setdefault(words[0], []).append((words, t, kind))
+        # first words of the triggers: without one, no span is set, whatever else is there
+        self._trigger_first = frozenset(
+            words[0]
+            for entries in self.by_first.values()
+            for words, _t, kind in entries
+            if kind in ("pre", "fol")
+        )
         # the same cues by first word, then by length, then by words: a token's cues are
         # found with one dictionary lookup per cue length (cue order kept within a length)
         self._by_length: dict[str, list[tuple[int, dict[tuple[str, ...], list]]]] = {}
@@ -61,7 +68,7 @@ class Negex:
         """For each termset and each (start, end) token span: whether a trigger of its
         clause applies. A clause runs from a sentence start or a termination cue to the next
         one; a span that crosses a clause end is in none (as negspacy reads ``Span.ents``)."""
-        if self.by_first.keys().isdisjoint(toks.lower):  # no cue word at all: nothing set
+        if self._trigger_first.isdisjoint(toks.lower):  # no trigger word at all: nothing set
             return {name: [False] * len(spans) for name in self.names}
         return {
             name: _flags(cues, toks, spans)
