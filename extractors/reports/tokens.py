@@ -19,10 +19,9 @@ from dataclasses import dataclass
 _TOKEN = r"\b(?:and/or|w/o)\b|\bcan(?=not\b)|\d+(?:\.\d+)+|[^\W_]+|\S"
 # a token and the space before it, in lower-case text
 _SPACED_TOKEN_RE = re.compile(rf"\s*(?:{_TOKEN})")
-# the same on text without "_", "/", "cannot" or a decimal, where only its last two
+# the same on text without "_", "/" or "cannot", where only its decimals and its last two
 # alternatives can match (most sentences; about twice as fast)
-_SPACED_PLAIN_RE = re.compile(r"\s*(?:\w+|[^\w\s])")
-_DECIMAL_RE = re.compile(r"\d\.\d")
+_SPACED_PLAIN_RE = re.compile(r"\s*(?:\d+(?:\.\d+)+|\w+|[^\w\s])")
 # words whose following period is part of them (spaCy's tokenizer exceptions that occur in
 # reports): the period does not end the sentence
 _SENTENCE_PUNCT = frozenset({".", "!", "?"})
@@ -115,7 +114,7 @@ def tokenize(text: str, one_sentence: bool = False) -> Tokens:
     """Tokens and sentences of ``text`` (sentences as ``sentence_bounds`` finds them, or
     the whole text as one when the caller knows it is one)."""
     low = text.lower()
-    plain = not ("_" in low or "/" in low or "cannot" in low or _DECIMAL_RE.search(low))
+    plain = not ("_" in low or "/" in low or "cannot" in low)
     # each token with the space before it
     spaced = (_SPACED_PLAIN_RE if plain else _SPACED_TOKEN_RE).findall(low)
     lower = list(map(str.lstrip, spaced))  # tokens never start with a space
