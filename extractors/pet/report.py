@@ -291,7 +291,46 @@ _ANATOMY_WORDS: dict[str, str] = {
     r"pelvi[sc]|iliac(?!\s+(?:bone|wing|crest))": "pelvis",
 }
 _ANATOMY_RE = [(re.compile(rf"(?i)\b(?:{k})\b"), v) for k, v in _ANATOMY_WORDS.items()]
-_ANATOMY_ANY = re.compile(rf"(?i)\b(?=(?:{'|'.join(_ANATOMY_WORDS)})\b)")
+
+
+def _group_end(alt: str) -> int:
+    """Where the group that opens ``alt`` closes."""
+    depth = 0
+    for i, ch in enumerate(alt):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return i
+    raise ValueError(f"organ pattern {alt!r}: unbalanced")
+
+
+def _first_letters(pattern: str) -> set[str]:
+    """The letters an organ pattern of ``_ANATOMY_WORDS`` can start with (each of its
+    alternatives starts with a letter or with a group of such alternatives)."""
+    alternatives, depth, start = [], 0, 0
+    for i, ch in enumerate(pattern):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+    alternatives.append(pattern[start:])
+    out: set[str] = set()
+    for alt in alternatives:
+        if alt.startswith("(?:"):
+            out |= _first_letters(alt[3 : _group_end(alt)])
+        elif alt[:1].isalpha():
+            out.add(alt[0].lower())
+        else:  # pragma: no cover - a new pattern of another shape
+            raise ValueError(f"organ pattern {alt!r}: starts with neither a letter nor (?:")
+    return out
+
+
+# organ patterns by the letter they start with: each is tried only at a word start with it
+_ANATOMY_BY_LETTER: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+for _k, (_pattern, _key) in zip(_ANATOMY_WORDS, _ANATOMY_RE, strict=True):
+    for _letter in sorted(_first_letters(_k)):
+        _ANATOMY_BY_LETTER.setdefault(_letter, []).append((_pattern, _key))
+_WORD_START = re.compile(r"(?i)\b[a-z]")
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
 _DATE_GATE = re.compile(
     r"\d[/-]\d|\d{4}|\d\.\d{1,2}\.\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
@@ -304,6 +343,21 @@ _LEFT_TOKENS_REFERENCE = 8  # reference cues may lead a longer phrase ("blood po
 _MAX_KEY_GAP_TOKENS = 8  # SUV keyword ... value
 _MAX_PAIR_COST = 24.0  # slice <-> value pairing beyond this is no pairing
 # where one value's stretch of the sentence ends and the next one's begins
+# the patterns of the cue tests below, compiled once
+_OWN_SLICE_AFTER = re.compile(
+    rf"(?ix)^\s*[(,]?\s*(?:on\s+|at\s+)?(?:(?:axial|pet|ct)\s+)?{_SLICE_WORD}\s*"
+    rf"(?:\#|no\.?|:)?\s*{_INT}(?:\s*[-–]\s*{_INT})?\s*\)?"
+)
+_LEAD_IN = re.compile(
+    r"(?ix)\s*(?:\(?\s*(?:of|at|is|was|=|:|measuring|with\s+(?:an?\s+)?|"
+    r"activity|uptake|SUV\w*|max(?:imum)?|mean|approximately|about|\s)*)\s*"
+)
+_THRESHOLD_BEFORE = re.compile(
+    r"(?ix)(?:[<>≥≤]=?|\b(?:greater|higher|more|less|lower)\s+than|\b(?:above|below|over|"
+    r"under|exceeding|at\s+least|ratios?|index|indices|threshold|cut-?off)\b)"
+    r"\s*(?:an?\s+|of\s+|was\s+|is\s+|=\s*|:\s*)*$"
+)
+_NUMBER_NEXT = re.compile(rf"(?i)^\s*(?:of\s+|at\s+|was\s+|SUV\w*\s+)?{_NUM}")
 _STRETCH_BREAK = re.compile(r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as)\s+|[,;]\s*")
 
 
@@ -524,22 +578,12 @@ class _Sentence:
     def _right_context(self, val: _Value, hi: int) -> tuple[int, str]:
         """Text after the value up to the next value, without its own slice reference."""
         text = self.masked(val.end, hi)
-        m = re.match(
-            rf"(?ix)^\s*[(,]?\s*(?:on\s+|at\s+)?(?:(?:axial|pet|ct)\s+)?{_SLICE_WORD}\s*"
-            rf"(?:\#|no\.?|:)?\s*{_INT}(?:\s*[-–]\s*{_INT})?\s*\)?",
-            text,
-        )
+        m = _OWN_SLICE_AFTER.match(text)
         return (m.end(), text[m.end() :]) if m else (0, text)
 
     def _belongs_to_next(self, rest: str, has_next: bool) -> bool:
         """Whether what follows a cue is only the lead-in of the next value."""
-        return has_next and bool(
-            re.fullmatch(
-                r"(?ix)\s*(?:\(?\s*(?:of|at|is|was|=|:|measuring|with\s+(?:an?\s+)?|"
-                r"activity|uptake|SUV\w*|max(?:imum)?|mean|approximately|about|\s)*)\s*",
-                rest,
-            )
-        )
+        return has_next and bool(_LEAD_IN.fullmatch(rest))
 
     def _reference_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
         anchor = val.key_start
@@ -568,11 +612,8 @@ class _Sentence:
             right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
             if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
                 return m.group(0)
-        threshold = re.search(
-            r"(?ix)(?:[<>≥≤]=?|\b(?:greater|higher|more|less|lower)\s+than|\b(?:above|below|over|"
-            r"under|exceeding|at\s+least|ratios?|index|indices|threshold|cut-?off)\b)"
-            r"\s*(?:an?\s+|of\s+|was\s+|is\s+|=\s*|:\s*)*$",
-            self.text[val.key_start : val.start] if val.keyed else left,
+        threshold = _THRESHOLD_BEFORE.search(
+            self.text[val.key_start : val.start] if val.keyed else left
         )
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
             return "criterion " + threshold.group(0).strip()
@@ -620,7 +661,7 @@ class _Sentence:
 
     @staticmethod
     def _introduces_number(rest: str) -> bool:
-        return bool(re.match(rf"(?i)^\s*(?:of\s+|at\s+|was\s+|SUV\w*\s+)?{_NUM}", rest))
+        return bool(_NUMBER_NEXT.match(rest))
 
     # ---- 4. slices to values
     def pair_slices(self) -> None:
@@ -724,12 +765,12 @@ class _Sentence:
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
             text = self.text
-            starts = [m.start() for m in _ANATOMY_ANY.finditer(text)]
+            by_letter = _ANATOMY_BY_LETTER
             self._anatomy = [
                 (m.start(), m.end(), key)
-                for p in starts
-                for pattern, key in _ANATOMY_RE
-                if (m := pattern.match(text, p))
+                for w in _WORD_START.finditer(text)
+                for pattern, key in by_letter.get(w.group(0).lower(), ())
+                if (m := pattern.match(text, w.start()))
             ]
         return self._anatomy
 

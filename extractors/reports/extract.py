@@ -20,6 +20,7 @@ at "word.Word" where spaCy kept one token."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ _SECTION_RE = re.compile(rf"(?im)(?<![^\s.]){_SECTION_WORDS}\s*:")
 # the same header, read backwards from a colon (a report has few colons: cheaper than a scan)
 _HEADER_BEFORE_COLON = re.compile(rf"(?i)(?<![^\s.]){_SECTION_WORDS}\s*\Z")
 _KEEP_SECTIONS = {"findings", "impression", "conclusion", "summary"}
-_INTERNAL_NEGATION = {"not", "no", "without", "never"}
+_INTERNAL_NEGATION = frozenset({"not", "no", "without", "never"})
 _OUT_OF_FIELD = {"abdomen"}  # below the diaphragm: not a finding of the chest radiograph
 
 # where a finding lies when the sentence names no anatomy
@@ -212,19 +213,27 @@ def _read(
     """Tokens, finding spans and anatomy spans of one section (or of one sentence);
     ``shorts``: the short forms the section defines (every occurrence is labelled)."""
     toks = tokenize(chunk, one_sentence)
-    every = r.words(toks)
-    matches = [(label[2:], s, e) for label, s, e in every if label[0] == "F"]
-    labelled = {(s, e): label for label, s, e in matches}
-    spans = [(s, e) for _l, s, e in matches]
+    labelled: dict[tuple[int, int], str] = {}
+    spans: list[tuple[int, int]] = []
+    blocked: list[tuple[int, int]] = []
+    amatches: list[tuple[str, int, int]] = []
+    for label, s, e in r.words(toks):  # one pass over the matches, by kind
+        kind = label[0]
+        if kind == "F":
+            labelled[(s, e)] = label[2:]
+            spans.append((s, e))
+        elif kind == "U":
+            blocked.append((s, e))
+        else:
+            amatches.append((label[2:], s, e))
     for i, w in enumerate(toks.lower) if shorts else ():
         label = shorts.get(w)  # type: ignore[union-attr]
         if label is not None and (i, i + 1) not in labelled:
             labelled[(i, i + 1)] = label
             spans.append((i, i + 1))
-    blocked = [(s, e) for label, s, e in every if label[0] == "U"]
     kept: list[tuple[int, int]] = []
     for s, e in longest(spans):
-        if any(a <= s and e <= b for a, b in blocked):
+        if blocked and any(a <= s and e <= b for a, b in blocked):
             continue
         if kept and kept[-1][1] == s and labelled[kept[-1]] == labelled[(s, e)]:
             merged = (kept[-1][0], e)  # "stimulator device": one mention
@@ -234,14 +243,13 @@ def _read(
         kept.append((s, e))
     ents = [(s, e, labelled[(s, e)]) for s, e in kept]
     anatomy: list[tuple[int, int, str, str | None]] = []
-    if ents:
-        amatches = [(label[2:], s, e) for label, s, e in every if label[0] == "A"]
+    if ents and amatches:
         alabels: dict[tuple[int, int], str] = {}
         for label, s, e in amatches:  # words two rules name alike: the one with a side wins
             if not alabels.get((s, e), "|").endswith("|") and label.endswith("|"):
                 continue
             alabels[(s, e)] = label
-        for s, e in longest((s, e) for _l, s, e in amatches):
+        for s, e in longest([(s, e) for _l, s, e in amatches]):
             region, _, side = alabels[(s, e)].partition("|")
             anatomy.append((s, e, region, side or None))
     return _Doc(toks, ents, anatomy)
@@ -281,17 +289,23 @@ def sections(text: str) -> list[tuple[str | None, int, int]]:
 # ---- anatomy and laterality ---------------------------------------------------------------
 
 
+_SIDE_KEYS = frozenset(SIDE_WORDS)
+
+
 def _side_of_words(words) -> str | None:
-    return _combine({SIDE_WORDS[w] for w in words if w in SIDE_WORDS})
+    hits = _SIDE_KEYS.intersection(words)
+    return _combine(map(SIDE_WORDS.__getitem__, hits)) if hits else None
 
 
 def _combine(sides) -> str | None:
-    sides = {s for s in sides if s}
-    if "bilateral" in sides or {"left", "right"} <= sides:
-        return "bilateral"
-    if len(sides) == 1:
-        return next(iter(sides))
-    return None
+    """One side from several: "left", "right" or "bilateral" (None entries ignored); two
+    different sides, or "bilateral" among them, make "bilateral"."""
+    sides = set(sides)
+    sides.discard(None)
+    sides.discard("")
+    if not sides:
+        return None
+    return next(iter(sides)) if len(sides) == 1 else "bilateral"
 
 
 _GREATER_RE = re.compile(
@@ -326,6 +340,8 @@ def _coordinated(
         return []
     lower = doc.toks.lower
     spans = [a for a in doc.anatomy if sent[0] <= a[0] < sent[1]]
+    if len(spans) < 2:  # nothing to be coordinated with
+        return []
     try:
         k = next(i for i, a in enumerate(spans) if a[0] == chosen[0] and a[1] == chosen[1])
     except StopIteration:
@@ -352,6 +368,16 @@ def _coordinated(
     return out
 
 
+def _pick(group, key: int, lower: list[str], sent_start: int):
+    """The nearest candidate of a group (by its distance ``key``), those with a side first."""
+    if not group:
+        return None
+    if len(group) == 1:
+        return group[0]
+    sided = [c for c in group if c[3] or _side_of_words(lower[max(sent_start, c[0] - 3) : c[0]])]
+    return min(sided or group, key=lambda c: c[key])
+
+
 def _resolve(ent: tuple[int, int, str], doc: _Doc):
     """(region, side) of a finding span from the anatomy and side words around it: the
     nearest anatomy words just before it ("left lower lobe opacity"), else after it
@@ -376,20 +402,20 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
         after = s - ee if s >= ee else None
         candidates.append((s, e, region, side, before, after))
 
-    def pick(group, key):
-        if not group:
-            return None
-        sided = [
-            c for c in group if c[3] or _side_of_words(lower[max(sent_start, c[0] - 3) : c[0]])
-        ]
-        return min(sided or group, key=lambda c: c[key])
+    if candidates:
+        near_before = [c for c in candidates if c[4] is not None and c[4] <= _NEAR_BEFORE]
+        after = [c for c in candidates if c[5] is not None and c[5] <= _AFTER]
+        far_before = [c for c in candidates if c[4] is not None and c[4] <= _FAR_BEFORE]
+    else:
+        near_before = after = far_before = candidates
+    chosen = (
+        _pick(inside, 4, lower, sent_start)
+        or _pick(near_before, 4, lower, sent_start)
+        or _pick(after, 5, lower, sent_start)
+        or _pick(far_before, 4, lower, sent_start)
+    )
 
-    near_before = [c for c in candidates if c[4] is not None and c[4] <= _NEAR_BEFORE]
-    after = [c for c in candidates if c[5] is not None and c[5] <= _AFTER]
-    far_before = [c for c in candidates if c[4] is not None and c[4] <= _FAR_BEFORE]
-    chosen = pick(inside, 4) or pick(near_before, 4) or pick(after, 5) or pick(far_before, 4)
-
-    own_text = toks.span_text(es, ee).lower()
+    own_text = toks.span_lower(es, ee)
     side = _side_of_words(lower[max(sent_start, es - 3) : ee])
     own_side = side
     if own_text.startswith("levo"):
@@ -408,7 +434,7 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
             a_side = _side_of_words([w for w in lower[e : min(sent_end, e + 3)] if w != "xxxx"][:1])
         if a_side and chosen in far_before and region == "lung":
             # "lungs ... clear other than a granuloma on left": the finding's own side words
-            on = _ON_SIDE_RE.match(toks.span_text(ee, min(sent_end, ee + 4)).lower())
+            on = _ON_SIDE_RE.match(toks.span_lower(ee, min(sent_end, ee + 4)))
             a_side = on.group(1) if on else a_side
         if a_side and own_side and chosen in far_before and chosen not in after:
             a_side = own_side  # "bibasilar atelectasis and small left-sided effusion"
@@ -420,15 +446,16 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
         side = _side_of_words(lower[lo:es]) or _side_of_words(lower[ee : min(sent_end, ee + 6)])
     if own_text.startswith(("levo", "dextro")):
         side = "left" if own_text.startswith("levo") else "right"  # the curve's own side
-    elif side in ("left", "right"):
-        tail = toks.span_text(es, min(sent_end, ee + 12)).lower()
+    elif side in ("left", "right") and "than" in toks.low:  # what _GREATER_RE needs
+        tail = toks.span_lower(es, min(sent_end, ee + 12))
         greater = _GREATER_RE.search(tail)
         if greater and (not anatomy_sided or greater.start() < 40):
             side = "bilateral"
-        elif _GREATER_RE.search(toks.span_text(max(sent_start, es - 8), es).lower()):
+        elif _GREATER_RE.search(toks.span_lower(max(sent_start, es - 8), es)):
             side = "bilateral"  # "left greater than right lung base scarring"
-    if side is None:  # "old rib fractures and pleural thickening are present on the right"
-        trailing = _TRAILING_SIDE_RE.search(toks.span_text(ee, sent_end).lower())
+    if side is None and ("left" in toks.low or "right" in toks.low):
+        # "old rib fractures and pleural thickening are present on the right"
+        trailing = _TRAILING_SIDE_RE.search(toks.span_lower(ee, sent_end))
         side = trailing.group(1) if trailing else None
     if side is None and (
         (region in _BOTH_WHEN_UNSIDED and chosen is not None)
@@ -447,6 +474,7 @@ def _resolve(ent: tuple[int, int, str], doc: _Doc):
     return region, side, chosen
 
 
+@functools.cache
 def _anatomy_id(finding: str, region: str | None, side: str | None) -> str | None:
     if region is None:
         return None
@@ -466,11 +494,15 @@ _Found = tuple[str, int, int, str | None, str | None, bool, bool, str | None, bo
 # so it is read once per process. Sections that define a short form are read whole.
 _SENTENCES: dict[str, list[_Found]] = {}
 _SENTENCES_MAX = 500_000
+# whole sections repeat too ("The heart is normal in size. The lungs are clear."): a third of
+# the IU reports' findings and impressions are word for word another report's
+_SECTIONS: dict[str, list[tuple[int, list[_Found]]]] = {}
 
 
 def clear_sentence_cache() -> None:
     """Forget the sentences and long forms read so far (benchmarks time a cold start)."""
     _SENTENCES.clear()
+    _SECTIONS.clear()
     _long_form_finding.cache_clear()
 
 
@@ -491,7 +523,7 @@ def _found_in(
         region, side, chosen = _resolve(ent, doc)
         if region in _OUT_OF_FIELD and label not in _ANYWHERE:
             continue
-        negated = negex[k] or any(w in _INTERNAL_NEGATION for w in toks.lower[es:ee])
+        negated = negex[k] or not _INTERNAL_NEGATION.isdisjoint(toks.lower[es:ee])
         ss, se = toks.sents[toks.sent_of[es]]
         normal = label in NORMAL_FOR_AGE
         chronic = label in _CHRONIC_FINDINGS and not _CHRONIC_WORDS.isdisjoint(toks.lower[ss:se])
@@ -525,21 +557,47 @@ def _found_in(
     return out
 
 
-def _found_in_section(chunk: str, r: _Rules) -> list[_Found]:
+def _found_in_section(chunk: str, r: _Rules) -> list[tuple[int, list[_Found]]]:
+    """(offset, mentions relative to it) of each part of a section that names a finding:
+    its sentences, each read once per process, or the whole section when it defines a
+    short form."""
+    out = _SECTIONS.get(chunk)
+    if out is None:
+        out = _read_section(chunk, r)
+        if len(_SECTIONS) < _SENTENCES_MAX:
+            _SECTIONS[chunk] = out
+    return out
+
+
+def _read_section(chunk: str, r: _Rules) -> list[tuple[int, list[_Found]]]:
     shorts = short_forms(chunk, r)
     if shorts:
-        return _found_in(chunk, r, shorts=shorts)
-    out: list[_Found] = []
+        return [(0, _found_in(chunk, r, shorts=shorts))]
+    out: list[tuple[int, list[_Found]]] = []
+    cache = _SENTENCES
     for s0, s1 in sentence_bounds(chunk):
         sentence = chunk[s0:s1]
-        found = _SENTENCES.get(sentence)
+        found = cache.get(sentence)
         if found is None:
             found = _found_in(sentence, r, one_sentence=True)
-            if len(_SENTENCES) < _SENTENCES_MAX:
-                _SENTENCES[sentence] = found
-        for f in found:
-            out.append((*f[:1], f[1] + s0, f[2] + s0, *f[3:10], f[10] + s0, f[11] + s0))
+            if len(cache) < _SENTENCES_MAX:
+                cache[sentence] = found
+        if found:
+            out.append((s0, found))
     return out
+
+
+_MENTION_FIELDS = tuple(f.name for f in dataclasses.fields(FindingMention))
+_new_mention = object.__new__
+
+
+def _mention(values: tuple) -> FindingMention:
+    """A FindingMention from its field values in declaration order: its dataclass
+    ``__init__`` with fifteen frozen ``__setattr__`` calls, done as one ``__dict__`` update
+    (the same object; mentions are made by the hundred thousand)."""
+    m = _new_mention(FindingMention)
+    m.__dict__.update(zip(_MENTION_FIELDS, values, strict=True))
+    return m
 
 
 def extract_findings(text: str) -> list[FindingMention]:
@@ -553,27 +611,32 @@ def extract_findings(text: str) -> list[FindingMention]:
         if not chunk.strip():
             continue
         # ".." read as ". " (same length: offsets hold)
-        for f in _found_in_section(chunk.replace("..", ". "), r):
-            label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se = f
-            out.append(
-                FindingMention(
-                    finding=label,
-                    text=chunk[cs:ce],
-                    anatomy=anatomy,
-                    laterality=side,
-                    negated=negated,
-                    uncertain=uncertain,
-                    sentence=chunk[ss:se].strip(),
-                    start=start + cs,
-                    end=start + ce,
-                    sentence_start=start + ss,
-                    sentence_end=start + se,
-                    section=name,
-                    region=region,
-                    normal_for_age=normal,
-                    chronic=chronic,
+        for s0, found in _found_in_section(chunk.replace("..", ". "), r):
+            at = start + s0
+            for (
+                label, cs, ce, anatomy, side, negated, uncertain, region, normal, chronic, ss, se
+            ) in found:  # fmt: skip
+                out.append(
+                    _mention(
+                        (
+                            label,
+                            text[at + cs : at + ce],
+                            anatomy,
+                            side,
+                            negated,
+                            uncertain,
+                            text[at + ss : at + se].strip(),
+                            at + cs,
+                            at + ce,
+                            at + ss,
+                            at + se,
+                            name,
+                            region,
+                            normal,
+                            chronic,
+                        )
+                    )
                 )
-            )
     return out
 
 

@@ -87,6 +87,8 @@ class PhraseRules:
                 self._by_exact.setdefault(w, []).append(pid)
             self._by_prefix += [(p, pid) for p in prefixes]
         self._first: dict[str, tuple[int, ...]] = {}
+        # patterns without a gap are matched by a plain loop (no recursion)
+        self._plain = [not any(isinstance(el, int) for el in p) for p in self.patterns]
 
     def _starting(self, word: str) -> tuple[int, ...]:
         hit = self._first.get(word)
@@ -105,15 +107,30 @@ class PhraseRules:
             self._starting(w)
         hi = len(lower)
         out: list[tuple[str, int, int]] = []
+        patterns, labels, plain = self.patterns, self.labels, self._plain
         for i in [i for i, w in enumerate(lower) if first[w]]:
             for pid in first[lower[i]]:
-                pattern = self.patterns[pid]
-                if len(pattern) == 1:
-                    out.append((self.labels[pid], i, i + 1))
+                pattern = patterns[pid]
+                n = len(pattern)
+                if n == 1:
+                    out.append((labels[pid], i, i + 1))
+                    continue
+                if plain[pid]:
+                    end = i + n
+                    if end > hi:
+                        continue
+                    k = i
+                    for exact, prefixes in pattern:
+                        w = lower[k]
+                        if not (w in exact or (prefixes and w.startswith(prefixes))):
+                            break
+                        k += 1
+                    else:
+                        out.append((labels[pid], i, end))
                     continue
                 ends = _ends(pattern, 1, i + 1, lower, punct, hi)
                 for end in dict.fromkeys(ends) if len(ends) > 1 else ends:
-                    out.append((self.labels[pid], i, end))
+                    out.append((labels[pid], i, end))
         return out
 
 
@@ -141,6 +158,10 @@ def _ends(pattern, k: int, pos: int, lower, punct, hi: int) -> list[int]:
 def longest(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The longest non-overlapping spans, earliest first on ties, in text order
     (``spacy.util.filter_spans``)."""
+    if not isinstance(spans, list):
+        spans = list(spans)
+    if len(spans) < 2:
+        return spans[:]
     ordered = sorted(spans, key=lambda s: (s[1] - s[0], -s[0]), reverse=True)
     taken: set[int] = set()
     kept = []

@@ -31,24 +31,45 @@ class Negex:
                     words = tuple(tokenize(phrase).lower)
                     if words:
                         self.by_first.setdefault(words[0], []).append((words, t, kind))
+        # first words of the triggers: without one, no span is set, whatever else is there
+        self._trigger_first = frozenset(
+            words[0]
+            for entries in self.by_first.values()
+            for words, _t, kind in entries
+            if kind in ("pre", "fol")
+        )
+        # the same cues by first word, then by length, then by words: a token's cues are
+        # found with one dictionary lookup per cue length (cue order kept within a length)
+        self._by_length: dict[str, list[tuple[int, dict[tuple[str, ...], list]]]] = {}
+        for first, entries in self.by_first.items():
+            lengths: dict[int, dict[tuple[str, ...], list[tuple[int, str]]]] = {}
+            for words, t, kind in entries:
+                lengths.setdefault(len(words), {}).setdefault(words, []).append((t, kind))
+            self._by_length[first] = sorted(lengths.items())
 
     def cues(self, toks: Tokens) -> list[list[tuple[str, int, int]]]:
-        """Every cue occurrence (kind, start, end) of each termset, overlapping ones too."""
+        """Every cue occurrence (kind, start, end) of each termset, overlapping ones too
+        (in no particular order within a token: ``_flags`` does not depend on it)."""
         lower = toks.lower
         n = len(lower)
-        by_first = self.by_first
+        by_length = self._by_length
         out: list[list[tuple[str, int, int]]] = [[] for _ in self.names]
-        for i in [i for i, w in enumerate(lower) if w in by_first]:
-            for words, t, kind in by_first[lower[i]]:
-                k = len(words)
-                if k == 1 or (i + k <= n and tuple(lower[i : i + k]) == words):
-                    out[t].append((kind, i, i + k))
+        for i in [i for i, w in enumerate(lower) if w in by_length]:
+            for k, table in by_length[lower[i]]:
+                if i + k > n:
+                    break
+                hit = table.get(tuple(lower[i : i + k]))
+                if hit is not None:
+                    for t, kind in hit:
+                        out[t].append((kind, i, i + k))
         return out
 
     def flags(self, toks: Tokens, spans: Sequence[tuple[int, int]]) -> dict[str, list[bool]]:
         """For each termset and each (start, end) token span: whether a trigger of its
         clause applies. A clause runs from a sentence start or a termination cue to the next
         one; a span that crosses a clause end is in none (as negspacy reads ``Span.ents``)."""
+        if self._trigger_first.isdisjoint(toks.lower):  # no trigger word at all: nothing set
+            return {name: [False] * len(spans) for name in self.names}
         return {
             name: _flags(cues, toks, spans)
             for name, cues in zip(self.names, self.cues(toks), strict=True)

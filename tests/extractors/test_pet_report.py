@@ -307,3 +307,27 @@ def test_uptake_the_sentence_calls_physiologic_or_inflammatory() -> None:
         "Right lung mass SUVmax 12.0 on image 88; physiologic bowel activity SUVmax 4.0."
     )
     assert m.role == "lesion"
+
+
+def test_organ_words_found_at_word_starts_as_by_trying_every_pattern_everywhere() -> None:
+    """Issue 11 speed work: organ patterns are tried only at word starts with their first
+    letter; the hits are those of every pattern tried at every word boundary."""
+    import re
+
+    from extractors.pet.report import _ANATOMY_RE, _ANATOMY_WORDS, _first_letters, _Sentence
+
+    assert _first_letters(r"iliac\s+chain|(?:common|external|internal)\s+iliac") == set("ceii")
+    text = (
+        "Common iliac chain and left iliac bone uptake, para-aortic and porta hepatis nodes, "
+        "pelvic bone and sacral lesions, mediastinal and perihilar foci, Femoral neck SUV 4."
+    )
+    every = [
+        (m.start(), m.end(), key)
+        for p in range(len(text))
+        if re.match(r"(?i)\b", text[p:]) and (p == 0 or not text[p - 1].isalnum())
+        for pattern, key in _ANATOMY_RE
+        if (m := pattern.match(text, p))
+    ]
+    assert _Sentence(text, [], ()).anatomy_hits() == every
+    assert {k for _s, _e, k in every} >= {"iliac_vessels", "pelvis", "pelvic_bone", "aorta"}
+    assert len(_ANATOMY_RE) == len(_ANATOMY_WORDS)

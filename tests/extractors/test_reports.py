@@ -266,3 +266,53 @@ def test_openi_reports_split(realdata: Path) -> None:
     assert not {r.uid for r in dev} & {r.uid for r in held} and not tuned & {
         int(r.uid) for r in held
     }
+
+
+# ---- the fast paths of issue 11's speed work give what the full rules give ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("Left lower lobe opacity.", ["left", "lower", "lobe", "opacity", "."]),
+        ("Effusion and/or atelectasis w/o change.", ["effusion", "and/or", "atelectasis",
+                                                      "w/o", "change", "."]),
+        ("Cannot exclude a 1.5 cm nodule.", ["can", "not", "exclude", "a", "1.5", "cm",
+                                             "nodule", "."]),
+        ("Right-sided port_a cath (XXXX).", ["right", "-", "sided", "port", "_", "a", "cath",
+                                              "(", "xxxx", ")", "."]),
+    ],
+)  # fmt: skip
+def test_tokens_on_the_plain_and_the_full_token_regex(text: str, tokens: list[str]) -> None:
+    from extractors.reports.tokens import _SPACED_TOKEN_RE, tokenize
+
+    toks = tokenize(text, one_sentence=True)
+    assert toks.lower == tokens
+    assert [s.strip() for s in _SPACED_TOKEN_RE.findall(text.lower())] == tokens
+    assert [text[s:e].lower() for s, e in zip(toks.starts, toks.ends, strict=True)] == tokens
+    assert toks.span_lower(0, len(toks)) == text.lower().rstrip()
+
+
+def test_repeated_sections_and_mentions_are_equal_to_a_first_reading() -> None:
+    from dataclasses import astuple
+
+    from extractors.reports.extract import FindingMention, clear_sentence_cache
+
+    text = (
+        "FINDINGS: Small left pleural effusion. No pneumothorax. Right greater than left "
+        "basilar atelectasis. IMPRESSION: Small left pleural effusion."
+    )
+    clear_sentence_cache()
+    first = extract_findings(text)
+    again = extract_findings(text)  # sentences and sections from the cache
+    assert [astuple(m) for m in first] == [astuple(m) for m in again]
+    assert [(m.finding, m.laterality, m.negated) for m in first] == [
+        ("pleural_effusion", "left", False),
+        ("pneumothorax", None, True),
+        ("atelectasis", "bilateral", False),
+        ("pleural_effusion", "left", False),
+    ]
+    m = first[0]
+    assert isinstance(m, FindingMention) and m == FindingMention(*astuple(m))
+    assert hash(m) == hash(FindingMention(*astuple(m)))
+    assert text[m.start : m.end] == m.text == "pleural effusion"
