@@ -26,6 +26,7 @@ from extractors.volume.grid import require_same_grid
 from extractors.volume.slices import FIXED_AXIS, PLANES, SHOWN_AXES, slice_values
 from extractors.volume.sparse import ClassMasks, SparseMask
 from records.grounding import build_grounding_records
+from records.sequences.common import kind_word
 from records.sequences.radiograph import item_rng, provenance_of, radiograph_sequences
 from records.sequences.volume import (
     SliceImages,
@@ -170,7 +171,7 @@ def process_case(
     name = phrase
     records: list = []
     if ctx.sequences:
-        common = {"name": name, "seed": ctx.records_seed, "provenance": prov}
+        common = {"name": name, "kind": kind_word, "seed": ctx.records_seed, "provenance": prov}
         if planes == PLANES:
             records += plane_views(
                 structures,

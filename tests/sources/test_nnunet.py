@@ -104,7 +104,8 @@ def test_every_box_is_the_label_files_mask(hippo) -> None:
     assert {"axial", "coronal", "sagittal"} <= views
     assert {s["modality"] for s in studies.values()} == {"MR"}
     checked = absent = 0
-    value = {"anterior_hippocampus": 1, "posterior_hippocampus": 2}
+    # structures: anatomy labels (schemas.vocab.label_of)
+    value = {"anatomy:anterior_hippocampus": 1, "anatomy:posterior_hippocampus": 2}
     for f in _table(out, "findings"):
         case, plane, index = keys[f["study_id"]]
         want = expected_box(masks[case] == value[f["label"]], plane, index)
