@@ -1,7 +1,9 @@
 """Volume label names: a structure (liver, hippocampus) is anatomy and worded as one, a
 lesion (tumour) is a finding and worded as one, in grounding and in sequence records; the
-``label_kinds`` setting decides for a name. Fixture: a small MSD-Liver-like nnU-Net folder
-(``dataset.json`` in the MSD spelling, labels liver and tumour), written here."""
+``label_kinds`` setting decides for a name; a case with both (liver + tumour) gives chains of
+thought naming the liver as host, boxes from the masks. Fixture: a small MSD-Liver-like folder
+(``dataset.json`` in the MSD spelling, labels liver and cancer as Task03_Liver names them),
+written here."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def write_liver(root: Path, cases: int = 2) -> dict[str, np.ndarray]:
     labels = {}
     for k in range(cases):
         lab = liver_case(2 * k)
-        ct = rng.normal(0, 5, SHAPE) + 60 * (lab == 1) + 120 * (lab == 2) - 500 * (lab == 0)
+        ct = rng.normal(0, 20, SHAPE) + 60 * (lab == 1) + 120 * (lab == 2) - 60 * (lab == 0)
         affine = np.diag([1.0, 1.0, 1.0, 1.0])
         nib.save(
             nib.Nifti1Image(ct.astype(np.float32), affine), root / f"imagesTr/liver_{k}.nii.gz"
@@ -135,3 +137,62 @@ def test_label_kinds_decide_for_a_name() -> None:
     kinds = {"Cochlea": "anatomy", "LIVER": "finding"}
     assert dict(label_names(names, kinds))[1] == "anatomy:cochlea"
     assert dict(label_names(names, kinds))[3] == "liver"
+
+
+def test_chains_name_the_liver_as_host_with_boxes_from_the_masks(liver) -> None:
+    """A case with a structure (liver) and a lesion (cancer): chains of thought on the
+    published slices, the liver as host organ, organ and lesion boxes the boxes of the label
+    file's masks on each slice, recomputed here with nibabel alone."""
+    from schemas.identity import Pseudonymizer
+    from tests.helpers import TEST_SALT
+    from tests.sources.test_nnunet import expected_box, lps
+
+    root, _, out = liver
+    ids = Pseudonymizer(TEST_SALT)
+    masks = {c: lps(root / f"labelsTr/{c}.nii.gz") for c in ("liver_0", "liver_1")}
+    keys = {
+        ids.study("liver", f"{case}#{plane}-{i}-CT"): (case, plane, i)
+        for case in masks
+        for plane, axis in (("axial", 2), ("coronal", 1), ("sagittal", 0))
+        for i in range(SHAPE[axis])
+    }
+    studies = {s["study_id"]: s for s in _table(out, "studies")}
+    cot = _table(out, "records_cot")
+    assert cot
+    lesion_slices = {
+        f["study_id"] for f in _table(out, "findings") if f["label"] == "cancer" and f["present"]
+    }
+    assert {r["image"]["study_id"] for r in cot} == lesion_slices  # every lesion is in the liver
+    assert {r["curriculum_level"] for r in cot} == {"easy", "medium", "hard"}
+    assert len(cot) == 3 * len(lesion_slices)
+
+    def close(box: dict, want, s: dict) -> bool:
+        w, h = s["width"], s["height"]
+        return all(
+            abs(a - b) * n <= 1
+            for a, b, n in zip(
+                (box["x1"], box["y1"], box["x2"], box["y2"]),
+                (want.x1, want.y1, want.x2, want.y2),
+                (w, h, w, h),
+                strict=True,
+            )
+        )
+
+    checked = 0
+    for r in cot:
+        sid = r["image"]["study_id"]
+        case, plane, index = keys[sid]
+        organ = expected_box(masks[case] == 1, plane, index)
+        lesion = expected_box(masks[case] == 2, plane, index)
+        assert "liver" in r["answer"] and "cancer" in r["question"], r
+        assert [b["label"] for b in r["answer_boxes"]] == ["cancer"]
+        assert close(r["answer_boxes"][0], lesion, studies[sid])
+        boxes = [b for step in r["steps"] for b in step["boxes"]] + r["question_boxes"]
+        for b in boxes:
+            want = organ if b["label"] == "anatomy:liver" else lesion
+            assert b["label"] in ("anatomy:liver", "cancer") and close(b, want, studies[sid])
+        if r["curriculum_level"] != "hard":
+            assert any(b["label"] == "anatomy:liver" for b in boxes)
+            assert "First, the liver" in r["steps"][0]["text"]
+        checked += 1
+    assert checked == len(cot)
