@@ -210,7 +210,7 @@ def build_grounding_records(
     return records + phrase_records(study, phrased, seed=seed)
 
 
-def _bank(base: str, language: str | None) -> str:
+def _language_bank(base: str, language: str | None) -> str:
     """The bank of ``base`` in the phrase's language (English when there is none)."""
     named = f"{base}_{language}"
     return named if language and language != "en" and named in BANKS else base
@@ -250,7 +250,7 @@ def phrase_records(
                 study,
                 task,
                 id_parts=("phrase", language, text, *ids),
-                bank=_bank(base, language),
+                bank=_language_bank(base, language),
                 slots=slots,
                 seed=seed,
                 provenance=provenance,

@@ -4,7 +4,9 @@ spellings of each source dataset that map onto them."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -446,8 +448,14 @@ def segmentation_label(name: str, anatomy: bool | None = None) -> str:
     return f"{ANATOMY_PREFIX}{key}" if structure else key
 
 
-def label_key(name: str) -> str:
-    """A volume dataset's label name as a finding key (``segmentation_label`` without the
-    structure/lesion distinction): "Anterior Hippocampus" -> ``anterior_hippocampus``,
+# A config's ``label_kinds`` value: what a named label is, overriding ``name_is_anatomy``.
+LabelKind = Literal["anatomy", "finding"]
+
+
+def label_of(name: str, kinds: Mapping[str, str] | None = None) -> str:
+    """A dataset's label name as its canonical label, ``kinds`` (a source's ``label_kinds``:
+    name -> ``anatomy`` / ``finding``) deciding anatomy for the names it lists, else
+    ``name_is_anatomy``: "Anterior Hippocampus" -> ``anatomy:anterior_hippocampus``,
     "Tumor" -> ``mass``."""
-    return segmentation_label(name, anatomy=False) if normalise_name(name) else ""
+    kind = {normalise_name(k): v for k, v in (kinds or {}).items()}.get(normalise_name(name))
+    return segmentation_label(name, None if kind is None else kind == "anatomy")

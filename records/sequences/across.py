@@ -18,7 +18,7 @@ import numpy as np
 
 from extractors.ct.taxonomy import BY_ID
 from records.ct_anatomy import ANATOMY_PREFIX
-from records.sequences.common import image_box, make_sequence
+from records.sequences.common import image_box, kind_word, make_sequence
 from records.sequences.radiograph import EXTRACTOR, VERSION
 from schemas.enums import MedSGTask
 from schemas.records import Finding, Provenance, SequenceRecord, Study
@@ -81,7 +81,7 @@ def across_sequences(
                     [by_id[a], by_id[b]],
                     question=[image_box(0, fa.box.box, label)],  # type: ignore[union-attr]
                     answer=[image_box(1, fb.box.box, label)],  # type: ignore[union-attr]
-                    slots={"target": target_words(label)},
+                    slots={"target": target_words(label), "kind": kind_word(label)},
                     id_parts=(label,),
                     seed=seed,
                     provenance=_provenance(by_id[a], [fa, fb]),
@@ -108,7 +108,7 @@ def across_sequences(
                     MedSGTask.REFERRING,
                     [by_id[s] for s in shown_ids],
                     answer=[image_box(target, f.box.box, label)],  # type: ignore[union-attr]
-                    slots={"target": target_words(label)},
+                    slots={"target": target_words(label), "kind": kind_word(label)},
                     id_parts=(label,),
                     seed=seed,
                     provenance=_provenance(

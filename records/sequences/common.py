@@ -15,6 +15,7 @@ from records.templates import Template, pick
 from schemas.boxes import Box
 from schemas.enums import MedSGTask
 from schemas.records import ImageBox, ImageRef, Provenance, SequenceRecord, Study
+from schemas.vocab import is_anatomy
 
 # publish(key, pixels, view) -> Study: writes a derived image of the current item
 Publisher = Callable[[str, np.ndarray, str], Study]
@@ -27,6 +28,12 @@ BANKS: dict[str, tuple[Template, ...]] = {
         resources.files("records.sequences").joinpath("wording.yaml").read_text()
     ).items()
 }
+
+
+def kind_word(label: str) -> str:
+    """The ``{kind}`` slot of a canonical label: an ``anatomy:`` label is a structure, any
+    other a finding."""
+    return "structure" if is_anatomy(label) else "finding"
 
 
 def image_box(index: int, box: Box, label: str = "") -> ImageBox:

@@ -26,6 +26,7 @@ def pet_crossmodal(
                 answer=[image_box(1, lesion, label)],
                 slots={
                     "target": "FDG-avid lesion",
+                    "kind": "finding",
                     "mod0": MODS[first.modality],
                     "mod1": MODS[second.modality],
                 },

@@ -6,6 +6,8 @@ CT source and the segmentation volumes share them):
 - multi_view: a structure on its axial, coronal and sagittal slices (each to the next);
 - crossmodal: a structure on the same slice of two channels of one case (FLAIR <-> T1).
 
+``name`` words a structure id for ``{target}``, ``kind`` says what it is for ``{kind}``
+("structure" or "finding", ``records.sequences.common.kind_word`` for canonical labels).
 Slices are published once each through ``SliceImages``; every box is the box of the
 structure's mask on that slice image (``extractors.volume.slices.mask_box_on``), so each
 answer can be checked against the masks."""
@@ -93,6 +95,7 @@ def object_tracking(
     slices: SliceImages,
     *,
     name: Callable[[str], str],
+    kind: Callable[[str], str],
     style: Callable[[str], str],
     rng: np.random.Generator,
     seed: int,
@@ -122,7 +125,7 @@ def object_tracking(
                 shown,
                 question=[image_box(0, boxes[0], sid)],
                 answer=[image_box(2, boxes[2], sid)],
-                slots={"target": name(sid), "scan": scan},
+                slots={"target": name(sid), "kind": kind(sid), "scan": scan},
                 id_parts=(sid, z0),
                 seed=seed,
                 provenance=provenance,
@@ -136,6 +139,7 @@ def slice_referring(
     slices: SliceImages,
     *,
     name: Callable[[str], str],
+    kind: Callable[[str], str],
     style: Callable[[str], str],
     rng: np.random.Generator,
     seed: int,
@@ -165,7 +169,7 @@ def slice_referring(
                 MedSGTask.REFERRING,
                 shown,
                 answer=[image_box(target, box, sid)],
-                slots={"target": name(sid)},
+                slots={"target": name(sid), "kind": kind(sid)},
                 id_parts=(sid, *zs),
                 seed=seed,
                 provenance=provenance,
@@ -180,6 +184,7 @@ def plane_views(
     centre: Callable[[str, str], int],
     *,
     name: Callable[[str], str],
+    kind: Callable[[str], str],
     style: Callable[[str], str],
     rng: np.random.Generator,
     seed: int,
@@ -209,6 +214,7 @@ def plane_views(
                     answer=[image_box(1, boxes[second], sid)],  # type: ignore[arg-type]
                     slots={
                         "target": name(sid),
+                        "kind": kind(sid),
                         "view0": first,
                         "view1": second,
                         "scan": scan,
@@ -228,6 +234,7 @@ def channel_crossmodal(
     centre: Callable[[str, str], int],
     *,
     name: Callable[[str], str],
+    kind: Callable[[str], str],
     words: Callable[[str], str],
     rng: np.random.Generator,
     seed: int,
@@ -256,7 +263,12 @@ def channel_crossmodal(
                         [first, second],
                         question=[image_box(0, qa, sid)],
                         answer=[image_box(1, qb, sid)],
-                        slots={"target": name(sid), "mod0": words(a), "mod1": words(b)},
+                        slots={
+                            "target": name(sid),
+                            "kind": kind(sid),
+                            "mod0": words(a),
+                            "mod1": words(b),
+                        },
                         id_parts=(sid, z, a, b),
                         seed=seed,
                         provenance=provenance,

@@ -9,7 +9,7 @@ gets the box of its mask (polygons: ``extractors.masks.polygons_mask``; RLE:
 is boxed, and its image gets no counting records. Every instance of every category is
 annotated (COCO's convention), so a category an image has no annotation of is stated absent
 (``absences``), and an image without annotations is a negative for every category.
-Category names become labels through ``schemas.vocab.segmentation_label``.
+Category names become labels through ``schemas.vocab.label_of``.
 
 Each annotation is a label row (its 1-based place in ``annotations``); one naming an image
 id the file does not list, or an unknown category, is a quarantine row; an image whose file
@@ -28,6 +28,7 @@ from pydantic import Field
 from extractors.masks import MaskError, decode_coco_rle, mask_box, polygons_mask
 from schemas.enums import Reason, Stage
 from schemas.modality import modality_code
+from schemas.vocab import LabelKind, label_of
 from shards.label_methods import LabelMethod
 from sources.base import (
     LabelRow,
@@ -42,7 +43,6 @@ from sources.base import (
 )
 from sources.radiograph.csv_labels import SourceError
 from sources.radiograph.process import process_radiograph
-from sources.segmentation.image_masks import canonical
 from sources.segmentation.licences import KNOWN_LICENCES
 
 KIND = "coco"
@@ -59,7 +59,7 @@ class Settings(SourceSettings):
     images_dir: str = "."  # file_name is relative to it
     modality: str  # xray, endoscopy, ... (schemas.modality)
     absences: bool = True  # a category an image has no annotation of is stated absent
-    label_kinds: dict[str, Literal["anatomy", "finding"]] = Field(default_factory=dict)
+    label_kinds: dict[str, LabelKind] = Field(default_factory=dict)
     patient_regex: str | None = None  # first group of the file stem is the patient
     licence: str
     optional: bool = False
@@ -124,7 +124,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
     path = settings.root / settings.annotations
     data = read_coco(path)
     categories = {
-        c.get("id"): canonical(str(c.get("name", "")), settings.label_kinds)
+        c.get("id"): label_of(str(c.get("name", "")), settings.label_kinds)
         for c in data.get("categories", [])
         if isinstance(c, dict)
     }

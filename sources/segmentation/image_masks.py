@@ -11,7 +11,7 @@ masks of one image are combined: ``sources.segmentation.masks2d``).
 Labels: without ``{label}``, a mask's pixel values name its labels (``labels: {255: polyp}``);
 with it, the file's ``{label}`` text does (``labels`` renames it when given, else the text
 itself, normalised, is the name). Names become canonical labels through
-``schemas.vocab.segmentation_label``: structures (lung, liver, aorta...) are anatomy
+``schemas.vocab.label_of``: structures (lung, liver, aorta...) are anatomy
 (``anatomy:`` labels, worded as structures), lesions are findings; ``label_kinds`` overrides.
 
 Planning lists images and mask files (no pixel is read); processing decodes the image (in
@@ -34,7 +34,7 @@ from pydantic import Field, field_validator, model_validator
 from schemas.enums import Reason, Stage
 from schemas.errors import ItemError
 from schemas.modality import modality_code
-from schemas.vocab import segmentation_label
+from schemas.vocab import LabelKind, label_of
 from shards.label_methods import LabelMethod
 from sources.base import (
     InputFile,
@@ -81,7 +81,7 @@ class Settings(SourceSettings):
     mask_values: Literal["auto", "exact", "nearest"] = "auto"  # auto: nearest for JPEG
     exhaustive: bool | None = None  # default: true for value masks, false with {label}
     empty_masks: Literal["quarantine", "negative"] = "quarantine"
-    label_kinds: dict[str, Literal["anatomy", "finding"]] = Field(default_factory=dict)
+    label_kinds: dict[str, LabelKind] = Field(default_factory=dict)
     patient_regex: str | None = None  # its first group of the id is the patient (default id)
     licence: str  # licence id (declare it: sources.segmentation.licences or shards.licences)
     optional: bool = False
@@ -183,15 +183,6 @@ def _files(root: Path, pattern: str) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
 
 
-def canonical(name: str, kinds: dict[str, str]) -> str:
-    """A dataset's label name as a canonical label (``label_kinds`` decides anatomy when it
-    names it, else ``schemas.vocab``'s rule)."""
-    from schemas.vocab import normalise_name
-
-    kind = {normalise_name(k): v for k, v in kinds.items()}.get(normalise_name(name))
-    return segmentation_label(name, None if kind is None else kind == "anatomy")
-
-
 def plan(settings: Settings, ctx: PlanContext) -> Plan:
     """An item per image the ``images`` pattern matches, with its mask files; quarantine rows
     for an image without any mask, an observer's missing mask and paths leaving root."""
@@ -227,7 +218,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
             )
         )
     named = sorted(
-        (str(k), k, canonical(v, settings.label_kinds)) for k, v in (settings.labels or {}).items()
+        (str(k), k, label_of(v, settings.label_kinds)) for k, v in (settings.labels or {}).items()
     )
     if settings.has_label_field:
         values, names = (), tuple((text, label) for text, _, label in named)
@@ -444,7 +435,7 @@ def _label_masks(
                     )
                 )
                 continue
-            label = names.get(ref.label) or canonical(ref.label, {})
+            label = names.get(ref.label) or label_of(ref.label)
             fg = foreground(arr, mode)
             marked = {label: fg} if fg.any() else {}
         if not marked:

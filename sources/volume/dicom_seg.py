@@ -32,7 +32,7 @@ from extractors.volume.reasons import SEG_SOURCE_INPUT
 from extractors.volume.sparse import ClassMasks
 from schemas.enums import Reason, Stage
 from schemas.errors import ItemError
-from schemas.vocab import label_key
+from schemas.vocab import LabelKind, label_of, normalise_name
 from sources.base import InputFile, Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput, read_error
 from sources.volume.process import VolumeCase, process_case
@@ -49,17 +49,20 @@ class Settings(SourceSettings):
     root: Path
     licence: str
     ct_window: Literal["lung", "soft_tissue", "bone"] | None = None  # CT sources only
+    label_kinds: dict[str, LabelKind] = Field(default_factory=dict)  # name -> anatomy/finding
     max_segs: int | None = Field(default=None, ge=1)  # the first N SEG files (sorted)
     optional: bool = False
 
 
 @dataclass(frozen=True)
 class SegGroup:
-    """Per-item settings: the SEG files of one referenced series and its image files."""
+    """Per-item settings: the SEG files of one referenced series and its image files, the CT
+    window and the source's ``label_kinds`` (name, kind) pairs."""
 
     segs: tuple[str, ...]
     images: tuple[str, ...]
     ct_window: str | None = None
+    label_kinds: tuple[tuple[str, str], ...] = ()
 
 
 def _header(path: Path) -> Any | None:
@@ -148,16 +151,20 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                     tuple(str(p) for _, p, _ in members),
                     tuple(str(f) for f in files),
                     settings.ct_window,
+                    tuple(sorted(settings.label_kinds.items())),
                 ),
             )
         )
     return out
 
 
-def _segment_names(seg: Any) -> dict[int, str]:
+def _segment_names(seg: Any, kinds: dict[str, str]) -> dict[int, str]:
+    """Segment number -> canonical label (``schemas.vocab.label_of``); an unnamed segment is
+    ``segment_<number>``, a label two segments share gets the second one's number."""
     names: dict[int, str] = {}
     for item in seg.SegmentSequence:
-        key = label_key(str(item.SegmentLabel)) or f"segment_{item.SegmentNumber}"
+        text = str(item.SegmentLabel)
+        key = label_of(text, kinds) if normalise_name(text) else f"segment_{item.SegmentNumber}"
         if key in names.values():
             key = f"{key}_{item.SegmentNumber}"
         names[int(item.SegmentNumber)] = key
@@ -211,7 +218,7 @@ def _read_segs(paths: tuple[str, ...]) -> list[Any]:
     return segs
 
 
-def _run_case(run: list[Any], segs: list[Any], what: str, ct_window: str | None) -> VolumeCase:
+def _run_case(run: list[Any], segs: list[Any], what: str, group: SegGroup) -> VolumeCase:
     """One run of slices as a volume with every segment of the SEGs on it."""
     modality = str(run[0].get("Modality", "OT"))
     stack = stack_series(
@@ -241,7 +248,7 @@ def _run_case(run: list[Any], segs: list[Any], what: str, ct_window: str | None)
                 f"{name}: segment frames of {frames.shape[1]}x{frames.shape[2]} pixels on "
                 f"images of {stack.data.shape[0]}x{stack.data.shape[1]}",
             )
-        names = _segment_names(seg)
+        names = _segment_names(seg, dict(group.label_kinds))
         scale = float(seg.get("MaximumFractionalValue", 255) or 255)
         for j, number in enumerate(seg.segment_numbers):
             values = np.moveaxis(frames[..., j], 0, 2).astype(np.float32)  # rows, cols, slices
@@ -251,7 +258,7 @@ def _run_case(run: list[Any], segs: list[Any], what: str, ct_window: str | None)
             key = names[number]
             dense[key] = dense[key] | mask if key in dense else mask
     masks = ClassMasks.from_dense(volume.shape, dense)
-    return VolumeCase([(modality, volume)], masks, modality, tuple(sorted(dense)), ct_window)
+    return VolumeCase([(modality, volume)], masks, modality, tuple(sorted(dense)), group.ct_window)
 
 
 def load_seg(item: SourceItem) -> list[VolumeCase]:
@@ -273,7 +280,7 @@ def load_seg(item: SourceItem) -> list[VolumeCase]:
                 "cross-section (no ImagePositionPatient, or multi-frame): only slice series "
                 "are read",
             )
-    cases = [_run_case(run, segs, what, group.ct_window) for run in runs_of(images)]
+    cases = [_run_case(run, segs, what, group) for run in runs_of(images)]
     cases = [c for c in cases if c.masks.masks]
     if not cases:
         raise ItemError(Reason.MASK_EMPTY, f"{what}: every segment is empty on its images")

@@ -12,7 +12,7 @@ from extractors.volume import Volume
 from extractors.volume.image import read_channels, read_label_map
 from schemas.enums import Reason
 from schemas.errors import ItemError
-from schemas.vocab import label_key
+from schemas.vocab import label_of
 from sources.base import InputFile, SourceItem
 from sources.context import ItemContext, ItemOutput, read_error
 from sources.volume.process import VolumeCase, check_channels, masks_from_label_map, process_case
@@ -37,9 +37,12 @@ class VolumeFiles:
         return dict(self.labels)
 
 
-def label_names(labels: Mapping[int, str]) -> tuple[tuple[int, str], ...]:
-    """Value -> label key (``schemas.vocab.label_key``), background (0) left out."""
-    return tuple(sorted((int(v), label_key(n)) for v, n in labels.items() if int(v) != 0))
+def label_names(
+    labels: Mapping[int, str], kinds: Mapping[str, str] | None = None
+) -> tuple[tuple[int, str], ...]:
+    """Value -> canonical label (``schemas.vocab.label_of``: structures ``anatomy:``, lesions
+    findings, ``kinds`` = the source's ``label_kinds``), background (0) left out."""
+    return tuple(sorted((int(v), label_of(n, kinds)) for v, n in labels.items() if int(v) != 0))
 
 
 def case_item(

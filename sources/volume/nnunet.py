@@ -25,6 +25,7 @@ from pydantic import Field
 
 from extractors.volume.image import VOLUME_SUFFIXES
 from schemas.enums import Reason, Stage
+from schemas.vocab import LabelKind
 from sources.base import Plan, PlanContext, SourceSettings, quarantine_item
 from sources.radiograph.csv_labels import SourceError
 from sources.volume.files import case_item, label_names
@@ -36,6 +37,7 @@ class Settings(SourceSettings):
     root: Path
     modality: str | None = None  # default: dataset.json's channel_names / modality
     labels: dict[int, str] | None = None  # value -> name; only needed without dataset.json
+    label_kinds: dict[str, LabelKind] = Field(default_factory=dict)  # name -> anatomy/finding
     dataset_json: str = "dataset.json"
     images_dir: str = "imagesTr"
     labels_dir: str = "labelsTr"
@@ -102,7 +104,7 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
             f"source {ds!r}: no modality: {meta_path.name} has no channel_names / modality; "
             "give modality: (mri, ct, ...) in the config"
         )
-    labels = label_names(names)
+    labels = label_names(names, settings.label_kinds)
     images, labels_dir = root / settings.images_dir, root / settings.labels_dir
     ending = meta.get("file_ending") or _ending(labels_dir)
     cases: dict[str, tuple[list[Path], Path]] = {}

@@ -11,7 +11,14 @@ negatives and counting (``records.grounding``). Sequences: multi_view across the
 object_tracking and referring along the axial slices, crossmodal between channels
 (``records.sequences.volume``), patch and both difference tasks on the axial slice of the
 largest structure (``records.sequences.radiograph``); concept and the cross-patient referring
-come from the engine's pass over all Findings (``records.sequences.across``)."""
+come from the engine's pass over all Findings (``records.sequences.across``).
+
+Chains of thought (``records.cot``) where a case has both structures (``anatomy:`` labels,
+e.g. the liver) and lesions (any other label, e.g. a tumour): on every published slice, a
+lesion's host organ is the structure whose mask on that slice holds most of the lesion's
+mask grown by one pixel (a label map cuts the lesion out of its organ, so the organ only
+borders it; overlapping masks, as in DICOM-SEG, hold it too); organ and lesion boxes are those
+of the masks on the slice."""
 
 from __future__ import annotations
 
@@ -19,13 +26,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from extractors.display import DisplayRange, display_range, to_uint8
 from extractors.volume import Volume
 from extractors.volume.grid import require_same_grid
-from extractors.volume.slices import FIXED_AXIS, PLANES, SHOWN_AXES, slice_values
+from extractors.volume.slices import FIXED_AXIS, PLANES, SHOWN_AXES, mask_image, slice_values
 from extractors.volume.sparse import ClassMasks, SparseMask
+from records.cot import EXTRACTOR as COT_EXTRACTOR
+from records.cot import VERSION as COT_VERSION
+from records.cot import Organ, lesion_cot_records
 from records.grounding import build_grounding_records
+from records.sequences.common import kind_word
 from records.sequences.radiograph import item_rng, provenance_of, radiograph_sequences
 from records.sequences.volume import (
     SliceImages,
@@ -38,8 +50,8 @@ from records.sequences.volume import (
 from schemas.enums import Reason
 from schemas.errors import ItemError
 from schemas.identity import stable_id
-from schemas.records import Finding, NamedBox, Study
-from schemas.vocab import phrase
+from schemas.records import CotRecord, Finding, NamedBox, Provenance, Study
+from schemas.vocab import is_anatomy, phrase
 from sources.base import SourceItem
 from sources.context import ItemContext, ItemOutput
 from sources.imaging import resize_max_side
@@ -170,7 +182,7 @@ def process_case(
     name = phrase
     records: list = []
     if ctx.sequences:
-        common = {"name": name, "seed": ctx.records_seed, "provenance": prov}
+        common = {"name": name, "kind": kind_word, "seed": ctx.records_seed, "provenance": prov}
         if planes == PLANES:
             records += plane_views(
                 structures,
@@ -214,6 +226,8 @@ def process_case(
         by_study[study.study_id] = fs
         findings += fs
         records += build_grounding_records(study, fs, seed=ctx.records_seed, exhaustive=True)
+        if ctx.chains:
+            records += slice_chains(item, volume, structures, study, plane, index, fs, ctx)
 
     if ctx.sequences:
         pixels = resize_max_side(
@@ -227,6 +241,45 @@ def process_case(
             base, pixels, by_study[base.study_id], publish_edit, seed=ctx.records_seed
         )
     return ItemOutput(published, findings, records, [])
+
+
+def slice_chains(
+    item: SourceItem,
+    volume: Volume,
+    structures: dict[str, SparseMask],
+    study: Study,
+    plane: str,
+    index: int,
+    findings: Sequence[Finding],
+    ctx: ItemContext,
+) -> list[CotRecord]:
+    """Chains of thought for the lesions on one slice that lie in one of its structures
+    (none without both kinds of label)."""
+    lesions = [f for f in findings if f.present and f.box is not None and not is_anatomy(f.label)]
+    organ_ids = sorted(s for s in structures if is_anatomy(s))
+    if not lesions or not organ_ids:
+        return []
+    organs = []
+    for sid in organ_ids:
+        shown = mask_image(volume, structures[sid], plane, index)
+        if shown is not None and shown.any():
+            organs.append(Organ(sid, phrase(sid), shown))
+    if not organs:
+        return []
+    masks = {}
+    for f in lesions:
+        shown = mask_image(volume, structures[f.label], plane, index)
+        if shown is not None:  # the lesion and the pixels bordering it (8-connected)
+            masks[f.finding_id] = ndimage.binary_dilation(shown, structure=np.ones((3, 3)))
+    provenance = Provenance.of(
+        study,
+        f"{item.extractor}+{COT_EXTRACTOR}",
+        f"{item.extractor_version}+{COT_VERSION}",
+        min(f.confidence for f in lesions),
+    )
+    return lesion_cot_records(
+        study, lesions, organs, seed=ctx.records_seed, provenance=provenance, lesion_masks=masks
+    )
 
 
 def slice_findings(

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from schemas.enums import Reason, Stage
+from schemas.vocab import LabelKind
 from sources.base import Plan, PlanContext, SourceSettings, quarantine_item
 from sources.volume.files import case_item, label_names
 from sources.volume.process import modality_code
@@ -29,6 +30,7 @@ class Settings(SourceSettings):
     images: str = "{id}_image.nrrd"
     masks: str = "{id}_label.nrrd"
     labels: dict[int, str]  # label value -> name, e.g. {1: lesion}
+    label_kinds: dict[str, LabelKind] = Field(default_factory=dict)  # name -> anatomy/finding
     modality: str  # mri, ct, ...
     licence: str
     ct_window: Literal["lung", "soft_tissue", "bone"] | None = None  # CT only
@@ -58,7 +60,7 @@ def _ids(root: Path, pattern: str) -> dict[str, Path]:
 def plan(settings: Settings, ctx: PlanContext) -> Plan:
     out = Plan()
     ds, root = settings.dataset, settings.root
-    labels = label_names(settings.labels)
+    labels = label_names(settings.labels, settings.label_kinds)
     code = modality_code(settings.modality)
     masks = set(_ids(root, settings.masks).values())
     found = {k: p for k, p in _ids(root, settings.images).items() if p not in masks}

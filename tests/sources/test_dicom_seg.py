@@ -168,8 +168,12 @@ def test_real_samples_and_a_labelmap(realdata: Path, tmp_path: Path) -> None:
     for f in findings:
         if f["study_id"] in {s["study_id"] for s in made_axial} and f["present"]:
             by_label.setdefault(f["label"], []).append(f)
-    assert set(by_label) == {"liver", "kidney"}
-    for label, (r0, r1, c0, c1) in (("liver", (2, 7, 3, 9)), ("kidney", (9, 14, 8, 15))):
+    # "Liver" and "Kidney" are structures (schemas.vocab.label_of): anatomy labels
+    assert set(by_label) == {"anatomy:liver", "anatomy:kidney"}
+    for label, (r0, r1, c0, c1) in (
+        ("anatomy:liver", (2, 7, 3, 9)),
+        ("anatomy:kidney", (9, 14, 8, 15)),
+    ):
         for f in by_label[label]:
             s = studies[f["study_id"]]
             b = f["box"]

@@ -104,7 +104,8 @@ def test_every_box_is_the_label_files_mask(hippo) -> None:
     assert {"axial", "coronal", "sagittal"} <= views
     assert {s["modality"] for s in studies.values()} == {"MR"}
     checked = absent = 0
-    value = {"anterior_hippocampus": 1, "posterior_hippocampus": 2}
+    # structures: anatomy labels (schemas.vocab.label_of)
+    value = {"anatomy:anterior_hippocampus": 1, "anatomy:posterior_hippocampus": 2}
     for f in _table(out, "findings"):
         case, plane, index = keys[f["study_id"]]
         want = expected_box(masks[case] == value[f["label"]], plane, index)
@@ -360,3 +361,20 @@ def test_mha_pairs_an_oblique_volume_and_a_missing_label(tmp_path: Path) -> None
     assert (round(b["y1"] * 20), round(b["y2"] * 20)) == (5, 11)
     studies = {s["study_id"]: s for s in _table(out, "studies")}
     assert studies[sid]["modality"] == "CT"
+
+
+def test_hippocampus_is_worded_as_a_structure(hippo) -> None:
+    """Both hippocampus labels are anatomy: structure wording in grounding (referring,
+    presence) and in the sequence templates that say what the target is."""
+    from tests.sources.test_volume_wording import assert_sequence_kind, assert_worded
+
+    _, out, _ = hippo
+    grounding, seq = _table(out, "records_grounding"), _table(out, "records_sequence")
+    for label in ("anatomy:anterior_hippocampus", "anatomy:posterior_hippocampus"):
+        assert assert_worded(grounding, label, anatomy=True) > 0
+    checked = sum(
+        assert_sequence_kind(seq, label, "structure")
+        for label in ("anatomy:anterior_hippocampus", "anatomy:posterior_hippocampus")
+    )
+    assert checked > 0
+    assert not any("anatomy:" in r["question"] + r["answer"] for r in grounding + seq)
