@@ -98,7 +98,7 @@ def _load_pillow(
             if img.format not in formats:
                 raise ItemError(
                     Reason.UNSUPPORTED_IMAGE,
-                    f"{name}: a {img.format} file, not {' or '.join(formats)}: not read",
+                    f"{name}: a {img.format} file, not a {' or '.join(formats)}: not read",
                 )
             bits = 16 if img.mode.startswith("I") else 8 * len(img.getbands())
             _check_budget(name, img.width, img.height, 1, bits, max_pixels)
