@@ -217,6 +217,57 @@ def outside_root(path: Path, root: Path) -> bool:
     return path.is_dir() and any(outside(p) for p in path.rglob("*"))
 
 
+def pick_indexed_file(
+    dataset: str,
+    name: str,
+    paths: list[Path],
+    folder: Path,
+    *,
+    item_id: str,
+    missing: str,
+) -> tuple[Path | None, list[QuarantineRow]]:
+    """The one file an image name resolves to among the ``paths`` an index of ``folder``
+    found for it, and the plan-stage rows of what was wrong: none found (``file_missing``,
+    with the ``missing`` message: which label entry names it, what goes unused), a further
+    copy (``duplicate_image_id`` each: the first is used), or a file that resolves outside
+    the folder (``path_outside_root``). None when there is no file to read."""
+    rows = [
+        quarantine_item(
+            dataset,
+            Reason.DUPLICATE_IMAGE_ID,
+            f"image {name} is also at {paths[0]}; using that file, not this one",
+            str(extra),
+            stage=Stage.PLAN,
+            item_id=item_id,
+        )
+        for extra in paths[1:]
+    ]
+    if not paths:
+        missing_row = quarantine_item(
+            dataset,
+            Reason.FILE_MISSING,
+            missing,
+            str(folder / name),
+            stage=Stage.PLAN,
+            item_id=item_id,
+        )
+        return None, [missing_row]
+    if outside_root(paths[0], folder):
+        rows.append(
+            quarantine_item(
+                dataset,
+                Reason.PATH_OUTSIDE_ROOT,
+                f"{name} resolves to a file outside the source's images folder {folder} "
+                "(a symbolic link?): not read",
+                str(paths[0]),
+                stage=Stage.PLAN,
+                item_id=item_id,
+            )
+        )
+        return None, rows
+    return paths[0], rows
+
+
 def quarantine_item(
     dataset: str,
     reason: Reason,

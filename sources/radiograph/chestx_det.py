@@ -48,8 +48,7 @@ from sources.base import (
     SourceItem,
     SourceSettings,
     index_files,
-    outside_root,
-    quarantine_item,
+    pick_indexed_file,
     quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput
@@ -263,44 +262,19 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
     for file_name in sorted(images):
         image = images[file_name]
         study_id = ctx.ids.study(dataset, file_name)
-        paths = files.get(file_name, [])
-        if not paths:
-            out.quarantine.append(
-                quarantine_item(
-                    dataset,
-                    Reason.FILE_MISSING,
-                    f"{image.labels_file.name} entry {image.row_number} names {file_name}, "
-                    f"which is not under {images_dir} ({image.n_boxes} box(es) unused)",
-                    str(images_dir / file_name),
-                    stage=Stage.PLAN,
-                    item_id=study_id,
-                )
-            )
+        image_path, rows = pick_indexed_file(
+            dataset,
+            file_name,
+            files.get(file_name, []),
+            images_dir,
+            item_id=study_id,
+            missing=f"{image.labels_file.name} entry {image.row_number} names {file_name}, "
+            f"which is not under {images_dir} ({image.n_boxes} box(es) unused)",
+        )
+        out.quarantine += rows
+        if image_path is None:
             continue
-        for extra in paths[1:]:
-            out.quarantine.append(
-                quarantine_item(
-                    dataset,
-                    Reason.DUPLICATE_IMAGE_ID,
-                    f"image {file_name} is also at {paths[0]}; using that file, not this one",
-                    str(extra),
-                    stage=Stage.PLAN,
-                    item_id=study_id,
-                )
-            )
-        if outside_root(paths[0], images_dir):
-            out.quarantine.append(
-                quarantine_item(
-                    dataset,
-                    Reason.PATH_OUTSIDE_ROOT,
-                    f"{file_name} resolves to a file outside the source's images folder "
-                    f"{images_dir} (a symbolic link?): not read",
-                    str(paths[0]),
-                    stage=Stage.PLAN,
-                    item_id=study_id,
-                )
-            )
-            continue
+        paths = [image_path]
         stat = paths[0].stat()
         out.items.append(
             SourceItem(

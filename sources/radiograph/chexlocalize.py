@@ -44,8 +44,7 @@ from sources.base import (
     Source,
     SourceItem,
     SourceSettings,
-    outside_root,
-    quarantine_item,
+    pick_indexed_file,
     quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput
@@ -349,43 +348,19 @@ def _plan_image(
         )
         return
     specs = _mask_specs(image_id, entries[0], entries[1], files, rows, dataset, out, study_id)
-    found = jpegs.get(tail, [])
-    if not found:
-        out.quarantine.append(
-            quarantine_item(
-                dataset,
-                Reason.FILE_MISSING,
-                f"{labels_file.name} image {image_id} has no {'/'.join(tail)} under "
-                f"{images_dir} ({len(specs)} mask(s) unused)",
-                str(images_dir / "/".join(tail)),
-                stage=Stage.PLAN,
-                item_id=study_id,
-            )
-        )
+    image_path, rows = pick_indexed_file(
+        dataset,
+        "/".join(tail),
+        jpegs.get(tail, []),
+        images_dir,
+        item_id=study_id,
+        missing=f"{labels_file.name} image {image_id} has no {'/'.join(tail)} under "
+        f"{images_dir} ({len(specs)} mask(s) unused)",
+    )
+    out.quarantine += rows
+    if image_path is None:
         return
-    for extra in found[1:]:
-        out.quarantine.append(
-            quarantine_item(
-                dataset,
-                Reason.DUPLICATE_IMAGE_ID,
-                f"image {image_id} is also at {found[0]}; using that file, not this one",
-                str(extra),
-                stage=Stage.PLAN,
-                item_id=study_id,
-            )
-        )
-    if outside_root(found[0], images_dir):
-        out.quarantine.append(
-            quarantine_item(
-                dataset,
-                Reason.PATH_OUTSIDE_ROOT,
-                f"{image_id} resolves to a file outside {images_dir} (a symbolic link?)",
-                str(found[0]),
-                stage=Stage.PLAN,
-                item_id=study_id,
-            )
-        )
-        return
+    found = [image_path]
     csv_row, csv_labels = csv_rows.get(tail, (None, {}))
     stat = found[0].stat()
     out.items.append(

@@ -49,7 +49,7 @@ from sources.base import (
     SourceItem,
     SourceSettings,
     index_files,
-    outside_root,
+    pick_indexed_file,
     quarantine_item,
     quarantine_row,
 )
@@ -285,20 +285,19 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 str(settings.root / settings.master_table),
             )
             continue
-        if not paths:
-            set_aside(
-                Reason.FILE_MISSING,
-                f"{path.name} entry {report.row_number} names {image_id}, not under {images_dir}",
-                str(images_dir / image_id),
-            )
+        found, rows = pick_indexed_file(
+            dataset,
+            image_id,
+            paths,
+            images_dir,
+            item_id=study_id,
+            missing=f"{path.name} entry {report.row_number} names {image_id}, not under "
+            f"{images_dir}",
+        )
+        out.quarantine += rows
+        if found is None:
             continue
-        for extra in paths[1:]:
-            set_aside(Reason.DUPLICATE_IMAGE_ID, f"{image_id} is also at {paths[0]}", str(extra))
-        if outside_root(paths[0], images_dir):
-            set_aside(
-                Reason.PATH_OUTSIDE_ROOT, f"{image_id} resolves outside {images_dir}", str(paths[0])
-            )
-            continue
+        paths = [found]
         stat = paths[0].stat()
         out.items.append(
             SourceItem(

@@ -37,8 +37,7 @@ from sources.base import (
     SourceItem,
     SourceSettings,
     index_files,
-    outside_root,
-    quarantine_item,
+    pick_indexed_file,
     quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput
@@ -163,45 +162,20 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
     for image_id in sorted(codes):
         study_id = ctx.ids.study(dataset, image_id)
         name = f"{image_id}.dcm"
-        paths = files.get(name, [])
         n_rows = len(codes[image_id]) + (image_id in negatives)
-        if not paths:
-            out.quarantine.append(
-                quarantine_item(
-                    dataset,
-                    Reason.FILE_MISSING,
-                    f"{path.name} names {image_id}, whose {name} is not under {images_dir} "
-                    f"({n_rows} label row(s) unused)",
-                    str(images_dir / name),
-                    stage=Stage.PLAN,
-                    item_id=study_id,
-                )
-            )
+        found, rows = pick_indexed_file(
+            dataset,
+            name,
+            files.get(name, []),
+            images_dir,
+            item_id=study_id,
+            missing=f"{path.name} names {image_id}, whose {name} is not under {images_dir} "
+            f"({n_rows} label row(s) unused)",
+        )
+        out.quarantine += rows
+        if found is None:
             continue
-        for extra in paths[1:]:
-            out.quarantine.append(
-                quarantine_item(
-                    dataset,
-                    Reason.DUPLICATE_IMAGE_ID,
-                    f"image {name} is also at {paths[0]}; using that file, not this one",
-                    str(extra),
-                    stage=Stage.PLAN,
-                    item_id=study_id,
-                )
-            )
-        if outside_root(paths[0], images_dir):
-            out.quarantine.append(
-                quarantine_item(
-                    dataset,
-                    Reason.PATH_OUTSIDE_ROOT,
-                    f"{name} resolves to a file outside the source's images folder "
-                    f"{images_dir} (a symbolic link?): not read",
-                    str(paths[0]),
-                    stage=Stage.PLAN,
-                    item_id=study_id,
-                )
-            )
-            continue
+        paths = [found]
         stat = paths[0].stat()
         out.items.append(
             SourceItem(

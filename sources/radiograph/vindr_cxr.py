@@ -65,8 +65,7 @@ from sources.base import (
     SourceItem,
     SourceSettings,
     index_files,
-    outside_root,
-    quarantine_item,
+    pick_indexed_file,
     quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput
@@ -427,45 +426,20 @@ def _plan_image(image_id, image: _Image, edition, folders, files, licence, setti
     study_id = ctx.ids.study(dataset, image_id)
     folder = folders[image.split]
     name = f"{image_id}.dicom"
-    paths = files[image.split].get(name, [])
     n_rows = len(image.reads) + len({il.row_number for il in image.image_labels})
-    if not paths:
-        out.quarantine.append(
-            quarantine_item(
-                dataset,
-                Reason.FILE_MISSING,
-                f"{image.labels_file.name} names {image_id}, whose {name} is not under {folder} "
-                f"({n_rows} label row(s) unused)",
-                str(folder / name),
-                stage=Stage.PLAN,
-                item_id=study_id,
-            )
-        )
+    found, rows = pick_indexed_file(
+        dataset,
+        name,
+        files[image.split].get(name, []),
+        folder,
+        item_id=study_id,
+        missing=f"{image.labels_file.name} names {image_id}, whose {name} is not under {folder} "
+        f"({n_rows} label row(s) unused)",
+    )
+    out.quarantine += rows
+    if found is None:
         return
-    for extra in paths[1:]:
-        out.quarantine.append(
-            quarantine_item(
-                dataset,
-                Reason.DUPLICATE_IMAGE_ID,
-                f"image {name} is also at {paths[0]}; using that file, not this one",
-                str(extra),
-                stage=Stage.PLAN,
-                item_id=study_id,
-            )
-        )
-    if outside_root(paths[0], folder):
-        out.quarantine.append(
-            quarantine_item(
-                dataset,
-                Reason.PATH_OUTSIDE_ROOT,
-                f"{name} resolves to a file outside the source's images folder {folder} "
-                "(a symbolic link?): not read",
-                str(paths[0]),
-                stage=Stage.PLAN,
-                item_id=study_id,
-            )
-        )
-        return
+    paths = [found]
     consensus = edition == "physionet" and image.split == "test"
     readers = (CONSENSUS,) if consensus else tuple(sorted({r.reader for r in image.reads}))
     reads = Reads(
