@@ -165,8 +165,9 @@ def render_card(data: CardData) -> str:
         + ", ".join(f"{s} {data.patients_by_split.get(s, 0)}" for s in SPLIT_ORDER)
         + ".\n\n"
         + _table(["config", "split", "records", "shards"], split_rows),
-        "## Modalities\n\nPublished images and records by the modality of the record's "
-        "(first) image (`json.images[].modality`).\n\n"
+        "## Modalities\n\nPublished images (source images and the copies derived from them "
+        "for the sequence tasks) and records by the modality of the record's (first) image "
+        "(`json.image.modality`, `json.images[].modality`).\n\n"
         + _table(["modality", "what", "images", *families], modality_rows),
         "## Records by source and task\n\n"
         + _table(["source", "family", "task", "records"], task_rows),
