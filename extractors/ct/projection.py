@@ -260,31 +260,72 @@ def body_mask(
 
 def line_integrals(volume: Volume, settings: ProjectionSettings) -> dict[str, np.ndarray]:
     """Per view, ``sum(mu) * step`` along the ray (bone boosted), as a (column axis, z)
-    plane. Works in one int16 buffer: clip at air, remove the table slab by slab, sum; then
-    turn the buffer into bone excess and sum again."""
+    plane, in one pass over the volume, slab by slab of sagittal slices (contiguous memory,
+    one coarse body-mask step thick, so a slab stays in cache while both views sum it).
+
+    Per voxel, ``mu / mu_w * 1000 = max(HU, air) + 1000 + boost * max(HU - bone, 0)``, zero
+    outside the body; computed as ``f = max(HU, air) + boost * max(HU, bone)`` (float32: sums
+    of these half-integers are exact) plus the constant ``1000 - boost * bone``. The body mask
+    is constant on coarse blocks, so it multiplies block sums (over a slab for the lateral
+    view, over ``steps[1]`` rows for the frontal one), never the full-resolution volume."""
     hu = np.asarray(volume.data)
     if hu.dtype != np.int16:
         hu = np.clip(np.rint(hu), -32768, 32767).astype(np.int16)
-    buf = np.maximum(hu, np.int16(AIR_HU))
-    if settings.remove_table:
-        body = body_mask(hu, volume.spacing, settings.body_threshold_hu)
-        sx = body.steps[0]
-        for kx in range(body.mask.shape[0]):  # sagittal slabs: contiguous memory
-            outside = ~body.plane(kx, hu.shape[1:])
-            np.copyto(buf[kx * sx : (kx + 1) * sx], np.int16(AIR_HU), where=outside[None])
+    nx, ny, nz = hu.shape
+    body = (
+        body_mask(hu, volume.spacing, settings.body_threshold_hu)
+        if settings.remove_table
+        else CoarseBody(np.ones((-(-nx // 4), 1, 1), dtype=bool), (4, ny, nz))
+    )
+    sx, sy, sz = body.steps
+    cy, cz = -(-ny // sy), -(-nz // sz)
+    nzp = cz * sz
+    # numpy's ufuncs vectorise array-array loops, not array-scalar ones: constants as arrays
+    air = np.full((sx, ny, nz), AIR_HU, dtype=np.int16)
+    bone = np.full((sx, ny, nz), settings.bone_threshold_hu, dtype=np.float32)
+    boost = np.full((sx, ny, nz), settings.bone_boost, dtype=np.float32)
+    const = np.float32(-AIR_HU - settings.bone_boost * settings.bone_threshold_hu)
+    rows_const = const * np.minimum(sy, ny - sy * np.arange(cy)).astype(np.float32)
+    # the slab, padded to whole coarse blocks (the padding stays zero)
+    f = np.zeros((sx, cy * sy, nzp), dtype=np.float32)
+    g = np.empty((sx, ny, nz), dtype=np.float32)
+    blocks = f.reshape(sx, cy, sy, nzp)
+    ysum = np.empty((sx, cy, nzp), dtype=np.float32)
+    xsum = np.empty((cy * sy, nzp), dtype=np.float32)
+    frontal = np.empty((nx, nzp), dtype=np.float32)
+    lateral = np.zeros((cy * sy, nzp), dtype=np.float32)
+    for kx in range(-(-nx // sx)):
+        x0, x1 = kx * sx, min(nx, (kx + 1) * sx)
+        n = x1 - x0
+        ff, gg = f[:n, :ny, :nz], g[:n]
+        np.maximum(hu[x0:x1], air[:n], out=ff, casting="unsafe")
+        np.maximum(ff, bone[:n], out=gg)
+        np.multiply(gg, boost[:n], out=gg)
+        np.add(ff, gg, out=ff)
+        m = np.repeat(body.mask[kx], sz, axis=1).astype(np.float32)  # (cy, nzp)
+        # frontal: sums over blocks of rows, constant added, masked, summed over the blocks
+        ys = ysum[:n]
+        if 1 < sy <= 4:  # a few adds beat a reduction over a short axis
+            np.add(blocks[:n, :, 0], blocks[:n, :, 1], out=ys)
+            for r in range(2, sy):
+                ys += blocks[:n, :, r]
+        else:
+            np.add.reduce(blocks[:n], axis=2, out=ys)
+        ys += rows_const[None, :, None]
+        ys *= m[None]
+        np.add.reduce(ys, axis=1, out=frontal[x0:x1])
+        # lateral: the slab's sum, constant added, masked, accumulated
+        np.add(f[0], f[1], out=xsum) if n > 1 else np.copyto(xsum, f[0])
+        for r in range(2, n):
+            xsum += f[r]
+        xsum += const * n
+        xsum.reshape(cy, sy, nzp)[...] *= m[:, None, :]
+        lateral += xsum
     mu_w = settings.mu_water_per_mm
-    totals = {view: buf.sum(axis=RAY_AXIS[view], dtype=np.int64) for view in VIEWS}
-    np.subtract(buf, np.int16(settings.bone_threshold_hu), out=buf)
-    np.maximum(buf, np.int16(0), out=buf)
     out = {}
-    for view in VIEWS:
-        axis = RAY_AXIS[view]
-        n, step = hu.shape[axis], volume.spacing[axis]
-        bone = buf.sum(axis=axis, dtype=np.int64).astype(np.float64)
-        # sum of mu_w * (1 + HU / 1000) over n voxels, plus the bone term
-        total = totals[view].astype(np.float64)
-        integral = mu_w * step * (n + total / 1000.0 + settings.bone_boost * bone / 1000.0)
-        out[view] = np.maximum(integral, 0.0)
+    for view, plane in (("frontal", frontal[:, :nz]), ("lateral", lateral[:ny, :nz])):
+        step = volume.spacing[RAY_AXIS[view]]
+        out[view] = np.maximum(mu_w * step * plane.astype(np.float64) / 1000.0, 0.0)
     return out
 
 
