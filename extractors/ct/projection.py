@@ -240,21 +240,26 @@ def body_mask(
     skin stays whole."""
     steps = tuple(max(1, int(coarse_mm // s)) for s in spacing)
     coarse = hu[:: steps[0], :: steps[1], :: steps[2]] > threshold_hu
-    labels, n = ndimage.label(coarse)
+    labels, n = ndimage.label(coarse, output=np.int32)
     if n == 0:
         return CoarseBody(np.zeros(coarse.shape, dtype=bool), steps)  # type: ignore[arg-type]
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     body = labels == int(sizes.argmax())
     # holes per slice: background components (in-plane connectivity) not touching the edge
-    outside, _ = ndimage.label(~body, structure=_IN_PLANE)
-    edge = np.unique(
-        np.concatenate(
-            [outside[0].ravel(), outside[-1].ravel(), outside[:, 0].ravel(), outside[:, -1].ravel()]
-        )
-    )
-    body |= ~np.isin(outside, edge)
-    body = ndimage.binary_dilation(body, structure=np.ones((3, 3, 1), dtype=bool))
+    outside, n_out = ndimage.label(~body, structure=_IN_PLANE, output=np.int32)
+    hole = np.ones(n_out + 1, dtype=bool)
+    hole[0] = False
+    for edge in (outside[0], outside[-1], outside[:, 0], outside[:, -1]):
+        hole[edge] = False
+    body |= hole[outside]
+    # grown by one voxel in-plane (a 3 x 3 x 1 box, separable)
+    grown = body.copy()
+    grown[1:] |= body[:-1]
+    grown[:-1] |= body[1:]
+    body = grown.copy()
+    body[:, 1:] |= grown[:, :-1]
+    body[:, :-1] |= grown[:, 1:]
     return CoarseBody(body, steps)  # type: ignore[arg-type]
 
 
