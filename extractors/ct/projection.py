@@ -296,36 +296,47 @@ def line_integrals(volume: Volume, settings: ProjectionSettings) -> dict[str, np
     g = np.empty((sx, ny, nz), dtype=np.float32)
     blocks = f.reshape(sx, cy, sy, nzp)
     ysum = np.empty((sx, cy, nzp), dtype=np.float32)
-    xsum = np.empty((cy * sy, nzp), dtype=np.float32)
-    frontal = np.empty((nx, nzp), dtype=np.float32)
-    lateral = np.zeros((cy * sy, nzp), dtype=np.float32)
+    xsum = np.empty((cy, sy, nzp), dtype=np.float32)
+    frontal = np.zeros((nx, nzp), dtype=np.float32)
+    lateral = np.zeros((cy, sy, nzp), dtype=np.float32)
     for kx in range(-(-nx // sx)):
+        # only the box of the slab's body blocks: everything outside the body adds zero
+        mask = body.mask[kx]
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if rows.size == 0:
+            continue
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        y0, y1, z0, z1 = r0 * sy, min(ny, r1 * sy), c0 * sz, min(nz, c1 * sz)
+        zp1 = c1 * sz  # padded z end of the box
         x0, x1 = kx * sx, min(nx, (kx + 1) * sx)
         n = x1 - x0
-        ff, gg = f[:n, :ny, :nz], g[:n]
-        np.maximum(hu[x0:x1], air[:n], out=ff, casting="unsafe")
-        np.maximum(ff, bone[:n], out=gg)
-        np.multiply(gg, boost[:n], out=gg)
+        ff, gg = f[:n, y0:y1, z0:z1], g[:n, : y1 - y0, : z1 - z0]
+        np.maximum(hu[x0:x1, y0:y1, z0:z1], air[:n, : y1 - y0, : z1 - z0], out=ff, casting="unsafe")
+        np.maximum(ff, bone[:n, : y1 - y0, : z1 - z0], out=gg)
+        np.multiply(gg, boost[:n, : y1 - y0, : z1 - z0], out=gg)
         np.add(ff, gg, out=ff)
-        m = np.repeat(body.mask[kx], sz, axis=1).astype(np.float32)  # (cy, nzp)
+        m = np.repeat(mask[r0:r1, c0:c1], sz, axis=1).astype(np.float32)  # (rows, padded z)
+        box = blocks[:n, r0:r1, :, z0:zp1]  # (n, rows, sy, padded z)
         # frontal: sums over blocks of rows, constant added, masked, summed over the blocks
-        ys = ysum[:n]
+        ys = ysum[:n, r0:r1, z0:zp1]
         if 1 < sy <= 4:  # a few adds beat a reduction over a short axis
-            np.add(blocks[:n, :, 0], blocks[:n, :, 1], out=ys)
+            np.add(box[:, :, 0], box[:, :, 1], out=ys)
             for r in range(2, sy):
-                ys += blocks[:n, :, r]
+                ys += box[:, :, r]
         else:
-            np.add.reduce(blocks[:n], axis=2, out=ys)
-        ys += rows_const[None, :, None]
+            np.add.reduce(box, axis=2, out=ys)
+        ys += rows_const[None, r0:r1, None]
         ys *= m[None]
-        np.add.reduce(ys, axis=1, out=frontal[x0:x1])
+        np.add.reduce(ys, axis=1, out=frontal[x0:x1, z0:zp1])
         # lateral: the slab's sum, constant added, masked, accumulated
-        np.add(f[0], f[1], out=xsum) if n > 1 else np.copyto(xsum, f[0])
+        xs = xsum[r0:r1, :, z0:zp1]
+        np.add(box[0], box[1], out=xs) if n > 1 else np.copyto(xs, box[0])
         for r in range(2, n):
-            xsum += f[r]
-        xsum += const * n
-        xsum.reshape(cy, sy, nzp)[...] *= m[:, None, :]
-        lateral += xsum
+            xs += box[r]
+        xs += const * n
+        xs *= m[:, None, :]
+        lateral[r0:r1, :, z0:zp1] += xs
+    lateral = lateral.reshape(cy * sy, nzp)
     mu_w = settings.mu_water_per_mm
     out = {}
     for view, plane in (("frontal", frontal[:, :nz]), ("lateral", lateral[:ny, :nz])):
