@@ -246,13 +246,22 @@ def body_mask(
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     body = labels == int(sizes.argmax())
-    # holes per slice: background components (in-plane connectivity) not touching the edge
-    outside, n_out = ndimage.label(~body, structure=_IN_PLANE, output=np.int32)
+    # holes per slice: background components (in-plane connectivity) not touching the edge,
+    # looked for in the body's box grown by one voxel in-plane (what lies outside the box is
+    # one background piece with the slice's edge, so a component reaches the edge of the
+    # grown box exactly when it reaches the slice's edge)
+    box = tuple(
+        slice(max(0, int(h[0]) - grow), min(n, int(h[-1]) + 1 + grow))
+        for k, (n, grow) in enumerate(zip(body.shape, (1, 1, 0), strict=True))
+        for h in [np.flatnonzero(body.any(axis=tuple(a for a in range(3) if a != k)))]
+    )
+    local = body[box]
+    outside, n_out = ndimage.label(~local, structure=_IN_PLANE, output=np.int32)
     hole = np.ones(n_out + 1, dtype=bool)
     hole[0] = False
     for edge in (outside[0], outside[-1], outside[:, 0], outside[:, -1]):
         hole[edge] = False
-    body |= hole[outside]
+    local |= hole[outside]
     # grown by one voxel in-plane (a 3 x 3 x 1 box, separable)
     grown = body.copy()
     grown[1:] |= body[:-1]
