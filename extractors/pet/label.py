@@ -128,6 +128,26 @@ def label_exam(volume: PetVolume, report: str) -> ExamLabels:
     return label_mentions(volume, extract_suv_mentions(report))
 
 
+def _bbox(mask: np.ndarray) -> tuple[slice, slice, slice]:
+    """The box around a non-empty 3D mask."""
+    out = []
+    for k in range(3):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != k)))
+        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _clear_lesion(core: np.ndarray, box: tuple[slice, slice, slice], lesion) -> None:
+    """``core`` (the crop ``box`` of the volume) without the lesion's voxels."""
+    lo = [max(b.start, o) for b, o in zip(box, lesion.offset, strict=True)]
+    hi = [min(b.stop, o + n) for b, o, n in zip(box, lesion.offset, lesion.mask.shape, strict=True)]
+    if any(a >= b for a, b in zip(lo, hi, strict=True)):
+        return
+    dst = tuple(slice(a - b.start, c - b.start) for a, c, b in zip(lo, hi, box, strict=True))
+    src = tuple(slice(a - o, c - o) for a, c, o in zip(lo, hi, lesion.offset, strict=True))
+    core[dst] &= ~lesion.mask[src]
+
+
 def liver_reference(
     volume: PetVolume, labels: ExamLabels, mentions: list[SuvMention]
 ) -> tuple[float | None, str]:
@@ -135,13 +155,13 @@ def liver_reference(
     a liver value the report states as reference."""
     if volume.organs is not None:
         liver = volume.organs.mask("liver")
-        if liver.sum() > 100:
-            box = ndimage.find_objects(liver.astype(np.int8))[0]
+        if np.count_nonzero(liver) > 100:
+            box = _bbox(liver)
             local = liver[box]
             core = ndimage.binary_erosion(local, iterations=2)
             core = core if core.sum() > 50 else local
             for r in labels.assigned:
-                core &= ~r.lesion.full_mask(volume.shape)[box]  # type: ignore[union-attr]
+                _clear_lesion(core, box, r.lesion)  # type: ignore[arg-type]
             if core.any():
                 return round(float(np.mean(volume.suv[box][core])), 2), "liver mask"
     for m in mentions:

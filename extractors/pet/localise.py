@@ -299,21 +299,29 @@ def _components_on_slices(
     while True:
         a, b = max(zlo_lim, z0 - margin), min(zhi_lim, z1 + 1 + margin)
         sub = suv[xs, ys, a:b] >= t
+        # every component lies inside the box of the voxels above t: label that box only
+        hit = sub.any(axis=2)
+        rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
+        if rows.size == 0:
+            labels, ids, crop = np.zeros((0, 0, b - a), dtype=np.int32), [], (0, 0)
+            break
+        crop = (int(rows[0]), int(cols[0]))
+        sub = sub[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         labels, _ = ndimage.label(sub, structure=SIX)
         on = np.unique(labels[:, :, z0 - a : z1 - a + 1])
         ids = [int(i) for i in on if i]
         if not ids:
             break
-        objs = ndimage.find_objects(labels)
-        touches = any(
-            (objs[i - 1][2].start == 0 and a > zlo_lim)
-            or (objs[i - 1][2].stop == b - a and b < zhi_lim)
-            for i in ids
-        )
-        if not touches:
+        # a component on the slices that reaches an end of the slab may go on beyond it
+        ends = set()
+        if a > zlo_lim:
+            ends.update(np.unique(labels[:, :, 0]).tolist())
+        if b < zhi_lim:
+            ends.update(np.unique(labels[:, :, -1]).tolist())
+        if not ends.intersection(ids):
             break
         margin *= 2
-    origin = (xs.start or 0, ys.start or 0, a)
+    origin = ((xs.start or 0) + crop[0], (ys.start or 0) + crop[1], a)
     return labels, ids, origin
 
 
@@ -479,6 +487,21 @@ def _iterate(
     if core is None:
         return None
     allowed = _basin(crop, core, seed, s) & (crop <= cap)
+    # the region stays in ``allowed`` and its shell within 3 voxels of it: work in that box
+    full_shape = allowed.shape
+    hit = [np.flatnonzero(allowed.any(axis=tuple(a for a in range(3) if a != k))) for k in range(3)]
+    window = tuple(
+        slice(max(0, int(h[0]) - 3), min(n, int(h[-1]) + 4))
+        for h, n in zip(hit, full_shape, strict=True)
+    )  # allowed holds the seed (the core's), so it is not empty
+    crop, allowed = crop[window], allowed[window]
+    seed = tuple(p - w.start for p, w in zip(seed, window, strict=True))
+
+    def full(region: np.ndarray) -> np.ndarray:
+        out = np.zeros(full_shape, dtype=bool)
+        out[window] = region
+        return out
+
     t = initial_threshold(s)
     for i in range(MAX_ITERATIONS):
         region = _grow(allowed & (crop >= t), seed)
@@ -493,10 +516,10 @@ def _iterate(
             t_new = 0.5 * (t_new + t)
         if abs(t_new - t) < 0.01 * t:
             region = _grow(allowed & (crop >= t_new), seed)
-            return (region, t_new) if region is not None else None
+            return (full(region), t_new) if region is not None else None
         t = t_new
         if t >= cap:
-            return (np.zeros_like(allowed), t)
+            return (np.zeros(full_shape, dtype=bool), t)
     return None
 
 

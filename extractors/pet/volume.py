@@ -53,6 +53,8 @@ class OrganMasks:
 
     def mask(self, name: str) -> np.ndarray:
         ids = [i for i, n in self.names.items() if n == name]
+        if len(ids) == 1:
+            return self.labels == ids[0]
         return np.isin(self.labels, ids) if ids else np.zeros(self.labels.shape, dtype=bool)
 
     @classmethod
