@@ -30,8 +30,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from PIL import Image
-
 from extractors.masks import MaskError, decode_coco_rle, mask_boxes, polygons_mask
 from schemas.enums import Reason, Stage
 from schemas.vocab import CHEXLOCALIZE_LABELS, CHEXPERT_LABELS
@@ -49,7 +47,7 @@ from sources.base import (
 )
 from sources.context import ItemContext, ItemOutput
 from sources.radiograph.csv_labels import SourceError
-from sources.radiograph.process import process_radiograph
+from sources.radiograph.process import process_rows_on_grid
 
 KIND = "chexlocalize"
 EXTRACTOR = "sources.chexlocalize"
@@ -455,18 +453,7 @@ def mask_rows(item: SourceItem, height: int, width: int) -> tuple[list[LabelRow]
 def process_chexlocalize(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     """Decode the item's masks on its image's grid (read from the JPEG header), then the
     radiograph processor with the rows they give."""
-    study_id = ctx.ids.study(item.dataset, item.item_id)
-    try:
-        with Image.open(item.path) as img:
-            width, height = img.size
-    except Exception:  # missing, not an image: the loader's quarantine row says which
-        return process_radiograph(item, ctx)
-    rows, rejected = mask_rows(item, height, width)
-    for q in rejected:
-        q.item_id = study_id
-    output = process_radiograph(replace(item, rows=tuple(rows)), ctx)
-    output.quarantine = rejected + output.quarantine
-    return output
+    return process_rows_on_grid(item, ctx, lambda it, width, height: mask_rows(it, height, width))
 
 
 LABEL_METHOD = LabelMethod(

@@ -5,6 +5,7 @@ by image, find each image on disk, and set aside what cannot be used, row by row
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,21 @@ from sources.base import (
 
 class SourceError(ValueError):
     """A source that cannot be read at all (label file missing or unreadable); names the file."""
+
+
+def named_or_newest(root: Path, name: str | None, glob: str, key: str, what: str) -> Path:
+    """A source's label file: the one its settings name (``key``), else the newest published
+    version under ``root`` matching ``glob`` (by the numbers in its name: a version or date).
+    A missing file raises SourceError naming the setting."""
+    if name is not None:
+        path = root / name
+        if not path.is_file():
+            raise SourceError(f"{what} not found: {path} (set {key})")
+        return path
+    found = sorted(root.glob(glob), key=lambda p: tuple(int(v) for v in re.findall(r"\d+", p.name)))
+    if not found:
+        raise SourceError(f"no {glob} under {root} (set {key})")
+    return found[-1]
 
 
 class CsvSettings(SourceSettings):

@@ -47,7 +47,7 @@ from sources.base import (
     quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput, read_error
-from sources.radiograph.csv_labels import SourceError
+from sources.radiograph.csv_labels import SourceError, named_or_newest
 from sources.radiograph.process import process_radiograph
 
 KIND = "ms_cxr"
@@ -91,21 +91,11 @@ class ImageSize:
     height: int
 
 
-def _version(path: Path) -> tuple[int, ...]:
-    return tuple(int(v) for v in re.findall(r"\d+", path.name))
-
-
 def labels_file(settings: Settings) -> Path:
     """The label CSV: the one named, else the newest published version under root."""
-    if settings.labels_csv is not None:
-        path = settings.root / settings.labels_csv
-        if not path.is_file():
-            raise SourceError(f"label file not found: {path} (set labels_csv)")
-        return path
-    found = sorted(settings.root.glob(LABELS_GLOB), key=_version)
-    if not found:
-        raise SourceError(f"no {LABELS_GLOB} under {settings.root} (set labels_csv)")
-    return found[-1]
+    return named_or_newest(
+        settings.root, settings.labels_csv, LABELS_GLOB, "labels_csv", "label file"
+    )
 
 
 def _open_text(path: Path) -> io.TextIOBase:

@@ -29,12 +29,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-from PIL import Image
 
 from schemas.boxes import Box, BoxOutsideImage
 from schemas.enums import Reason, Split, Stage
@@ -54,9 +51,9 @@ from sources.base import (
     quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput
-from sources.radiograph.csv_labels import SourceError
+from sources.radiograph.csv_labels import SourceError, named_or_newest
 from sources.radiograph.findings import EDGE_TOLERANCE_PX
-from sources.radiograph.process import process_radiograph
+from sources.radiograph.process import process_rows_on_grid
 
 KIND = "padchest_gr"
 EXTRACTOR = "sources.padchest_gr"
@@ -110,21 +107,11 @@ class Report:
     row_number: int
 
 
-def _date_key(path: Path) -> tuple[int, ...]:
-    return tuple(int(v) for v in re.findall(r"\d+", path.name))
-
-
 def reports_file(settings: Settings) -> Path:
     """The grounded reports JSON: the one named, else the newest under root."""
-    if settings.reports_json is not None:
-        path = settings.root / settings.reports_json
-        if not path.is_file():
-            raise SourceError(f"grounded reports not found: {path} (set reports_json)")
-        return path
-    found = sorted(settings.root.glob(REPORTS_GLOB), key=_date_key)
-    if not found:
-        raise SourceError(f"no {REPORTS_GLOB} under {settings.root} (set reports_json)")
-    return found[-1]
+    return named_or_newest(
+        settings.root, settings.reports_json, REPORTS_GLOB, "reports_json", "grounded reports"
+    )
 
 
 def read_master(path: Path) -> dict[str, dict[str, str]]:
@@ -368,18 +355,7 @@ def sentence_rows(item: SourceItem, width: int, height: int) -> tuple[list[Label
 def process_padchest_gr(item: SourceItem, ctx: ItemContext) -> ItemOutput:
     """Boxes onto the PNG's pixel grid (read from its header), then the radiograph
     processor."""
-    study_id = ctx.ids.study(item.dataset, item.item_id)
-    try:
-        with Image.open(item.path) as img:
-            width, height = img.size
-    except Exception:  # missing, not an image: the loader's quarantine row says which
-        return process_radiograph(item, ctx)
-    rows, rejected = sentence_rows(item, width, height)
-    for q in rejected:
-        q.item_id = study_id
-    output = process_radiograph(replace(item, rows=tuple(rows)), ctx)
-    output.quarantine = rejected + output.quarantine
-    return output
+    return process_rows_on_grid(item, ctx, sentence_rows)
 
 
 LABEL_METHOD = LabelMethod(

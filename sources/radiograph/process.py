@@ -5,6 +5,7 @@ records made from edits and crops of it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -82,6 +83,30 @@ def process_radiograph(
     grounding records (``lesion_masks``: label row -> the lesion's own mask on the source
     image, where the source drew one; it decides the chain of thought's host organ)."""
     return process_image(item, ctx, row_labels, lesion_masks)
+
+
+RowsOnGrid = Callable[[SourceItem, int, int], tuple[list[LabelRow], list[QuarantineRow]]]
+
+
+def process_rows_on_grid(item: SourceItem, ctx: ItemContext, rows_on: RowsOnGrid) -> ItemOutput:
+    """The radiograph processor on the label rows ``rows_on(item, width, height)`` makes on
+    the image's pixel grid (read from the file's header, before decoding); its rejected rows
+    are kept beside the output. An unreadable file goes to the loader, whose quarantine row
+    says why."""
+    from PIL import Image
+
+    study_id = ctx.ids.study(item.dataset, item.item_id)
+    try:
+        with Image.open(item.path) as img:
+            width, height = img.size
+    except Exception:  # missing, not an image: the loader's quarantine row says which
+        return process_radiograph(item, ctx)
+    rows, rejected = rows_on(item, width, height)
+    for q in rejected:
+        q.item_id = study_id
+    output = process_radiograph(dataclasses.replace(item, rows=tuple(rows)), ctx)
+    output.quarantine = rejected + output.quarantine
+    return output
 
 
 def process_image(
