@@ -46,7 +46,7 @@ from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
 from shards.lock import release_lock
 from shards.publish import check_output_folder, check_release, publish, recover, reset_staging
-from shards.writer import config_name, content_tag, write_shards
+from shards.writer import config_name, content_tag, shard_order, write_shards
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
 from sources.imaging import DEFAULT_MAX_PIXELS
@@ -479,7 +479,7 @@ def publish_records(
     reset_staging(layout.staging)
     tag = content_tag(records, {s.study_id: s.image_sha256 for s in merged.studies})
     shard_files = write_shards(
-        records,
+        sorted(records, key=shard_order),
         lambda study_id: layout.image_path(study_id).read_bytes(),
         layout.staging,
         max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),

@@ -6,9 +6,10 @@ only once complete: a crash never leaves a partial shard under a complete-lookin
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,11 @@ def shard_pattern(config: str, split: str, tag: str | None) -> str:
     return f"{config}/{split}/{stem}-*.tar"
 
 
+def shard_order(record: Record) -> tuple[str, str, str]:
+    """The order ``write_shards`` takes records in: config, split, record id."""
+    return (config_name(record), record.split, record.record_id)
+
+
 def write_shards(
     records: Iterable[Record],
     read_image: Callable[[str], bytes],
@@ -115,13 +121,28 @@ def write_shards(
     max_count: int,
     tag: str | None = None,
 ) -> list[ShardFile]:
-    """Write records under ``dest/<config>/<split>/<config>-<split>-<tag>-NNNNN.tar``, each
-    group in record-id order. ``read_image`` gives the published PNG bytes of a study id."""
-    groups: dict[tuple[str, str], list[Record]] = {}
-    for record in records:
-        groups.setdefault((config_name(record), record.split), []).append(record)
+    """Write records under ``dest/<config>/<split>/<config>-<split>-<tag>-NNNNN.tar``, in one
+    streaming pass: ``records`` must come in ``shard_order`` (a ValueError names the first
+    record out of order), and only the sample being written is held in memory.
+    ``read_image`` gives the published PNG bytes of a study id."""
     written: list[ShardFile] = []
-    for (config, split), group in sorted(groups.items()):
+    previous: tuple[str, str, str] | None = None
+
+    def in_order(records: Iterable[Record]) -> Iterator[Record]:
+        nonlocal previous
+        for record in records:
+            key = shard_order(record)
+            if previous is not None and key <= previous:
+                raise ValueError(
+                    f"write_shards: record {record.record_id} comes after {previous[2]} "
+                    "(records must be sorted by config, split and record id)"
+                )
+            previous = key
+            yield record
+
+    for (config, split), group in itertools.groupby(
+        in_order(records), key=lambda r: shard_order(r)[:2]
+    ):
         folder = dest / config / split
         folder.mkdir(parents=True, exist_ok=True)
         files = _AtomicFiles()
@@ -139,7 +160,7 @@ def write_shards(
             mode=0o444,
         )
         try:
-            for record in sorted(group, key=lambda r: r.record_id):
+            for record in group:
                 images = [read_image(ref.study_id) for ref in record_images(record)]
                 writer.write(sample_of(record, images))
                 files.count()

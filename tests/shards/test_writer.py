@@ -17,7 +17,7 @@ from shards.card import CardData, render_card
 from shards.features import features_for
 from shards.manifest import verify
 from shards.publish import publish, reset_staging
-from shards.writer import config_name, write_shards
+from shards.writer import config_name, shard_order, write_shards
 from tests.helpers import gradient_png
 from tests.schemas.test_arrow import grounding_record
 
@@ -38,15 +38,23 @@ def image_reader(tmp_path: Path):
     return lambda study_id: (tmp_path / "img" / f"{study_id}.png").read_bytes()
 
 
-def test_same_records_same_bytes_in_any_input_order(tmp_path: Path, image_reader) -> None:
+def test_same_records_same_bytes_once_sorted(tmp_path: Path, image_reader) -> None:
     recs = records(7)
     a = write_shards(recs, image_reader, tmp_path / "a", max_size_bytes=10**9, max_count=3)
     b = write_shards(
-        list(reversed(recs)), image_reader, tmp_path / "b", max_size_bytes=10**9, max_count=3
+        sorted(reversed(recs), key=shard_order),
+        image_reader,
+        tmp_path / "b",
+        max_size_bytes=10**9,
+        max_count=3,
     )
     assert [s.n_records for s in a] == [3, 3, 1]
     for sa, sb in zip(a, b, strict=True):
         assert sa.path.read_bytes() == sb.path.read_bytes()
+    with pytest.raises(ValueError, match="rec-0005 comes after rec-0006"):
+        write_shards(
+            list(reversed(recs)), image_reader, tmp_path / "c", max_size_bytes=10**9, max_count=3
+        )
     with tarfile.open(a[0].path) as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == [
@@ -85,7 +93,9 @@ def test_crash_leaves_only_partial_names(tmp_path: Path, image_reader) -> None:
 def _release(tmp_path: Path, image_reader, recs) -> Path:
     out, staging = tmp_path / "release", tmp_path / "staging"
     reset_staging(staging)
-    files = write_shards(recs, image_reader, staging, max_size_bytes=10**9, max_count=100)
+    files = write_shards(
+        sorted(recs, key=shard_order), image_reader, staging, max_size_bytes=10**9, max_count=100
+    )
     configs: dict = {}
     for r in recs:
         configs.setdefault(config_name(r), {}).setdefault(r.split, 0)
