@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from schemas.identity import Pseudonymizer
 from shards.layout import BuildLayout
 from shards.manifest import verify
+from tests.helpers import published_records
 
 
 @dataclass
@@ -36,21 +37,11 @@ class Accounting:
 
 def published_study_ids(out: Path, datasets: set[str] | None = None) -> set[str]:
     """Study ids of every published record (of the given source datasets only, when given)."""
-    import json
-    import tarfile
-
     ids = set()
-    for tar_path in out.rglob("*.tar"):
-        if "_build" in tar_path.parts:
+    for record in published_records(out):
+        if datasets and record["provenance"]["source_dataset"] not in datasets:
             continue
-        with tarfile.open(tar_path) as tar:
-            for m in tar.getmembers():
-                if m.name.endswith(".json"):
-                    record = json.loads(tar.extractfile(m).read())
-                    if datasets and record["provenance"]["source_dataset"] not in datasets:
-                        continue
-                    images = record.get("images") or [record["image"]]
-                    ids.update(i["study_id"] for i in images)
+        ids.update(i["study_id"] for i in record.get("images") or [record["image"]])
     return ids
 
 

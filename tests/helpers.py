@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from shards.reader import iter_release
 from sources.imaging import encode_png
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 
@@ -75,3 +76,9 @@ def phi(i: int) -> dict:
         "birth_date": "19600101",
         "study_date": "20200102",
     }
+
+
+def published_records(out: Path) -> list[dict]:
+    """Every published record's JSON in release ``out``, in manifest order (whatever the
+    shard layout: read through ``shards.reader.iter_release``)."""
+    return [sample.record for sample in iter_release(out)]

@@ -7,7 +7,6 @@ quarantine row for a missing scene graph, a missing image and an unmapped label.
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,7 +22,7 @@ from sources.radiograph.chest_imagenome import (
     region_boxes,
 )
 from sources.registry import licences, source_for
-from tests.helpers import write_config
+from tests.helpers import published_records, write_config
 from tests.sources.mimic_fixtures import (
     mimic_image,
     scene_attributes,
@@ -40,18 +39,6 @@ BOXES = {
     "cardiac silhouette": (70.0, 60.0, 140.0, 130.0),
 }
 LLLZ = "left lower lung zone"
-
-
-def _records(out: Path) -> list[dict]:
-    records = []
-    for tar_path in sorted(out.rglob("*.tar")):
-        if "_build" in tar_path.parts:
-            continue
-        with tarfile.open(tar_path) as tar:
-            for m in tar.getmembers():
-                if m.name.endswith(".json"):
-                    records.append(json.loads(tar.extractfile(m).read()))
-    return records
 
 
 def imagenome_root(tmp_path: Path) -> Path:
@@ -125,7 +112,7 @@ def test_build_anatomy_sentences_and_presence(tmp_path: Path) -> None:
     assert "dcm-b_SceneGraph.json" in by_reason["scene_graph_missing"]["message"]
     assert by_reason["file_missing"]["source_ref"].endswith("s50414269/dcm-c.jpg")
 
-    records = _records(out)
+    records = published_records(out)
     study = Pseudonymizer(SALT).study("chest_imagenome", "dcm-a")
     assert {r["image"]["study_id"] for r in records} == {study}
     anatomy = {

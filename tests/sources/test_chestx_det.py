@@ -5,7 +5,6 @@ build of two generated PNGs whose published boxes map back onto the JSON boxes."
 from __future__ import annotations
 
 import json
-import tarfile
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from sources.radiograph.chestx_det import (
 from sources.radiograph.csv_labels import SourceError
 from sources.radiograph.process import OrganLabels
 from sources.registry import licences, source_for
-from tests.helpers import gradient_png, write_config
+from tests.helpers import gradient_png, published_records, write_config
 
 IDS = Pseudonymizer("test-salt")
 SALT = "chestx-det-tests"
@@ -270,18 +269,6 @@ TRAIN = [
 TEST = [{"file_name": "36299.png", "syms": ["Mass"], "boxes": [[1, 1, 9, 9]], "polygons": [[]]}]
 
 
-def _records(out: Path) -> list[dict]:
-    records = []
-    for tar_path in sorted(out.rglob("*.tar")):
-        if "_build" in tar_path.parts:
-            continue
-        with tarfile.open(tar_path) as tar:
-            for m in tar.getmembers():
-                if m.name.endswith(".json"):
-                    records.append(json.loads(tar.extractfile(m).read()))
-    return records
-
-
 def test_build_boxes_map_back_to_the_json(tmp_path: Path) -> None:
     root = tmp_path / "ChestX-Det"
     root.mkdir()
@@ -313,7 +300,7 @@ def test_build_boxes_map_back_to_the_json(tmp_path: Path) -> None:
 
     ids = Pseudonymizer(SALT)
     study = {ids.study("chestx_det", e["file_name"]): e["file_name"] for e in TRAIN}
-    records = _records(out)
+    records = published_records(out)
     grounded: dict[tuple[str, str], list[tuple[float, ...]]] = {}
     for r in records:
         if r["task"] == "phrase_grounding":

@@ -157,15 +157,13 @@ DATA_ENTRY_HEADER = (
 
 
 def test_build_pairs_with_a_labelled_change(tmp_path: Path) -> None:
-    import json
-    import tarfile
 
     import pyarrow.parquet as pq
 
     from engine.config import load_config
     from engine.pipeline import run_build
     from schemas.identity import Pseudonymizer
-    from tests.helpers import gradient_png, write_config
+    from tests.helpers import gradient_png, published_records, write_config
 
     root = tmp_path / "nih"
     root.mkdir()
@@ -202,16 +200,7 @@ def test_build_pairs_with_a_labelled_change(tmp_path: Path) -> None:
     assert [(q["reason"], Path(q["source_ref"]).name) for q in quarantine] == [
         ("file_missing", "00000003_000.png")
     ]
-    records = []
-    for tar_path in sorted(out.rglob("*.tar")):
-        if "_build" not in tar_path.parts:
-            with tarfile.open(tar_path) as tar:
-                records += [
-                    json.loads(tar.extractfile(m).read())
-                    for m in tar.getmembers()
-                    if m.name.endswith(".json")
-                ]
-    (record,) = records
+    (record,) = published_records(out)
     ids = Pseudonymizer("pairs")
     assert record["task"] == "Non_Registered_Diff"
     assert [i["study_id"] for i in record["images"]] == [
@@ -384,15 +373,13 @@ def test_imagenome_pairs_planned(tmp_path: Path) -> None:
 
 
 def test_build_imagenome_pairs(tmp_path: Path) -> None:
-    import json
-    import tarfile
 
     import pyarrow.parquet as pq
 
     from engine.config import load_config
     from engine.pipeline import run_build
     from schemas.identity import Pseudonymizer
-    from tests.helpers import write_config
+    from tests.helpers import published_records, write_config
 
     root, jpg = _imagenome_pairs_root(tmp_path)
     cfg = write_config(
@@ -408,16 +395,7 @@ def test_build_imagenome_pairs(tmp_path: Path) -> None:
         ("file_missing", "b-1.jpg"),
         ("scene_graph_unreadable", "d-2_SceneGraph.json"),
     ]
-    records = []
-    for tar_path in sorted(out.rglob("*.tar")):
-        if "_build" not in tar_path.parts:
-            with tarfile.open(tar_path) as tar:
-                records += [
-                    json.loads(tar.extractfile(m).read())
-                    for m in tar.getmembers()
-                    if m.name.endswith(".json")
-                ]
-    (record,) = records
+    (record,) = published_records(out)
     ids = Pseudonymizer("pairs")
     assert record["task"] == "Non_Registered_Diff"
     assert [i["study_id"] for i in record["images"]] == [

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import tarfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -21,7 +20,7 @@ from schemas.identity import Pseudonymizer
 from sources.base import PlanContext
 from sources.radiograph.mimic_cxr import Settings, plan
 from sources.registry import licences, source_for
-from tests.helpers import write_config
+from tests.helpers import published_records, write_config
 from tests.sources.mimic_fixtures import (
     mimic_image,
     mimic_report,
@@ -99,17 +98,6 @@ def mimic_root(tmp_path: Path) -> tuple[Path, Path]:
     return root, imagenome
 
 
-def _records(out: Path) -> list[dict]:
-    records = []
-    for tar_path in sorted(out.rglob("*.tar")):
-        if "_build" not in tar_path.parts:
-            with tarfile.open(tar_path) as tar:
-                for m in tar.getmembers():
-                    if m.name.endswith(".json"):
-                        records.append(json.loads(tar.extractfile(m).read()))
-    return records
-
-
 def test_build_presence_grounding_and_deid(tmp_path: Path) -> None:
     root, imagenome = mimic_root(tmp_path)
     cfg = write_config(
@@ -126,7 +114,7 @@ def test_build_presence_grounding_and_deid(tmp_path: Path) -> None:
         ("no_frontal_view", 4),
         ("report_missing", 3),
     ]
-    records = _records(out)
+    records = published_records(out)
     frontal = Pseudonymizer(SALT).study("mimic_cxr", "dcm-pa")
     assert {r["image"]["study_id"] for r in records} == {frontal}
     presence = sorted((r["label"], r["answer"][:2]) for r in records if r["task"] == "presence")

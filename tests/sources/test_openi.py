@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
-import tarfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -21,7 +19,7 @@ from schemas.identity import Pseudonymizer
 from sources.base import PlanContext
 from sources.radiograph.openi import Settings, frontal_choice, plan, read_report_file
 from sources.registry import licences, source_for
-from tests.helpers import gradient_png, write_config
+from tests.helpers import gradient_png, published_records, write_config
 
 IDS = Pseudonymizer("test-salt")
 SALT = "openi-tests"
@@ -114,17 +112,6 @@ def _xml(number: int, findings: str, impression: str, images: list[str]) -> str:
     )
 
 
-def _records(out: Path) -> list[dict]:
-    records = []
-    for tar_path in sorted(out.rglob("*.tar")):
-        if "_build" not in tar_path.parts:
-            with tarfile.open(tar_path) as tar:
-                for m in tar.getmembers():
-                    if m.name.endswith(".json"):
-                        records.append(json.loads(tar.extractfile(m).read()))
-    return records
-
-
 def test_build_presence_on_the_frontal_image(tmp_path: Path) -> None:
     root = tmp_path / "openi"
     reports = root / "ecgen-radiology"
@@ -161,7 +148,7 @@ def test_build_presence_on_the_frontal_image(tmp_path: Path) -> None:
         ("file_missing", "2.xml"),
         ("no_report_finding", "3.xml"),  # normal statements name no finding
     ]
-    records = _records(out)
+    records = published_records(out)
     frontal = Pseudonymizer(SALT).study("openi", "CXR1_1_IM-0001-3001")
     assert {r["image"]["study_id"] for r in records} == {frontal}
     presence = sorted((r["label"], r["answer"]) for r in records if r["task"] == "presence")
