@@ -392,8 +392,9 @@ def project(
         result.views[view] = ViewImage(radiograph(intensity, settings), settings.pixel_mm)
         per_view: dict[str, Mask2D] = {}
         axis = RAY_AXIS[view]
+        memo: dict = {}  # a union is projected from its parts' projections, each done once
         for sid, mask in structures.items():
-            offset, crop = mask.project(axis)
+            offset, crop = mask.project(axis, memo)
             projected = geom.mask(offset, crop, settings.mask_threshold)
             if projected is not None:
                 per_view[sid] = projected

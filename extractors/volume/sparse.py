@@ -25,6 +25,8 @@ class SparseMask:
     data: np.ndarray  # bool
     shape: Shape3
     is_tight: bool = False  # the crop is the mask's bounding box (bounds need no scan)
+    # a union's inputs (its voxels are exactly theirs): projections are unions of theirs
+    parts: tuple[SparseMask, ...] = field(default=(), repr=False, compare=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -117,11 +119,26 @@ class SparseMask:
             return self if self.data.any() else None
         return self.where(~other.crop_to(self.offset, self.hi))
 
-    def project(self, axis: int) -> tuple[tuple[int, int], np.ndarray]:
+    def project(
+        self, axis: int, memo: dict[int, tuple[tuple[int, int], np.ndarray]] | None = None
+    ) -> tuple[tuple[int, int], np.ndarray]:
         """Any-voxel projection along ``axis``: the 2D crop offset and the 2D crop (the two
-        remaining axes in order)."""
+        remaining axes in order). A union's is the union of its parts' (each projected once
+        when a ``memo`` is shared across calls: keys are ``id`` of masks alive meanwhile)."""
+        if memo is not None and id(self) in memo:
+            return memo[id(self)]
         off = tuple(o for i, o in enumerate(self.offset) if i != axis)
-        return off, self.data.any(axis=axis)  # type: ignore[return-value]
+        if self.parts:
+            out = np.zeros(tuple(n for i, n in enumerate(self.data.shape) if i != axis), bool)
+            for part in self.parts:
+                (a, b), crop = part.project(axis, memo)
+                a, b = a - off[0], b - off[1]
+                out[a : a + crop.shape[0], b : b + crop.shape[1]] |= crop
+        else:
+            out = self.data.any(axis=axis)
+        if memo is not None:
+            memo[id(self)] = (off, out)  # type: ignore[assignment]
+        return off, out  # type: ignore[return-value]
 
 
 def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
@@ -141,9 +158,10 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
             slice(o - a, o - a + n) for o, a, n in zip(m.offset, lo, m.data.shape, strict=True)
         )
         out.data[window] |= m.data
+    parts = tuple(present)
     if tight:
-        return SparseMask(out.offset, out.data, out.shape, True)
-    return out if out.data.any() else None
+        return SparseMask(out.offset, out.data, out.shape, True, parts)
+    return SparseMask(out.offset, out.data, out.shape, False, parts) if out.data.any() else None
 
 
 @dataclass
@@ -164,10 +182,10 @@ class ClassMasks:
         labels = np.asarray(labels)
         if labels.dtype.kind == "f":
             labels = np.rint(labels).astype(np.int32)
-        if labels.dtype.kind not in "iu" or labels.min() < 0:
+        if labels.dtype.kind not in "iu" or (labels.dtype.kind == "i" and labels.min() < 0):
             labels = np.clip(labels, 0, None).astype(np.int32)
         shape: Shape3 = tuple(int(n) for n in labels.shape)  # type: ignore[assignment]
-        boxes = ndimage.find_objects(labels)
+        boxes = _label_boxes(labels)
         out = cls(shape)
         for class_id, name in sorted(names.items()):
             box = boxes[class_id - 1] if 0 < class_id <= len(boxes) else None
@@ -193,3 +211,24 @@ class ClassMasks:
             else:
                 out.masks[name] = sparse
         return out
+
+
+def _label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
+    """``ndimage.find_objects`` of a 3D label volume, scanning only the box around its
+    labelled voxels (found with three cheap reductions: organs fill a fraction of a CT)."""
+    if labels.ndim != 3:
+        return ndimage.find_objects(labels)
+    xy = labels.any(axis=2)
+    xs, ys = np.flatnonzero(xy.any(axis=1)), np.flatnonzero(xy.any(axis=0))
+    if xs.size == 0:
+        return []
+    sub = labels[xs[0] : xs[-1] + 1, ys[0] : ys[-1] + 1]
+    zs = np.flatnonzero(sub.any(axis=(0, 1)))
+    sub = sub[:, :, zs[0] : zs[-1] + 1]
+    origin = (int(xs[0]), int(ys[0]), int(zs[0]))
+    return [
+        None
+        if box is None
+        else tuple(slice(o + b.start, o + b.stop) for o, b in zip(origin, box, strict=True))
+        for box in ndimage.find_objects(sub)
+    ]
