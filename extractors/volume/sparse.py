@@ -27,6 +27,9 @@ class SparseMask:
     is_tight: bool = False  # the crop is the mask's bounding box (bounds need no scan)
     # a union's inputs (its voxels are exactly theirs): projections are unions of theirs
     parts: tuple[SparseMask, ...] = field(default=(), repr=False, compare=False)
+    # a mask whose crop is this one's on some of its z slices (same x, y box): projections
+    # along x or y are its projection's z columns
+    z_window_of: SparseMask | None = field(default=None, repr=False, compare=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -128,17 +131,43 @@ class SparseMask:
         if memo is not None and id(self) in memo:
             return memo[id(self)]
         off = tuple(o for i, o in enumerate(self.offset) if i != axis)
-        if self.parts:
+        src = self.z_window_of
+        if src is not None and axis != 2:
+            _, whole = src.project(axis, memo)
+            a = self.offset[2] - src.offset[2]
+            out = whole[:, a : a + self.data.shape[2]]
+        elif self.parts:
             out = np.zeros(tuple(n for i, n in enumerate(self.data.shape) if i != axis), bool)
             for part in self.parts:
                 (a, b), crop = part.project(axis, memo)
                 a, b = a - off[0], b - off[1]
                 out[a : a + crop.shape[0], b : b + crop.shape[1]] |= crop
         else:
-            out = self.data.any(axis=axis)
+            out = _any(self.data, axis)
         if memo is not None:
             memo[id(self)] = (off, out)  # type: ignore[assignment]
         return off, out  # type: ignore[return-value]
+
+
+def _any(data: np.ndarray, axis: int) -> np.ndarray:
+    """``data.any(axis=axis)`` of a 3D boolean crop. Along the middle axis numpy reduces in
+    short runs of the last axis, so there the halves are ORed instead, whose runs span the
+    two last axes (the same values, a few times faster)."""
+    if axis != 1 or data.ndim != 3 or data.shape[1] < 2:
+        return data.any(axis=axis)
+    n = data.shape[1]
+    h = n // 2
+    cur = data[:, :h] | data[:, h : 2 * h]
+    if n % 2:
+        cur[:, 0] |= data[:, 2 * h]
+    while cur.shape[1] > 1:
+        n = cur.shape[1]
+        h = n // 2
+        nxt = cur[:, :h] | cur[:, h : 2 * h]
+        if n % 2:
+            nxt[:, 0] |= cur[:, 2 * h]
+        cur = nxt
+    return cur[:, 0]
 
 
 def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
