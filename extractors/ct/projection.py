@@ -148,15 +148,22 @@ class _Axis:
         if touched.size == 0:
             return 0, np.zeros((0,) * crop.ndim)
         j0, j1 = int(touched[0]), int(touched[-1]) + 1
-        pad = [(0, 0)] * crop.ndim
-        pad[axis] = (1, 1)
-        padded = np.pad(crop, pad)
+        shape = list(crop.shape)
+        shape[axis] = n + 2
+        padded = np.zeros(shape)  # float64: the crop with a zero row on each side
+        inner = [slice(None)] * crop.ndim
+        inner[axis] = slice(1, n + 1)
+        padded[tuple(inner)] = crop
         i0 = np.clip(self.i0[j0:j1] - start + 1, 0, n + 1)
         i1 = np.clip(self.i1[j0:j1] - start + 1, 0, n + 1)
         shape = [1] * crop.ndim
         shape[axis] = -1
         w1 = self.w1[j0:j1].reshape(shape)
-        out = np.take(padded, i0, axis=axis) * (1.0 - w1) + np.take(padded, i1, axis=axis) * w1
+        out = np.take(padded, i0, axis=axis)  # in place, the same arithmetic as ``apply``
+        out *= 1.0 - w1
+        far = np.take(padded, i1, axis=axis)
+        far *= w1
+        out += far
         return j0, out
 
 
@@ -177,7 +184,7 @@ class _ViewGeometry:
         return np.ascontiguousarray(out.T[::-1])
 
     def mask(self, offset: tuple[int, int], crop: np.ndarray, threshold: float) -> Mask2D | None:
-        c0, a = self.cols.apply_crop(crop.astype(np.float32), offset[0], 0)
+        c0, a = self.cols.apply_crop(crop, offset[0], 0)
         if a.size == 0:
             return None
         z0, b = self.rows.apply_crop(a, offset[1], 1)
