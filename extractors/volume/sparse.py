@@ -62,6 +62,11 @@ class SparseMask:
         return tuple(o + n for o, n in zip(self.offset, self.data.shape, strict=True))  # type: ignore[return-value]
 
     @property
+    def is_empty_box(self) -> bool:
+        """Whether the crop has no voxel at all (a zero-size box; read without ``data``)."""
+        return any(h <= o for h, o in zip(self.hi, self.offset, strict=True))
+
+    @property
     def voxels(self) -> int:
         return int(np.count_nonzero(self.data))
 
@@ -137,7 +142,8 @@ class SparseMask:
             a = self.offset[2] - src.offset[2]
             out = whole[:, a : a + self.data.shape[2]]
         elif self.parts:
-            out = np.zeros(tuple(n for i, n in enumerate(self.data.shape) if i != axis), bool)
+            size = tuple(h - o for h, o in zip(self.hi, self.offset, strict=True))
+            out = np.zeros(tuple(n for i, n in enumerate(size) if i != axis), bool)
             for part in self.parts:
                 (a, b), crop = part.project(axis, memo)
                 a, b = a - off[0], b - off[1]
@@ -173,7 +179,7 @@ def _any(data: np.ndarray, axis: int) -> np.ndarray:
 def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
     """The union of masks on one grid (None when all are None or empty); the union's crop
     is the box around the inputs' crops."""
-    present = [m for m in masks if m is not None and m.data.size]
+    present = [m for m in masks if m is not None and not m.is_empty_box]
     if not present:
         return None
     if len(present) == 1:
@@ -181,6 +187,8 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
     tight = all(m.is_tight for m in present)  # a union of tight crops is tight
     lo = tuple(min(m.offset[i] for m in present) for i in range(3))
     hi = tuple(max(m.hi[i] for m in present) for i in range(3))
+    if tight:  # not empty and its box known: its voxels are ORed when first asked for
+        return _TightUnion(present[0].shape, lo, hi, tuple(present))  # type: ignore[arg-type]
     out = SparseMask.in_box(present[0].shape, lo, hi)
     for m in present:
         window = tuple(
@@ -188,9 +196,44 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
         )
         out.data[window] |= m.data
     parts = tuple(present)
-    if tight:
-        return SparseMask(out.offset, out.data, out.shape, True, parts)
     return SparseMask(out.offset, out.data, out.shape, False, parts) if out.data.any() else None
+
+
+class _TightUnion(SparseMask):
+    """The union of tight masks (so tight itself, never empty, its box known), whose crop is
+    ORed together on first use of ``data``: projections come from the parts' projections, so
+    a union that is only projected (most taxonomy structures) is never built in 3D."""
+
+    def __init__(self, shape: Shape3, lo: Shape3, hi: Shape3, parts: tuple[SparseMask, ...]):
+        for name, value in (
+            ("offset", lo), ("shape", shape), ("is_tight", True), ("parts", parts),
+            ("z_window_of", None), ("_hi", hi), ("_data", None),
+        ):  # fmt: skip
+            object.__setattr__(self, name, value)
+
+    @property
+    def data(self) -> np.ndarray:  # type: ignore[override]
+        if self._data is None:
+            size = tuple(h - o for h, o in zip(self._hi, self.offset, strict=True))
+            out = np.zeros(size, dtype=bool)
+            for m in self.parts:
+                window = tuple(
+                    slice(o - a, o - a + n)
+                    for o, a, n in zip(m.offset, self.offset, m.data.shape, strict=True)
+                )
+                out[window] |= m.data
+            object.__setattr__(self, "_data", out)
+        return self._data
+
+    @property
+    def hi(self) -> Shape3:
+        return self._hi
+
+    def bounds(self) -> tuple[Shape3, Shape3] | None:
+        return self.offset, self._hi
+
+    def tight(self) -> SparseMask | None:
+        return self
 
 
 @dataclass
