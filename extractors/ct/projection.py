@@ -250,8 +250,11 @@ def body_mask(
     labels, n = ndimage.label(coarse, output=np.int32)
     if n == 0:
         return CoarseBody(np.zeros(coarse.shape, dtype=bool), steps)  # type: ignore[arg-type]
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
+    if n <= 8:  # the body and a table or two: a count per label beats a bincount's copy
+        sizes = np.array([0] + [np.count_nonzero(labels == k) for k in range(1, n + 1)])
+    else:
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
     body = labels == int(sizes.argmax())
     # holes per slice: background components (in-plane connectivity) not touching the edge,
     # looked for in the body's box grown by one voxel in-plane (what lies outside the box is
