@@ -9,8 +9,10 @@
 2. Report reading on held-apart passages with gold values (``extractors.pet.heldout``):
    pair precision and recall, prior / reference / physiologic values read as lesions.
 3. Speed: a 200x200x300 SUV volume with 5 lesion mentions, localised on one core (the
-   process is pinned to one CPU); best of a few runs; and report reading alone, in
-   sentences per second, on the phantom reports. A benchmark, not a test.
+   process is pinned to one CPU); best of a few runs, in wall seconds and in the process's
+   CPU seconds (on a shared machine the wall clock also counts other processes' turns on the
+   core; the load average is printed); and report reading alone, in sentences per second,
+   on the phantom reports. A benchmark, not a test.
 """
 
 from __future__ import annotations

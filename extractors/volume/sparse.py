@@ -4,7 +4,12 @@ derivations and projections cost what the structure's box costs, not the whole v
 
 ``ClassMasks`` holds the masks of one volume by class name (TotalSegmentator's for a CT),
 built from a multilabel volume (values = class ids) or from one binary array per class; empty
-classes are listed, not stored."""
+classes are listed, not stored.
+
+A union of tight masks is ORed together only when its voxels are first read, and projects
+from its parts' projections (a z-window from its source's), so structures that are only
+projected are never built in 3D; the results equal the plain computations
+(``tests/extractors/test_sparse_fast_paths.py``)."""
 
 from __future__ import annotations
 
