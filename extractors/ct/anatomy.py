@@ -85,7 +85,8 @@ def _z_window(mask: SparseMask, z_lo: int, z_hi: int) -> SparseMask | None:
     part = mask.data[:, :, a:b]
     if not part.any():
         return None
-    return SparseMask((mask.offset[0], mask.offset[1], mask.offset[2] + a), part, mask.shape)
+    offset = (mask.offset[0], mask.offset[1], mask.offset[2] + a)
+    return SparseMask(offset, part, mask.shape, z_window_of=mask)
 
 
 def lung_zone(lung: SparseMask | None, zone: str) -> SparseMask | None:

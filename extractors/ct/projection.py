@@ -148,15 +148,22 @@ class _Axis:
         if touched.size == 0:
             return 0, np.zeros((0,) * crop.ndim)
         j0, j1 = int(touched[0]), int(touched[-1]) + 1
-        pad = [(0, 0)] * crop.ndim
-        pad[axis] = (1, 1)
-        padded = np.pad(crop, pad)
+        shape = list(crop.shape)
+        shape[axis] = n + 2
+        padded = np.zeros(shape)  # float64: the crop with a zero row on each side
+        inner = [slice(None)] * crop.ndim
+        inner[axis] = slice(1, n + 1)
+        padded[tuple(inner)] = crop
         i0 = np.clip(self.i0[j0:j1] - start + 1, 0, n + 1)
         i1 = np.clip(self.i1[j0:j1] - start + 1, 0, n + 1)
         shape = [1] * crop.ndim
         shape[axis] = -1
         w1 = self.w1[j0:j1].reshape(shape)
-        out = np.take(padded, i0, axis=axis) * (1.0 - w1) + np.take(padded, i1, axis=axis) * w1
+        out = np.take(padded, i0, axis=axis)  # in place, the same arithmetic as ``apply``
+        out *= 1.0 - w1
+        far = np.take(padded, i1, axis=axis)
+        far *= w1
+        out += far
         return j0, out
 
 
@@ -177,7 +184,7 @@ class _ViewGeometry:
         return np.ascontiguousarray(out.T[::-1])
 
     def mask(self, offset: tuple[int, int], crop: np.ndarray, threshold: float) -> Mask2D | None:
-        c0, a = self.cols.apply_crop(crop.astype(np.float32), offset[0], 0)
+        c0, a = self.cols.apply_crop(crop, offset[0], 0)
         if a.size == 0:
             return None
         z0, b = self.rows.apply_crop(a, offset[1], 1)
@@ -243,8 +250,11 @@ def body_mask(
     labels, n = ndimage.label(coarse, output=np.int32)
     if n == 0:
         return CoarseBody(np.zeros(coarse.shape, dtype=bool), steps)  # type: ignore[arg-type]
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
+    if n <= 8:  # the body and a table or two: a count per label beats a bincount's copy
+        sizes = np.array([0] + [np.count_nonzero(labels == k) for k in range(1, n + 1)])
+    else:
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
     body = labels == int(sizes.argmax())
     # holes per slice: background components (in-plane connectivity) not touching the edge,
     # looked for in the body's box grown by one voxel in-plane (what lies outside the box is
@@ -392,8 +402,9 @@ def project(
         result.views[view] = ViewImage(radiograph(intensity, settings), settings.pixel_mm)
         per_view: dict[str, Mask2D] = {}
         axis = RAY_AXIS[view]
+        memo: dict = {}  # a union is projected from its parts' projections, each done once
         for sid, mask in structures.items():
-            offset, crop = mask.project(axis)
+            offset, crop = mask.project(axis, memo)
             projected = geom.mask(offset, crop, settings.mask_threshold)
             if projected is not None:
                 per_view[sid] = projected

@@ -287,17 +287,26 @@ def _wrong_side(c: _Candidate, side: str, geometry: ExamGeometry) -> bool:
 
 
 def _components_on_slices(
-    suv: np.ndarray, t: float, z0: int, z1: int, region: tuple[slice, slice, slice] | None
-) -> tuple[np.ndarray, list[int], tuple[int, int, int]]:
-    """Label ``suv >= t`` in a z-slab around slices z0..z1 (inside ``region``), widening the
-    slab until no component reaching those slices touches its ends. Returns the labels, the
-    ids of components on the slices and the slab's origin."""
+    suv: np.ndarray,
+    t: float,
+    z0: int,
+    z1: int,
+    region: tuple[slice, slice, slice] | None,
+    margins: tuple[int, int] = (16, 16),
+) -> tuple[np.ndarray, list[int], tuple[int, int, int], tuple[int, int]]:
+    """Label ``suv >= t`` in a z-slab around slices z0..z1 (inside ``region``), ``margins``
+    slices below and above, widening the slab at an end that a component reaching those
+    slices touches until none does. Returns the labels, the ids of components on the
+    slices, the slab's origin and the margins used (the components, hence all that is read
+    off them, do not depend on the margins, only the work does: a higher threshold's
+    components on the slices lie inside these, so the next step of the ladder starts from
+    these margins)."""
     nz = suv.shape[2]
     xs, ys = (region[0], region[1]) if region is not None else (slice(None), slice(None))
     zlo_lim, zhi_lim = (region[2].start, region[2].stop) if region is not None else (0, nz)
-    margin = 16
+    lo_margin, hi_margin = margins
     while True:
-        a, b = max(zlo_lim, z0 - margin), min(zhi_lim, z1 + 1 + margin)
+        a, b = max(zlo_lim, z0 - lo_margin), min(zhi_lim, z1 + 1 + hi_margin)
         sub = suv[xs, ys, a:b] >= t
         # every component lies inside the box of the voxels above t: label that box only
         hit = sub.any(axis=2)
@@ -307,22 +316,26 @@ def _components_on_slices(
             break
         crop = (int(rows[0]), int(cols[0]))
         sub = sub[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        labels, _ = ndimage.label(sub, structure=SIX)
-        on = np.unique(labels[:, :, z0 - a : z1 - a + 1])
-        ids = [int(i) for i in on if i]
+        labels, n = ndimage.label(sub, structure=SIX)
+        on = np.zeros(n + 1, dtype=bool)  # which labels a slice shows: no sort needed
+        on[labels[:, :, z0 - a : z1 - a + 1]] = True
+        on[0] = False
+        ids = np.flatnonzero(on).tolist()
         if not ids:
             break
         # a component on the slices that reaches an end of the slab may go on beyond it
-        ends = set()
+        low = np.zeros(n + 1, dtype=bool)
+        high = np.zeros(n + 1, dtype=bool)
         if a > zlo_lim:
-            ends.update(np.unique(labels[:, :, 0]).tolist())
+            low[labels[:, :, 0]] = True
         if b < zhi_lim:
-            ends.update(np.unique(labels[:, :, -1]).tolist())
-        if not ends.intersection(ids):
+            high[labels[:, :, -1]] = True
+        grow_low, grow_high = bool(low[ids].any()), bool(high[ids].any())
+        if not (grow_low or grow_high):
             break
-        margin *= 2
+        lo_margin, hi_margin = lo_margin * (1 + grow_low), hi_margin * (1 + grow_high)
     origin = ((xs.start or 0) + crop[0], (ys.start or 0) + crop[1], a)
-    return labels, ids, origin
+    return labels, ids, origin, (lo_margin, hi_margin)
 
 
 def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Candidate], bool]:
@@ -334,8 +347,9 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
     found: dict[tuple[int, int, int], _Candidate] = {}
     large = False
     region: tuple[slice, slice, slice] | None = None
+    margins = (16, 16)
     for level, t in enumerate(levels):
-        labels, ids, origin = _components_on_slices(suv, t, z0, z1, region)
+        labels, ids, origin, margins = _components_on_slices(suv, t, z0, z1, region, margins)
         if not ids:
             break
         sub = suv[
@@ -508,8 +522,7 @@ def _iterate(
         if region is None:
             return None
         volume_ml = max(float(region.sum()) * voxel_ml, MIN_VOLUME_ML)
-        shell = ndimage.binary_dilation(region, structure=SIX, iterations=3) & ~region
-        background = crop[shell & (crop < s)]
+        background = _shell_values(crop, region, s)
         b = float(background.mean()) if background.size else 0.0
         t_new = s * (0.078 / volume_ml + 0.316) + 0.617 * b
         if i >= MAX_ITERATIONS // 2:  # damp a threshold that oscillates between two regions
@@ -521,6 +534,19 @@ def _iterate(
         if t >= cap:
             return (np.zeros(full_shape, dtype=bool), t)
     return None
+
+
+def _shell_values(crop: np.ndarray, region: np.ndarray, s: float) -> np.ndarray:
+    """Values under ``s`` of the 3-voxel shell around ``region`` (6-connected dilation),
+    computed in the region's box grown by 3 (clipped to the crop): the shell lies inside."""
+    box = tuple(
+        slice(max(0, int(h[0]) - 3), min(n, int(h[-1]) + 4))
+        for k, n in enumerate(region.shape)
+        for h in [np.flatnonzero(region.any(axis=tuple(a for a in range(3) if a != k)))]
+    )
+    local, values = region[box], crop[box]
+    shell = ndimage.binary_dilation(local, structure=SIX, iterations=3) & ~local
+    return values[shell & (values < s)]
 
 
 def _grow(mask: np.ndarray, seed: tuple[int, ...]) -> np.ndarray | None:

@@ -4,7 +4,12 @@ derivations and projections cost what the structure's box costs, not the whole v
 
 ``ClassMasks`` holds the masks of one volume by class name (TotalSegmentator's for a CT),
 built from a multilabel volume (values = class ids) or from one binary array per class; empty
-classes are listed, not stored."""
+classes are listed, not stored.
+
+A union of tight masks is ORed together only when its voxels are first read, and projects
+from its parts' projections (a z-window from its source's), so structures that are only
+projected are never built in 3D; the results equal the plain computations
+(``tests/extractors/test_sparse_fast_paths.py``)."""
 
 from __future__ import annotations
 
@@ -25,6 +30,11 @@ class SparseMask:
     data: np.ndarray  # bool
     shape: Shape3
     is_tight: bool = False  # the crop is the mask's bounding box (bounds need no scan)
+    # a union's inputs (its voxels are exactly theirs): projections are unions of theirs
+    parts: tuple[SparseMask, ...] = field(default=(), repr=False, compare=False)
+    # a mask whose crop is this one's on some of its z slices (same x, y box): projections
+    # along x or y are its projection's z columns
+    z_window_of: SparseMask | None = field(default=None, repr=False, compare=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -55,6 +65,11 @@ class SparseMask:
     @property
     def hi(self) -> Shape3:
         return tuple(o + n for o, n in zip(self.offset, self.data.shape, strict=True))  # type: ignore[return-value]
+
+    @property
+    def is_empty_box(self) -> bool:
+        """Whether the crop has no voxel at all (a zero-size box; read without ``data``)."""
+        return any(h <= o for h, o in zip(self.hi, self.offset, strict=True))
 
     @property
     def voxels(self) -> int:
@@ -117,17 +132,59 @@ class SparseMask:
             return self if self.data.any() else None
         return self.where(~other.crop_to(self.offset, self.hi))
 
-    def project(self, axis: int) -> tuple[tuple[int, int], np.ndarray]:
+    def project(
+        self, axis: int, memo: dict[int, tuple[tuple[int, int], np.ndarray]] | None = None
+    ) -> tuple[tuple[int, int], np.ndarray]:
         """Any-voxel projection along ``axis``: the 2D crop offset and the 2D crop (the two
-        remaining axes in order)."""
+        remaining axes in order). A union's is the union of its parts' (each projected once
+        when a ``memo`` is shared across calls: keys are ``id`` of masks alive meanwhile)."""
+        if memo is not None and id(self) in memo:
+            return memo[id(self)]
         off = tuple(o for i, o in enumerate(self.offset) if i != axis)
-        return off, self.data.any(axis=axis)  # type: ignore[return-value]
+        src = self.z_window_of
+        if src is not None and axis != 2:
+            _, whole = src.project(axis, memo)
+            a = self.offset[2] - src.offset[2]
+            out = whole[:, a : a + self.data.shape[2]]
+        elif self.parts:
+            size = tuple(h - o for h, o in zip(self.hi, self.offset, strict=True))
+            out = np.zeros(tuple(n for i, n in enumerate(size) if i != axis), bool)
+            for part in self.parts:
+                (a, b), crop = part.project(axis, memo)
+                a, b = a - off[0], b - off[1]
+                out[a : a + crop.shape[0], b : b + crop.shape[1]] |= crop
+        else:
+            out = _any(self.data, axis)
+        if memo is not None:
+            memo[id(self)] = (off, out)  # type: ignore[assignment]
+        return off, out  # type: ignore[return-value]
+
+
+def _any(data: np.ndarray, axis: int) -> np.ndarray:
+    """``data.any(axis=axis)`` of a 3D boolean crop. Along the middle axis numpy reduces in
+    short runs of the last axis, so there the halves are ORed instead, whose runs span the
+    two last axes (the same values, a few times faster)."""
+    if axis != 1 or data.ndim != 3 or data.shape[1] < 2:
+        return data.any(axis=axis)
+    n = data.shape[1]
+    h = n // 2
+    cur = data[:, :h] | data[:, h : 2 * h]
+    if n % 2:
+        cur[:, 0] |= data[:, 2 * h]
+    while cur.shape[1] > 1:
+        n = cur.shape[1]
+        h = n // 2
+        nxt = cur[:, :h] | cur[:, h : 2 * h]
+        if n % 2:
+            nxt[:, 0] |= cur[:, 2 * h]
+        cur = nxt
+    return cur[:, 0]
 
 
 def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
     """The union of masks on one grid (None when all are None or empty); the union's crop
     is the box around the inputs' crops."""
-    present = [m for m in masks if m is not None and m.data.size]
+    present = [m for m in masks if m is not None and not m.is_empty_box]
     if not present:
         return None
     if len(present) == 1:
@@ -135,15 +192,53 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
     tight = all(m.is_tight for m in present)  # a union of tight crops is tight
     lo = tuple(min(m.offset[i] for m in present) for i in range(3))
     hi = tuple(max(m.hi[i] for m in present) for i in range(3))
+    if tight:  # not empty and its box known: its voxels are ORed when first asked for
+        return _TightUnion(present[0].shape, lo, hi, tuple(present))  # type: ignore[arg-type]
     out = SparseMask.in_box(present[0].shape, lo, hi)
     for m in present:
         window = tuple(
             slice(o - a, o - a + n) for o, a, n in zip(m.offset, lo, m.data.shape, strict=True)
         )
         out.data[window] |= m.data
-    if tight:
-        return SparseMask(out.offset, out.data, out.shape, True)
-    return out if out.data.any() else None
+    parts = tuple(present)
+    return SparseMask(out.offset, out.data, out.shape, False, parts) if out.data.any() else None
+
+
+class _TightUnion(SparseMask):
+    """The union of tight masks (so tight itself, never empty, its box known), whose crop is
+    ORed together on first use of ``data``: projections come from the parts' projections, so
+    a union that is only projected (most taxonomy structures) is never built in 3D."""
+
+    def __init__(self, shape: Shape3, lo: Shape3, hi: Shape3, parts: tuple[SparseMask, ...]):
+        for name, value in (
+            ("offset", lo), ("shape", shape), ("is_tight", True), ("parts", parts),
+            ("z_window_of", None), ("_hi", hi), ("_data", None),
+        ):  # fmt: skip
+            object.__setattr__(self, name, value)
+
+    @property
+    def data(self) -> np.ndarray:  # type: ignore[override]
+        if self._data is None:
+            size = tuple(h - o for h, o in zip(self._hi, self.offset, strict=True))
+            out = np.zeros(size, dtype=bool)
+            for m in self.parts:
+                window = tuple(
+                    slice(o - a, o - a + n)
+                    for o, a, n in zip(m.offset, self.offset, m.data.shape, strict=True)
+                )
+                out[window] |= m.data
+            object.__setattr__(self, "_data", out)
+        return self._data
+
+    @property
+    def hi(self) -> Shape3:
+        return self._hi
+
+    def bounds(self) -> tuple[Shape3, Shape3] | None:
+        return self.offset, self._hi
+
+    def tight(self) -> SparseMask | None:
+        return self
 
 
 @dataclass
@@ -164,10 +259,10 @@ class ClassMasks:
         labels = np.asarray(labels)
         if labels.dtype.kind == "f":
             labels = np.rint(labels).astype(np.int32)
-        if labels.dtype.kind not in "iu" or labels.min() < 0:
+        if labels.dtype.kind not in "iu" or (labels.dtype.kind == "i" and labels.min() < 0):
             labels = np.clip(labels, 0, None).astype(np.int32)
         shape: Shape3 = tuple(int(n) for n in labels.shape)  # type: ignore[assignment]
-        boxes = ndimage.find_objects(labels)
+        boxes = _label_boxes(labels)
         out = cls(shape)
         for class_id, name in sorted(names.items()):
             box = boxes[class_id - 1] if 0 < class_id <= len(boxes) else None
@@ -193,3 +288,24 @@ class ClassMasks:
             else:
                 out.masks[name] = sparse
         return out
+
+
+def _label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
+    """``ndimage.find_objects`` of a 3D label volume, scanning only the box around its
+    labelled voxels (found with three cheap reductions: organs fill a fraction of a CT)."""
+    if labels.ndim != 3:
+        return ndimage.find_objects(labels)
+    xy = labels.any(axis=2)
+    xs, ys = np.flatnonzero(xy.any(axis=1)), np.flatnonzero(xy.any(axis=0))
+    if xs.size == 0:
+        return []
+    sub = labels[xs[0] : xs[-1] + 1, ys[0] : ys[-1] + 1]
+    zs = np.flatnonzero(sub.any(axis=(0, 1)))
+    sub = sub[:, :, zs[0] : zs[-1] + 1]
+    origin = (int(xs[0]), int(ys[0]), int(zs[0]))
+    return [
+        None
+        if box is None
+        else tuple(slice(o + b.start, o + b.stop) for o, b in zip(origin, box, strict=True))
+        for box in ndimage.find_objects(sub)
+    ]
