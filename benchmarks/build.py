@@ -6,7 +6,8 @@ published image bytes, the time per source image by stage, the PNG-encoding floo
 encode exactly the PNGs the build published, with the project's encoder) and throughput's
 ratio to it, and the wall time projected for real corpus sizes on 1 and 16 workers.
 
-Stage times come from timers wrapped around the stage functions for the run (every module
+Stage times (CPU seconds, so a busy machine inflates them less than wall time) come from
+timers wrapped around the stage functions for the run (every module
 reference to the function is swapped, then restored); time is counted once, in the innermost
 stage. ``--workers W`` runs W builds of about N/W images side by side in W processes
 (``run_build`` is serial), so per-core figures include contention for memory and disk. A
@@ -70,7 +71,7 @@ PROJECTED_WORKERS = (1, 16)
 
 
 class StageTimer:
-    """Exclusive wall time per stage: a call inside another timed call counts only for the
+    """Exclusive CPU time (this process's) per stage: a call inside another timed call counts only for the
     inner stage."""
 
     def __init__(self) -> None:
@@ -82,13 +83,13 @@ class StageTimer:
     def wrap(self, stage: str, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            frame = [stage, time.perf_counter(), 0.0]
+            frame = [stage, time.process_time(), 0.0]
             self._stack.append(frame)
             try:
                 return fn(*args, **kwargs)
             finally:
                 self._stack.pop()
-                spent = time.perf_counter() - frame[1]
+                spent = time.process_time() - frame[1]
                 self.seconds[stage] += spent - frame[2]
                 self.calls[stage] += 1
                 if self._stack:
@@ -215,9 +216,9 @@ def png_floor(outs: list[Path]) -> tuple[int, float]:
         for png in sorted(BuildLayout(out).images.rglob("*.png")):
             with Image.open(io.BytesIO(png.read_bytes())) as img:
                 pixels = np.asarray(img)
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             encode_png(pixels)
-            seconds += time.perf_counter() - t0
+            seconds += time.process_time() - t0
             n += 1
     return n, seconds
 
@@ -294,19 +295,19 @@ def run(
         f"(largest worker)",
         f"  release shards: {shard_bytes / 1e6:.1f} MB; unique published images: "
         f"{image_bytes / 1e6:.1f} MB; ratio {shard_bytes / max(image_bytes, 1):.2f}",
-        "  per source image, by stage (wall s, exclusive):",
+        "  per source image, by stage (CPU s, exclusive):",
     ]
     timed = sum(stages.values())
-    total_wall = sum(r["wall"] for r in results)
+    total_cpu = sum(r["cpu"] for r in results)
     for stage in STAGES:
         if stage in stages:
             lines.append(
                 f"    {stage:<32} {stages[stage] / per_item:8.4f} s "
-                f"({100 * stages[stage] / total_wall:4.1f}%)"
+                f"({100 * stages[stage] / total_cpu:4.1f}%)"
             )
     lines.append(
-        f"    {'other':<32} {(total_wall - timed) / per_item:8.4f} s "
-        f"({100 * (total_wall - timed) / total_wall:4.1f}%)"
+        f"    {'other':<32} {(total_cpu - timed) / per_item:8.4f} s "
+        f"({100 * (total_cpu - timed) / total_cpu:4.1f}%)"
     )
     lines.append(
         f"  PNG-encoding floor: {encode_s:.2f} s for the {n_png} published PNGs = "
@@ -316,7 +317,7 @@ def run(
     )
     # projection: the per-item processing cost parallelises, plan and finalize do not
     serial = sum(stages.get(s, 0.0) for s in ("plan", "finalize (tables, shards, card)"))
-    parallel_per_item = max(total_wall - serial, 0.0) / per_item
+    parallel_per_item = max(total_cpu - serial, 0.0) / per_item
     serial_per_item = serial / per_item
     if pet_seconds is None:
         pet_seconds, pet_what = pet_seconds_per_exam()

