@@ -71,8 +71,8 @@ PROJECTED_WORKERS = (1, 16)
 
 
 class StageTimer:
-    """Exclusive CPU time (this process's) per stage: a call inside another timed call counts only for the
-    inner stage."""
+    """Exclusive CPU time (this process's) per stage: a call inside another timed call
+    counts only for the inner stage."""
 
     def __init__(self) -> None:
         self.seconds: Counter = Counter()
@@ -238,7 +238,7 @@ def _pet_speed() -> float:
 
 
 def _hms(seconds: float) -> str:
-    h, rest = divmod(int(round(seconds)), 3600)
+    h, rest = divmod(round(seconds), 3600)
     m, s = divmod(rest, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
