@@ -176,35 +176,52 @@ def draw_shapes(size: int, rng: np.random.Generator, part: str, index: int) -> S
 
 def render(size: int, shapes: Shapes, rng: np.random.Generator) -> np.ndarray:
     """The frontal chest radiograph look-alike of ``shapes`` in [0, 1]: body, lungs, heart,
-    spine and ribs, blurred, the lesions added, then noise from ``rng``."""
+    spine and ribs, blurred, the lesions added, then noise from ``rng`` (float32; each shape
+    drawn on its own window)."""
     import cv2
 
-    img = np.full((size, size), 0.08)
-    yy = (np.arange(size, dtype=np.float64) / size)[:, None]
-    xx = (np.arange(size, dtype=np.float64) / size)[None, :]
-    body = ((yy - 0.55) / 0.52) ** 2 + ((xx - 0.5) / shapes.body_rx) ** 2 <= 1.0
-    img[body] = 0.45
-    lungs = [lung.full(size) for lung in shapes.lungs]
-    for lung in lungs:
-        img[lung] = 0.18
-    heart = ((yy - 0.62) / 0.13) ** 2 + ((xx - 0.55) / shapes.heart_rx) ** 2 <= 1.0
-    img[heart] = 0.6
-    img[(np.abs(xx - 0.5) < 0.035) & body] = 0.75  # spine
-    either = lungs[0] | lungs[1]
-    bend = 0.12 * (xx - 0.5) ** 2 * 4
-    for k in range(8):  # ribs: thin bright arcs over the lungs
-        arc = np.abs(yy - (0.25 + 0.065 * k + bend)) < 0.008
-        img[arc & either] += 0.12
+    def paint(window: Window, value: float, add: bool = False) -> None:
+        h, w = window.mask.shape
+        view = img[window.r1 : window.r1 + h, window.c1 : window.c1 + w]
+        if add:
+            view[window.mask] += np.float32(value)
+        else:
+            view[window.mask] = value
+
+    img = np.full((size, size), 0.08, dtype=np.float32)
+    body = _ellipse_window(size, 0.55, 0.5, 0.52, shapes.body_rx)
+    paint(body, 0.45)
+    for lung in shapes.lungs:
+        paint(lung, 0.18)
+    paint(_ellipse_window(size, 0.62, 0.55, 0.13, shapes.heart_rx), 0.6)
+    c1, c2 = int(np.floor(0.465 * size)) - 1, int(np.ceil(0.535 * size)) + 2
+    cols = np.arange(c1, c2, dtype=np.float64) / size
+    spine = np.zeros((size, size), dtype=bool)
+    spine[:, c1:c2] = np.abs(cols - 0.5) < 0.035
+    img[spine & body.full(size)] = 0.75
+    # ribs: thin bright arcs over the lungs, drawn on the window holding both lungs
+    left, right = shapes.lungs
+    r1, c1 = min(left.r1, right.r1), min(left.c1, right.c1)
+    r2 = max(w.r1 + w.mask.shape[0] for w in shapes.lungs)
+    c2 = max(w.c1 + w.mask.shape[1] for w in shapes.lungs)
+    either = left.full(size)[r1:r2, c1:c2] | right.full(size)[r1:r2, c1:c2]
+    yy = (np.arange(r1, r2, dtype=np.float64) / size)[:, None]
+    bend = 0.12 * (np.arange(c1, c2, dtype=np.float64) / size - 0.5) ** 2 * 4
+    ribs = np.zeros(either.shape, dtype=np.float32)
+    for k in range(8):
+        ribs += np.where(np.abs(yy - (0.25 + 0.065 * k + bend)) < 0.008, np.float32(0.12), 0)
+    img[r1:r2, c1:c2] += ribs * either
     sigma = size / 256
     radius = int(4.0 * sigma + 0.5)  # scipy.ndimage.gaussian_filter's default reach
     img = cv2.GaussianBlur(
         img, (2 * radius + 1, 2 * radius + 1), sigma, borderType=cv2.BORDER_REFLECT
     )
     for _, blob, strength in shapes.lesions:
-        h, w = blob.mask.shape
-        img[blob.r1 : blob.r1 + h, blob.c1 : blob.c1 + w][blob.mask] += strength
+        paint(blob, strength, add=True)
     noise = rng.standard_normal((size, size), dtype=np.float32)
-    return np.clip(img + 0.015 * noise, 0.0, 1.0)
+    noise *= np.float32(0.015)
+    noise += img
+    return np.clip(noise, 0.0, 1.0, out=noise)
 
 
 def _anatomy_png(size: int, lungs: tuple[Window, Window]) -> bytes:
