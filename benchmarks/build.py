@@ -61,9 +61,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     "validation": ("schemas.validate:validate_records",),
     "finalize (tables, shards, card)": ("engine.pipeline:finalize",),
 }
-PROCESS_STAGES = tuple(s for s in STAGES if s not in ("plan", "finalize (tables, shards, card)"))
 
-# corpus sizes projected (radiographs: ChestX-Det-like 26,684 = RSNA pneumonia, 112,120 = NIH
+# corpus sizes projected (radiographs: 26,684 = RSNA Pneumonia Detection, 112,120 = NIH
 # ChestX-ray14; PET/CT exams: 25,578)
 RADIOGRAPH_CORPORA = (26_684, 112_120)
 PET_EXAMS = 25_578
@@ -140,10 +139,13 @@ class StageTimer:
 _PROJECT = ("engine", "sources", "records", "schemas", "shards", "extractors", "flows")
 
 
-def write_config(path: Path, *, n: int, size: int, seed: int, chunk_size: int) -> Path:
+def write_config(
+    path: Path, *, n: int, size: int, seed: int, chunk_size: int, png: tuple[int, str]
+) -> Path:
     text = f"""name: medsg-bench
 version: 0.0.0
 chunk_size: {chunk_size}
+png: {{compress_level: {png[0]}, strategy: {png[1]}}}
 privacy: {{salt: bench-build-public-salt}}
 records: {{sequences: true, chains: true}}
 sources:
@@ -153,16 +155,17 @@ sources:
     return path
 
 
-def _one_build(args: tuple[str, int, int, int, int]) -> dict:
+def _one_build(args: tuple) -> dict:
     """One timed build (in this process or a worker): counts, stage seconds, CPU seconds."""
     from engine.config import load_config
     from engine.pipeline import run_build
 
-    folder, n, size, seed, chunk_size = args
+    folder, n, size, seed, chunk_size, png = args
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
-    cfg = load_config(write_config(root / "bench.yaml", n=n, size=size, seed=seed,
-                                   chunk_size=chunk_size))  # fmt: skip
+    config = root / "bench.yaml"
+    write_config(config, n=n, size=size, seed=seed, chunk_size=chunk_size, png=png)
+    cfg = load_config(config)
     timer = StageTimer()
     timer.install()
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -202,9 +205,10 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def png_floor(outs: list[Path]) -> tuple[int, float]:
-    """(images, seconds) to encode the build's published PNGs again with the project's
-    encoder (``sources.imaging.encode_png``); decoding them is not timed."""
+def png_floor(outs: list[Path], png: tuple[int, str]) -> tuple[int, float]:
+    """(images, CPU seconds) to encode the build's published PNGs again with the project's
+    encoder (``sources.imaging.encode_png``) at the build's level and strategy; decoding
+    them is not timed."""
     import numpy as np
     from PIL import Image
 
@@ -213,11 +217,11 @@ def png_floor(outs: list[Path]) -> tuple[int, float]:
 
     n, seconds = 0, 0.0
     for out in outs:
-        for png in sorted(BuildLayout(out).images.rglob("*.png")):
-            with Image.open(io.BytesIO(png.read_bytes())) as img:
+        for path in sorted(BuildLayout(out).images.rglob("*.png")):
+            with Image.open(io.BytesIO(path.read_bytes())) as img:
                 pixels = np.asarray(img)
             t0 = time.process_time()
-            encode_png(pixels)
+            encode_png(pixels, level=png[0], strategy=png[1])
             seconds += time.process_time() - t0
             n += 1
     return n, seconds
@@ -252,12 +256,16 @@ def run(
     seed: int = 0,
     keep: Path | None = None,
     pet_seconds: float | None = None,
+    png: tuple[int, str] | None = None,
 ) -> list[str]:
     """Every figure of ``medsg bench build``, as printable lines."""
+    from sources.imaging import PNG_COMPRESS_LEVEL, PNG_STRATEGY
+
+    png = png or (PNG_COMPRESS_LEVEL, PNG_STRATEGY)
     base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="medsg-bench-build-"))
     shares = [n // workers + (1 if k < n % workers else 0) for k in range(workers)]
     jobs = [
-        (str(base / f"w{k}"), share, image_size, seed + 1000 * k, chunk_size)
+        (str(base / f"w{k}"), share, image_size, seed + 1000 * k, chunk_size, png)
         for k, share in enumerate(shares)
         if share
     ]
@@ -278,13 +286,14 @@ def run(
         stages.update(r["stages"])
     outs = [Path(r["out"]) for r in results]
     shard_bytes, image_bytes = (sum(v) for v in zip(*(release_bytes(o) for o in outs), strict=True))
-    n_png, encode_s = png_floor(outs)
+    n_png, encode_s = png_floor(outs, png)
     per_item = max(items, 1)
     cpu_per_item = cpu / per_item
     floor_per_item = encode_s / per_item
     lines = [
         f"bench build: {items} source images of {n} at {image_size} px "
-        f"(synthetic_cxr, every record family), {workers} worker(s), chunk size {chunk_size}; "
+        f"(synthetic_cxr, every record family), {workers} worker(s), chunk size {chunk_size}, "
+        f"PNG level {png[0]} strategy {png[1]}; "
         f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"  records published: {records}; images published: {n_png} "
         f"({n_png / per_item:.2f} per source image)",
@@ -315,17 +324,25 @@ def run(
         f"source images/s per core); throughput is {cpu_per_item / max(floor_per_item, 1e-9):.2f}"
         f"x the floor (CPU time per source image {cpu_per_item:.4f} s)"
     )
+    own = sum(stages.get(s, 0.0) for s in ("plan", "generate (synthetic source)"))
+    real_per_item = (cpu - own) / per_item
+    lines.append(
+        f"  without the generated source's own cost (plan, generation: "
+        f"{own / per_item:.4f} s per image), as for a corpus on disk: "
+        f"{1 / max(real_per_item, 1e-9):.2f} source images/s per core, "
+        f"{real_per_item / max(floor_per_item, 1e-9):.2f}x the floor"
+    )
     # projection: the per-item processing cost parallelises, plan and finalize do not
-    serial = sum(stages.get(s, 0.0) for s in ("plan", "finalize (tables, shards, card)"))
-    parallel_per_item = max(total_cpu - serial, 0.0) / per_item
+    serial = stages.get("finalize (tables, shards, card)", 0.0)
+    parallel_per_item = max(total_cpu - serial - own, 0.0) / per_item
     serial_per_item = serial / per_item
     if pet_seconds is None:
         pet_seconds, pet_what = pet_seconds_per_exam()
     else:
         pet_what = "given with --pet-seconds"
     lines.append(
-        f"  projected wall time (processing {parallel_per_item:.4f} s per image in parallel, "
-        f"plan + finalize {serial_per_item:.4f} s per image serial; PET "
+        f"  projected wall time for corpora on disk (processing {parallel_per_item:.4f} s "
+        f"per image in parallel, finalize {serial_per_item:.4f} s per image serial; PET "
         f"{pet_seconds:.3f} s per exam, {pet_what}):"
     )
     for label, count, each, once in (
@@ -360,6 +377,13 @@ def add_bench_command(bench_sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="builds side by side")
     p.add_argument("--chunk-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--png-level", type=int, default=None, help="zlib level (default: config's)")
+    p.add_argument(
+        "--png-strategy",
+        choices=("default", "filtered", "huffman", "rle"),
+        default=None,
+        help="zlib strategy (default: config's)",
+    )
     p.add_argument("--keep", type=Path, default=None, help="build here and keep it")
     p.add_argument(
         "--pet-seconds",
@@ -379,6 +403,14 @@ def _cli(args: argparse.Namespace) -> int:
         seed=args.seed,
         keep=args.keep,
         pet_seconds=args.pet_seconds,
+        png=_png_of(args),
     ):
         print(line, flush=True)
     return 0
+
+
+def _png_of(args: argparse.Namespace) -> tuple[int, str]:
+    from sources.imaging import PNG_COMPRESS_LEVEL, PNG_STRATEGY
+
+    level = PNG_COMPRESS_LEVEL if args.png_level is None else args.png_level
+    return level, args.png_strategy or PNG_STRATEGY
