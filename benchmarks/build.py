@@ -62,6 +62,10 @@ STAGES: dict[str, tuple[str, ...]] = {
     "finalize (tables, shards, card)": ("engine.pipeline:finalize",),
 }
 
+# what a stage calls counts as that stage: the generated source's own PNG encoding and
+# DICOM writing are the cost of generating it, not of the build
+ABSORBING = frozenset({"generate (synthetic source)"})
+
 # corpus sizes projected (radiographs: 26,684 = RSNA Pneumonia Detection, 112,120 = NIH
 # ChestX-ray14; PET/CT exams: 25,578)
 RADIOGRAPH_CORPORA = (26_684, 112_120)
@@ -71,7 +75,7 @@ PROJECTED_WORKERS = (1, 16)
 
 class StageTimer:
     """Exclusive CPU time (this process's) per stage: a call inside another timed call
-    counts only for the inner stage."""
+    counts only for the inner stage (unless the outer one is ``ABSORBING``)."""
 
     def __init__(self) -> None:
         self.seconds: Counter = Counter()
@@ -82,15 +86,16 @@ class StageTimer:
     def wrap(self, stage: str, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            frame = [stage, time.process_time(), 0.0]
+            inside = self._stack[-1][0] if self._stack else None
+            frame = [inside if inside in ABSORBING else stage, time.process_time(), 0.0]
             self._stack.append(frame)
             try:
                 return fn(*args, **kwargs)
             finally:
                 self._stack.pop()
                 spent = time.process_time() - frame[1]
-                self.seconds[stage] += spent - frame[2]
-                self.calls[stage] += 1
+                self.seconds[frame[0]] += spent - frame[2]
+                self.calls[frame[0]] += 1
                 if self._stack:
                     self._stack[-1][2] += spent
 
