@@ -49,7 +49,7 @@ from shards.publish import check_output_folder, check_release, publish, recover,
 from shards.writer import config_name, content_tag, shard_order, write_shards
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
-from sources.imaging import DEFAULT_MAX_PIXELS
+from sources.imaging import DEFAULT_MAX_PIXELS, PNG_COMPRESS_LEVEL, PNG_STRATEGY
 from sources.radiograph.csv_labels import SourceError
 from sources.registry import label_methods, licences, source_for
 
@@ -123,6 +123,8 @@ class ChunkContext:
     sequences: bool = True
     chains: bool = True
     image_max_pixels: int = DEFAULT_MAX_PIXELS
+    png_level: int = PNG_COMPRESS_LEVEL
+    png_strategy: str = PNG_STRATEGY
 
     @classmethod
     def of(cls, cfg: BuildConfig, layout: BuildLayout) -> ChunkContext:
@@ -135,6 +137,8 @@ class ChunkContext:
             sequences=cfg.records.sequences,
             chains=cfg.records.chains,
             image_max_pixels=cfg.image_max_pixels,
+            png_level=cfg.png.compress_level,
+            png_strategy=cfg.png.strategy,
         )
 
 
@@ -173,6 +177,8 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
         sequences=ctx.sequences,
         chains=ctx.chains,
         image_max_pixels=ctx.image_max_pixels,
+        png_level=ctx.png_level,
+        png_strategy=ctx.png_strategy,
     )
     checker = ImageChecker(resolve=item_ctx.layout.image_path)
     result = ChunkResult()

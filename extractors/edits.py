@@ -40,12 +40,21 @@ def insert_lesion(
     """A smooth round lesion (Gaussian profile, ``contrast`` grey levels at its centre)
     added at ``centre`` (row, col); the changed region is where it adds at least 8 levels."""
     h, w = pixels.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w]
-    profile = np.exp(-(((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * radius**2)))
-    added = _plane(contrast * profile, pixels)
-    out = np.clip(pixels.astype(np.float64) + added, 0, 255)
-    changed = _per_pixel(np.abs(np.round(out) - pixels) >= 8)
-    return Edit(np.round(out).astype(np.uint8), changed, "inserted")
+    # Beyond the distance where the profile adds under half a grey level no pixel changes
+    # (it rounds back to itself): only the window inside it is computed, as on the full grid.
+    reach = radius * np.sqrt(2.0 * np.log(max(2.0 * abs(contrast), 1.0))) + 2.0
+    r1, r2 = max(0, int(centre[0] - reach)), min(h, int(np.ceil(centre[0] + reach)) + 1)
+    c1, c2 = max(0, int(centre[1] - reach)), min(w, int(np.ceil(centre[1] + reach)) + 1)
+    out_pixels = np.array(pixels, copy=True)
+    changed = np.zeros((h, w), dtype=bool)
+    if r1 < r2 and c1 < c2:
+        yy, xx = np.mgrid[r1:r2, c1:c2]
+        profile = np.exp(-(((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * radius**2)))
+        window = pixels[r1:r2, c1:c2]
+        out = np.clip(window.astype(np.float64) + _plane(contrast * profile, window), 0, 255)
+        changed[r1:r2, c1:c2] = _per_pixel(np.abs(np.round(out) - window) >= 8)
+        out_pixels[r1:r2, c1:c2] = np.round(out).astype(np.uint8)
+    return Edit(out_pixels, changed, "inserted")
 
 
 def remove_region(pixels: np.ndarray, box: tuple[int, int, int, int]) -> Edit:
@@ -59,7 +68,15 @@ def remove_region(pixels: np.ndarray, box: tuple[int, int, int, int]) -> Edit:
     # Telea's cost grows with the area times the radius squared: a radius over 8 px makes
     # a large region (a polyp, a lung) take minutes and fills no better.
     radius = min(INPAINT_MAX_RADIUS, max(3, min(x2 - x1, y2 - y1) // 4))
-    filled = cv2.inpaint(np.ascontiguousarray(pixels), mask, radius, cv2.INPAINT_TELEA)
+    # Telea fills each pixel from known pixels within ``radius``: the box with a margin of
+    # a few radii is all it reads, so only that window is inpainted.
+    h, w = pixels.shape[:2]
+    pad = 3 * radius + 2
+    r1, r2, c1, c2 = max(0, y1 - pad), min(h, y2 + pad), max(0, x1 - pad), min(w, x2 + pad)
+    filled = np.array(pixels, copy=True)
+    filled[r1:r2, c1:c2] = cv2.inpaint(
+        np.ascontiguousarray(pixels[r1:r2, c1:c2]), mask[r1:r2, c1:c2], radius, cv2.INPAINT_TELEA
+    ).reshape(filled[r1:r2, c1:c2].shape)
     changed = (mask > 0) & _per_pixel(filled != pixels)
     return Edit(filled, changed, "removed")
 
@@ -101,23 +118,34 @@ class Affine:
 def misalign(pixels: np.ndarray, changed: np.ndarray, transform: Affine) -> Edit:
     """The image and its changed region moved by ``transform`` (linear interpolation for
     the image, nearest for the mask); pixels that come from outside are black."""
-    rot, offset = transform.matrix(pixels.shape[:2])
+    import cv2
+
+    h, w = pixels.shape[:2]
+    rot, offset = transform.matrix((h, w))
     inverse = np.linalg.inv(rot)
     inv_offset = -inverse @ offset
+    # output (row, col) -> input (row, col) is inverse @ out + inv_offset; OpenCV's inverse
+    # map takes (x = col, y = row)
+    to_input = np.array(
+        [
+            [inverse[1, 1], inverse[1, 0], inv_offset[1]],
+            [inverse[0, 1], inverse[0, 0], inv_offset[0]],
+        ]
+    )
 
-    def move(plane: np.ndarray) -> np.ndarray:
-        return ndimage.affine_transform(
-            plane.astype(np.float64), inverse, inv_offset, order=1, mode="constant", cval=0.0
+    def move(plane: np.ndarray, interpolation: int) -> np.ndarray:
+        return cv2.warpAffine(
+            np.ascontiguousarray(plane),
+            to_input,
+            (w, h),
+            flags=interpolation | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
         )
 
-    if pixels.ndim == 3:
-        moved = np.stack([move(pixels[..., c]) for c in range(pixels.shape[2])], axis=-1)
-    else:
-        moved = move(pixels)
-    moved_mask = ndimage.affine_transform(
-        changed.astype(np.float64), inverse, inv_offset, order=0, mode="constant", cval=0.0
-    )
-    return Edit(np.round(moved).astype(np.uint8), moved_mask > 0.5, "misaligned")
+    moved = move(np.asarray(pixels, dtype=np.uint8), cv2.INTER_LINEAR)
+    moved_mask = move(changed.astype(np.uint8), cv2.INTER_NEAREST)
+    return Edit(moved, moved_mask > 0, "misaligned")
 
 
 def crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -348,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmarks.volume import add_bench_command as add_bench_volume
 
     add_bench_volume(bench_sub)  # medsg bench volume
+    __import__("benchmarks.build").build.add_bench_command(bench_sub)  # medsg bench build
     return parser
 
 

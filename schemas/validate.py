@@ -45,8 +45,10 @@ KEEP = Verdict(True)
 
 @dataclass
 class ImageChecker:
-    """Answers "does this study's image exist and decode at the size the record says?",
-    decoding each file once."""
+    """Answers "is this study's image a whole PNG (or other image) of the size the record
+    says?", reading each file once: its header gives the size, and every chunk's checksum
+    is verified (``Image.verify``: a truncated or damaged file fails) without decompressing
+    the pixels, which the publisher has just encoded from pixels in memory."""
 
     resolve: Callable[[str], Path | None]  # study_id -> image file
     _sizes: dict[str, tuple[int, int] | Verdict] = field(default_factory=dict)
@@ -71,8 +73,9 @@ class ImageChecker:
             return Verdict(False, Reason.IMAGE_MISSING, f"no image file for study {study_id}")
         try:
             with Image.open(path) as img:
-                img.load()
-                return img.size
+                size = img.size
+                img.verify()
+                return size
         except Exception as exc:  # PIL raises many types for broken files
             return Verdict(False, Reason.IMAGE_UNDECODABLE, f"{path.name} does not decode: {exc}")
 

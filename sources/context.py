@@ -15,7 +15,14 @@ from schemas.identity import Pseudonymizer, patient_split
 from schemas.records import Finding, QuarantineRow, Record, Study
 from shards.layout import BuildLayout
 from sources.base import ItemError, SourceItem, quarantine_item
-from sources.imaging import DEFAULT_MAX_PIXELS, encode_png, resize_max_side, sha256_hex
+from sources.imaging import (
+    DEFAULT_MAX_PIXELS,
+    PNG_COMPRESS_LEVEL,
+    PNG_STRATEGY,
+    encode_png,
+    resize_max_side,
+    sha256_hex,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class ItemContext:
     sequences: bool = True  # build the MedSG sequence records too
     chains: bool = True  # build lesion chains of thought where organ masks exist
     image_max_pixels: int = DEFAULT_MAX_PIXELS  # source images over it are not decoded
+    png_level: int = PNG_COMPRESS_LEVEL  # published PNGs' zlib level and strategy
+    png_strategy: str = PNG_STRATEGY
 
     def split_of(self, patient_id: str) -> str:
         return patient_split(patient_id, self.split_weights).value
@@ -49,7 +58,7 @@ class ItemContext:
         """Write 8-bit pixels, grey (h, w) or RGB (h, w, 3), downscaled to ``image_max_side``,
         as the study's PNG."""
         pixels = resize_max_side(np.asarray(pixels, dtype=np.uint8), self.image_max_side)
-        png = encode_png(pixels)
+        png = encode_png(pixels, level=self.png_level, strategy=self.png_strategy)
         path = self.layout.image_path(study_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

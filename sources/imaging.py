@@ -13,7 +13,6 @@ published PNG is re-encoded from pixels, so no metadata chunk of a source file s
 from __future__ import annotations
 
 import hashlib
-import io
 import warnings
 from pathlib import Path
 
@@ -322,13 +321,40 @@ def resize_max_side(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """Deterministic 8-bit PNG bytes, grey or RGB (no metadata chunks)."""
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(
-        buf, format="PNG", compress_level=6
-    )
-    return buf.getvalue()
+# How published PNGs are compressed (lossless either way): zlib level and strategy, written
+# by OpenCV's libpng. Run-length matching (Z_RLE) after PNG's per-row filters suits
+# radiographs: on NIH, RSNA and CheXpert images at 1024 px it writes files 5-11 % smaller than
+# zlib's default strategy at level 6 (the previous setting, Pillow's encoder: about 180 ms an
+# image on one core), in about 30 ms (Pillow with the same strategy: about 36 ms). With Z_RLE
+# the level only tells stored (0) from compressed. Same pixels, same settings, same
+# libraries: same bytes; only IHDR, IDAT and IEND chunks are written.
+PNG_COMPRESS_LEVEL = 6
+PNG_STRATEGIES = {"default": 0, "filtered": 1, "huffman": 2, "rle": 3}  # zlib's Z_* values
+PNG_STRATEGY = "rle"
+
+
+def encode_png(
+    pixels: np.ndarray, *, level: int = PNG_COMPRESS_LEVEL, strategy: str = PNG_STRATEGY
+) -> bytes:
+    """Deterministic 8-bit PNG bytes, grey ``(h, w)`` or RGB ``(h, w, 3)`` (no metadata
+    chunks), compressed at zlib ``level`` with ``strategy`` (a key of ``PNG_STRATEGIES``)."""
+    import cv2
+
+    arr = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if arr.ndim == 3:
+        if arr.shape[2] != 3:
+            raise ValueError(f"encode_png: grey or RGB pixels, not shape {arr.shape}")
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)  # OpenCV writes BGR order as RGB
+    params = [
+        cv2.IMWRITE_PNG_COMPRESSION,
+        int(level),
+        cv2.IMWRITE_PNG_STRATEGY,
+        PNG_STRATEGIES[strategy],
+    ]
+    ok, buf = cv2.imencode(".png", arr, params)
+    if not ok:  # pragma: no cover - OpenCV fails only on shapes it cannot write
+        raise ValueError(f"encode_png: OpenCV could not write {arr.shape} pixels")
+    return buf.tobytes()
 
 
 def sha256_hex(data: bytes) -> str:

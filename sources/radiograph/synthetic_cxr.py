@@ -4,6 +4,12 @@ It is written in the real datasets' formats (an NIH-style box list with PNGs, an
 label CSV with DICOMs carrying made-up identifying headers) and read back by the real readers,
 so the demo and the tests run the whole path on any machine, with or without real data.
 Same seed and size, same files, byte for byte.
+
+The plan only draws each image's shapes (lungs, lesion boxes: what the label files say) and
+writes the label files; each image is rendered by the processor, in the build's chunks, from
+where its part of the random stream starts (kept with the item), so generation runs in
+parallel like any source's reading. One random stream runs through the corpus, as it always
+has: the boxes, and so the record ids, are those of earlier versions.
 """
 
 from __future__ import annotations
@@ -11,25 +17,37 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass, replace
+import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
-from scipy import ndimage
 
+from schemas.enums import Reason, Stage
 from shards.label_methods import LabelMethod
 from shards.licences import CC0
-from sources.base import InputFile, Plan, PlanContext, Source, SourceItem, SourceSettings
+from sources.base import (
+    InputFile,
+    LabelRow,
+    Plan,
+    PlanContext,
+    Source,
+    SourceItem,
+    SourceSettings,
+    quarantine_row,
+)
+from sources.context import ItemContext, ItemOutput
 from sources.imaging import encode_png
 from sources.radiograph import nih_cxr14, rsna_pneumonia
-from sources.radiograph.csv_labels import CsvSourceSpec, plan_csv_source
+from sources.radiograph.csv_labels import CsvFormat, CsvSourceSpec, read_label_rows
 from sources.radiograph.process import OrganLabels, process_radiograph
 
 KIND = "synthetic_cxr"
 EXTRACTOR = "sources.synthetic_cxr"  # a stable label-method id (published)
-VERSION = "2"  # 2: lung label images under anatomy/
+VERSION = "3"  # 2: lung label images under anatomy/; 3: images rendered in the chunks
 LICENCE = "CC0-1.0"
 NIH_DIR = "nih_format"
 RSNA_DIR = "rsna_format"
@@ -49,86 +67,170 @@ class Lesion:
     box_xywh: tuple[float, float, float, float]
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    return yy / size, xx / size
+@dataclass(frozen=True)
+class Window:
+    """A boolean mask kept as its bounding window: rows r1.., cols c1.. of the image."""
 
+    r1: int
+    c1: int
+    mask: np.ndarray
 
-def _ellipse(yy, xx, cy, cx, ry, rx) -> np.ndarray:
-    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
-
-
-def phantom(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
-    """A frontal chest radiograph look-alike in [0, 1] and its two lung masks
-    (image left = patient right, radiological convention)."""
-    yy, xx = _grid(size)
-    img = np.full((size, size), 0.08)
-    body = _ellipse(yy, xx, 0.55, 0.5, 0.52, 0.44 + rng.uniform(-0.02, 0.02))
-    img[body] = 0.45
-    lungs = []
-    for cx in (0.32, 0.68):
-        lung = _ellipse(
-            yy,
-            xx,
-            0.47 + rng.uniform(-0.02, 0.02),
-            cx + rng.uniform(-0.02, 0.02),
-            0.27 + rng.uniform(-0.02, 0.02),
-            0.14 + rng.uniform(-0.01, 0.01),
+    def full(self, size: int) -> np.ndarray:
+        out = np.zeros((size, size), dtype=bool)
+        out[self.r1 : self.r1 + self.mask.shape[0], self.c1 : self.c1 + self.mask.shape[1]] = (
+            self.mask
         )
-        img[lung] = 0.18
-        lungs.append(lung)
-    heart = _ellipse(yy, xx, 0.62, 0.55, 0.13, 0.15 + rng.uniform(-0.02, 0.03))
-    img[heart] = 0.6
-    img[(np.abs(xx - 0.5) < 0.035) & body] = 0.75  # spine
-    for k in range(8):  # ribs: thin bright arcs over the lungs
-        ry = 0.25 + 0.065 * k
-        arc = np.abs(yy - (ry + 0.12 * (xx - 0.5) ** 2 * 4)) < 0.008
-        img[arc & (lungs[0] | lungs[1])] += 0.12
-    img = ndimage.gaussian_filter(img, sigma=size / 256)
-    return img, lungs
+        return out
+
+    def nonzero(self) -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = np.nonzero(self.mask)  # row-major, as on the full image
+        return rows + self.r1, cols + self.c1
 
 
-def _add_lesion(
-    img: np.ndarray, label: str, lung: np.ndarray, rng: np.random.Generator
-) -> tuple[float, float, float, float]:
-    """Draw one lesion inside a lung; returns its tight box (x, y, w, h) in pixels."""
-    size = img.shape[0]
-    ys, xs = np.nonzero(lung)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+def _span(centre: float, radius: float, size: int) -> tuple[int, int]:
+    """Pixel rows (or columns) r1..r2 holding every pixel within ``radius`` of ``centre``
+    (both in image fractions), with a pixel of margin."""
+    return max(0, int(np.floor((centre - radius) * size)) - 1), min(
+        size, int(np.ceil((centre + radius) * size)) + 2
+    )
+
+
+def _ellipse_window(size: int, cy: float, cx: float, ry: float, rx: float) -> Window:
+    """The ellipse (centre and radii in image fractions) on its window, each pixel tested
+    exactly as on the full grid (row / size, col / size)."""
+    r1, r2 = _span(cy, ry, size)
+    c1, c2 = _span(cx, rx, size)
+    yy = (np.arange(r1, r2, dtype=np.float64) / size)[:, None]
+    xx = (np.arange(c1, c2, dtype=np.float64) / size)[None, :]
+    return Window(r1, c1, ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What one generated image is made of, drawn from its random stream: body, lungs
+    (image left = patient right, radiological convention), heart, and its lesions."""
+
+    body_rx: float
+    lungs: tuple[Window, Window]
+    heart_rx: float
+    lesions: tuple[tuple[Lesion, Window, float], ...]  # lesion, its pixels, its brightness
+
+
+def _lesion(
+    label: str, lung: Window, size: int, rng: np.random.Generator
+) -> tuple[Lesion, Window, float]:
+    """One lesion inside a lung: its tight box (x, y, w, h) in pixels, its pixels, and how
+    much brighter it is."""
+    ys, xs = lung.nonzero()
     if label == "Effusion":  # fluid at the lung base: bright band over the lowest lung rows
         base = ys.max()
         top = base - rng.uniform(0.06, 0.12) * size
-        blob = lung & (yy >= top)
+        rows = np.arange(lung.r1, lung.r1 + lung.mask.shape[0], dtype=np.float64)[:, None]
+        blob = Window(lung.r1, lung.c1, lung.mask & (rows >= top))
         strength = 0.35
     else:
         radius = {"Nodule": 0.025, "Mass": 0.06, "Atelectasis": 0.045}[label] * size
         i = rng.integers(len(ys))
         cy, cx = float(ys[i]), float(xs[i])
         ry, rx = radius * rng.uniform(0.8, 1.3), radius * rng.uniform(0.8, 1.3)
-        blob = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0) & lung
+        h, w = lung.mask.shape
+        yy = np.arange(lung.r1, lung.r1 + h, dtype=np.float64)[:, None]
+        xx = np.arange(lung.c1, lung.c1 + w, dtype=np.float64)[None, :]
+        inside = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0) & lung.mask
+        if not inside.any():
+            inside = np.zeros((1, 1), dtype=bool)
+            inside[0, 0] = True
+            blob = Window(int(cy), int(cx), inside)
+        else:
+            blob = Window(lung.r1, lung.c1, inside)
         strength = {"Nodule": 0.45, "Mass": 0.4, "Atelectasis": 0.25}[label]
-        if not blob.any():
-            blob = np.zeros_like(lung)
-            blob[int(cy), int(cx)] = True
-    img[blob] += strength
-    rows, cols = np.nonzero(blob)
+    rows, cols = blob.nonzero()
     x1, y1, x2, y2 = cols.min(), rows.min(), cols.max() + 1, rows.max() + 1
-    return (float(x1), float(y1), float(x2 - x1), float(y2 - y1))
+    return Lesion(label, (float(x1), float(y1), float(x2 - x1), float(y2 - y1))), blob, strength
 
 
-def _write_anatomy(path: Path, lungs: list[np.ndarray]) -> None:
+def draw_shapes(size: int, rng: np.random.Generator, part: str, index: int) -> Shapes:
+    """The shapes of the ``index``-th image of a part (NIH: 1-2 lesions of any label;
+    RSNA: opacities in every other image, one per lung at most), taking from ``rng``
+    exactly what drawing the image takes before its noise."""
+    body_rx = 0.44 + rng.uniform(-0.02, 0.02)
+    lungs = []
+    for cx in (0.32, 0.68):
+        cy = 0.47 + rng.uniform(-0.02, 0.02)
+        lx = cx + rng.uniform(-0.02, 0.02)
+        ry = 0.27 + rng.uniform(-0.02, 0.02)
+        rx = 0.14 + rng.uniform(-0.01, 0.01)
+        lungs.append(_ellipse_window(size, cy, lx, ry, rx))
+    heart_rx = 0.15 + rng.uniform(-0.02, 0.03)
+    lesions = []
+    if part == NIH_DIR:
+        for _ in range(int(rng.integers(1, 3))):
+            label = _NIH_LESIONS[int(rng.integers(len(_NIH_LESIONS)))]
+            lung = lungs[int(rng.integers(2))]
+            lesions.append(_lesion(label, lung, size, rng))
+    elif index % 2 == 0:
+        for lung in lungs[: int(rng.integers(1, 3))]:
+            lesions.append(_lesion("Atelectasis", lung, size, rng))
+    return Shapes(body_rx, (lungs[0], lungs[1]), heart_rx, tuple(lesions))
+
+
+def render(size: int, shapes: Shapes, rng: np.random.Generator) -> np.ndarray:
+    """The frontal chest radiograph look-alike of ``shapes`` in [0, 1]: body, lungs, heart,
+    spine and ribs, blurred, the lesions added, then noise from ``rng`` (float32; each shape
+    drawn on its own window)."""
+    import cv2
+
+    def paint(window: Window, value: float, add: bool = False) -> None:
+        h, w = window.mask.shape
+        view = img[window.r1 : window.r1 + h, window.c1 : window.c1 + w]
+        if add:
+            view[window.mask] += np.float32(value)
+        else:
+            view[window.mask] = value
+
+    img = np.full((size, size), 0.08, dtype=np.float32)
+    body = _ellipse_window(size, 0.55, 0.5, 0.52, shapes.body_rx)
+    paint(body, 0.45)
+    for lung in shapes.lungs:
+        paint(lung, 0.18)
+    paint(_ellipse_window(size, 0.62, 0.55, 0.13, shapes.heart_rx), 0.6)
+    c1, c2 = int(np.floor(0.465 * size)) - 1, int(np.ceil(0.535 * size)) + 2
+    cols = np.arange(c1, c2, dtype=np.float64) / size
+    spine = np.zeros((size, size), dtype=bool)
+    spine[:, c1:c2] = np.abs(cols - 0.5) < 0.035
+    img[spine & body.full(size)] = 0.75
+    # ribs: thin bright arcs over the lungs, drawn on the window holding both lungs
+    left, right = shapes.lungs
+    r1, c1 = min(left.r1, right.r1), min(left.c1, right.c1)
+    r2 = max(w.r1 + w.mask.shape[0] for w in shapes.lungs)
+    c2 = max(w.c1 + w.mask.shape[1] for w in shapes.lungs)
+    either = left.full(size)[r1:r2, c1:c2] | right.full(size)[r1:r2, c1:c2]
+    yy = (np.arange(r1, r2, dtype=np.float64) / size)[:, None]
+    bend = 0.12 * (np.arange(c1, c2, dtype=np.float64) / size - 0.5) ** 2 * 4
+    ribs = np.zeros(either.shape, dtype=np.float32)
+    for k in range(8):
+        ribs += np.where(np.abs(yy - (0.25 + 0.065 * k + bend)) < 0.008, np.float32(0.12), 0)
+    img[r1:r2, c1:c2] += ribs * either
+    sigma = size / 256
+    radius = int(4.0 * sigma + 0.5)  # scipy.ndimage.gaussian_filter's default reach
+    img = cv2.GaussianBlur(
+        img, (2 * radius + 1, 2 * radius + 1), sigma, borderType=cv2.BORDER_REFLECT
+    )
+    for _, blob, strength in shapes.lesions:
+        paint(blob, strength, add=True)
+    noise = rng.standard_normal((size, size), dtype=np.float32)
+    noise *= np.float32(0.015)
+    noise += img
+    return np.clip(noise, 0.0, 1.0, out=noise)
+
+
+def _anatomy_png(size: int, lungs: tuple[Window, Window]) -> bytes:
     """The lung label image: the first lung is drawn on the image's left, the patient's
     right (radiological convention)."""
-    labels = np.zeros(lungs[0].shape, dtype=np.uint8)
-    labels[lungs[0]] = 1
-    labels[lungs[1]] = 2
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode_png(labels))
-
-
-def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noisy = img + rng.normal(0.0, 0.015, img.shape)
-    return np.clip(noisy, 0.0, 1.0)
+    labels = np.zeros((size, size), dtype=np.uint8)
+    labels[lungs[0].full(size)] = 1
+    labels[lungs[1].full(size)] = 2
+    return encode_png(labels)
 
 
 def write_synthetic_dicom(
@@ -183,62 +285,134 @@ def write_synthetic_dicom(
     pydicom.dcmwrite(path, ds, enforce_file_format=True)
 
 
-def generate_corpus(root: Path, *, n_images: int, seed: int, size: int) -> Path:
-    """Write the corpus under root (idempotent: unchanged parameters leave files as they are).
-    Half the images go to the NIH-style part, half to the RSNA-style part."""
-    params = {"n_images": n_images, "seed": seed, "size": size, "version": VERSION}
-    marker = root / _MARKER
-    if marker.is_file() and json.loads(marker.read_text()) == params:
-        return root
+@dataclass(frozen=True)
+class Planned:
+    """One image of the corpus as the plan knows it: its part and index, file name, lesions,
+    and the state of the random stream where its drawing starts."""
+
+    part: str
+    index: int
+    name: str
+    lesions: tuple[Lesion, ...]
+    state: tuple[int, int, int, int]  # PCG64 state, increment, has_uint32, uinteger
+
+
+def _state_of(rng: np.random.Generator) -> tuple[int, int, int, int]:
+    st = rng.bit_generator.state
+    return (st["state"]["state"], st["state"]["inc"], st["has_uint32"], st["uinteger"])
+
+
+def _rng_at(state: tuple[int, int, int, int]) -> np.random.Generator:
+    bits = np.random.PCG64()
+    bits.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": state[0], "inc": state[1]},
+        "has_uint32": state[2],
+        "uinteger": state[3],
+    }
+    return np.random.Generator(bits)
+
+
+def plan_corpus(n_images: int, seed: int, size: int) -> list[Planned]:
+    """Every image's shapes, in corpus order along one random stream (half the images in
+    the NIH-style part, half in the RSNA-style part); each image's noise is skipped over."""
     rng = np.random.default_rng(seed)
     n_nih = (n_images + 1) // 2
+    planned = []
+    for k in range(n_images):
+        part, index = (NIH_DIR, k) if k < n_nih else (RSNA_DIR, k - n_nih)
+        state = _state_of(rng)
+        shapes = draw_shapes(size, rng, part, index)
+        rng.standard_normal(size * size)  # the image's noise: drawn as rendering draws it
+        name = f"synth{index:05d}_000.png" if part == NIH_DIR else f"synthr-{index:05d}"
+        lesions = tuple(lesion for lesion, _blob, _strength in shapes.lesions)
+        planned.append(Planned(part, index, name, lesions, state))
+    return planned
+
+
+def _write_labels(root: Path, planned: list[Planned]) -> None:
+    """The NIH-style box list and the RSNA-style label file of the corpus."""
     nih_rows: list[list[str]] = []
-    for i in range(n_nih):
-        img, lungs = phantom(size, rng)
-        lesions = []
-        for _ in range(int(rng.integers(1, 3))):
-            label = _NIH_LESIONS[int(rng.integers(len(_NIH_LESIONS)))]
-            lung = lungs[int(rng.integers(2))]
-            lesions.append(Lesion(label, _add_lesion(img, label, lung, rng)))
-        name = f"synth{i:05d}_000.png"
-        out = root / NIH_DIR / "images" / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(encode_png(np.round(_finish(img, rng) * 255).astype(np.uint8)))
-        _write_anatomy(root / NIH_DIR / ANATOMY_DIR / name, lungs)
-        nih_rows += [[name, les.label, *(f"{v:.1f}" for v in les.box_xywh)] for les in lesions]
+    rsna_rows: list[list[str]] = []
+    for p in planned:
+        boxes = [[f"{v:.1f}" for v in les.box_xywh] for les in p.lesions]
+        if p.part == NIH_DIR:
+            nih_rows += [[p.name, les.label, *b] for les, b in zip(p.lesions, boxes, strict=True)]
+        elif boxes:
+            rsna_rows += [[p.name, *b, "1"] for b in boxes]
+        else:
+            rsna_rows.append([p.name, "", "", "", "", "0"])
     _write_csv(
         root / NIH_DIR / NIH_CSV,
         ["Image Index", "Finding Label", "Bbox [x", "y", "w", "h]"],
         nih_rows,
     )
-
-    rsna_rows: list[list[str]] = []
-    for j in range(n_images - n_nih):
-        img, lungs = phantom(size, rng)
-        pid = f"synthr-{j:05d}"
-        boxes = []
-        if j % 2 == 0:  # every other image has pneumonia opacities, one per lung at most
-            for lung in lungs[: int(rng.integers(1, 3))]:
-                boxes.append(_add_lesion(img, "Atelectasis", lung, rng))
-        pixels = np.round(_finish(img, rng) * 4095).astype(np.uint16)
-        _write_anatomy(root / RSNA_DIR / ANATOMY_DIR / f"{pid}.png", lungs)
-        write_synthetic_dicom(
-            root / RSNA_DIR / "images" / f"{pid}.dcm",
-            pixels,
-            patient_name=f"SYNTHETIC^PATIENT^{j:04d}",
-            patient_id=f"SYN-MRN-{seed}-{j:06d}",
-            birth_date="19600101",
-            study_date="20200102",
-            uid_seed=f"{seed}/{j}",
-        )
-        if boxes:
-            rsna_rows += [[pid, *(f"{v:.1f}" for v in b), "1"] for b in boxes]
-        else:
-            rsna_rows.append([pid, "", "", "", "", "0"])
     _write_csv(
         root / RSNA_DIR / RSNA_CSV, ["patientId", "x", "y", "width", "height", "Target"], rsna_rows
     )
-    marker.write_text(json.dumps(params))
+
+
+def _write_atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def render_item(root: Path, part: str, index: int, seed: int, size: int, state) -> None:
+    """Draw one image from its point of the random stream and write it in its part's
+    format (NIH: 8-bit PNG; RSNA: 12-bit DICOM with made-up identifying headers), with its
+    lung label image."""
+    rng = _rng_at(state)
+    shapes = draw_shapes(size, rng, part, index)
+    img = render(size, shapes, rng)
+    if part == NIH_DIR:
+        name = f"synth{index:05d}_000.png"
+        png = encode_png(np.round(img * 255).astype(np.uint8))
+        _write_atomic(root / NIH_DIR / "images" / name, lambda p: p.write_bytes(png))
+    else:
+        name = f"synthr-{index:05d}"
+        pixels = np.round(img * 4095).astype(np.uint16)
+        _write_atomic(
+            root / RSNA_DIR / "images" / f"{name}.dcm",
+            lambda p: write_synthetic_dicom(
+                p,
+                pixels,
+                patient_name=f"SYNTHETIC^PATIENT^{index:04d}",
+                patient_id=f"SYN-MRN-{seed}-{index:06d}",
+                birth_date="19600101",
+                study_date="20200102",
+                uid_seed=f"{seed}/{index}",
+            ),
+        )
+    labels = _anatomy_png(size, shapes.lungs)
+    _write_atomic(
+        root / part / ANATOMY_DIR / f"{Path(name).stem}.png", lambda p: p.write_bytes(labels)
+    )
+
+
+def _prepare(root: Path, n_images: int, seed: int, size: int) -> list[Planned]:
+    """The corpus's plan, with its label files written; files of other parameters are
+    removed first (images are rendered later, where missing)."""
+    params = {"n_images": n_images, "seed": seed, "size": size, "version": VERSION}
+    planned = plan_corpus(n_images, seed, size)
+    marker = root / _MARKER
+    if not (marker.is_file() and json.loads(marker.read_text()) == params):
+        if root.exists():
+            shutil.rmtree(root)
+        _write_labels(root, planned)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(params))
+    return planned
+
+
+def generate_corpus(root: Path, *, n_images: int, seed: int, size: int) -> Path:
+    """Write the whole corpus under root, label files and images (idempotent: unchanged
+    parameters leave files as they are)."""
+    for p in _prepare(root, n_images, seed, size):
+        stem = Path(p.name).stem
+        if not (root / p.part / ANATOMY_DIR / f"{stem}.png").is_file():
+            render_item(root, p.part, p.index, seed, size, p.state)
     return root
 
 
@@ -261,48 +435,113 @@ class Settings(SourceSettings):
     optional: bool = False
 
 
+_ORGAN_LABELS = OrganLabels(
+    tuple((v, name, phrase) for v, (name, phrase) in ANATOMY_LABELS.items())
+)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Settings of a generated item: what rendering its image needs, and the names of its
+    lung label image's values."""
+
+    organ_labels: OrganLabels
+    root: str
+    part: str
+    index: int
+    seed: int
+    size: int
+    state: tuple[int, int, int, int]
+
+
 def plan(settings: Settings, ctx: PlanContext) -> Plan:
-    """Generate the corpus into the source's private folder, then plan it with the real NIH
-    and RSNA readers; its labels are exhaustive and each image's lung label image rides along."""
+    """Draw the corpus's shapes and write its label files into the source's private folder,
+    then plan the label files with the real NIH and RSNA row readers; each item renders
+    its own image when processed. The labels are exhaustive and each image's lung label
+    image rides along."""
     root = ctx.generated_dir
-    generate_corpus(root, n_images=settings.n_images, seed=settings.seed, size=settings.image_size)
+    size = settings.image_size
+    planned = {(p.part, p.name): p for p in _prepare(root, settings.n_images, settings.seed, size)}
     result = Plan()
-    for fmt, sub, labels in (
+    for fmt, part, labels in (
         (nih_cxr14.FORMAT, NIH_DIR, NIH_CSV),
         (rsna_pneumonia.FORMAT, RSNA_DIR, RSNA_CSV),
     ):
         spec = CsvSourceSpec.at(
             fmt,
             dataset=settings.dataset,
-            root=root / sub,
+            root=root / part,
             labels_csv=labels,
             images_dir="images",
             licence=settings.licence,
             extractor=EXTRACTOR,
             kind=KIND,
         )
-        part = plan_csv_source(spec, ctx.ids)
-        part.items = [_with_anatomy(item, root / sub / ANATOMY_DIR) for item in part.items]
-        result.extend(part)
+        for image_id, (patient_key, rows) in _rows_by_image(spec, fmt, result).items():
+            p = planned[(part, image_id)]
+            stem = Path(fmt.file_name(image_id)).stem
+            result.items.append(
+                SourceItem(
+                    dataset=spec.dataset,
+                    kind=KIND,
+                    reader=fmt.reader,
+                    item_id=image_id,
+                    patient_key=patient_key,
+                    path=str(spec.images_dir / fmt.file_name(image_id)),
+                    labels_file=str(spec.labels_csv),
+                    rows=tuple(rows),
+                    licence=spec.licence,
+                    extractor=EXTRACTOR,
+                    extractor_version=fmt.extractor_version,
+                    modality=fmt.modality,
+                    exhaustive=True,
+                    inputs=(
+                        InputFile("anatomy_labels", str(root / part / ANATOMY_DIR / f"{stem}.png")),
+                    ),
+                    settings=Generated(
+                        _ORGAN_LABELS, str(root), part, p.index, settings.seed, size, p.state
+                    ),
+                )
+            )
     return result
 
 
-_ORGAN_LABELS = OrganLabels(
-    tuple((v, name, phrase) for v, (name, phrase) in ANATOMY_LABELS.items())
-)
+def _rows_by_image(
+    spec: CsvSourceSpec, fmt: CsvFormat, plan: Plan
+) -> dict[str, tuple[str, list[LabelRow]]]:
+    """The label file's rows parsed by the format's own row reader, by image id (sorted);
+    a repeated row is set aside as the CSV planner does."""
+    rows = read_label_rows(spec.labels_csv, fmt.columns)
+    plan.n_label_rows += len(rows)
+    by_image: dict[str, tuple[str, list[LabelRow]]] = {}
+    seen: set = set()
+    for row_number, fields in enumerate(rows, start=1):
+        parsed = fmt.parse_row(fields, row_number)
+        key = (parsed.image_id, parsed.label.label, parsed.label.present, parsed.label.box_xywh)
+        if key in seen:
+            plan.quarantine.append(
+                quarantine_row(
+                    spec.dataset,
+                    Reason.DUPLICATE_ROW,
+                    f"repeats an earlier row for {parsed.image_id} ({parsed.label.label})",
+                    str(spec.labels_csv),
+                    row_number,
+                    stage=Stage.PLAN,
+                )
+            )
+            continue
+        seen.add(key)
+        by_image.setdefault(parsed.image_id, (parsed.patient_key, []))[1].append(parsed.label)
+    return dict(sorted(by_image.items()))
 
 
-def _with_anatomy(item: SourceItem, anatomy_dir: Path) -> SourceItem:
-    """A generated image: its labels are exhaustive, and its lung label image rides along."""
-    labels = anatomy_dir / f"{Path(item.path).stem}.png"
-    if not labels.is_file():
-        return replace(item, exhaustive=True)
-    return replace(
-        item,
-        exhaustive=True,
-        inputs=(*item.inputs, InputFile.of("anatomy_labels", labels)),
-        settings=_ORGAN_LABELS,
-    )
+def process(item: SourceItem, ctx: ItemContext) -> ItemOutput:
+    """Render the item's image where it is not on disk yet, then read it back with its
+    format's loader like any radiograph."""
+    g = item.settings
+    if isinstance(g, Generated) and not Path(item.inputs[0].path).is_file():
+        render_item(Path(g.root), g.part, g.index, g.seed, g.size, g.state)
+    return process_radiograph(item, ctx)
 
 
 LABEL_METHOD = LabelMethod(
@@ -315,7 +554,7 @@ LABEL_METHOD = LabelMethod(
 SOURCE = Source(
     settings=Settings,
     plan=plan,
-    process=process_radiograph,
+    process=process,
     layout="generated: n_images chest radiograph phantoms in the NIH and RSNA formats",
     licences=(CC0,),
     label_methods=(LABEL_METHOD,),

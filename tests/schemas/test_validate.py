@@ -115,3 +115,18 @@ def test_quarantine_row_names_stage_reason_and_source(images: ImageChecker) -> N
     assert (row.stage, row.reason, row.unit) == ("validate", "image_missing", "record")
     assert row.source_ref == "/data/x.png" and row.record_id == "rec-1"
     assert row.item_id == "study-missing" and "study-missing" in row.message
+
+
+def test_damaged_pixel_data_is_undecodable_without_decoding(tmp_path: Path) -> None:
+    """The checker reads headers and chunk checksums, not pixels: a whole file passes, one
+    with a byte changed inside its pixel data (same length, same size) does not."""
+    gradient_png(tmp_path / "good.png", 64)
+    data = bytearray((tmp_path / "good.png").read_bytes())
+    at = data.index(b"IDAT") + 8
+    data[at] ^= 0xFF
+    (tmp_path / "damaged.png").write_bytes(bytes(data))
+    checker = ImageChecker(lambda study_id: tmp_path / f"{study_id}.png")
+    assert checker.check("good", 64, 64).keep
+    verdict = checker.check("damaged", 64, 64)
+    assert not verdict.keep and verdict.reason == "image_undecodable"
+    assert "damaged.png" in verdict.message

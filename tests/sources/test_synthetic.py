@@ -44,3 +44,27 @@ def test_boxes_frame_bright_lesions(tmp_path: Path) -> None:
     with (root / RSNA_DIR / RSNA_CSV).open() as f:
         targets = [r[-1] for r in list(csv.reader(f))[1:]]
     assert "0" in targets and "1" in targets
+
+
+def test_plan_lists_items_and_each_chunk_renders_its_own_image(tmp_path: Path) -> None:
+    """The plan writes the label files only; processing an item renders its image (and lung
+    label image), byte for byte what generating the whole corpus writes."""
+    from schemas.identity import Pseudonymizer
+    from shards.layout import BuildLayout
+    from sources.base import PlanContext
+    from sources.context import ItemContext
+    from sources.radiograph.synthetic_cxr import SOURCE, Settings
+
+    ids = Pseudonymizer("test-salt")
+    settings = Settings(kind="synthetic_cxr", n_images=4, seed=2, image_size=96)
+    planned = SOURCE.plan(settings, PlanContext(ids, tmp_path / "gen"))
+    assert len(planned.items) == 4 and planned.n_label_rows >= 4
+    assert not list((tmp_path / "gen").rglob("images/*"))  # nothing rendered yet
+    ctx = ItemContext(BuildLayout(tmp_path / "out"), ids, (80, 10, 10), None, 0)
+    for item in planned.items:
+        output = SOURCE.process(item, ctx)
+        assert output.studies and not output.quarantine
+    whole = generate_corpus(tmp_path / "whole", n_images=4, seed=2, size=96)
+    rendered = _files(tmp_path / "gen")
+    assert rendered == _files(whole)
+    assert len([k for k in rendered if "/images/" in k]) == 4
