@@ -82,26 +82,30 @@ _NUM = r"\d+(?:\.\d+)?"
 _INT = r"\d{1,4}"
 
 # SUV keywords; group "metric" words tell max / peak / mean.
+# (Speed, issue 11: every alternative starts at a word boundary with one of the letters of
+# the lookahead; testing both once per position, not per alternative, matches the same.)
 _KEY_RE = re.compile(
-    r"""(?ix)
-    (?P<pre>\b(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
+    r"""(?ix)\b(?=[mpas])(?:
+    (?P<pre>(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
         (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
-    |(?P<long>\bstandardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
-    |(?P<suv>\bS(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
+    |(?P<long>standardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
+    |(?P<suv>S(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
         mxa|xam|axm|mac|peak|pk|mean|avg)\.?\)?)?(?![a-z]))
-    |(?P<swap>\bSUMVax(?![a-z]))
+    |(?P<swap>SUMVax(?![a-z])))
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
 
+# (grouped by first letter, in the same order within a letter: an alternative of another
+# letter fails at once, so the groups match as the flat list did, with fewer tries)
 _SLICE_WORD = (
-    r"(?:slices?|slcies?|slcie|sclices?|slie|sl\.|images?|imgs?|img\.?|iamges?|imgaes?|imags?|"
-    r"imaeg|imge|im\.?|IM)"
+    r"(?:s(?:lices?|lcies?|lcie|clices?|lie|l\.)|"
+    r"i(?:mages?|mgs?|mg\.?|amges?|mgaes?|mags?|maeg|mge|m\.?|M))"
 )
 # "(axial|PET|CT|fused) slice/image [#|no.] N [-|to|through M]"
 _SLICE_RE = re.compile(
     rf"""(?ix)
-    \b(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
+    \b(?=[atpcfsi])(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
     (?:\s+of\s+(?:the\s+)?max(?:imum)?)?\s*(?:\#|no\.?|number|num\.?|:)?\s*
     (?P<a>{_INT})(?![\d.]\d|\s*(?:mm|cm|%)\b|\s*[x×]\s*\d)
     (?:\s*(?:-|–|to|through|thru)\s*(?P<b>{_INT})(?![\d.]\d))?
@@ -133,11 +137,14 @@ _TABLE_RE = re.compile(
     |(?:minus|-|−){_NUM}\s*mm
     """
 )
+# (both alternatives start with the first digit of a number, matched once up front: the
+# search then skips to digits; "\d*" after it is the rest of "\d+")
+_NUM_REST = r"\d*(?:\.\d+)?"
 _MEASURE_RE = re.compile(
-    rf"""(?ix)
-    {_NUM}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
-    |{_NUM}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
-        hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z])
+    rf"""(?ix)\d(?:
+    {_NUM_REST}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
+    |{_NUM_REST}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
+        hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z]))
     """
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -153,21 +160,25 @@ _DATE_RE = re.compile(
     """
 )
 _TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
+# (Speed, issue 11: the word boundary every alternative starts with is tested once, then
+# that a word starts there; the keywords are grouped by first letter (same order within a
+# letter); "[a-z]++" / "\d++" never give back what "-?\d" / "[a-z]" could not match anyway.)
 _OTHER_NUMBER_RE = re.compile(
-    r"""(?ix)
-    \b(?:series|ser\.?|se|segments?|seg\.?|levels?|stations?|ribs?|zones?|grade|stage|
-        deauville(?:\s+score)?|score|cycles?|lesion|node|focus|bed|phase|day|week|
-        cervical|thoracic|lumbar|sacral|vertebrae?|T|L|C|S|s/p|x)\s*\#?\s*\d+[a-z]?\b
-    |\b\d+\s+(?:[a-z-]+\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
+    r"""(?ix)\b(?=\w)(?:
+    (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral)|levels?|ribs?|zones?|grade|
+        deauville(?:\s+score)?|c(?:ycles?|ervical)|lesion|node|focus|bed|phase|day|week|
+        thoracic|lumbar|vertebrae?|T|L|C|S|s/p|x)\s*\#?\s*\d+[a-z]?\b
+    |\d+\s+(?:[a-z-]+\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
-    |\b(?:one|two|three|four|five|\d+)\s*(?:of|out\s+of)\s*\d+\b
-    |\b[a-z]+-?\d+\b|\b\d+[a-z]+\b
+    |(?:one|two|three|four|five|\d+)\s*(?:of|out\s+of)\s*\d+\b
+    |[a-z]++-?\d+\b|\d++[a-z]+\b)
     """
 )
 _NUMBER_RE = re.compile(rf"(?<![\d.]){_NUM}(?![\w]|\.\d)")
 
 _PRIOR_BEFORE = re.compile(
-    r"""(?ix)\b(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|initially|originally|
+    r"""(?ix)\b(?=[bcefhiloprv])(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|
+    initially|originally|
     in\s+retrospect|retrospectively|(?:first|initial|original|index)\s+(?:study|scan|exam\w*)|
     compared\s+(?:to|with)|comparison|versus|vs\.?|(?<!range\s)(?<!ranging\s)from|
     had\s+been|last\s+(?:exam|study|scan|pet))\b"""
@@ -181,7 +192,7 @@ _PRIOR_AFTER = re.compile(
 _CURRENT = re.compile(r"(?i)\b(?:now|currently|current|today|presently|at\s+present)\b")
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
-    r"""(?ix)\b(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
+    r"""(?ix)\b(?=[abcdhilmnprst])(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
     (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:SUV|activity|uptake))|
     reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
     brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
@@ -215,9 +226,9 @@ _LOCATION_PREP = re.compile(
     r"(?i)\b(?:in|within|involving|of|at|throughout|into|near|along)\s+(?:the\s+)?$"
 )
 _SIDE_RE = re.compile(
-    r"""(?ix)\b(?P<bi>bilateral(?:ly)?|both\s+(?:sides|lungs|axillae|kidneys|adrenals|lobes|
-    hila|breasts|hemithoraces|inguinal|axillary))\b
-    |\b(?P<l>left|lt\.?)\b|\b(?P<r>right|rt\.?)\b"""
+    r"""(?ix)\b(?=[blr])(?:(?P<bi>bilateral(?:ly)?|both\s+(?:sides|lungs|axillae|kidneys|adrenals|
+    lobes|hila|breasts|hemithoraces|inguinal|axillary))\b
+    |(?P<l>left|lt\.?)\b|(?P<r>right|rt\.?)\b)"""
 )
 # a sentence without an SUV keyword or a short form of one has no value to read
 _MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|sumv|uptake\s+value")
@@ -325,16 +336,77 @@ def _first_letters(pattern: str) -> set[str]:
     return out
 
 
+def _first_pairs(pattern: str) -> set[str] | None:
+    """The two letters an organ pattern of ``_ANATOMY_WORDS`` can start with, or None when
+    some alternative does not start with two fixed letters (it is then tried by its first
+    letter alone)."""
+    out: set[str] = set()
+    for alt in _alternatives(pattern):
+        if alt.startswith("(?:"):
+            inner = _first_pairs(alt[3 : _group_end(alt)])
+            if inner is None:
+                return None
+            out |= inner
+        elif alt[:2].isalpha() and alt[2:3] not in ("?", "*", "{"):
+            out.add(alt[:2].lower())
+        else:
+            return None
+    return out
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|(?:b|c)d" -> ["a", "(?:b|c)d"])."""
+    alternatives, depth, start = [], 0, 0
+    for i, ch in enumerate(pattern):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+    alternatives.append(pattern[start:])
+    return alternatives
+
+
 # organ patterns by the letter they start with: each is tried only at a word start with it
 _ANATOMY_BY_LETTER: dict[str, list[tuple[re.Pattern[str], str]]] = {}
 for _k, (_pattern, _key) in zip(_ANATOMY_WORDS, _ANATOMY_RE, strict=True):
     for _letter in sorted(_first_letters(_k)):
         _ANATOMY_BY_LETTER.setdefault(_letter, []).append((_pattern, _key))
+
+
+def _index_by_pair() -> tuple[dict[str, list], dict[str, list]]:
+    """Organ patterns by the two letters they start with, and, by first letter, those that
+    cannot be indexed so (tried at every word start with that letter; they join each pair
+    of it too). Lists keep the order of ``_ANATOMY_RE``."""
+    pairs: dict[str, set[int]] = {}
+    letter_only: dict[str, set[int]] = {}
+    for i, k in enumerate(_ANATOMY_WORDS):
+        first = _first_pairs(k)
+        if first is None:
+            for letter in _first_letters(k):
+                letter_only.setdefault(letter, set()).add(i)
+        for pair in first or ():
+            pairs.setdefault(pair, set()).add(i)
+    for pair, found in pairs.items():
+        found |= letter_only.get(pair[0], set())
+
+    def patterns(found: set[int]) -> list[tuple[re.Pattern[str], str]]:
+        return [_ANATOMY_RE[i] for i in sorted(found)]
+
+    return (
+        {k: patterns(v) for k, v in pairs.items()},
+        {k: patterns(v) for k, v in letter_only.items()},
+    )
+
+
+# organ patterns by the two letters of the word start they can match at (issue 11 speed):
+# most words of a sentence start with a pair no organ word starts with and try no pattern
+_ANATOMY_BY_PAIR, _ANATOMY_LETTER_ONLY = _index_by_pair()
 _WORD_START = re.compile(r"(?i)\b[a-z]")
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
-_DATE_GATE = re.compile(
-    r"\d[/-]\d|\d{4}|\d\.\d{1,2}\.\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
-)
+# whether lower-case text may hold a date: two searches that skip to their first character
+_DATE_GATE_DIGITS = re.compile(r"\d(?:[/-]\d|\d{3}|\.\d{1,2}\.\d)")
+_DATE_GATE_MONTHS = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 _NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
@@ -436,7 +508,13 @@ class _Sentence:
     def set_aside(self) -> None:
         # each pattern runs only where the words it needs are there (cheap substring tests)
         low = self.text.lower()
-        table = "loc" in low or "pos" in low or "level" in low or "mm" in low or _Z_GATE.search(low)
+        table = (
+            "loc" in low
+            or "pos" in low
+            or "level" in low
+            or "mm" in low
+            or ("z" in low and _Z_GATE.search(low))
+        )
         for m in _TABLE_RE.finditer(self.text) if table else ():
             self.take(*m.span())
         series_or_pair = "se" in low or ":" in low
@@ -469,7 +547,8 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in _DATE_RE.finditer(self.text) if _DATE_GATE.search(low) else ():
+        may_date = _DATE_GATE_DIGITS.search(low) or _DATE_GATE_MONTHS.search(low)
+        for m in _DATE_RE.finditer(self.text) if may_date else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
@@ -764,15 +843,25 @@ class _Sentence:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
-            text = self.text
-            by_letter = _ANATOMY_BY_LETTER
             self._anatomy = [
                 (m.start(), m.end(), key)
-                for w in _WORD_START.finditer(text)
-                for pattern, key in by_letter.get(w.group(0).lower(), ())
-                if (m := pattern.match(text, w.start()))
+                for w in _WORD_START.finditer(self.text)
+                for pattern, key in _organ_patterns_at(self.text, w.start())
+                if (m := pattern.match(self.text, w.start()))
             ]
         return self._anatomy
+
+
+def _organ_patterns_at(text: str, at: int) -> list[tuple[re.Pattern[str], str]]:
+    """The organ patterns that can match at the word start ``at``: those of its first two
+    letters (a pair outside plain ASCII letters: those of its first letter, as before)."""
+    pair = text[at : at + 2].lower()
+    found = _ANATOMY_BY_PAIR.get(pair)
+    if found is not None:
+        return found
+    if pair.isascii():
+        return _ANATOMY_LETTER_ONLY.get(pair[:1], [])
+    return _ANATOMY_BY_LETTER.get(text[at].lower(), [])
 
 
 def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base: int) -> None:
