@@ -402,6 +402,14 @@ def _index_by_pair() -> tuple[dict[str, list], dict[str, list]]:
 # organ patterns by the two letters of the word start they can match at (issue 11 speed):
 # most words of a sentence start with a pair no organ word starts with and try no pattern
 _ANATOMY_BY_PAIR, _ANATOMY_LETTER_ONLY = _index_by_pair()
+# In lower-case ASCII text, the word starts with such a pair, found in one search that skips
+# to their first letters: the pair, then "no word character before it" (what "\b" before a
+# letter means).
+_ORGAN_START = re.compile(
+    "(?:" + "|".join(sorted(_ANATOMY_BY_PAIR)) + r")(?<!\w..)"
+    if not _ANATOMY_LETTER_ONLY
+    else r"(?!)"  # pragma: no cover - a pattern without two fixed letters: every word start
+)
 _WORD_START = re.compile(r"(?i)\b[a-z]")
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
 # whether lower-case text may hold a date: two searches that skip to their first character
@@ -431,6 +439,15 @@ _THRESHOLD_BEFORE = re.compile(
 )
 _NUMBER_NEXT = re.compile(rf"(?i)^\s*(?:of\s+|at\s+|was\s+|SUV\w*\s+)?{_NUM}")
 _STRETCH_BREAK = re.compile(r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as)\s+|[,;]\s*")
+_DIGITS = re.compile(r"\d+")
+_HARD_BREAK = re.compile(r"[;]|\.\s")  # a semicolon or a sentence-like stop inside a span
+_SEMICOLON = re.compile(r"[;]")
+_CLAUSE_BREAK = re.compile(r"[,;]")
+_CURRENT_BEFORE = re.compile(r"(?i)\b(?:now|currently|today|presently)\s*(?:at|of|is|:)?\s*$")
+_REF_ORGAN_BEFORE = re.compile(r"(?i)\b(?:liver|hepatic|blood[\s-]*pool|spleen|aorta)\W*$")
+_FROM = re.compile(r"(?i)\bfrom\b")
+_TO = re.compile(r"(?i)\bto\b")
+_CONTRALATERAL = re.compile(r"(?i)\bcontralateral")
 
 
 # ---- sentence analysis ----------------------------------------------------------------------
@@ -462,6 +479,7 @@ class _Value:
     other_plane: _SliceRef | None = None
     current: bool = False  # "now", "currently" right before it
     stretch: tuple[int, int] = (0, 0)
+    right: tuple[int, tuple[int, str]] | None = None  # (hi, _right_context's answer)
 
 
 class _Sentence:
@@ -522,7 +540,7 @@ class _Sentence:
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
-                more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+                more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
                 group = len(self.slices) if more else None
                 self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
@@ -537,7 +555,7 @@ class _Sentence:
         for m in _SLICE_RE.finditer(self.text):
             if not self.free(*m.span()):
                 continue
-            more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+            more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
             group = len(self.slices) if more else None
             b = m.group("b")
             self.slices.append(
@@ -593,7 +611,7 @@ class _Sentence:
                 continue
             _, ns, _ = numbers[first]
             gap = self.text[ke:ns]
-            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or re.search(r"[;]|\.\s", gap):
+            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or _HARD_BREAK.search(gap):
                 continue
             head = ns
             self.values.append(_Value(*numbers[first], ks, metric, keyed=True))
@@ -610,13 +628,13 @@ class _Sentence:
             if i in used:
                 continue
             lead = self.text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
-            lead = re.split(r"[;]|\.\s", lead)[-1]
+            lead = _HARD_BREAK.split(lead)[-1]
             after = self.masked(e, min(len(self.text), e + 40))
             if (
                 _PRIOR_BEFORE.search(lead)
                 or _REF_STRONG.search(lead)
-                or re.search(r"(?i)\b(?:now|currently|today|presently)\s*(?:at|of|is|:)?\s*$", lead)
-                or re.search(r"(?i)\b(?:liver|hepatic|blood[\s-]*pool|spleen|aorta)\W*$", lead)
+                or _CURRENT_BEFORE.search(lead)
+                or _REF_ORGAN_BEFORE.search(lead)
                 or _PRIOR_AFTER.match(after)
             ):
                 self.values.append(_Value(v, s, e, s, "max", keyed=False))
@@ -637,7 +655,7 @@ class _Sentence:
             if prior:
                 val.role, val.cue = PRIOR, prior
                 continue
-            physiologic = _PHYSIOLOGIC.search(re.split(r"[;]", self.text[val.end : hi])[0])
+            physiologic = _PHYSIOLOGIC.search(_SEMICOLON.split(self.text[val.end : hi])[0])
             if physiologic:
                 val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
         starts = {v.start: v for v in vals}
@@ -646,19 +664,20 @@ class _Sentence:
             if head is None or val.cue is not None:
                 continue
             glue = self.text[head.end : val.start]
-            from_to = (
-                head.role == PRIOR
-                and re.search(r"(?i)\bfrom\b", head.cue or "")
-                and re.search(r"(?i)\bto\b", glue)
-            )
+            from_to = head.role == PRIOR and _FROM.search(head.cue or "") and _TO.search(glue)
             if not from_to and head.role != LESION:
                 val.role, val.cue = head.role, head.cue
 
     def _right_context(self, val: _Value, hi: int) -> tuple[int, str]:
-        """Text after the value up to the next value, without its own slice reference."""
+        """Text after the value up to the next value, without its own slice reference
+        (kept on the value: the reference and the prior cue both read it)."""
+        if val.right is not None and val.right[0] == hi:
+            return val.right[1]
         text = self.masked(val.end, hi)
         m = _OWN_SLICE_AFTER.match(text)
-        return (m.end(), text[m.end() :]) if m else (0, text)
+        out = (m.end(), text[m.end() :]) if m else (0, text)
+        val.right = (hi, out)
+        return out
 
     def _belongs_to_next(self, rest: str, has_next: bool) -> bool:
         """Whether what follows a cue is only the lead-in of the next value."""
@@ -674,7 +693,7 @@ class _Sentence:
             m = strong[-1]
             between = left[m.end() :]
             described = _COMPARATIVE_DESCRIPTION.search(self.text[: left_start + m.start()])
-            if not (described and re.search(r"[,;]", between)):
+            if not (described and _CLAUSE_BREAK.search(between)):
                 return m.group(0)
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
         organs = list(_REF_ORGAN.finditer(left))
@@ -711,7 +730,7 @@ class _Sentence:
                 or _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
             ):
                 return m2.group(0).strip(" ,(")
-        if re.search(r"(?i)\bcontralateral", left + right) and _COMPARE.search(left):
+        if _CONTRALATERAL.search(left + right) and _COMPARE.search(left):
             return "contralateral"
         return None
 
@@ -728,7 +747,7 @@ class _Sentence:
         if cues:
             m = cues[-1]
             between = self.text[left_start + m.end() : anchor]
-            framing = re.search(r"[,;]", between)  # "Compared to prior, SUV max is 5.5"
+            framing = _CLAUSE_BREAK.search(between)  # "Compared to prior, SUV max is 5.5"
             if not framing:
                 return m.group(0)
         _, right = self._right_context(val, hi)
@@ -802,8 +821,8 @@ class _Sentence:
                 if a > b:  # overlapping spans: the value sits inside the reference
                     continue
                 gap = self.text[a:b]
-                c = self.tokens_between(a, b) + 2.0 * len(re.findall(r"[,]", gap))
-                c += 12.0 * len(re.findall(r"[;]|\.\s", gap))
+                c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+                c += 12.0 * len(_HARD_BREAK.findall(gap))
                 c += 3.0 if v.role != LESION else 0.0
                 if c <= _MAX_PAIR_COST:
                     cost[i][j] = c
@@ -843,11 +862,16 @@ class _Sentence:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
+            text = self.text
+            if text.isascii() and not _ANATOMY_LETTER_ONLY:
+                starts = [w.start() for w in _ORGAN_START.finditer(text.lower())]
+            else:
+                starts = [w.start() for w in _WORD_START.finditer(text)]
             self._anatomy = [
                 (m.start(), m.end(), key)
-                for w in _WORD_START.finditer(self.text)
-                for pattern, key in _organ_patterns_at(self.text, w.start())
-                if (m := pattern.match(self.text, w.start()))
+                for at in starts
+                for pattern, key in _organ_patterns_at(text, at)
+                if (m := pattern.match(text, at))
             ]
         return self._anatomy
 
