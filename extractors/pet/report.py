@@ -165,16 +165,18 @@ _TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
 # letter); "[a-z]++" / "\d++" never give back what "-?\d" / "[a-z]" could not match anyway.)
 _OTHER_NUMBER_RE = re.compile(
     r"""(?ix)\b(?=\w)(?:
-    (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral)|levels?|ribs?|zones?|grade|
-        deauville(?:\s+score)?|c(?:ycles?|ervical)|lesion|node|focus|bed|phase|day|week|
-        thoracic|lumbar|vertebrae?|T|L|C|S|s/p|x)\s*\#?\s*\d+[a-z]?\b
+    (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral||/p)|l(?:evels?|esion|umbar|)|
+        ribs?|zones?|grade|d(?:eauville(?:\s+score)?|ay)|c(?:ycles?|ervical|)|node|focus|bed|
+        phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d+[a-z]?\b
     |\d+\s+(?:[a-z-]+\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
     |(?:one|two|three|four|five|\d+)\s*(?:of|out\s+of)\s*\d+\b
     |[a-z]++-?\d+\b|\d++[a-z]+\b)
     """
 )
-_NUMBER_RE = re.compile(rf"(?<![\d.]){_NUM}(?![\w]|\.\d)")
+# a number not inside another ("(?<![\d.])" before its first digit, tested after it, so that
+# the search skips to digits)
+_NUMBER_RE = re.compile(rf"\d(?<![\d.]\d){_NUM_REST}(?![\w]|\.\d)")
 
 _PRIOR_BEFORE = re.compile(
     r"""(?ix)\b(?=[bcefhiloprv])(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|
@@ -231,7 +233,7 @@ _SIDE_RE = re.compile(
     |(?P<l>left|lt\.?)\b|(?P<r>right|rt\.?)\b)"""
 )
 # a sentence without an SUV keyword or a short form of one has no value to read
-_MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|sumv|uptake\s+value")
+_MAYBE_VALUE = re.compile(r"(?i)s(?:\s?[uv]\s?[uv]|umv)|uptake\s+value")
 _VENDOR_SLICE = re.compile(r"(?im)^\s*slice\s+of\s+max(?:imum)?\s*[:=]")
 # a sentence that refers back to the finding of the sentence before ("Its SUVmax is 7.7.")
 _REFERS_BACK = re.compile(
