@@ -191,7 +191,7 @@ _PRIOR_AFTER = re.compile(
     pre-?therapy)\b|
     previously\b|prior\b|before\b|at\s+baseline\b|(?:on|in|from)\s+DATE\b|DATE\b)"""
 )
-_CURRENT = re.compile(r"(?i)\b(?:now|currently|current|today|presently|at\s+present)\b")
+_CURRENT = re.compile(r"(?i)\b(?=[nctpa])(?:now|currently|current|today|presently|at\s+present)\b")
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
     r"""(?ix)\b(?=[abcdhilmnprst])(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
@@ -211,7 +211,7 @@ _CRITERION_AFTER = re.compile(
     r"""(?ix)^[\s,(]*(?:(?:was|were|is|are|be|been)\s+(?:considered|defined|used|regarded|taken)|
     (?:as\s+(?:the\s+|a\s+)?)?(?:threshold|cut-?off|criterion))"""
 )
-_REF_ORGAN = re.compile(r"(?i)\b(?:liver|hepatic|spleen|splenic|aorta|aortic)\b")
+_REF_ORGAN = re.compile(r"(?i)\b(?=[lhsa])(?:liver|hepatic|spleen|splenic|aorta|aortic)\b")
 _LESION_NOUN = re.compile(
     r"(?i)\b(?:lesions?|mass(?:es)?|nodules?|focus|foci|metasta\w*|nodes?|tumou?rs?|"
     r"implants?|deposits?|adenopathy)\b"
@@ -252,7 +252,7 @@ _LIST_GLUE = re.compile(
 )
 # uptake the text itself calls physiologic or inflammatory: not a lesion (issue 11)
 _PHYSIOLOGIC = re.compile(
-    r"""(?ix)\b(?:
+    r"""(?ix)\b(?=[acdfilprstu])(?:
     (?:favou?r(?:ed|ing|s)?|likely|probably|presumabl[ey]|presumed|consistent\s+with|
         in\s+keeping\s+with|compatible\s+with|suggest(?:s|ing|ive\s+of)?|represent(?:s|ing)?|
         due\s+to|reflect(?:s|ing)?|related\s+to|attributed\s+to|thought\s+to\s+be)
@@ -496,6 +496,7 @@ class _Sentence:
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
+        self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -514,7 +515,7 @@ class _Sentence:
         self.taken[start:end] = b"\x01" * (end - start)
 
     def free(self, start: int, end: int) -> bool:
-        return 1 not in self.taken[start:end]
+        return self.taken.find(1, start, end) < 0
 
     def masked(self, a: int, b: int) -> str:
         """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
@@ -846,7 +847,14 @@ class _Sentence:
             val.stretch = (bounds[i], bounds[i + 1] if i + 1 < len(vals) else len(self.text))
 
     def side_of(self, val: _Value) -> str | None:
-        spans = [v.stretch for v in self.values if _group(v) == _group(val)]
+        """The side the stretches of the value's list give (read once per list)."""
+        group = _group(val)
+        if group not in self._sides:
+            self._sides[group] = self._side_of_group(group)
+        return self._sides[group]
+
+    def _side_of_group(self, group: int) -> str | None:
+        spans = [v.stretch for v in self.values if _group(v) == group]
         found = set()
         for a, b in spans:
             for m in _SIDE_RE.finditer(self.text[a:b]):
