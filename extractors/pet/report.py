@@ -405,10 +405,13 @@ def _index_by_pair() -> tuple[dict[str, list], dict[str, list]]:
 # most words of a sentence start with a pair no organ word starts with and try no pattern
 _ANATOMY_BY_PAIR, _ANATOMY_LETTER_ONLY = _index_by_pair()
 # In lower-case ASCII text, the word starts with such a pair, found in one search that skips
-# to their first letters: the pair, then "no word character before it" (what "\b" before a
-# letter means).
+# to their first letters: the pair (by first letter, then the second: "a[cdox]|b[lor]|..."),
+# then "no word character before it" (what "\b" before a letter means).
+_PAIRS_BY_LETTER: dict[str, str] = {}
+for _pair in sorted(_ANATOMY_BY_PAIR):
+    _PAIRS_BY_LETTER[_pair[0]] = _PAIRS_BY_LETTER.get(_pair[0], "") + _pair[1]
 _ORGAN_START = re.compile(
-    "(?:" + "|".join(sorted(_ANATOMY_BY_PAIR)) + r")(?<!\w..)"
+    "(?:" + "|".join(f"{a}[{bs}]" for a, bs in _PAIRS_BY_LETTER.items()) + r")(?<!\w..)"
     if not _ANATOMY_LETTER_ONLY
     else r"(?!)"  # pragma: no cover - a pattern without two fixed letters: every word start
 )
