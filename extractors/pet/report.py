@@ -500,6 +500,7 @@ class _Sentence:
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
+        self._low: str | None = None  # the lower-case text (ASCII text only)
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -516,6 +517,15 @@ class _Sentence:
 
     def take(self, start: int, end: int) -> None:
         self.taken[start:end] = b"\x01" * (end - start)
+
+    def may_contain(self, word: str) -> bool:
+        """False when a case-insensitive pattern for the lower-case ``word`` cannot match:
+        ASCII text without it (other text: True; case folding there is not lower())."""
+        if not self.text.isascii():
+            return True
+        if self._low is None:
+            self._low = self.text.lower()
+        return word in self._low
 
     def free(self, start: int, end: int) -> bool:
         return self.taken.find(1, start, end) < 0
@@ -736,7 +746,7 @@ class _Sentence:
                 or _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
             ):
                 return m2.group(0).strip(" ,(")
-        if _CONTRALATERAL.search(left + right) and _COMPARE.search(left):
+        if _COMPARE.search(left) and _CONTRALATERAL.search(left + right):
             return "contralateral"
         return None
 
@@ -772,7 +782,11 @@ class _Sentence:
         vals, refs = self.values, self.slices
         axial = [r for r in refs if r.plane == "axial"]
         other = [r for r in refs if r.plane != "axial"]
-        if _RESPECTIVELY.search(self.text) and self._zip_respectively(axial):
+        if (
+            self.may_contain("respectively")
+            and _RESPECTIVELY.search(self.text)
+            and (self._zip_respectively(axial))
+        ):
             pass
         else:
             self._assign(axial, lambda v, r: setattr(v, "ref", r))
@@ -786,7 +800,8 @@ class _Sentence:
         if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
             for val in lesions:
                 val.ref = val.ref or fronted[0]
-        if len(axial) == 1 and _VENDOR_SLICE.search(self.text):  # a workstation's block
+        vendor = len(axial) == 1 and self.may_contain("slice")
+        if vendor and _VENDOR_SLICE.search(self.text):  # a workstation's block
             for val in vals:
                 val.ref = val.ref or axial[0]
         for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
