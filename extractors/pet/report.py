@@ -138,12 +138,14 @@ _TABLE_RE = re.compile(
     """
 )
 # (both alternatives start with the first digit of a number, matched once up front: the
-# search then skips to digits; "\d*" after it is the rest of "\d+")
+# search then skips to digits; "\d*" after it is the rest of "\d+". What follows the number
+# never starts with a digit or ".", so giving back some of it never helps: "*+", "?+", "++")
 _NUM_REST = r"\d*(?:\.\d+)?"
+_NUM_REST_KEPT = r"\d*+(?:\.\d++)?+"
 _MEASURE_RE = re.compile(
     rf"""(?ix)\d(?:
-    {_NUM_REST}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
-    |{_NUM_REST}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
+    {_NUM_REST_KEPT}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
+    |{_NUM_REST_KEPT}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
         hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z]))
     """
 )
@@ -162,15 +164,15 @@ _DATE_RE = re.compile(
 _TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
 # (Speed, issue 11: the word boundary every alternative starts with is tested once, then
 # that a word starts there; the keywords are grouped by first letter (same order within a
-# letter); "[a-z]++" / "\d++" never give back what "-?\d" / "[a-z]" could not match anyway.)
+# letter); "++" never gives back a letter or digit that what follows could not match.)
 _OTHER_NUMBER_RE = re.compile(
     r"""(?ix)\b(?=\w)(?:
     (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral||/p)|l(?:evels?|esion|umbar|)|
         ribs?|zones?|grade|d(?:eauville(?:\s+score)?|ay)|c(?:ycles?|ervical|)|node|focus|bed|
-        phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d+[a-z]?\b
-    |\d+\s+(?:[a-z-]+\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
+        phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d++[a-z]?\b
+    |\d++\s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
-    |(?:one|two|three|four|five|\d+)\s*(?:of|out\s+of)\s*\d+\b
+    |(?:one|two|three|four|five|\d++)\s*(?:of|out\s+of)\s*\d++\b
     |[a-z]++-?\d+\b|\d++[a-z]+\b)
     """
 )
