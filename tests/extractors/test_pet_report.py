@@ -353,3 +353,18 @@ def test_organ_word_starts_by_letter_pair_as_by_first_letter() -> None:
             if (m := pattern.match(text, w.start()))
         ]
         assert _Sentence(text, [], ()).anatomy_hits() == by_first_letter, text
+
+
+def test_token_starts_as_by_the_plain_token_pattern() -> None:
+    """Issue 11 speed work: the token pattern starts with one non-space character; its tokens
+    are those of "a number with decimals, a word, or one other non-space character"."""
+    import re
+
+    from extractors.pet.sentences import token_starts
+
+    plain = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|\S")
+    for text in (
+        "SUVmax 3.71,3.56 (4:87); x²³ ½ ٣٤.٥ abc_def ñandú 12a 1.2.3 -595.14 mm.",
+        "a\u00a0b\tc\n  IM 22: right level II node, SUV max 5.5 ... slice 51-53!",
+    ):
+        assert token_starts(text) == [m.start() for m in plain.finditer(text)]
