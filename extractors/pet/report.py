@@ -82,26 +82,30 @@ _NUM = r"\d+(?:\.\d+)?"
 _INT = r"\d{1,4}"
 
 # SUV keywords; group "metric" words tell max / peak / mean.
+# (Speed, issue 11: every alternative starts at a word boundary with one of the letters of
+# the lookahead; testing both once per position, not per alternative, matches the same.)
 _KEY_RE = re.compile(
-    r"""(?ix)
-    (?P<pre>\b(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
+    r"""(?ix)\b(?=[mpas])(?:
+    (?P<pre>(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
         (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
-    |(?P<long>\bstandardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
-    |(?P<suv>\bS(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
+    |(?P<long>standardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
+    |(?P<suv>S(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
         mxa|xam|axm|mac|peak|pk|mean|avg)\.?\)?)?(?![a-z]))
-    |(?P<swap>\bSUMVax(?![a-z]))
+    |(?P<swap>SUMVax(?![a-z])))
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
 
+# (grouped by first letter, in the same order within a letter: an alternative of another
+# letter fails at once, so the groups match as the flat list did, with fewer tries)
 _SLICE_WORD = (
-    r"(?:slices?|slcies?|slcie|sclices?|slie|sl\.|images?|imgs?|img\.?|iamges?|imgaes?|imags?|"
-    r"imaeg|imge|im\.?|IM)"
+    r"(?:s(?:lices?|lcies?|lcie|clices?|lie|l\.)|"
+    r"i(?:mages?|mgs?|mg\.?|amges?|mgaes?|mags?|maeg|mge|m\.?|M))"
 )
 # "(axial|PET|CT|fused) slice/image [#|no.] N [-|to|through M]"
 _SLICE_RE = re.compile(
     rf"""(?ix)
-    \b(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
+    \b(?=[atpcfsi])(?:(?:axial|transaxial|pet(?:/ct)?|ct|fused)\s+){{0,2}}{_SLICE_WORD}
     (?:\s+of\s+(?:the\s+)?max(?:imum)?)?\s*(?:\#|no\.?|number|num\.?|:)?\s*
     (?P<a>{_INT})(?![\d.]\d|\s*(?:mm|cm|%)\b|\s*[x×]\s*\d)
     (?:\s*(?:-|–|to|through|thru)\s*(?P<b>{_INT})(?![\d.]\d))?
@@ -133,11 +137,16 @@ _TABLE_RE = re.compile(
     |(?:minus|-|−){_NUM}\s*mm
     """
 )
+# (both alternatives start with the first digit of a number, matched once up front: the
+# search then skips to digits; "\d*" after it is the rest of "\d+". What follows the number
+# never starts with a digit or ".", so giving back some of it never helps: "*+", "?+", "++")
+_NUM_REST = r"\d*(?:\.\d+)?"
+_NUM_REST_KEPT = r"\d*+(?:\.\d++)?+"
 _MEASURE_RE = re.compile(
-    rf"""(?ix)
-    {_NUM}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
-    |{_NUM}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
-        hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z])
+    rf"""(?ix)\d(?:
+    {_NUM_REST_KEPT}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
+    |{_NUM_REST_KEPT}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
+        hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z]))
     """
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -153,21 +162,27 @@ _DATE_RE = re.compile(
     """
 )
 _TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
+# (Speed, issue 11: the word boundary every alternative starts with is tested once, then
+# that a word starts there; the keywords are grouped by first letter (same order within a
+# letter); "++" never gives back a letter or digit that what follows could not match.)
 _OTHER_NUMBER_RE = re.compile(
-    r"""(?ix)
-    \b(?:series|ser\.?|se|segments?|seg\.?|levels?|stations?|ribs?|zones?|grade|stage|
-        deauville(?:\s+score)?|score|cycles?|lesion|node|focus|bed|phase|day|week|
-        cervical|thoracic|lumbar|sacral|vertebrae?|T|L|C|S|s/p|x)\s*\#?\s*\d+[a-z]?\b
-    |\b\d+\s+(?:[a-z-]+\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
+    r"""(?ix)\b(?=\w)(?:
+    (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral||/p)|l(?:evels?|esion|umbar|)|
+        ribs?|zones?|grade|d(?:eauville(?:\s+score)?|ay)|c(?:ycles?|ervical|)|node|focus|bed|
+        phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d++[a-z]?\b
+    |\d++\s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
-    |\b(?:one|two|three|four|five|\d+)\s*(?:of|out\s+of)\s*\d+\b
-    |\b[a-z]+-?\d+\b|\b\d+[a-z]+\b
+    |(?:one|two|three|four|five|\d++)\s*(?:of|out\s+of)\s*\d++\b
+    |[a-z]++-?\d+\b|\d++[a-z]+\b)
     """
 )
-_NUMBER_RE = re.compile(rf"(?<![\d.]){_NUM}(?![\w]|\.\d)")
+# a number not inside another ("(?<![\d.])" before its first digit, tested after it, so that
+# the search skips to digits)
+_NUMBER_RE = re.compile(rf"\d(?<![\d.]\d){_NUM_REST}(?![\w]|\.\d)")
 
 _PRIOR_BEFORE = re.compile(
-    r"""(?ix)\b(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|initially|originally|
+    r"""(?ix)\b(?=[bcefhiloprv])(?:previous(?:ly)?|prior|before|formerly|baseline|earlier|
+    initially|originally|
     in\s+retrospect|retrospectively|(?:first|initial|original|index)\s+(?:study|scan|exam\w*)|
     compared\s+(?:to|with)|comparison|versus|vs\.?|(?<!range\s)(?<!ranging\s)from|
     had\s+been|last\s+(?:exam|study|scan|pet))\b"""
@@ -178,10 +193,10 @@ _PRIOR_AFTER = re.compile(
     pre-?therapy)\b|
     previously\b|prior\b|before\b|at\s+baseline\b|(?:on|in|from)\s+DATE\b|DATE\b)"""
 )
-_CURRENT = re.compile(r"(?i)\b(?:now|currently|current|today|presently|at\s+present)\b")
+_CURRENT = re.compile(r"(?i)\b(?=[nctpa])(?:now|currently|current|today|presently|at\s+present)\b")
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
-    r"""(?ix)\b(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
+    r"""(?ix)\b(?=[abcdhilmnprst])(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
     (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:SUV|activity|uptake))|
     reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
     brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
@@ -198,7 +213,7 @@ _CRITERION_AFTER = re.compile(
     r"""(?ix)^[\s,(]*(?:(?:was|were|is|are|be|been)\s+(?:considered|defined|used|regarded|taken)|
     (?:as\s+(?:the\s+|a\s+)?)?(?:threshold|cut-?off|criterion))"""
 )
-_REF_ORGAN = re.compile(r"(?i)\b(?:liver|hepatic|spleen|splenic|aorta|aortic)\b")
+_REF_ORGAN = re.compile(r"(?i)\b(?=[lhsa])(?:liver|hepatic|spleen|splenic|aorta|aortic)\b")
 _LESION_NOUN = re.compile(
     r"(?i)\b(?:lesions?|mass(?:es)?|nodules?|focus|foci|metasta\w*|nodes?|tumou?rs?|"
     r"implants?|deposits?|adenopathy)\b"
@@ -215,12 +230,12 @@ _LOCATION_PREP = re.compile(
     r"(?i)\b(?:in|within|involving|of|at|throughout|into|near|along)\s+(?:the\s+)?$"
 )
 _SIDE_RE = re.compile(
-    r"""(?ix)\b(?P<bi>bilateral(?:ly)?|both\s+(?:sides|lungs|axillae|kidneys|adrenals|lobes|
-    hila|breasts|hemithoraces|inguinal|axillary))\b
-    |\b(?P<l>left|lt\.?)\b|\b(?P<r>right|rt\.?)\b"""
+    r"""(?ix)\b(?=[blr])(?:(?P<bi>bilateral(?:ly)?|both\s+(?:sides|lungs|axillae|kidneys|adrenals|
+    lobes|hila|breasts|hemithoraces|inguinal|axillary))\b
+    |(?P<l>left|lt\.?)\b|(?P<r>right|rt\.?)\b)"""
 )
 # a sentence without an SUV keyword or a short form of one has no value to read
-_MAYBE_VALUE = re.compile(r"(?i)s\s?[uv]\s?[uv]|sumv|uptake\s+value")
+_MAYBE_VALUE = re.compile(r"(?i)s(?:\s?[uv]\s?[uv]|umv)|uptake\s+value")
 _VENDOR_SLICE = re.compile(r"(?im)^\s*slice\s+of\s+max(?:imum)?\s*[:=]")
 # a sentence that refers back to the finding of the sentence before ("Its SUVmax is 7.7.")
 _REFERS_BACK = re.compile(
@@ -239,7 +254,7 @@ _LIST_GLUE = re.compile(
 )
 # uptake the text itself calls physiologic or inflammatory: not a lesion (issue 11)
 _PHYSIOLOGIC = re.compile(
-    r"""(?ix)\b(?:
+    r"""(?ix)\b(?=[acdfilprstu])(?:
     (?:favou?r(?:ed|ing|s)?|likely|probably|presumabl[ey]|presumed|consistent\s+with|
         in\s+keeping\s+with|compatible\s+with|suggest(?:s|ing|ive\s+of)?|represent(?:s|ing)?|
         due\s+to|reflect(?:s|ing)?|related\s+to|attributed\s+to|thought\s+to\s+be)
@@ -325,16 +340,88 @@ def _first_letters(pattern: str) -> set[str]:
     return out
 
 
+def _first_pairs(pattern: str) -> set[str] | None:
+    """The two letters an organ pattern of ``_ANATOMY_WORDS`` can start with, or None when
+    some alternative does not start with two fixed letters (it is then tried by its first
+    letter alone)."""
+    out: set[str] = set()
+    for alt in _alternatives(pattern):
+        if alt.startswith("(?:"):
+            inner = _first_pairs(alt[3 : _group_end(alt)])
+            if inner is None:
+                return None
+            out |= inner
+        elif alt[:2].isalpha() and alt[2:3] not in ("?", "*", "{"):
+            out.add(alt[:2].lower())
+        else:
+            return None
+    return out
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|(?:b|c)d" -> ["a", "(?:b|c)d"])."""
+    alternatives, depth, start = [], 0, 0
+    for i, ch in enumerate(pattern):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+    alternatives.append(pattern[start:])
+    return alternatives
+
+
 # organ patterns by the letter they start with: each is tried only at a word start with it
 _ANATOMY_BY_LETTER: dict[str, list[tuple[re.Pattern[str], str]]] = {}
 for _k, (_pattern, _key) in zip(_ANATOMY_WORDS, _ANATOMY_RE, strict=True):
     for _letter in sorted(_first_letters(_k)):
         _ANATOMY_BY_LETTER.setdefault(_letter, []).append((_pattern, _key))
+
+
+def _index_by_pair() -> tuple[dict[str, list], dict[str, list]]:
+    """Organ patterns by the two letters they start with, and, by first letter, those that
+    cannot be indexed so (tried at every word start with that letter; they join each pair
+    of it too). Lists keep the order of ``_ANATOMY_RE``."""
+    pairs: dict[str, set[int]] = {}
+    letter_only: dict[str, set[int]] = {}
+    for i, k in enumerate(_ANATOMY_WORDS):
+        first = _first_pairs(k)
+        if first is None:
+            for letter in _first_letters(k):
+                letter_only.setdefault(letter, set()).add(i)
+        for pair in first or ():
+            pairs.setdefault(pair, set()).add(i)
+    for pair, found in pairs.items():
+        found |= letter_only.get(pair[0], set())
+
+    def patterns(found: set[int]) -> list[tuple[re.Pattern[str], str]]:
+        return [_ANATOMY_RE[i] for i in sorted(found)]
+
+    return (
+        {k: patterns(v) for k, v in pairs.items()},
+        {k: patterns(v) for k, v in letter_only.items()},
+    )
+
+
+# organ patterns by the two letters of the word start they can match at (issue 11 speed):
+# most words of a sentence start with a pair no organ word starts with and try no pattern
+_ANATOMY_BY_PAIR, _ANATOMY_LETTER_ONLY = _index_by_pair()
+# In lower-case ASCII text, the word starts with such a pair, found in one search that skips
+# to their first letters: the pair (by first letter, then the second: "a[cdox]|b[lor]|..."),
+# then "no word character before it" (what "\b" before a letter means).
+_PAIRS_BY_LETTER: dict[str, str] = {}
+for _pair in sorted(_ANATOMY_BY_PAIR):
+    _PAIRS_BY_LETTER[_pair[0]] = _PAIRS_BY_LETTER.get(_pair[0], "") + _pair[1]
+_ORGAN_START = re.compile(
+    "(?:" + "|".join(f"{a}[{bs}]" for a, bs in _PAIRS_BY_LETTER.items()) + r")(?<!\w..)"
+    if not _ANATOMY_LETTER_ONLY
+    else r"(?!)"  # pragma: no cover - a pattern without two fixed letters: every word start
+)
 _WORD_START = re.compile(r"(?i)\b[a-z]")
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
-_DATE_GATE = re.compile(
-    r"\d[/-]\d|\d{4}|\d\.\d{1,2}\.\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
-)
+# whether lower-case text may hold a date: two searches that skip to their first character
+_DATE_GATE_DIGITS = re.compile(r"\d(?:[/-]\d|\d{3}|\.\d{1,2}\.\d)")
+_DATE_GATE_MONTHS = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 _NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
@@ -359,6 +446,15 @@ _THRESHOLD_BEFORE = re.compile(
 )
 _NUMBER_NEXT = re.compile(rf"(?i)^\s*(?:of\s+|at\s+|was\s+|SUV\w*\s+)?{_NUM}")
 _STRETCH_BREAK = re.compile(r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as)\s+|[,;]\s*")
+_DIGITS = re.compile(r"\d+")
+_HARD_BREAK = re.compile(r"[;]|\.\s")  # a semicolon or a sentence-like stop inside a span
+_SEMICOLON = re.compile(r"[;]")
+_CLAUSE_BREAK = re.compile(r"[,;]")
+_CURRENT_BEFORE = re.compile(r"(?i)\b(?:now|currently|today|presently)\s*(?:at|of|is|:)?\s*$")
+_REF_ORGAN_BEFORE = re.compile(r"(?i)\b(?:liver|hepatic|blood[\s-]*pool|spleen|aorta)\W*$")
+_FROM = re.compile(r"(?i)\bfrom\b")
+_TO = re.compile(r"(?i)\bto\b")
+_CONTRALATERAL = re.compile(r"(?i)\bcontralateral")
 
 
 # ---- sentence analysis ----------------------------------------------------------------------
@@ -390,6 +486,7 @@ class _Value:
     other_plane: _SliceRef | None = None
     current: bool = False  # "now", "currently" right before it
     stretch: tuple[int, int] = (0, 0)
+    right: tuple[int, tuple[int, str]] | None = None  # (hi, _right_context's answer)
 
 
 class _Sentence:
@@ -404,6 +501,8 @@ class _Sentence:
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
+        self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
+        self._low: str | None = None  # the lower-case text (ASCII text only)
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -421,8 +520,17 @@ class _Sentence:
     def take(self, start: int, end: int) -> None:
         self.taken[start:end] = b"\x01" * (end - start)
 
+    def may_contain(self, word: str) -> bool:
+        """False when a case-insensitive pattern for the lower-case ``word`` cannot match:
+        ASCII text without it (other text: True; case folding there is not lower())."""
+        if not self.text.isascii():
+            return True
+        if self._low is None:
+            self._low = self.text.lower()
+        return word in self._low
+
     def free(self, start: int, end: int) -> bool:
-        return 1 not in self.taken[start:end]
+        return self.taken.find(1, start, end) < 0
 
     def masked(self, a: int, b: int) -> str:
         """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
@@ -436,7 +544,13 @@ class _Sentence:
     def set_aside(self) -> None:
         # each pattern runs only where the words it needs are there (cheap substring tests)
         low = self.text.lower()
-        table = "loc" in low or "pos" in low or "level" in low or "mm" in low or _Z_GATE.search(low)
+        table = (
+            "loc" in low
+            or "pos" in low
+            or "level" in low
+            or "mm" in low
+            or ("z" in low and _Z_GATE.search(low))
+        )
         for m in _TABLE_RE.finditer(self.text) if table else ():
             self.take(*m.span())
         series_or_pair = "se" in low or ":" in low
@@ -444,7 +558,7 @@ class _Sentence:
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
-                more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+                more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
                 group = len(self.slices) if more else None
                 self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
@@ -459,7 +573,7 @@ class _Sentence:
         for m in _SLICE_RE.finditer(self.text):
             if not self.free(*m.span()):
                 continue
-            more = [int(x) for x in re.findall(r"\d+", m.group("more") or "")]
+            more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
             group = len(self.slices) if more else None
             b = m.group("b")
             self.slices.append(
@@ -469,7 +583,8 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in _DATE_RE.finditer(self.text) if _DATE_GATE.search(low) else ():
+        may_date = _DATE_GATE_DIGITS.search(low) or _DATE_GATE_MONTHS.search(low)
+        for m in _DATE_RE.finditer(self.text) if may_date else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
@@ -514,7 +629,7 @@ class _Sentence:
                 continue
             _, ns, _ = numbers[first]
             gap = self.text[ke:ns]
-            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or re.search(r"[;]|\.\s", gap):
+            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or _HARD_BREAK.search(gap):
                 continue
             head = ns
             self.values.append(_Value(*numbers[first], ks, metric, keyed=True))
@@ -531,13 +646,13 @@ class _Sentence:
             if i in used:
                 continue
             lead = self.text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
-            lead = re.split(r"[;]|\.\s", lead)[-1]
+            lead = _HARD_BREAK.split(lead)[-1]
             after = self.masked(e, min(len(self.text), e + 40))
             if (
                 _PRIOR_BEFORE.search(lead)
                 or _REF_STRONG.search(lead)
-                or re.search(r"(?i)\b(?:now|currently|today|presently)\s*(?:at|of|is|:)?\s*$", lead)
-                or re.search(r"(?i)\b(?:liver|hepatic|blood[\s-]*pool|spleen|aorta)\W*$", lead)
+                or _CURRENT_BEFORE.search(lead)
+                or _REF_ORGAN_BEFORE.search(lead)
                 or _PRIOR_AFTER.match(after)
             ):
                 self.values.append(_Value(v, s, e, s, "max", keyed=False))
@@ -558,7 +673,7 @@ class _Sentence:
             if prior:
                 val.role, val.cue = PRIOR, prior
                 continue
-            physiologic = _PHYSIOLOGIC.search(re.split(r"[;]", self.text[val.end : hi])[0])
+            physiologic = _PHYSIOLOGIC.search(_SEMICOLON.split(self.text[val.end : hi])[0])
             if physiologic:
                 val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
         starts = {v.start: v for v in vals}
@@ -567,19 +682,20 @@ class _Sentence:
             if head is None or val.cue is not None:
                 continue
             glue = self.text[head.end : val.start]
-            from_to = (
-                head.role == PRIOR
-                and re.search(r"(?i)\bfrom\b", head.cue or "")
-                and re.search(r"(?i)\bto\b", glue)
-            )
+            from_to = head.role == PRIOR and _FROM.search(head.cue or "") and _TO.search(glue)
             if not from_to and head.role != LESION:
                 val.role, val.cue = head.role, head.cue
 
     def _right_context(self, val: _Value, hi: int) -> tuple[int, str]:
-        """Text after the value up to the next value, without its own slice reference."""
+        """Text after the value up to the next value, without its own slice reference
+        (kept on the value: the reference and the prior cue both read it)."""
+        if val.right is not None and val.right[0] == hi:
+            return val.right[1]
         text = self.masked(val.end, hi)
         m = _OWN_SLICE_AFTER.match(text)
-        return (m.end(), text[m.end() :]) if m else (0, text)
+        out = (m.end(), text[m.end() :]) if m else (0, text)
+        val.right = (hi, out)
+        return out
 
     def _belongs_to_next(self, rest: str, has_next: bool) -> bool:
         """Whether what follows a cue is only the lead-in of the next value."""
@@ -595,7 +711,7 @@ class _Sentence:
             m = strong[-1]
             between = left[m.end() :]
             described = _COMPARATIVE_DESCRIPTION.search(self.text[: left_start + m.start()])
-            if not (described and re.search(r"[,;]", between)):
+            if not (described and _CLAUSE_BREAK.search(between)):
                 return m.group(0)
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
         organs = list(_REF_ORGAN.finditer(left))
@@ -632,7 +748,7 @@ class _Sentence:
                 or _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
             ):
                 return m2.group(0).strip(" ,(")
-        if re.search(r"(?i)\bcontralateral", left + right) and _COMPARE.search(left):
+        if _COMPARE.search(left) and _CONTRALATERAL.search(left + right):
             return "contralateral"
         return None
 
@@ -649,7 +765,7 @@ class _Sentence:
         if cues:
             m = cues[-1]
             between = self.text[left_start + m.end() : anchor]
-            framing = re.search(r"[,;]", between)  # "Compared to prior, SUV max is 5.5"
+            framing = _CLAUSE_BREAK.search(between)  # "Compared to prior, SUV max is 5.5"
             if not framing:
                 return m.group(0)
         _, right = self._right_context(val, hi)
@@ -668,7 +784,11 @@ class _Sentence:
         vals, refs = self.values, self.slices
         axial = [r for r in refs if r.plane == "axial"]
         other = [r for r in refs if r.plane != "axial"]
-        if _RESPECTIVELY.search(self.text) and self._zip_respectively(axial):
+        if (
+            self.may_contain("respectively")
+            and _RESPECTIVELY.search(self.text)
+            and (self._zip_respectively(axial))
+        ):
             pass
         else:
             self._assign(axial, lambda v, r: setattr(v, "ref", r))
@@ -682,7 +802,8 @@ class _Sentence:
         if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
             for val in lesions:
                 val.ref = val.ref or fronted[0]
-        if len(axial) == 1 and _VENDOR_SLICE.search(self.text):  # a workstation's block
+        vendor = len(axial) == 1 and self.may_contain("slice")
+        if vendor and _VENDOR_SLICE.search(self.text):  # a workstation's block
             for val in vals:
                 val.ref = val.ref or axial[0]
         for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
@@ -723,8 +844,8 @@ class _Sentence:
                 if a > b:  # overlapping spans: the value sits inside the reference
                     continue
                 gap = self.text[a:b]
-                c = self.tokens_between(a, b) + 2.0 * len(re.findall(r"[,]", gap))
-                c += 12.0 * len(re.findall(r"[;]|\.\s", gap))
+                c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+                c += 12.0 * len(_HARD_BREAK.findall(gap))
                 c += 3.0 if v.role != LESION else 0.0
                 if c <= _MAX_PAIR_COST:
                     cost[i][j] = c
@@ -746,7 +867,14 @@ class _Sentence:
             val.stretch = (bounds[i], bounds[i + 1] if i + 1 < len(vals) else len(self.text))
 
     def side_of(self, val: _Value) -> str | None:
-        spans = [v.stretch for v in self.values if _group(v) == _group(val)]
+        """The side the stretches of the value's list give (read once per list)."""
+        group = _group(val)
+        if group not in self._sides:
+            self._sides[group] = self._side_of_group(group)
+        return self._sides[group]
+
+    def _side_of_group(self, group: int) -> str | None:
+        spans = [v.stretch for v in self.values if _group(v) == group]
         found = set()
         for a, b in spans:
             for m in _SIDE_RE.finditer(self.text[a:b]):
@@ -765,14 +893,29 @@ class _Sentence:
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
             text = self.text
-            by_letter = _ANATOMY_BY_LETTER
+            if text.isascii() and not _ANATOMY_LETTER_ONLY:
+                starts = [w.start() for w in _ORGAN_START.finditer(text.lower())]
+            else:
+                starts = [w.start() for w in _WORD_START.finditer(text)]
             self._anatomy = [
                 (m.start(), m.end(), key)
-                for w in _WORD_START.finditer(text)
-                for pattern, key in by_letter.get(w.group(0).lower(), ())
-                if (m := pattern.match(text, w.start()))
+                for at in starts
+                for pattern, key in _organ_patterns_at(text, at)
+                if (m := pattern.match(text, at))
             ]
         return self._anatomy
+
+
+def _organ_patterns_at(text: str, at: int) -> list[tuple[re.Pattern[str], str]]:
+    """The organ patterns that can match at the word start ``at``: those of its first two
+    letters (a pair outside plain ASCII letters: those of its first letter, as before)."""
+    pair = text[at : at + 2].lower()
+    found = _ANATOMY_BY_PAIR.get(pair)
+    if found is not None:
+        return found
+    if pair.isascii():
+        return _ANATOMY_LETTER_ONLY.get(pair[:1], [])
+    return _ANATOMY_BY_LETTER.get(text[at].lower(), [])
 
 
 def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base: int) -> None:

@@ -17,7 +17,10 @@ _ABBREVIATIONS = frozenset(
     {"approx", "max", "img", "im", "no", "sl", "ser", "pt", "dr", "fig", "e.g", "i.e", "vs"}
     | {"cf", "resp", "prev", "incl", "lt", "rt", "mid"}
 )
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|\S")
+# A token: a number with its decimals ("\d+(?:[.,]\d+)*"), a word ("[^\W\d_]+") or one other
+# non-space character. Written as its first character, then the rest its kind takes (a
+# lookbehind tells the kind), so that the search skips whitespace in one step (issue 11).
+_TOKEN_RE = re.compile(r"\S(?:(?<=\d)\d*(?:[.,]\d+)*|(?<=[^\W\d_])[^\W\d_]*|)")
 _PUNCT = r"""!"#%&'()*,\-./:;?@\[\\\]_{}"""
 # a period right before a lower-case letter, digit or "/" is inside a token (an e-mail,
 # a URL, a host name: "example.org"), never a sentence end

@@ -331,3 +331,40 @@ def test_organ_words_found_at_word_starts_as_by_trying_every_pattern_everywhere(
     assert _Sentence(text, [], ()).anatomy_hits() == every
     assert {k for _s, _e, k in every} >= {"iliac_vessels", "pelvis", "pelvic_bone", "aorta"}
     assert len(_ANATOMY_RE) == len(_ANATOMY_WORDS)
+
+
+def test_organ_word_starts_by_letter_pair_as_by_first_letter() -> None:
+    """Issue 11 speed work: organ patterns are tried only where a word starts with a letter
+    pair one of them starts with (non-ASCII text: at every word start); the hits are those
+    of trying at every word start the patterns of its first letter, ASCII or not."""
+    from extractors.pet.report import _ANATOMY_BY_LETTER, _WORD_START, _first_pairs, _Sentence
+
+    assert _first_pairs(r"hil(?:ar|um|a)|(?:common|external)\s+iliac") == {"hi", "co", "ex"}
+    assert _first_pairs(r"ax?illa") is None  # a second letter that may be absent
+    for text in (
+        "LIVER, Spleen and the left kidney; para-aortic, retrocaval and portocaval nodes.",
+        "T10 vertebral body, 2liver _liver xliver (liver) Liver-lesion, the iliac crest.",
+        "Leſion in the ſpleen, Hepatic dome, the lungſ and the bone marrow.",
+    ):
+        by_first_letter = [
+            (m.start(), m.end(), key)
+            for w in _WORD_START.finditer(text)
+            for pattern, key in _ANATOMY_BY_LETTER.get(w.group(0).lower(), ())
+            if (m := pattern.match(text, w.start()))
+        ]
+        assert _Sentence(text, [], ()).anatomy_hits() == by_first_letter, text
+
+
+def test_token_starts_as_by_the_plain_token_pattern() -> None:
+    """Issue 11 speed work: the token pattern starts with one non-space character; its tokens
+    are those of "a number with decimals, a word, or one other non-space character"."""
+    import re
+
+    from extractors.pet.sentences import token_starts
+
+    plain = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|\S")
+    for text in (
+        "SUVmax 3.71,3.56 (4:87); x²³ ½ ٣٤.٥ abc_def ñandú 12a 1.2.3 -595.14 mm.",
+        "a\u00a0b\tc\n  IM 22: right level II node, SUV max 5.5 ... slice 51-53!",
+    ):
+        assert token_starts(text) == [m.start() for m in plain.finditer(text)]
