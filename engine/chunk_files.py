@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,12 +108,29 @@ def chunk_on_disk(layout: BuildLayout, chunk_id: str) -> bool:
     return all((layout.build / rel).is_file() for rel in paths.column(0).to_pylist())
 
 
-def source_paths(handles: Iterable[ChunkHandle]) -> dict[str, str]:
-    """Study id -> input file, over the chunks."""
-    paths: dict[str, str] = {}
-    for handle in handles:
-        paths.update(json.loads((Path(handle.folder) / META).read_text())["source_paths"])
-    return paths
+class SourcePaths(Mapping[str, str]):
+    """Study id -> input file, over the chunks: read from their ``chunk.json`` only when
+    first asked (only the rows that set a record aside name the file)."""
+
+    def __init__(self, handles: Iterable[ChunkHandle]) -> None:
+        self._folders = [Path(h.folder) for h in handles]
+        self._paths: dict[str, str] | None = None
+
+    def _loaded(self) -> dict[str, str]:
+        if self._paths is None:
+            self._paths = {}
+            for folder in self._folders:
+                self._paths.update(json.loads((folder / META).read_text())["source_paths"])
+        return self._paths
+
+    def __getitem__(self, study_id: str) -> str:
+        return self._loaded()[study_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 def merged_stats(handles: Iterable[ChunkHandle]) -> BuildStats:
@@ -148,32 +165,3 @@ def iter_rows(path: Path, cls: type, batch_rows: int) -> Iterator:
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
         for row in batch.to_pylist():
             yield from_row(cls, row)
-
-
-def _as_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
-    """A batch of polars' types as ``schema``. A null struct (a finding without a box)
-    comes back from polars with null children, which a cast to non-nullable children
-    refuses: such a batch goes through Python rows."""
-    table = pa.Table.from_batches([batch])
-    try:
-        return table.cast(schema)
-    except pa.ArrowInvalid:
-        return pa.Table.from_pylist(table.to_pylist(), schema=schema)
-
-
-def sink_table(
-    lf: pl.LazyFrame, path: Path, schema: pa.Schema, scratch: Path, batch_rows: int
-) -> None:
-    """Write a query's rows as the Parquet table ``path`` of ``schema`` (the Arrow types and
-    nullability of ``schemas.tables``, not polars' own): polars streams the query into a
-    run in ``scratch``, which is copied ``batch_rows`` at a time; ``path`` is replaced
-    atomically."""
-    run = scratch / f"{path.stem}.{uuid.uuid4().hex[:8]}.run.parquet"
-    lf.sink_parquet(run, row_group_size=batch_rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with pq.ParquetWriter(partial, schema) as writer:
-        for batch in pq.ParquetFile(run).iter_batches(batch_size=batch_rows):
-            writer.write_table(_as_schema(batch, schema))
-    os.replace(partial, path)
-    run.unlink()

@@ -26,18 +26,18 @@ from annotation.review import METRICS_FILE, review_records
 from engine.chunk_files import (
     CHUNK_TABLES,
     ChunkHandle,
+    SourcePaths,
     iter_rows,
     merged_stats,
     remove_other_chunks,
     scan,
-    sink_table,
-    source_paths,
     write_chunk,
     write_rows,
 )
 from engine.config import BuildConfig
 from engine.items import ITEM_TABLE_STAGES, item_table, trace_item
 from engine.release_counts import GALLERY_SIZE, ReleaseCounts
+from engine.sorting import SortKey, sort_to_parquet
 from engine.stats import BuildStats
 from records.sequences.across import across_sequences
 from schemas.arrow import from_row
@@ -320,13 +320,13 @@ class BuildReport:
 
 
 # The quarantine table's order: source, file, row, stage, reason, record (a stable sort).
-QUARANTINE_ORDER = (
-    pl.col("source_dataset"),
-    pl.col("source_ref"),
-    pl.col("row_number").fill_null(0),
-    pl.col("stage"),
-    pl.col("reason"),
-    pl.col("record_id").fill_null(""),
+QUARANTINE_ORDER: SortKey = (
+    ("source_dataset", None),
+    ("source_ref", None),
+    ("row_number", 0),
+    ("stage", None),
+    ("reason", None),
+    ("record_id", ""),
 )
 
 
@@ -416,8 +416,11 @@ def add_across_records(
 ) -> tuple[list[Record], list[QuarantineRow]]:
     """Sequence records across patients (concept, referring), validated like the others:
     (kept, set aside). The studies and findings are held while they are drawn."""
+    with_findings = studies.join(
+        findings.select("study_id").unique(), on="study_id", how="semi", maintain_order="left"
+    )  # the only studies the sequences may show
     built = across_sequences(
-        [from_row(Study, r) for r in studies.collect().iter_rows(named=True)],
+        [from_row(Study, r) for r in with_findings.collect().iter_rows(named=True)],
         [from_row(Finding, r) for r in findings.collect().iter_rows(named=True)],
         seed=seed,
     )
@@ -447,7 +450,7 @@ def finalize(
     stats = merged_stats(chunks)  # its flow counts (publish counts the quarantine rows)
     stats.count("label_rows_read", plan.n_label_rows)
     stats.count("items_planned", len(plan.items))
-    paths = source_paths(chunks)
+    paths = SourcePaths(chunks)
 
     def scan_chunks(name: str, extra: tuple[Path, ...] = ()) -> pl.LazyFrame:
         return scan([*(h.table(name) for h in chunks), *extra], CHUNK_TABLES[name])
@@ -496,14 +499,15 @@ def write_tables(
     them); and the chunks' item traces. The quarantine table is written when publishing
     (``publish_records``): it includes the records set aside in review."""
 
-    def sink(lf: pl.LazyFrame, name: str, schema: pa.Schema) -> None:
-        sink_table(lf, layout.tables / f"{name}.parquet", schema, layout.merge, batch_rows)
+    def sink(lf: pl.LazyFrame, by: str, path: Path, schema: pa.Schema) -> None:
+        key = [(by, None)] if by else []
+        sort_to_parquet(lf, key, path, schema, layout.merge, batch_rows)
 
-    sink(studies.sort("study_id"), "studies", STUDY)
-    sink(findings.sort("finding_id"), "findings", FINDING)
+    sink(studies, "study_id", _table(layout, "studies"), STUDY)
+    sink(findings, "finding_id", _table(layout, "findings"), FINDING)
     for family, schema in RECORD_SCHEMAS.items():
-        sink(records[family].sort("record_id"), f"records_{family}", schema)
-    sink_table(traces, layout.item_traces, ITEMS, layout.merge, batch_rows)
+        sink(records[family], "record_id", _table(layout, f"records_{family}"), schema)
+    sink(traces, "", layout.item_traces, ITEMS)
 
 
 def _table(layout: BuildLayout, name: str) -> Path:
@@ -519,12 +523,13 @@ def _records_in_shard_order(layout: BuildLayout, family: str, batch_rows: int) -
         else pl.lit(family)
     )
     run = layout.merge / f"shard_order_{family}.parquet"
-    (
-        pl.scan_parquet(_table(layout, f"records_{family}"))
-        .with_columns(config.alias("_config"))
-        .sort("_config", "split", "record_id")
-        .drop("_config")
-        .sink_parquet(run, row_group_size=batch_rows)
+    sort_to_parquet(
+        pl.scan_parquet(_table(layout, f"records_{family}")).with_columns(config.alias("_config")),
+        [("_config", None), ("split", None), ("record_id", None)],
+        run,
+        RECORD_SCHEMAS[family].append(pa.field("_config", pa.string())),
+        layout.merge,
+        batch_rows,
     )
     yield from iter_rows(run, RECORD_TYPES[family], batch_rows)
 
@@ -648,12 +653,8 @@ def publish_records(
         quarantine = pl.concat([quarantine, scan([review_rows], QUARANTINE)])
     else:
         by_id, by_shard = _published_streams(layout, batch_rows)
-    sink_table(
-        quarantine.sort(*QUARANTINE_ORDER, maintain_order=True),
-        layout.quarantine,
-        QUARANTINE,
-        layout.merge,
-        batch_rows,
+    sort_to_parquet(
+        quarantine, QUARANTINE_ORDER, layout.quarantine, QUARANTINE, layout.merge, batch_rows
     )
     counts = ReleaseCounts(image_sha256)
     for record in by_id():
