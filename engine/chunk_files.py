@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -138,14 +137,6 @@ def merged_stats(handles: Iterable[ChunkHandle]) -> BuildStats:
     for handle in handles:
         stats.merge(handle.stats)
     return stats
-
-
-def scan(paths: list[Path], schema: pa.Schema) -> pl.LazyFrame:
-    """The rows of Parquet files of one schema, in file order (an empty frame of the schema
-    when there are none)."""
-    if not paths:
-        return pl.from_arrow(schema.empty_table()).lazy()  # type: ignore[union-attr]
-    return pl.scan_parquet([str(p) for p in paths])
 
 
 def remove_other_chunks(layout: BuildLayout, keep: Iterable[str]) -> None:

@@ -119,7 +119,7 @@ class FinalizeConfig(_Strict):
     """How finalize streams the chunk files: rows held per batch while writing tables and
     shards (memory, not output: the release is the same for any value)."""
 
-    batch_rows: int = Field(default=1024, ge=1, le=1_000_000)
+    batch_rows: int = Field(default=256, ge=1, le=1_000_000)
 
 
 class BuildConfig(_Strict):

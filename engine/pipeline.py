@@ -24,20 +24,18 @@ import engine
 from annotation.ledger import save_published
 from annotation.review import METRICS_FILE, review_records
 from engine.chunk_files import (
-    CHUNK_TABLES,
     ChunkHandle,
     SourcePaths,
     iter_rows,
     merged_stats,
     remove_other_chunks,
-    scan,
     write_chunk,
     write_rows,
 )
 from engine.config import BuildConfig
 from engine.items import ITEM_TABLE_STAGES, item_table, trace_item
 from engine.release_counts import GALLERY_SIZE, ReleaseCounts
-from engine.sorting import SortKey, sort_to_parquet
+from engine.sorting import Rows, SortKey, sort_to_parquet
 from engine.stats import BuildStats
 from records.sequences.across import across_sequences
 from schemas.arrow import from_row
@@ -338,13 +336,16 @@ class Keeper:
     source_dataset: str
 
 
-def duplicate_studies(studies: pl.LazyFrame, source_order: list[str]) -> dict[str, Keeper]:
+def duplicate_studies(studies: pl.DataFrame | None, source_order: list[str]) -> dict[str, Keeper]:
     """Studies whose published pixels are identical to an earlier study's (config order of
-    the sources, then study id): study id -> the study kept."""
+    the sources, then study id): study id -> the study kept. ``studies``: their columns
+    study_id, source_dataset and image_sha256 (narrow, in memory)."""
+    if studies is None:
+        return {}
     rank = {name: i for i, name in enumerate(source_order)}
     first = pl.col("study_id").first().over("image_sha256")
     dupes = (
-        studies.select("study_id", "source_dataset", "image_sha256")
+        studies.lazy()
         .with_columns(
             pl.col("source_dataset")
             .replace_strict(rank, default=0, return_dtype=pl.Int64)
@@ -400,15 +401,14 @@ def duplicate_image_rows(
     return rows
 
 
-def _records(lf: pl.LazyFrame, family: str) -> list[Record]:
-    cls = RECORD_TYPES[family]
-    return [from_row(cls, row) for row in lf.collect().iter_rows(named=True)]
+def _rows(rows: Rows, cls: type) -> list:
+    return [from_row(cls, row) for row in rows.dicts()]
 
 
 def add_across_records(
     layout: BuildLayout,
-    studies: pl.LazyFrame,
-    findings: pl.LazyFrame,
+    studies: Rows,
+    findings: Rows,
     source_paths: Mapping[str, str],
     stats: BuildStats,
     *,
@@ -416,12 +416,11 @@ def add_across_records(
 ) -> tuple[list[Record], list[QuarantineRow]]:
     """Sequence records across patients (concept, referring), validated like the others:
     (kept, set aside). The studies and findings are held while they are drawn."""
-    with_findings = studies.join(
-        findings.select("study_id").unique(), on="study_id", how="semi", maintain_order="left"
-    )  # the only studies the sequences may show
-    built = across_sequences(
-        [from_row(Study, r) for r in with_findings.collect().iter_rows(named=True)],
-        [from_row(Finding, r) for r in findings.collect().iter_rows(named=True)],
+    found = findings.frame("study_id")
+    shown = [] if found is None else found["study_id"].unique().to_list()
+    built = across_sequences(  # only the studies with findings: the ones sequences may show
+        _rows(studies.filter(pl.col("study_id").is_in(shown)), Study),
+        _rows(findings, Finding),
         seed=seed,
     )
     kept, invalid = validate_records(
@@ -452,20 +451,23 @@ def finalize(
     stats.count("items_planned", len(plan.items))
     paths = SourcePaths(chunks)
 
-    def scan_chunks(name: str, extra: tuple[Path, ...] = ()) -> pl.LazyFrame:
-        return scan([*(h.table(name) for h in chunks), *extra], CHUNK_TABLES[name])
+    def scan_chunks(name: str, extra: tuple[Path, ...] = ()) -> Rows:
+        return Rows.of([*(h.table(name) for h in chunks), *extra])
 
     studies, findings = scan_chunks("studies"), scan_chunks("findings")
     records = {family: scan_chunks(f"records_{family}") for family in RECORD_SCHEMAS}
     added = list(plan.quarantine)
-    dropped = duplicate_studies(studies, [s.dataset for s in cfg.sources])
+    narrow = studies.frame("study_id", "source_dataset", "image_sha256")
+    dropped = duplicate_studies(narrow, [s.dataset for s in cfg.sources])
+    del narrow
     if dropped:
         ids = sorted(dropped)
         studies = studies.filter(~pl.col("study_id").is_in(ids))
         findings = findings.filter(~pl.col("study_id").is_in(ids))
         for family, lf in records.items():
             hit = _shows_any(family, ids)
-            added += duplicate_image_rows(_records(lf.filter(hit), family), dropped, paths)
+            shown = _rows(lf.filter(hit), RECORD_TYPES[family])
+            added += duplicate_image_rows(shown, dropped, paths)
             records[family] = lf.filter(~hit)
     if cfg.records.sequences:
         kept, invalid = add_across_records(
@@ -473,9 +475,7 @@ def finalize(
         )
         across = layout.merge / "records_sequence_across.parquet"
         write_rows(across, kept, RECORD_SCHEMAS[RecordFamily.SEQUENCE.value])
-        records[RecordFamily.SEQUENCE.value] = pl.concat(
-            [records[RecordFamily.SEQUENCE.value], scan([across], CHUNK_TABLES["records_sequence"])]
-        )
+        records[RecordFamily.SEQUENCE.value] += Rows.of([across])
         added += invalid
     write_rows(layout.merge / "quarantine_added.parquet", added, QUARANTINE)
     quarantine = scan_chunks("quarantine", (layout.merge / "quarantine_added.parquet",))
@@ -489,19 +489,19 @@ def finalize(
 def write_tables(
     layout: BuildLayout,
     batch_rows: int,
-    studies: pl.LazyFrame,
-    findings: pl.LazyFrame,
-    records: Mapping[str, pl.LazyFrame],
-    traces: pl.LazyFrame,
+    studies: Rows,
+    findings: Rows,
+    records: Mapping[str, Rows],
+    traces: Rows,
 ) -> None:
     """Studies, findings and records per family as Parquet in the build folder, sorted by
     id: the records as built and validated, before review (a sync re-applies reviews to
     them); and the chunks' item traces. The quarantine table is written when publishing
     (``publish_records``): it includes the records set aside in review."""
 
-    def sink(lf: pl.LazyFrame, by: str, path: Path, schema: pa.Schema) -> None:
+    def sink(rows: Rows, by: str, path: Path, schema: pa.Schema) -> None:
         key = [(by, None)] if by else []
-        sort_to_parquet(lf, key, path, schema, layout.merge, batch_rows)
+        sort_to_parquet(rows, key, path, schema, layout.merge, batch_rows)
 
     sink(studies, "study_id", _table(layout, "studies"), STUDY)
     sink(findings, "finding_id", _table(layout, "findings"), FINDING)
@@ -524,7 +524,9 @@ def _records_in_shard_order(layout: BuildLayout, family: str, batch_rows: int) -
     )
     run = layout.merge / f"shard_order_{family}.parquet"
     sort_to_parquet(
-        pl.scan_parquet(_table(layout, f"records_{family}")).with_columns(config.alias("_config")),
+        Rows.of([_table(layout, f"records_{family}")]).then(
+            lambda lf: lf.with_columns(config.alias("_config"))
+        ),
         [("_config", None), ("split", None), ("record_id", None)],
         run,
         RECORD_SCHEMAS[family].append(pa.field("_config", pa.string())),
@@ -627,7 +629,7 @@ def publish_records(
     layout: BuildLayout,
     flow: Counter,
     notes: list[str],
-    quarantine: pl.LazyFrame,
+    quarantine: Rows,
 ) -> BuildReport:
     """Apply the expert reviews (when review is enabled), then write the quarantine table,
     the item table, shards, card and manifest. The records are the tables' (validated,
@@ -637,9 +639,6 @@ def publish_records(
     batch_rows = cfg.finalize.batch_rows
     layout.merge.mkdir(parents=True, exist_ok=True)
     stats = BuildStats(flow=Counter(flow))
-    stats.quarantine.update(
-        {(s, r): n for s, r, n in quarantine.group_by("stage", "reason").len().collect().rows()}
-    )
     studies = pl.scan_parquet(_table(layout, "studies"))
     image_sha256 = dict(studies.select("study_id", "image_sha256").collect().iter_rows())
     reviewed = None
@@ -647,20 +646,23 @@ def publish_records(
         reviewed = review_records(layout, load_records(layout), cfg.privacy.resolved_salt())
         kept = sorted(reviewed.records, key=lambda r: r.record_id)
         by_id, by_shard = (lambda: iter(kept)), (lambda: iter(sorted(kept, key=shard_order)))
-        stats.set_aside(reviewed.set_aside)
         review_rows = layout.merge / "quarantine_review.parquet"
         write_rows(review_rows, reviewed.set_aside, QUARANTINE)
-        quarantine = pl.concat([quarantine, scan([review_rows], QUARANTINE)])
+        quarantine += Rows.of([review_rows])
     else:
         by_id, by_shard = _published_streams(layout, batch_rows)
     sort_to_parquet(
         quarantine, QUARANTINE_ORDER, layout.quarantine, QUARANTINE, layout.merge, batch_rows
     )
+    table = pl.scan_parquet(layout.quarantine)  # every row, review's too
+    stats.quarantine.update(
+        {(s, r): n for s, r, n in table.group_by("stage", "reason").len().collect().rows()}
+    )
     counts = ReleaseCounts(image_sha256)
     for record in by_id():
         counts.add(record)
     traces = iter_rows(layout.item_traces, ItemStatus, batch_rows)
-    named = quarantine.filter(pl.col("stage").is_in(ITEM_TABLE_STAGES))
+    named = quarantine.filter(pl.col("stage").is_in(list(ITEM_TABLE_STAGES)))
     items = item_table(traces, _rows(named, QuarantineRow), counts.shown)
     write_rows(layout.items_table, items, ITEMS)
     stats.flow["items_named"] = len(items)
@@ -676,7 +678,7 @@ def publish_records(
     )
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
     coverage = reviewed.coverage() if reviewed else None
-    card = card_data(cfg, counts, studies, quarantine, shard_files, coverage)
+    card = card_data(cfg, counts, studies, table, shard_files, coverage)
     card.licences = licences()
     card.label_methods = label_methods()
     card.shard_tag = counts.tag
@@ -712,13 +714,9 @@ def publish_records(
     return report
 
 
-def _rows(lf: pl.LazyFrame, cls: type) -> list:
-    return [from_row(cls, row) for row in lf.collect().iter_rows(named=True)]
-
-
-def _built_quarantine(layout: BuildLayout) -> pl.LazyFrame:
+def _built_quarantine(layout: BuildLayout) -> Rows:
     """The quarantine rows of the last build, less those of the review stage."""
-    return pl.scan_parquet(layout.quarantine).filter(pl.col("stage") != Stage.REVIEW.value)
+    return Rows.of([layout.quarantine]).filter(pl.col("stage") != Stage.REVIEW.value)
 
 
 def _previous_stats(layout: BuildLayout) -> dict:
@@ -760,10 +758,11 @@ def republish(cfg: BuildConfig, layout: BuildLayout) -> BuildReport:
     previous = _previous_stats(layout)
     _reset(layout.merge)
     base = layout.merge / "quarantine_built.parquet"
-    _built_quarantine(layout).sink_parquet(base)  # publish rewrites the table itself
+    batch_rows = cfg.finalize.batch_rows  # publish rewrites the table itself: a copy first
+    sort_to_parquet(_built_quarantine(layout), [], base, QUARANTINE, layout.merge, batch_rows)
     flow = Counter(previous["stats"]["flow"])
     notes = list(previous.get("notes", []))
-    return publish_records(cfg, layout, flow, notes, pl.scan_parquet(base))
+    return publish_records(cfg, layout, flow, notes, Rows.of([base]))
 
 
 @contextlib.contextmanager

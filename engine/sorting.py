@@ -1,6 +1,9 @@
-"""Sorting a table that need not fit in memory (an external merge sort), for the streaming
-finalize: polars streams the query's rows into an unsorted file, each batch of
-``batch_rows`` is sorted (polars, stable) into a run on disk, and the runs are merged
+"""Rows of many Parquet files, and sorting them when they need not fit in memory (an
+external merge sort), for the streaming finalize. ``Rows`` reads its files one after
+another, a batch at a time, applying row-wise polars steps (filters, new columns) to each
+batch: polars never scans all chunk files at once (its multi-file scan holds buffers per
+file). ``sort_to_parquet`` sorts batches of ``batch_rows`` (polars, stable) into runs on
+disk, and the runs are merged
 (``heapq.merge``, stable: ties keep their input order), at most ``FAN_IN`` at a time. Only
 a batch, or ``FAN_IN`` small read buffers, is held at once. The result is a Parquet file of
 the given Arrow schema (``schemas.tables``: its types and nullability, not polars' own),
@@ -11,7 +14,8 @@ from __future__ import annotations
 import heapq
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,51 @@ FAN_IN = 16
 
 # A sort key: columns, each with the value a null sorts as (None: the column has no nulls).
 SortKey = Sequence[tuple[str, Any]]
+
+
+Step = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows of Parquet files, in file order, each file with its row-wise steps."""
+
+    parts: tuple[tuple[Path, tuple[Step, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, paths: Iterable[Path]) -> Rows:
+        return cls(tuple((Path(p), ()) for p in paths))
+
+    def then(self, step: Step) -> Rows:
+        """``step`` (row-wise: a filter, columns computed from the row) on every row."""
+        return Rows(tuple((path, (*steps, step)) for path, steps in self.parts))
+
+    def filter(self, predicate: pl.Expr) -> Rows:
+        return self.then(lambda lf: lf.filter(predicate))
+
+    def __add__(self, other: Rows) -> Rows:
+        return Rows(self.parts + other.parts)
+
+    def batches(self, batch_rows: int) -> Iterator[pl.DataFrame]:
+        """Non-empty batches of at most ``batch_rows`` rows, in order."""
+        for path, steps in self.parts:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+                lf = pl.from_arrow(pa.Table.from_batches([batch])).lazy()  # type: ignore[union-attr]
+                for step in steps:
+                    lf = step(lf)
+                frame = lf.collect()
+                if frame.height:
+                    yield frame
+
+    def dicts(self, batch_rows: int = 1024) -> Iterator[dict]:
+        for frame in self.batches(batch_rows):
+            yield from frame.iter_rows(named=True)
+
+    def frame(self, *columns: str) -> pl.DataFrame | None:
+        """The given columns of every row, in memory (for narrow columns); None when there
+        are no rows."""
+        frames = [f.select(columns) for f in self.batches(4096)]
+        return pl.concat(frames) if frames else None
 
 
 def key_exprs(key: SortKey) -> list[pl.Expr]:
@@ -56,31 +105,40 @@ def _write(rows: Iterator[dict], path: Path, schema: pa.Schema, batch_rows: int)
 
 
 def sort_to_parquet(
-    lf: pl.LazyFrame,
+    rows: Rows,
     key: SortKey,
     path: Path,
     schema: pa.Schema,
     scratch: Path,
     batch_rows: int,
 ) -> None:
-    """Write the rows of ``lf`` sorted by ``key`` (stable; an empty key keeps their order)
+    """Write ``rows`` sorted by ``key`` (stable; an empty key keeps their order)
     as the Parquet file ``path`` of ``schema``, holding about ``batch_rows`` rows at a
     time."""
     scratch.mkdir(parents=True, exist_ok=True)
     stem = f"{path.stem}.{uuid.uuid4().hex[:8]}"
-    unsorted = scratch / f"{stem}.in.parquet"
-    lf.sink_parquet(unsorted, row_group_size=batch_rows)
     read_rows = max(1, batch_rows // FAN_IN)
     runs: list[Path] = []
     exprs = key_exprs(key)
-    for i, batch in enumerate(pq.ParquetFile(unsorted).iter_batches(batch_size=batch_rows)):
-        frame = pl.from_arrow(pa.Table.from_batches([batch]))
+
+    def write_run(frames: list[pl.DataFrame]) -> None:
+        frame = pl.concat(frames)
         if exprs:
-            frame = frame.sort(exprs, maintain_order=True)  # type: ignore[union-attr]
-        runs.append(scratch / f"{stem}.run{i}.parquet")
-        frame.write_parquet(runs[-1], row_group_size=read_rows)  # type: ignore[union-attr]
-        del frame
-    unsorted.unlink()
+            frame = frame.sort(exprs, maintain_order=True)
+        runs.append(scratch / f"{stem}.run{len(runs)}.parquet")
+        frame.write_parquet(runs[-1], row_group_size=read_rows)
+
+    pending: list[pl.DataFrame] = []
+    n_pending = 0
+    for frame in rows.batches(batch_rows):
+        pending.append(frame)
+        n_pending += frame.height
+        if n_pending >= batch_rows:
+            write_run(pending)
+            pending, n_pending = [], 0
+    if pending:
+        write_run(pending)
+    del pending
     order = _row_key(key)
     level = 0
     while len(runs) > FAN_IN:  # merge FAN_IN runs at a time until FAN_IN are left

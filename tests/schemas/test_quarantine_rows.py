@@ -65,7 +65,7 @@ def test_duplicate_image_rows_come_from_the_factory() -> None:
     first, copy = study(study_id="study-a"), study(study_id="study-b")
     r = dataclasses.replace(grounding("rec-dup"), image=ImageRef.of(copy))
     studies = pl.from_arrow(pa.Table.from_pylist([to_row(first), to_row(copy)], schema=STUDY))
-    dropped = duplicate_studies(studies.lazy(), ["ds"])
+    dropped = duplicate_studies(studies, ["ds"])
     assert dropped == {"study-b": Keeper("study-a", first.source_dataset)}
     rows = duplicate_image_rows([grounding("rec-kept"), r], dropped, {"study-b": "/in/b.png"})
     assert rows == [
