@@ -442,9 +442,10 @@ def _reset(folder: Path) -> None:
 def finalize(
     cfg: BuildConfig, layout: BuildLayout, plan: Plan, chunks: list[ChunkHandle]
 ) -> BuildReport:
-    """Merge the chunk files (polars queries over them), set duplicates aside, add the
-    sequences across patients, write the tables, then publish (reviews, shards, card,
-    manifest). No step holds every record."""
+    """Merge the chunk files (read a file batch at a time, polars steps per batch), set
+    duplicates aside, add the sequences across patients, write the tables sorted (out of
+    core: ``engine.sorting``), then publish (reviews, shards, card, manifest). No step holds
+    every record."""
     _reset(layout.merge)
     stats = merged_stats(chunks)  # its flow counts (publish counts the quarantine rows)
     stats.count("label_rows_read", plan.n_label_rows)
@@ -464,11 +465,11 @@ def finalize(
         ids = sorted(dropped)
         studies = studies.filter(~pl.col("study_id").is_in(ids))
         findings = findings.filter(~pl.col("study_id").is_in(ids))
-        for family, lf in records.items():
+        for family, rows in records.items():
             hit = _shows_any(family, ids)
-            shown = _rows(lf.filter(hit), RECORD_TYPES[family])
-            added += duplicate_image_rows(shown, dropped, paths)
-            records[family] = lf.filter(~hit)
+            dupes = _rows(rows.filter(hit), RECORD_TYPES[family])  # few: held while named
+            added += duplicate_image_rows(dupes, dropped, paths)
+            records[family] = rows.filter(~hit)
     if cfg.records.sequences:
         kept, invalid = add_across_records(
             layout, studies, findings, paths, stats, seed=cfg.records.seed

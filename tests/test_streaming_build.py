@@ -156,3 +156,41 @@ def test_kill_during_shard_publish_keeps_the_previous_release(tmp_path: Path) ->
     assert json.loads((out / "manifest.json").read_text())["dataset_version"] == (
         report.dataset_version
     )
+
+
+def test_release_counts_give_the_writers_tag_and_the_gallerys_picks() -> None:
+    """One streaming pass gives ``content_tag``'s hash and a set of candidates from which
+    ``pick_records`` picks what it picks from all records."""
+    import dataclasses
+
+    from engine.release_counts import GALLERY_SIZE, ReleaseCounts
+    from schemas.records import ImageRef
+    from shards.gallery import pick_records
+    from shards.writer import content_tag
+    from tests.annotation.records import grounding, sequence
+
+    records = [
+        dataclasses.replace(
+            grounding(f"rec-{i:03d}", task=("a", "b", "c")[i % 3], source=f"s{i % 4}"),
+            image=ImageRef(f"study-{i % 7}", 200, 100, ("XR", "CT")[i // 30]),
+        )
+        for i in range(40)
+    ] + [sequence("rec-z")]
+    sha = {f"study-{i}": f"{i:064x}" for i in range(7)}
+    counts = ReleaseCounts(sha)
+    for record in records:
+        counts.add(record)
+    assert counts.tag == content_tag(reversed(records), sha)
+    assert len(counts.gallery) < len(records)
+    assert pick_records(counts.gallery, GALLERY_SIZE) == pick_records(records, GALLERY_SIZE)
+    assert counts.shown == {
+        "study-0": 6,
+        "study-1": 7,  # and the sequence's two images
+        "study-2": 7,
+        "study-3": 6,
+        "study-4": 6,
+        "study-5": 5,
+        "study-6": 5,
+    }
+    with pytest.raises(ValueError, match="out of record-id order"):
+        counts.add(records[0])
