@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 import engine.pipeline as pipeline
@@ -58,6 +59,16 @@ def test_release_bytes_are_those_of_the_in_memory_finalize(
     assert report.stats["quarantine"]["publish"]["duplicate_image"] > 0
     assert verify(tmp_path / "out") == []
     assert manifest_sha256(tmp_path / "out") == REFERENCE_MANIFEST_SHA256
+    tables = tmp_path / "out" / "_build" / "tables"
+    rows = pq.read_table(tables / "quarantine.parquet").to_pylist()
+    assert len(rows) == report.stats["quarantine"]["publish"]["duplicate_image"] == 105
+    order = [(r["source_dataset"], r["source_ref"], r["record_id"]) for r in rows]
+    assert order == sorted(order) and {r["source_dataset"] for r in rows} == {"copy"}
+    for family in ("grounding", "cot", "sequence"):
+        ids = pq.read_table(tables / f"records_{family}.parquet").column("record_id").to_pylist()
+        assert ids == sorted(ids) and len(ids) == len(set(ids)) > 0
+    items = pq.read_table(tables / "items.parquet").to_pylist()
+    assert len(items) == 20 and {i["status"] for i in items} == {"published", "quarantined"}
 
 
 def test_batch_size_changes_nothing_in_the_release(pinned_code_version, tmp_path: Path) -> None:
@@ -70,9 +81,7 @@ def test_batch_size_changes_nothing_in_the_release(pinned_code_version, tmp_path
 
 def test_chunk_files_and_handles(tmp_path: Path) -> None:
     """Each chunk's rows are Parquet files in its own folder; the counts of its handle are
-    the rows of its files, and the tables are the union of the chunks'."""
-    import pyarrow.parquet as pq
-
+    the rows of its files."""
     from engine.chunk_files import CHUNK_TABLES
     from engine.pipeline import ChunkContext, chunk_items, plan_build, prepare_output
     from engine.pipeline import process_chunk as process
