@@ -124,6 +124,13 @@ class PngConfig(_Strict):
     strategy: Literal["default", "filtered", "huffman", "rle"] = PNG_STRATEGY
 
 
+class FinalizeConfig(_Strict):
+    """How finalize streams the chunk files: rows held per batch while writing tables and
+    shards (memory, not output: the release is the same for any value)."""
+
+    batch_rows: int = Field(default=256, ge=1, le=1_000_000)
+
+
 class BuildConfig(_Strict):
     name: str = "medsg"
     version: str = "0.1.0"
@@ -139,6 +146,7 @@ class BuildConfig(_Strict):
     split: SplitConfig = SplitConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     records: RecordsConfig = RecordsConfig()
+    finalize: FinalizeConfig = FinalizeConfig()
     review: ReviewConfig = ReviewConfig()
 
     @field_validator("sources")
@@ -154,9 +162,10 @@ class BuildConfig(_Strict):
 
     def fingerprint(self) -> str:
         """A hash of every setting that changes the release (used in cache keys and the
-        card); how the work is spread (runner, chunk size) does not."""
+        card); how the work is spread (runner, chunk size, finalize batches) does not."""
         blob = json.dumps(
-            self.model_dump(mode="json", exclude={"runner", "chunk_size"}), sort_keys=True
+            self.model_dump(mode="json", exclude={"runner", "chunk_size", "finalize"}),
+            sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

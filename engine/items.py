@@ -5,6 +5,7 @@ label file or folder names ends ``published`` (with its number of records) or
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from schemas.enums import Reason, Stage, Unit
@@ -15,6 +16,8 @@ from sources.context import ItemContext, ItemOutput
 PUBLISHED = "published"
 QUARANTINED = "quarantined"
 _STAGE_ORDER = {s.value: i for i, s in enumerate(Stage)}
+# The quarantine rows ``item_table`` looks at: the others never change an item's status.
+ITEM_TABLE_STAGES = (Stage.PLAN.value, Stage.PUBLISH.value, Stage.REVIEW.value)
 
 
 def trace_item(
@@ -39,14 +42,26 @@ def _first(rows: list[QuarantineRow]) -> QuarantineRow | None:
     return min(item_rows, key=lambda r: _STAGE_ORDER.get(r.stage, 99), default=None)
 
 
-def item_table(
-    traces: list[ItemStatus], quarantine: list[QuarantineRow], records: list[Record]
-) -> list[ItemStatus]:
-    """The final status of every named input: the processed items (published when a
-    published record shows one of their images) and the items set aside while planning."""
+def images_shown(records: Iterable[Record]) -> Counter[str]:
+    """Study id -> published records that show it."""
     shown: Counter[str] = Counter()
     for record in records:
-        shown.update({ref.study_id for ref in record_images(record)})
+        count_shown(shown, record)
+    return shown
+
+
+def count_shown(shown: Counter[str], record: Record) -> None:
+    shown.update({ref.study_id for ref in record_images(record)})
+
+
+def item_table(
+    traces: Iterable[ItemStatus], quarantine: Iterable[QuarantineRow], shown: Mapping[str, int]
+) -> list[ItemStatus]:
+    """The final status of every named input: the processed items (published when a
+    published record shows one of their images: ``shown``, see ``images_shown``) and the
+    items set aside while planning. ``quarantine`` needs only the rows of the plan, publish
+    and review stages (``ITEM_TABLE_STAGES``)."""
+    quarantine = list(quarantine)
     later: dict[str, list[QuarantineRow]] = {}
     for row in quarantine:
         if row.item_id and row.stage in (Stage.PUBLISH.value, Stage.REVIEW.value):
@@ -55,7 +70,7 @@ def item_table(
     traced = set()
     for trace in traces:
         traced.update([trace.item_id, *trace.study_ids])
-        n = sum(shown[s] for s in trace.study_ids)
+        n = sum(shown.get(s, 0) for s in trace.study_ids)
         if n:
             table.append(replace(trace, status=PUBLISHED, stage=None, reason=None, n_records=n))
             continue

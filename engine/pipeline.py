@@ -7,25 +7,39 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import heapq
+import itertools
 import json
+import shutil
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 import engine
 from annotation.ledger import save_published
 from annotation.review import METRICS_FILE, review_records
+from engine.chunk_files import (
+    ChunkHandle,
+    SourcePaths,
+    iter_rows,
+    merged_stats,
+    remove_other_chunks,
+    write_chunk,
+    write_rows,
+)
 from engine.config import BuildConfig
-from engine.items import item_table, trace_item
+from engine.items import ITEM_TABLE_STAGES, item_table, trace_item
+from engine.release_counts import GALLERY_SIZE, ReleaseCounts
+from engine.sorting import Rows, SortKey, sort_to_parquet
 from engine.stats import BuildStats
 from records.sequences.across import across_sequences
-from schemas.arrow import from_row, to_row
-from schemas.enums import Reason, Stage, Unit
+from schemas.arrow import from_row
+from schemas.enums import Reason, RecordFamily, Stage, Unit
 from schemas.identity import Pseudonymizer
 from schemas.records import (
     RECORD_TYPES,
@@ -46,7 +60,7 @@ from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
 from shards.lock import release_lock
 from shards.publish import check_output_folder, check_release, publish, recover, reset_staging
-from shards.writer import config_name, content_tag, shard_order, write_shards
+from shards.writer import shard_order, write_shards
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
 from sources.imaging import DEFAULT_MAX_PIXELS, PNG_COMPRESS_LEVEL, PNG_STRATEGY
@@ -144,6 +158,9 @@ class ChunkContext:
 
 @dataclass
 class ChunkResult:
+    """The rows of one chunk while it is processed (and of a whole build, in memory, for
+    review: ``load_built``)."""
+
     studies: list[Study] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
@@ -156,18 +173,17 @@ class ChunkResult:
         self.quarantine.extend(rows)
         self.stats.set_aside(rows)
 
-    def merge(self, other: ChunkResult) -> None:
-        self.studies += other.studies
-        self.findings += other.findings
-        self.records += other.records
-        self.quarantine += other.quarantine
-        self.source_paths.update(other.source_paths)
-        self.stats.merge(other.stats)
-        self.items += other.items
+
+def chunk_id(items: list[SourceItem], ctx: ChunkContext) -> str:
+    """Same items (ids, labels, file size and time), same settings, same code: same id (the
+    chunk's folder under ``_build/chunks`` and its cache key)."""
+    parts = (code_version(), repr(ctx), *(i.fingerprint() for i in items))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
-    """Process each item of a chunk (its source's processor), then validate its records."""
+def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkHandle:
+    """Process each item of a chunk (its source's processor), validate its records, and
+    write the chunk's rows as files (``engine.chunk_files``); the handle to them."""
     item_ctx = ItemContext(
         layout=BuildLayout(Path(ctx.out)),
         ids=Pseudonymizer(ctx.salt),
@@ -184,7 +200,19 @@ def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
     result = ChunkResult()
     for item in items:
         _process_item(item, item_ctx, checker, result)
-    return result
+    by_family = {f"records_{family}": [] for family in RECORD_SCHEMAS}
+    for record in result.records:
+        by_family[f"records_{record.family}"].append(record)
+    tables = {
+        "studies": result.studies,
+        "findings": result.findings,
+        **by_family,
+        "quarantine": result.quarantine,
+        "items": result.items,
+    }
+    return write_chunk(
+        item_ctx.layout, chunk_id(items, ctx), tables, result.stats, result.source_paths
+    )
 
 
 def _process_item(
@@ -295,30 +323,74 @@ class BuildReport:
         return lines
 
 
-def merge_results(results: list[ChunkResult]) -> ChunkResult:
-    merged = ChunkResult()
-    for r in results:
-        merged.merge(r)
-    return merged
+# The quarantine table's order: source, file, row, stage, reason, record (a stable sort).
+QUARANTINE_ORDER: SortKey = (
+    ("source_dataset", None),
+    ("source_ref", None),
+    ("row_number", 0),
+    ("stage", None),
+    ("reason", None),
+    ("record_id", ""),
+)
 
 
-def drop_duplicate_images(merged: ChunkResult, source_order: list[str]) -> None:
+@dataclass(frozen=True)
+class Keeper:
+    """The study kept for an image whose pixels other studies repeat."""
+
+    study_id: str
+    source_dataset: str
+
+
+def duplicate_studies(studies: pl.DataFrame | None, source_order: list[str]) -> dict[str, Keeper]:
     """Studies whose published pixels are identical to an earlier study's (config order of
-    the sources, then study id) are set aside with their records."""
+    the sources, then study id): study id -> the study kept. ``studies``: their columns
+    study_id, source_dataset and image_sha256 (narrow, in memory)."""
+    if studies is None:
+        return {}
     rank = {name: i for i, name in enumerate(source_order)}
-    first: dict[str, Study] = {}
-    dropped: dict[str, Study] = {}
-    for study in sorted(merged.studies, key=lambda s: (rank.get(s.source_dataset, 0), s.study_id)):
-        keeper = first.setdefault(study.image_sha256, study)
-        if keeper is not study:
-            dropped[study.study_id] = keeper
-    if not dropped:
-        return
-    kept_records, rows = [], []
-    for record in merged.records:
+    first = pl.col("study_id").first().over("image_sha256")
+    dupes = (
+        studies.lazy()
+        .with_columns(
+            pl.col("source_dataset")
+            .replace_strict(rank, default=0, return_dtype=pl.Int64)
+            .alias("_rank")
+        )
+        .sort("_rank", "study_id")
+        .with_columns(
+            first.alias("_keeper"),
+            pl.col("source_dataset").first().over("image_sha256").alias("_keeper_source"),
+        )
+        .filter(pl.col("study_id") != pl.col("_keeper"))
+        .collect()
+    )
+    return {
+        row["study_id"]: Keeper(row["_keeper"], row["_keeper_source"])
+        for row in dupes.iter_rows(named=True)
+    }
+
+
+def _image_ids(family: str) -> pl.Expr:
+    """The study ids of a record's images, in order (a list column)."""
+    if family == RecordFamily.SEQUENCE.value:
+        return pl.col("images").list.eval(pl.element().struct.field("study_id"))
+    return pl.concat_list(pl.col("image").struct.field("study_id"))
+
+
+def _shows_any(family: str, study_ids: list[str]) -> pl.Expr:
+    return _image_ids(family).list.eval(pl.element().is_in(study_ids)).list.any()
+
+
+def duplicate_image_rows(
+    records: Iterable[Record], dropped: Mapping[str, Keeper], source_paths: Mapping[str, str]
+) -> list[QuarantineRow]:
+    """The ``duplicate_image`` rows of records that show a dropped study (named by the first
+    such image of the record)."""
+    rows = []
+    for record in records:
         refs = [ref.study_id for ref in record_images(record) if ref.study_id in dropped]
         if not refs:
-            kept_records.append(record)
             continue
         keeper = dropped[refs[0]]
         rows.append(
@@ -328,184 +400,300 @@ def drop_duplicate_images(merged: ChunkResult, source_order: list[str]) -> None:
                 Reason.DUPLICATE_IMAGE,
                 f"the image has the same pixels as study {keeper.study_id} of "
                 f"{keeper.source_dataset}, which is kept",
-                merged.source_paths.get(refs[0], ""),
+                source_paths.get(refs[0], ""),
                 item_id=refs[0],
             )
         )
-    merged.records = kept_records
-    merged.studies = [s for s in merged.studies if s.study_id not in dropped]
-    merged.findings = [f for f in merged.findings if f.study_id not in dropped]
-    merged.set_aside(rows)
+    return rows
 
 
-def _write_table(path: Path, rows: list[dict], schema: pa.Schema) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+def _rows(rows: Rows, cls: type) -> list:
+    return [from_row(cls, row) for row in rows.dicts()]
 
 
-def write_tables(layout: BuildLayout, merged: ChunkResult) -> None:
-    """Studies, findings and records per family as Parquet in the build folder: the records
-    as built and validated, before review (a sync re-applies reviews to them). The
-    quarantine table is written when publishing (``publish_records``): it includes the
-    records set aside in review."""
-    _write_table(
-        layout.tables / "studies.parquet",
-        [to_row(s) for s in sorted(merged.studies, key=lambda s: s.study_id)],
-        STUDY,
+def add_across_records(
+    layout: BuildLayout,
+    studies: Rows,
+    findings: Rows,
+    source_paths: Mapping[str, str],
+    stats: BuildStats,
+    *,
+    seed: int,
+) -> tuple[list[Record], list[QuarantineRow]]:
+    """Sequence records across patients (concept, referring), validated like the others:
+    (kept, set aside). The studies and findings are held while they are drawn."""
+    found = findings.frame("study_id")
+    shown = [] if found is None else found["study_id"].unique().to_list()
+    built = across_sequences(  # only the studies with findings: the ones sequences may show
+        _rows(studies.filter(pl.col("study_id").is_in(shown)), Study),
+        _rows(findings, Finding),
+        seed=seed,
     )
-    _write_table(
-        layout.tables / "findings.parquet",
-        [to_row(f) for f in sorted(merged.findings, key=lambda f: f.finding_id)],
-        FINDING,
+    kept, invalid = validate_records(
+        built,
+        ImageChecker(resolve=layout.image_path),
+        source_ref=lambda r: source_paths.get(record_images(r)[0].study_id, ""),
     )
+    stats.count("records_built", len(built))
+    stats.count("records_valid", len(kept))
+    return kept, invalid
+
+
+def _reset(folder: Path) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def finalize(
+    cfg: BuildConfig, layout: BuildLayout, plan: Plan, chunks: list[ChunkHandle]
+) -> BuildReport:
+    """Merge the chunk files (read a file batch at a time, polars steps per batch), set
+    duplicates aside, add the sequences across patients, write the tables sorted (out of
+    core: ``engine.sorting``), then publish (reviews, shards, card, manifest). No step holds
+    every record."""
+    _reset(layout.merge)
+    stats = merged_stats(chunks)  # its flow counts (publish counts the quarantine rows)
+    stats.count("label_rows_read", plan.n_label_rows)
+    stats.count("items_planned", len(plan.items))
+    paths = SourcePaths(chunks)
+
+    def scan_chunks(name: str, extra: tuple[Path, ...] = ()) -> Rows:
+        return Rows.of([*(h.table(name) for h in chunks), *extra])
+
+    studies, findings = scan_chunks("studies"), scan_chunks("findings")
+    records = {family: scan_chunks(f"records_{family}") for family in RECORD_SCHEMAS}
+    added = list(plan.quarantine)
+    narrow = studies.frame("study_id", "source_dataset", "image_sha256")
+    dropped = duplicate_studies(narrow, [s.dataset for s in cfg.sources])
+    del narrow
+    if dropped:
+        ids = sorted(dropped)
+        studies = studies.filter(~pl.col("study_id").is_in(ids))
+        findings = findings.filter(~pl.col("study_id").is_in(ids))
+        for family, rows in records.items():
+            hit = _shows_any(family, ids)
+            dupes = _rows(rows.filter(hit), RECORD_TYPES[family])  # few: held while named
+            added += duplicate_image_rows(dupes, dropped, paths)
+            records[family] = rows.filter(~hit)
+    if cfg.records.sequences:
+        kept, invalid = add_across_records(
+            layout, studies, findings, paths, stats, seed=cfg.records.seed
+        )
+        across = layout.merge / "records_sequence_across.parquet"
+        write_rows(across, kept, RECORD_SCHEMAS[RecordFamily.SEQUENCE.value])
+        records[RecordFamily.SEQUENCE.value] += Rows.of([across])
+        added += invalid
+    write_rows(layout.merge / "quarantine_added.parquet", added, QUARANTINE)
+    quarantine = scan_chunks("quarantine", (layout.merge / "quarantine_added.parquet",))
+    write_tables(layout, cfg.finalize.batch_rows, studies, findings, records, scan_chunks("items"))
+    notes = list(plan.notes)
+    report = publish_records(cfg, layout, stats.flow, notes, quarantine)
+    remove_other_chunks(layout, [h.chunk_id for h in chunks])
+    return report
+
+
+def write_tables(
+    layout: BuildLayout,
+    batch_rows: int,
+    studies: Rows,
+    findings: Rows,
+    records: Mapping[str, Rows],
+    traces: Rows,
+) -> None:
+    """Studies, findings and records per family as Parquet in the build folder, sorted by
+    id: the records as built and validated, before review (a sync re-applies reviews to
+    them); and the chunks' item traces. The quarantine table is written when publishing
+    (``publish_records``): it includes the records set aside in review."""
+
+    def sink(rows: Rows, by: str, path: Path, schema: pa.Schema) -> None:
+        key = [(by, None)] if by else []
+        sort_to_parquet(rows, key, path, schema, layout.merge, batch_rows)
+
+    sink(studies, "study_id", _table(layout, "studies"), STUDY)
+    sink(findings, "finding_id", _table(layout, "findings"), FINDING)
     for family, schema in RECORD_SCHEMAS.items():
-        rows = [to_row(r) for r in merged.records if r.family == family]
-        _write_table(layout.tables / f"records_{family}.parquet", rows, schema)
-    _write_table(layout.item_traces, [to_row(i) for i in merged.items], ITEMS)
+        sink(records[family], "record_id", _table(layout, f"records_{family}"), schema)
+    sink(traces, "", layout.item_traces, ITEMS)
 
 
-def sort_quarantine(rows: list[QuarantineRow]) -> list[QuarantineRow]:
-    return sorted(
-        rows,
-        key=lambda q: (
-            q.source_dataset,
-            q.source_ref,
-            q.row_number or 0,
-            q.stage,
-            q.reason,
-            q.record_id or "",
-        ),
+def _table(layout: BuildLayout, name: str) -> Path:
+    return layout.tables / f"{name}.parquet"
+
+
+def _records_in_shard_order(layout: BuildLayout, family: str, batch_rows: int) -> Iterator[Record]:
+    """A family's records in ``shards.writer.shard_order`` (config, split, record id),
+    read back in batches from a sorted run on disk."""
+    config = (
+        pl.format("sequence_{}img", pl.col("images").list.len())  # shards.writer.config_name
+        if family == RecordFamily.SEQUENCE.value
+        else pl.lit(family)
     )
+    run = layout.merge / f"shard_order_{family}.parquet"
+    sort_to_parquet(
+        Rows.of([_table(layout, f"records_{family}")]).then(
+            lambda lf: lf.with_columns(config.alias("_config"))
+        ),
+        [("_config", None), ("split", None), ("record_id", None)],
+        run,
+        RECORD_SCHEMAS[family].append(pa.field("_config", pa.string())),
+        layout.merge,
+        batch_rows,
+    )
+    yield from iter_rows(run, RECORD_TYPES[family], batch_rows)
+
+
+def _published_streams(
+    layout: BuildLayout, batch_rows: int
+) -> tuple[Callable[[], Iterator[Record]], Callable[[], Iterator[Record]]]:
+    """The records of the tables in record-id order and in shard order (each a fresh
+    streaming pass over the tables)."""
+    families = sorted(RECORD_SCHEMAS)  # config names start with the family: shard order
+
+    def by_id() -> Iterator[Record]:
+        runs = [
+            iter_rows(_table(layout, f"records_{f}"), RECORD_TYPES[f], batch_rows) for f in families
+        ]
+        return heapq.merge(*runs, key=lambda r: r.record_id)
+
+    def by_shard() -> Iterator[Record]:
+        return itertools.chain.from_iterable(
+            _records_in_shard_order(layout, f, batch_rows) for f in families
+        )
+
+    return by_id, by_shard
+
+
+def load_records(layout: BuildLayout) -> list[Record]:
+    """Every record of the tables, in record-id order (in memory)."""
+    records: list[Record] = []
+    for family in RECORD_SCHEMAS:
+        records += iter_rows(_table(layout, f"records_{family}"), RECORD_TYPES[family], 4096)
+    return sorted(records, key=lambda r: r.record_id)
 
 
 def card_data(
-    cfg: BuildConfig, merged: ChunkResult, shard_files, review: dict | None = None
+    cfg: BuildConfig,
+    counts: ReleaseCounts,
+    studies: pl.LazyFrame,
+    quarantine: pl.LazyFrame,
+    shard_files,
+    review: dict | None = None,
 ) -> CardData:
-    configs: dict[str, Counter] = {}
-    for r in merged.records:
-        configs.setdefault(config_name(r), Counter())[r.split] += 1
+    """The card's counts: of the records (``counts``, gathered while streaming them), of
+    the published studies and of the quarantine table (polars)."""
     shards: dict[str, Counter] = {}
     for sf in shard_files:
         shards.setdefault(sf.config, Counter())[sf.split] += 1
-    patients: dict[str, set[str]] = {}
-    for s in merged.studies:
-        patients.setdefault(s.split, set()).add(s.patient_id)
+    study_cols = studies.select("modality", "source_dataset", "licence", "split", "patient_id")
+    modalities = study_cols.group_by("modality").len().collect()
+    licences_by_source = study_cols.unique("source_dataset", keep="last", maintain_order=True)
+    patients = study_cols.group_by("split").agg(pl.col("patient_id").n_unique()).collect()
+    reasons = quarantine.group_by("source_dataset", "stage", "reason").len().collect()
     return CardData(
         name=cfg.name,
         version=cfg.version,
         code_version=code_version(),
-        dataset_configs={c: dict(v) for c, v in configs.items()},
+        dataset_configs={c: dict(v) for c, v in counts.configs.items()},
         shard_counts={c: dict(v) for c, v in shards.items()},
-        records_by_source_task=Counter(
-            (r.provenance.source_dataset, r.family, r.task) for r in merged.records
-        ),
-        records_by_modality=Counter(
-            (record_images(r)[0].modality, r.family) for r in merged.records
-        ),
-        images_by_modality=Counter(s.modality for s in merged.studies),
-        review_states=Counter(r.provenance.review_state for r in merged.records),
-        licences_by_source={s.source_dataset: s.licence for s in merged.studies},
-        quarantine_by_reason=Counter(
-            (q.source_dataset, q.stage, q.reason) for q in merged.quarantine
-        ),
-        patients_by_split=Counter({k: len(v) for k, v in patients.items()}),
-        records_by_extractor=Counter(
-            (r.provenance.extractor, r.provenance.extractor_version) for r in merged.records
-        ),
+        records_by_source_task=counts.by_source_task,
+        records_by_modality=counts.by_modality,
+        images_by_modality=Counter(dict(modalities.iter_rows())),
+        review_states=counts.review_states,
+        licences_by_source={
+            r["source_dataset"]: r["licence"]
+            for r in licences_by_source.collect().iter_rows(named=True)
+        },
+        quarantine_by_reason=Counter({(s, st, r): n for s, st, r, n in reasons.iter_rows()}),
+        patients_by_split=Counter(dict(patients.iter_rows())),
+        records_by_extractor=counts.by_extractor,
         config_fingerprint=cfg.fingerprint(),
         review=review,
         public_salt=cfg.privacy.public,
     )
 
 
-def add_across_records(layout: BuildLayout, merged: ChunkResult, *, seed: int) -> None:
-    """Sequence records across patients (concept, referring), validated like the others."""
-    built = across_sequences(merged.studies, merged.findings, seed=seed)
-    kept, invalid = validate_records(
-        built,
-        ImageChecker(resolve=layout.image_path),
-        source_ref=lambda r: merged.source_paths.get(record_images(r)[0].study_id, ""),
-    )
-    merged.stats.count("records_built", len(built))
-    merged.stats.count("records_valid", len(kept))
-    merged.records += kept
-    merged.set_aside(invalid)
-
-
-def write_release_extras(layout: BuildLayout, merged: ChunkResult) -> bool:
+def write_release_extras(layout: BuildLayout, counts: ReleaseCounts) -> bool:
     """LICENSES.md and the preview gallery, into the staging folder; True when a gallery
     was drawn."""
-    by_licence = Counter(r.provenance.licence for r in merged.records)
-    sources: dict[str, set[str]] = {}
-    for r in merged.records:
-        sources.setdefault(r.provenance.licence, set()).add(r.provenance.source_dataset)
     (layout.staging / "LICENSES.md").write_text(
-        licences_markdown(dict(by_licence), {k: sorted(v) for k, v in sources.items()}, licences())
+        licences_markdown(
+            dict(counts.by_licence),
+            {k: sorted(v) for k, v in counts.sources_by_licence.items()},
+            licences(),
+        )
     )
-    gallery = render_gallery(merged.records, lambda sid: layout.image_path(sid).read_bytes())
+    gallery = render_gallery(
+        counts.gallery, lambda sid: layout.image_path(sid).read_bytes(), n=GALLERY_SIZE
+    )
     if gallery is not None:
         (layout.staging / "gallery.png").write_bytes(gallery)
     return gallery is not None
 
 
-def finalize(
-    cfg: BuildConfig, layout: BuildLayout, plan: Plan, results: list[ChunkResult]
-) -> BuildReport:
-    """Merge chunk results, set duplicates aside, write tables, then publish (reviews,
-    shards, card, manifest)."""
-    merged = merge_results(results)
-    merged.set_aside(plan.quarantine)
-    merged.stats.count("label_rows_read", plan.n_label_rows)
-    merged.stats.count("items_planned", len(plan.items))
-    drop_duplicate_images(merged, [s.dataset for s in cfg.sources])
-    if cfg.records.sequences:
-        add_across_records(layout, merged, seed=cfg.records.seed)
-    merged.records.sort(key=lambda r: r.record_id)
-    write_tables(layout, merged)
-    return publish_records(cfg, layout, merged, list(plan.notes))
-
-
 def publish_records(
-    cfg: BuildConfig, layout: BuildLayout, merged: ChunkResult, notes: list[str]
+    cfg: BuildConfig,
+    layout: BuildLayout,
+    flow: Counter,
+    notes: list[str],
+    quarantine: Rows,
 ) -> BuildReport:
     """Apply the expert reviews (when review is enabled), then write the quarantine table,
-    shards, card and manifest. ``merged`` holds the validated records before review."""
-    records, quarantine, stats = merged.records, list(merged.quarantine), merged.stats
+    the item table, shards, card and manifest. The records are the tables' (validated,
+    before review); ``quarantine`` the rows set aside before review, in the order they were
+    set aside; ``flow`` the build's flow counts. Without review the records stream from the
+    tables in batches (``finalize.batch_rows``); with review they are held in memory."""
+    batch_rows = cfg.finalize.batch_rows
+    layout.merge.mkdir(parents=True, exist_ok=True)
+    stats = BuildStats(flow=Counter(flow))
+    studies = pl.scan_parquet(_table(layout, "studies"))
+    image_sha256 = dict(studies.select("study_id", "image_sha256").collect().iter_rows())
     reviewed = None
     if cfg.review.enabled:
-        reviewed = review_records(layout, merged.records, cfg.privacy.resolved_salt())
-        records = reviewed.records
-        quarantine += reviewed.set_aside
-        stats = BuildStats(flow=Counter(stats.flow), quarantine=Counter(stats.quarantine))
-        stats.set_aside(reviewed.set_aside)
-    _write_table(layout.quarantine, [to_row(q) for q in sort_quarantine(quarantine)], QUARANTINE)
-    items = item_table(merged.items, quarantine, records)
-    _write_table(layout.items_table, [to_row(i) for i in items], ITEMS)
+        reviewed = review_records(layout, load_records(layout), cfg.privacy.resolved_salt())
+        kept = sorted(reviewed.records, key=lambda r: r.record_id)
+        by_id, by_shard = (lambda: iter(kept)), (lambda: iter(sorted(kept, key=shard_order)))
+        review_rows = layout.merge / "quarantine_review.parquet"
+        write_rows(review_rows, reviewed.set_aside, QUARANTINE)
+        quarantine += Rows.of([review_rows])
+    else:
+        by_id, by_shard = _published_streams(layout, batch_rows)
+    sort_to_parquet(
+        quarantine, QUARANTINE_ORDER, layout.quarantine, QUARANTINE, layout.merge, batch_rows
+    )
+    table = pl.scan_parquet(layout.quarantine)  # every row, review's too
+    stats.quarantine.update(
+        {(s, r): n for s, r, n in table.group_by("stage", "reason").len().collect().rows()}
+    )
+    counts = ReleaseCounts(image_sha256)
+    for record in by_id():
+        counts.add(record)
+    traces = iter_rows(layout.item_traces, ItemStatus, batch_rows)
+    named = quarantine.filter(pl.col("stage").is_in(list(ITEM_TABLE_STAGES)))
+    items = item_table(traces, _rows(named, QuarantineRow), counts.shown)
+    write_rows(layout.items_table, items, ITEMS)
     stats.flow["items_named"] = len(items)
+    del items
     reset_staging(layout.staging)
-    tag = content_tag(records, {s.study_id: s.image_sha256 for s in merged.studies})
     shard_files = write_shards(
-        sorted(records, key=shard_order),
+        by_shard(),
         lambda study_id: layout.image_path(study_id).read_bytes(),
         layout.staging,
         max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
         max_count=cfg.shards.max_count,
-        tag=tag,
+        tag=counts.tag,
     )
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
-    published = ChunkResult(
-        studies=merged.studies, findings=merged.findings, records=records, quarantine=quarantine
-    )
     coverage = reviewed.coverage() if reviewed else None
-    card = card_data(cfg, published, shard_files, coverage)
+    card = card_data(cfg, counts, studies, table, shard_files, coverage)
     card.licences = licences()
     card.label_methods = label_methods()
-    card.shard_tag = tag
+    card.shard_tag = counts.tag
     if reviewed:
         (layout.staging / METRICS_FILE).write_text(
             json.dumps(reviewed.metrics, indent=1, sort_keys=True) + "\n"
         )
-    card.has_gallery = write_release_extras(layout, published)
+    card.has_gallery = write_release_extras(layout, counts)
     write_croissant(layout.staging, card)  # croissant.json + croissant/<config>.jsonl
     manifest = publish(
         layout.staging,
@@ -529,39 +717,42 @@ def publish_records(
         review=coverage,
     )
     layout.stats.write_text(json.dumps(report.__dict__, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(layout.merge, ignore_errors=True)
     return report
 
 
-def load_built(layout: BuildLayout) -> tuple[ChunkResult, list[str]]:
-    """The validated records (before review), studies, findings, quarantine rows (less those
-    of the review stage) and counts of the last build in ``layout``, read from its tables:
-    what ``publish_records`` needs to publish again without rebuilding."""
+def _built_quarantine(layout: BuildLayout) -> Rows:
+    """The quarantine rows of the last build, less those of the review stage."""
+    return Rows.of([layout.quarantine]).filter(pl.col("stage") != Stage.REVIEW.value)
+
+
+def _previous_stats(layout: BuildLayout) -> dict:
     if not layout.stats.is_file() or not layout.quarantine.is_file():
         raise FileNotFoundError(
             f"no build in {layout.out} (missing {layout.stats} or {layout.quarantine}): "
             "run medsg build --out there first"
         )
-    previous = json.loads(layout.stats.read_text())
+    return json.loads(layout.stats.read_text())
 
-    def rows(name: str) -> list[dict]:
-        path = layout.tables / f"{name}.parquet"
-        return pq.read_table(path).to_pylist() if path.is_file() else []
 
-    records: list[Record] = []
-    for family in RECORD_SCHEMAS:
-        records += [from_row(RECORD_TYPES[family], r) for r in rows(f"records_{family}")]
-    quarantine = [
-        q
-        for q in (from_row(QuarantineRow, r) for r in rows("quarantine"))
-        if q.stage != Stage.REVIEW.value
-    ]
+def load_built(layout: BuildLayout) -> tuple[ChunkResult, list[str]]:
+    """The validated records (before review), studies, findings, quarantine rows (less those
+    of the review stage) and counts of the last build in ``layout``, read from its tables,
+    in memory (for review: the records it pushes or projects)."""
+    previous = _previous_stats(layout)
+
+    def rows(name: str, cls: type) -> list:
+        path = _table(layout, name)
+        return list(iter_rows(path, cls, 4096)) if path.is_file() else []
+
+    quarantine = _rows(_built_quarantine(layout), QuarantineRow)
     stats = BuildStats(flow=Counter(previous["stats"]["flow"]))
     stats.set_aside(quarantine)
     merged = ChunkResult(
-        items=[from_row(ItemStatus, r) for r in rows("item_traces")],
-        studies=[from_row(Study, r) for r in rows("studies")],
-        findings=[from_row(Finding, r) for r in rows("findings")],
-        records=sorted(records, key=lambda r: r.record_id),
+        items=rows("item_traces", ItemStatus),
+        studies=rows("studies", Study),
+        findings=rows("findings", Finding),
+        records=load_records(layout),
         quarantine=quarantine,
         stats=stats,
     )
@@ -569,9 +760,16 @@ def load_built(layout: BuildLayout) -> tuple[ChunkResult, list[str]]:
 
 
 def republish(cfg: BuildConfig, layout: BuildLayout) -> BuildReport:
-    """Publish the last build in ``layout`` again, with the reviews its ledger holds now."""
-    merged, notes = load_built(layout)
-    return publish_records(cfg, layout, merged, notes)
+    """Publish the last build in ``layout`` again, with the reviews its ledger holds now
+    (streaming from its tables, as a build does)."""
+    previous = _previous_stats(layout)
+    _reset(layout.merge)
+    base = layout.merge / "quarantine_built.parquet"
+    batch_rows = cfg.finalize.batch_rows  # publish rewrites the table itself: a copy first
+    sort_to_parquet(_built_quarantine(layout), [], base, QUARANTINE, layout.merge, batch_rows)
+    flow = Counter(previous["stats"]["flow"])
+    notes = list(previous.get("notes", []))
+    return publish_records(cfg, layout, flow, notes, Rows.of([base]))
 
 
 @contextlib.contextmanager
@@ -612,5 +810,5 @@ def run_build(cfg: BuildConfig, out: str | Path) -> BuildReport:
         plan.notes[:0] = lock_notes
         ctx = ChunkContext.of(cfg, layout)
         chunks = chunk_items(plan.items, cfg.chunk_size)
-        results = [process_chunk(chunk, ctx) for chunk in chunks]
-        return finalize(cfg, layout, plan, results)
+        handles = [process_chunk(chunk, ctx) for chunk in chunks]
+        return finalize(cfg, layout, plan, handles)

@@ -20,11 +20,12 @@ from prefect.futures import as_completed
 
 from annotation.ledger import ledger_digest
 from annotation.push import PushReport
+from engine.chunk_files import ChunkHandle, chunk_on_disk
 from engine.config import BuildConfig, load_config
 from engine.pipeline import (
     BuildReport,
     ChunkContext,
-    ChunkResult,
+    chunk_id,
     chunk_items,
     code_version,
     finalize,
@@ -60,30 +61,11 @@ def _digest(*parts: str) -> str:
 
 def chunk_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
     """Same items (ids, labels, file size and time), same settings, same code: the chunk's
-    persisted result is reused (unless its images are gone: see ``images_on_disk``)."""
+    persisted result (a ``ChunkHandle``: its files' folder and counts) is reused, unless its
+    files or images are gone (``engine.chunk_files.chunk_on_disk``)."""
     items: list[SourceItem] = parameters["items"]
     ctx: ChunkContext = parameters["ctx"]
-    return "chunk-" + _digest(code_version(), repr(ctx), *(i.fingerprint() for i in items))
-
-
-def _images_list(layout: BuildLayout, key: str) -> Path:
-    return layout.cache / "chunk-images" / f"{key}.txt"
-
-
-def record_chunk_images(layout: BuildLayout, key: str, result: ChunkResult) -> None:
-    """Remember which images a chunk wrote (every view of every item)."""
-    path = _images_list(layout, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{s.image_path}\n" for s in result.studies))
-
-
-def images_on_disk(layout: BuildLayout, key: str) -> bool:
-    """Whether every image the chunk wrote last time still exists; if not (or if it never
-    ran), the chunk runs again instead of reusing its cached result."""
-    path = _images_list(layout, key)
-    if not path.is_file():
-        return False
-    return all((layout.build / rel).is_file() for rel in path.read_text().splitlines())
+    return "chunk-" + chunk_id(items, ctx)
 
 
 def finalize_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -119,7 +101,9 @@ def plan_sources(cfg: BuildConfig, layout: BuildLayout) -> Plan:
     persist_result=True,
     cache_policy=CacheKeyFnPolicy(cache_key_fn=chunk_cache_key),
 )
-def process_chunk_task(items: list[SourceItem], ctx: ChunkContext) -> ChunkResult:
+def process_chunk_task(items: list[SourceItem], ctx: ChunkContext) -> ChunkHandle:
+    """The chunk's rows go to files under ``_build/chunks`` (written by whichever worker
+    runs it, on the build folder's storage); only the small handle comes back."""
     return process_chunk(items, ctx)
 
 
@@ -135,10 +119,10 @@ def publish_release(
     cfg: BuildConfig,
     layout: BuildLayout,
     plan: Plan,
-    results: list[ChunkResult],
+    chunks: list[ChunkHandle],
     chunk_keys: list[str],
 ) -> BuildReport:
-    return finalize(cfg, layout, plan, results)
+    return finalize(cfg, layout, plan, chunks)
 
 
 @task(name="push-for-review")
@@ -237,21 +221,21 @@ def _build_locked(cfg: BuildConfig, layout: BuildLayout) -> dict[str, Any]:
         progress=0.0, description=f"build-medsg: chunks of {cfg.name} processed"
     )
     cached = {"hit": 0, "total": len(chunks)}
-    results: list[ChunkResult | None] = [None] * len(chunks)
-    chunk_keys = [chunk_cache_key(None, {"items": c, "ctx": ctx}) for c in chunks]
+    results: list[ChunkHandle | None] = [None] * len(chunks)
+    ids = [chunk_id(c, ctx) for c in chunks]
+    chunk_keys = ["chunk-" + i for i in ids]
     with task_runner_for(cfg.runner) as runner:
         futures = {
             runner.submit(
-                chunk_task.with_options(refresh_cache=not images_on_disk(layout, key)),
+                chunk_task.with_options(refresh_cache=not chunk_on_disk(layout, cid)),
                 parameters={"items": c, "ctx": ctx},
             ): i
-            for i, (c, key) in enumerate(zip(chunks, chunk_keys, strict=True))
+            for i, (c, cid) in enumerate(zip(chunks, ids, strict=True))
         }
         done_items = 0
         for n_done, future in enumerate(as_completed(list(futures)), start=1):
             index = futures[future]
             results[index] = future.result()
-            record_chunk_images(layout, chunk_keys[index], results[index])
             done_items += len(chunks[index])
             if future.state.name == "Cached":
                 cached["hit"] += 1

@@ -41,6 +41,16 @@ class BuildLayout:
         return self.build / "cache"
 
     @property
+    def chunks(self) -> Path:
+        """One folder per processed chunk: its rows as Parquet (``engine.chunk_files``)."""
+        return self.build / "chunks"
+
+    @property
+    def merge(self) -> Path:
+        """Scratch files of the streaming finalize (sorted runs, rows it adds)."""
+        return self.build / "merge"
+
+    @property
     def generated(self) -> Path:
         return self.build / "generated"
 

@@ -1,5 +1,6 @@
-"""The build-medsg flow: an unchanged rerun does no work and gives identical ids and bytes;
-a 2-worker Dask LocalCluster gives the same shards; bad inputs do not stop the run."""
+"""The build-medsg flow: an unchanged rerun does no work and gives identical ids and bytes
+(a chunk whose files or images are gone runs again); a 2-worker Dask LocalCluster (chunk
+files written by other processes) gives the same manifest; bad inputs do not stop the run."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def shard_digests(out: Path) -> dict[str, str]:
 def record_ids(out: Path) -> list[str]:
     tables = sorted((out / "_build" / "tables").glob("records_*.parquet"))
     return [rid for t in tables for rid in pq.read_table(t).column("record_id").to_pylist()]
+
+
+def shows_image(chunk: Path, study_id: str) -> bool:
+    return study_id in pq.read_table(chunk / "studies.parquet").column("study_id").to_pylist()
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +63,17 @@ def test_rerun_is_cached_and_byte_identical(
     assert (out / "manifest.json").read_bytes() == manifest
     assert second["dataset_version"] == first["dataset_version"]
 
-    # an image removed from the build state is rendered again, and the bytes still match
-    next((out / "_build" / "images").rglob("*.png")).unlink()
+    # an image removed from the build state is rendered again, and so is a chunk whose
+    # files are gone (another chunk); the bytes still match
+    image = next((out / "_build" / "images").rglob("*.png"))
+    image.unlink()
+    chunks = sorted((out / "_build" / "chunks").iterdir())
+    assert len(chunks) == 3
+    other = next(c for c in chunks if not shows_image(c, image.stem))
+    (other / "findings.parquet").unlink()
     third = build_medsg(config=str(synthetic_config), out=str(out))
-    assert third["chunks_cached"] == 2 and shard_digests(out) == digests
+    assert third["chunks_cached"] == 1 and shard_digests(out) == digests
+    assert (out / "manifest.json").read_bytes() == manifest
 
     # a fresh folder gives the same bytes too (nothing depends on time or place)
     other = build_medsg(config=str(synthetic_config), out=str(tmp_path / "other"))
@@ -83,6 +95,8 @@ def test_dask_local_cluster_gives_the_same_shards(
     )
     dask = build_medsg(config=str(dask_cfg), out=str(tmp_path / "dask"))
     assert shard_digests(tmp_path / "dask") == shard_digests(tmp_path / "threads") != {}
+    manifest = (tmp_path / "threads" / "manifest.json").read_bytes()
+    assert (tmp_path / "dask" / "manifest.json").read_bytes() == manifest
     assert dask["dataset_version"] == threads["dataset_version"]
     assert record_ids(tmp_path / "dask") == record_ids(tmp_path / "threads")
 

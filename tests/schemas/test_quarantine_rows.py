@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 
+import polars as pl
+import pyarrow as pa
+
 from annotation.items import weak_hash
 from annotation.merge import apply_reviews
 from annotation.tasks import Review
-from engine.pipeline import ChunkResult, drop_duplicate_images
+from engine.pipeline import Keeper, duplicate_image_rows, duplicate_studies
+from schemas.arrow import to_row
 from schemas.enums import Reason, Stage
 from schemas.records import ImageRef, QuarantineRow, record_quarantine_row
+from schemas.tables import STUDY
 from schemas.validate import ImageChecker, validate_records
 from tests.annotation.records import grounding, sequence
 from tests.records.test_grounding import study
@@ -59,10 +64,11 @@ def test_validation_rows_come_from_the_factory() -> None:
 def test_duplicate_image_rows_come_from_the_factory() -> None:
     first, copy = study(study_id="study-a"), study(study_id="study-b")
     r = dataclasses.replace(grounding("rec-dup"), image=ImageRef.of(copy))
-    merged = ChunkResult(studies=[first, copy], records=[r], source_paths={"study-b": "/in/b.png"})
-    drop_duplicate_images(merged, ["ds"])
-    assert merged.records == [] and [s.study_id for s in merged.studies] == ["study-a"]
-    assert merged.quarantine == [
+    studies = pl.from_arrow(pa.Table.from_pylist([to_row(first), to_row(copy)], schema=STUDY))
+    dropped = duplicate_studies(studies, ["ds"])
+    assert dropped == {"study-b": Keeper("study-a", first.source_dataset)}
+    rows = duplicate_image_rows([grounding("rec-kept"), r], dropped, {"study-b": "/in/b.png"})
+    assert rows == [
         record_quarantine_row(
             r,
             Stage.PUBLISH,

@@ -1,0 +1,158 @@
+"""Rows of many Parquet files, and sorting them when they need not fit in memory (an
+external merge sort), for the streaming finalize. ``Rows`` reads its files one after
+another, a batch at a time, applying row-wise polars steps (filters, new columns) to each
+batch: polars never scans all chunk files at once (its multi-file scan holds buffers per
+file). ``sort_to_parquet`` sorts batches of ``batch_rows`` (polars, stable) into runs on
+disk, and the runs are merged
+(``heapq.merge``, stable: ties keep their input order), at most ``FAN_IN`` at a time. Only
+a batch, or ``FAN_IN`` small read buffers, is held at once. The result is a Parquet file of
+the given Arrow schema (``schemas.tables``: its types and nullability, not polars' own),
+replaced atomically."""
+
+from __future__ import annotations
+
+import heapq
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FAN_IN = 16
+
+# A sort key: columns, each with the value a null sorts as (None: the column has no nulls).
+SortKey = Sequence[tuple[str, Any]]
+
+
+Step = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows of Parquet files, in file order, each file with its row-wise steps."""
+
+    parts: tuple[tuple[Path, tuple[Step, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, paths: Iterable[Path]) -> Rows:
+        return cls(tuple((Path(p), ()) for p in paths))
+
+    def then(self, step: Step) -> Rows:
+        """``step`` (row-wise: a filter, columns computed from the row) on every row."""
+        return Rows(tuple((path, (*steps, step)) for path, steps in self.parts))
+
+    def filter(self, predicate: pl.Expr) -> Rows:
+        return self.then(lambda lf: lf.filter(predicate))
+
+    def __add__(self, other: Rows) -> Rows:
+        return Rows(self.parts + other.parts)
+
+    def batches(self, batch_rows: int) -> Iterator[pl.DataFrame]:
+        """Non-empty batches of at most ``batch_rows`` rows, in order."""
+        for path, steps in self.parts:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+                lf = pl.from_arrow(pa.Table.from_batches([batch])).lazy()  # type: ignore[union-attr]
+                for step in steps:
+                    lf = step(lf)
+                frame = lf.collect()
+                if frame.height:
+                    yield frame
+
+    def dicts(self, batch_rows: int = 1024) -> Iterator[dict]:
+        for frame in self.batches(batch_rows):
+            yield from frame.iter_rows(named=True)
+
+    def frame(self, *columns: str) -> pl.DataFrame | None:
+        """The given columns of every row, in memory (for narrow columns); None when there
+        are no rows."""
+        frames = [f.select(columns) for f in self.batches(4096)]
+        return pl.concat(frames) if frames else None
+
+
+def key_exprs(key: SortKey) -> list[pl.Expr]:
+    return [pl.col(c) if d is None else pl.col(c).fill_null(d) for c, d in key]
+
+
+def _row_key(key: SortKey):
+    def of(row: dict) -> tuple:
+        return tuple(row[c] if row[c] is not None or d is None else d for c, d in key)
+
+    return of
+
+
+def _rows(path: Path, batch_rows: int) -> Iterator[dict]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        yield from batch.to_pylist()
+
+
+def _write(rows: Iterator[dict], path: Path, schema: pa.Schema, batch_rows: int) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with pq.ParquetWriter(partial, schema) as writer:
+        batch: list[dict] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == batch_rows:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+    os.replace(partial, path)
+
+
+def sort_to_parquet(
+    rows: Rows,
+    key: SortKey,
+    path: Path,
+    schema: pa.Schema,
+    scratch: Path,
+    batch_rows: int,
+) -> None:
+    """Write ``rows`` sorted by ``key`` (stable; an empty key keeps their order)
+    as the Parquet file ``path`` of ``schema``, holding about ``batch_rows`` rows at a
+    time."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    stem = f"{path.stem}.{uuid.uuid4().hex[:8]}"
+    read_rows = max(1, batch_rows // FAN_IN)
+    runs: list[Path] = []
+    exprs = key_exprs(key)
+
+    def write_run(frames: list[pl.DataFrame]) -> None:
+        frame = pl.concat(frames)
+        if exprs:
+            frame = frame.sort(exprs, maintain_order=True)
+        runs.append(scratch / f"{stem}.run{len(runs)}.parquet")
+        frame.write_parquet(runs[-1], row_group_size=read_rows)
+
+    pending: list[pl.DataFrame] = []
+    n_pending = 0
+    for frame in rows.batches(batch_rows):
+        pending.append(frame)
+        n_pending += frame.height
+        if n_pending >= batch_rows:
+            write_run(pending)
+            pending, n_pending = [], 0
+    if pending:
+        write_run(pending)
+    del pending
+    order = _row_key(key)
+    level = 0
+    while len(runs) > FAN_IN:  # merge FAN_IN runs at a time until FAN_IN are left
+        merged = []
+        for j in range(0, len(runs), FAN_IN):
+            group = runs[j : j + FAN_IN]
+            out = scratch / f"{stem}.merge{level}.{j}.parquet"
+            rows = heapq.merge(*(_rows(r, read_rows) for r in group), key=order)
+            _write(rows, out, schema, batch_rows)
+            for r in group:
+                r.unlink()
+            merged.append(out)
+        runs, level = merged, level + 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(heapq.merge(*(_rows(r, read_rows) for r in runs), key=order), path, schema, batch_rows)
+    for r in runs:
+        r.unlink()
