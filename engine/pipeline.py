@@ -44,9 +44,20 @@ from shards.croissant import write_croissant
 from shards.gallery import render_gallery
 from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
+from shards.load_release import write_loader
 from shards.lock import release_lock
 from shards.publish import check_output_folder, check_release, publish, recover, reset_staging
-from shards.writer import config_name, content_tag, shard_order, write_shards
+from shards.writer import (
+    ImageMeta,
+    config_name,
+    content_tag,
+    image_keys,
+    release_size,
+    shard_order,
+    size_line,
+    write_image_shards,
+    write_shards,
+)
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
 from sources.imaging import DEFAULT_MAX_PIXELS
@@ -269,6 +280,7 @@ class BuildReport:
     configs: dict[str, dict[str, int]]
     notes: list[str]
     review: dict | None = None  # review coverage when review is enabled
+    release_size: dict | None = None  # shards.writer.release_size
 
     def summary_lines(self) -> list[str]:
         flow = self.stats["flow"]
@@ -285,6 +297,8 @@ class BuildReport:
                 "  review: {reviewed_published} of {published} published records reviewed, "
                 "{rejected} rejected".format(**self.review)
             )
+        if self.release_size:
+            lines.append(f"  release size: {size_line(self.release_size)}")
         lines += [f"  note: {n}" for n in self.notes]
         return lines
 
@@ -477,7 +491,10 @@ def publish_records(
     _write_table(layout.items_table, [to_row(i) for i in items], ITEMS)
     stats.flow["items_named"] = len(items)
     reset_staging(layout.staging)
-    tag = content_tag(records, {s.study_id: s.image_sha256 for s in merged.studies})
+    once = cfg.shards.images == "once"
+    tag = content_tag(
+        records, {s.study_id: s.image_sha256 for s in merged.studies}, cfg.shards.images
+    )
     shard_files = write_shards(
         sorted(records, key=shard_order),
         lambda study_id: layout.image_path(study_id).read_bytes(),
@@ -485,8 +502,22 @@ def publish_records(
         max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
         max_count=cfg.shards.max_count,
         tag=tag,
+        embed_images=not once,
     )
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
+    if once:  # each image once per split, in the images config; the per-record join beside
+        by_id = {s.study_id: s for s in merged.studies}
+        shard_files += write_image_shards(
+            image_keys(records),
+            lambda study_id: layout.image_path(study_id).read_bytes(),
+            lambda study_id: ImageMeta.of(by_id[study_id]),
+            layout.staging,
+            max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
+            max_count=cfg.shards.max_count,
+            tag=tag,
+        )
+        write_loader(layout.staging)
+    size = release_size(shard_files, records, lambda sid: layout.image_path(sid).stat().st_size)
     published = ChunkResult(
         studies=merged.studies, findings=merged.findings, records=records, quarantine=quarantine
     )
@@ -495,6 +526,7 @@ def publish_records(
     card.licences = licences()
     card.label_methods = label_methods()
     card.shard_tag = tag
+    card.layout, card.release_size = cfg.shards.images, size
     if reviewed:
         (layout.staging / METRICS_FILE).write_text(
             json.dumps(reviewed.metrics, indent=1, sort_keys=True) + "\n"
@@ -521,6 +553,7 @@ def publish_records(
         configs={c: dict(sorted(v.items())) for c, v in card.dataset_configs.items()},
         notes=notes,
         review=coverage,
+        release_size=size,
     )
     layout.stats.write_text(json.dumps(report.__dict__, indent=1, sort_keys=True) + "\n")
     return report
