@@ -7,11 +7,16 @@ Responsible-AI fields, so dataset venues and tools can read what it is without o
   members of the shards in shard order. The JSON Lines copy exists because Croissant
   readers (mlcroissant 1.1) extract tar members as raw bytes and cannot parse JSON inside
   an archive; a test checks the copy against the shards.
-- **recordSet** per config: ``__key__`` (the WebDataset key, which is the record id),
-  ``json`` with a sub-field per record field, types from the declared Hugging Face
-  features (``shards.features``), and the config's first image joined on the key; further
-  images of a sequence config are record sets ``<config>-<field>`` of their own (key and
-  image), because mlcroissant performs one join per record set.
+- **recordSet** per config: ``__key__`` (the WebDataset key: the record id, or the study
+  id in the ``images`` config), ``json`` with a sub-field per field, types from the declared
+  Hugging Face features (``shards.features``). Layout ``once`` (``shards.writer``): the
+  ``images`` record set joins its PNG on the key (``images-png``); a one-image record
+  config's image is joined from ``images-png`` on ``json.image.study_id`` in a record set
+  ``<config>-png`` (key, study_id, image), since mlcroissant empties the joined column in
+  the record's JSON; sequence records name their images in ``json.images``. Layout
+  ``per_record``: the config's first image joined on the key; further images of a sequence
+  config are record sets ``<config>-<field>`` of their own (key and image), because
+  mlcroissant performs one join per record set.
 - licence (each source's), citation (the release's BibTeX; every source's in ``citation``),
   creator (the pipeline), the sources it is derived from (``isBasedOn``, with licence and
   citation), and the RAI fields: data collection, annotation process (weak labelling and
@@ -279,23 +284,6 @@ def config_parts(
     features = features_for(config, layout)
     key = _leaf_source(index, "record_id", [])
     if layout == "once":
-        fields: list[dict] = [{**_key_field(f"{config}/__key__", f"{config}-files"), "source": key}]
-        if n_images == 1:
-            image_set = _image_set(IMAGES_CONFIG, "png")[1]
-            fields += [
-                {
-                    "@type": "cr:Field",
-                    "@id": f"{config}/study_id",
-                    "name": "study_id",
-                    "description": "The record's image (json.image.study_id): the key of its "
-                    "image in the images config.",
-                    "dataType": "sc:Text",
-                    "source": _leaf_source(index, "image", ["study_id"]),
-                    "references": {"field": {"@id": image_set["field"][0]["@id"]}},
-                },
-                _image_from(f"{config}/png", "png", image_set),
-            ]
-        fields.append(_json_field(config, features, index, "The record (schemas.records)"))
         main = {
             "@type": "cr:RecordSet",
             "@id": config,
@@ -303,12 +291,19 @@ def config_parts(
             "description": f"{config} records ({_counts(counts)}): the WebDataset key and the "
             "record JSON (fields as the dataset card declares); the images are in the images "
             "config, by study id ("
-            + ("json.image.study_id, joined here as png" if n_images == 1 else "json.images")
+            + (
+                f"json.image.study_id, joined in record set {config}-png"
+                if n_images == 1
+                else "json.images[].study_id"
+            )
             + ").",
             "key": {"@id": f"{config}/__key__"},
-            "field": fields,
+            "field": [
+                {**_key_field(f"{config}/__key__", f"{config}-files"), "source": key},
+                _json_field(config, features, index, "The record (schemas.records)"),
+            ],
         }
-        return dist, [main]
+        return dist, ([_joined_image(config, index)] if n_images == 1 else []) + [main]
     record_sets: list[dict] = []
     image_sets: list[dict] = []
     for field in image_fields(n_images):
@@ -343,6 +338,38 @@ def config_parts(
     }
     record_sets += [*image_sets, main]
     return dist, record_sets
+
+
+def _joined_image(config: str, index: str) -> dict:
+    """Record set ``<config>-png`` (layout ``once``): each record's key and its image,
+    joined from the images config on ``json.image.study_id`` (a record set of its own:
+    mlcroissant leaves the joined column empty in the record's JSON)."""
+    image_set = _image_set(IMAGES_CONFIG, "png")[1]
+    rs_id = f"{config}-png"
+    return {
+        "@type": "cr:RecordSet",
+        "@id": rs_id,
+        "name": rs_id,
+        "description": f"{config}: the image of each record (from the images config), by "
+        "record key.",
+        "key": {"@id": f"{rs_id}/key"},
+        "field": [
+            {
+                **_key_field(f"{rs_id}/key", f"{config}-files"),
+                "source": _leaf_source(index, "record_id", []),
+            },
+            {
+                "@type": "cr:Field",
+                "@id": f"{rs_id}/study_id",
+                "name": "study_id",
+                "description": "json.image.study_id: the key of the image in the images config.",
+                "dataType": "sc:Text",
+                "source": _leaf_source(index, "image", ["study_id"]),
+                "references": {"field": {"@id": image_set["field"][0]["@id"]}},
+            },
+            _image_from(f"{rs_id}/image", "image", image_set),
+        ],
+    }
 
 
 def images_parts(root: Path, counts: dict[str, int]) -> tuple[list, list]:
