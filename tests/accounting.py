@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from schemas.identity import Pseudonymizer
 from shards.layout import BuildLayout
 from shards.manifest import verify
+from tests.helpers import record_shards
 
 
 @dataclass
@@ -40,7 +41,7 @@ def published_study_ids(out: Path, datasets: set[str] | None = None) -> set[str]
     import tarfile
 
     ids = set()
-    for tar_path in out.rglob("*.tar"):
+    for tar_path in record_shards(out):
         if "_build" in tar_path.parts:
             continue
         with tarfile.open(tar_path) as tar:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from shards.writer import IMAGES_CONFIG
 from sources.imaging import encode_png
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 
@@ -75,3 +76,13 @@ def phi(i: int) -> dict:
         "birth_date": "19600101",
         "study_date": "20200102",
     }
+
+
+def record_shards(out: Path) -> list[Path]:
+    """The record shards of a release, sorted: every ``*.tar`` outside ``_build`` and the
+    ``images`` config (whose JSON members describe images, not records)."""
+    return sorted(
+        p
+        for p in out.rglob("*.tar")
+        if "_build" not in p.parts and p.relative_to(out).parts[0] != IMAGES_CONFIG
+    )

@@ -23,7 +23,7 @@ from sources.radiograph.chest_imagenome import (
     region_boxes,
 )
 from sources.registry import licences, source_for
-from tests.helpers import write_config
+from tests.helpers import record_shards, write_config
 from tests.sources.mimic_fixtures import (
     mimic_image,
     scene_attributes,
@@ -44,7 +44,7 @@ LLLZ = "left lower lung zone"
 
 def _records(out: Path) -> list[dict]:
     records = []
-    for tar_path in sorted(out.rglob("*.tar")):
+    for tar_path in record_shards(out):
         if "_build" in tar_path.parts:
             continue
         with tarfile.open(tar_path) as tar:

@@ -35,7 +35,7 @@ from sources.radiograph.chestx_det import (
 from sources.radiograph.csv_labels import SourceError
 from sources.radiograph.process import OrganLabels
 from sources.registry import licences, source_for
-from tests.helpers import gradient_png, write_config
+from tests.helpers import gradient_png, record_shards, write_config
 
 IDS = Pseudonymizer("test-salt")
 SALT = "chestx-det-tests"
@@ -272,7 +272,7 @@ TEST = [{"file_name": "36299.png", "syms": ["Mass"], "boxes": [[1, 1, 9, 9]], "p
 
 def _records(out: Path) -> list[dict]:
     records = []
-    for tar_path in sorted(out.rglob("*.tar")):
+    for tar_path in record_shards(out):
         if "_build" in tar_path.parts:
             continue
         with tarfile.open(tar_path) as tar:

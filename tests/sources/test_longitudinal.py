@@ -27,6 +27,7 @@ from sources.radiograph.longitudinal import (
     read_nih_boxes,
     read_nih_data_entry,
 )
+from tests.helpers import record_shards
 
 
 def _data_entry(realdata: Path) -> Path:
@@ -203,7 +204,7 @@ def test_build_pairs_with_a_labelled_change(tmp_path: Path) -> None:
         ("file_missing", "00000003_000.png")
     ]
     records = []
-    for tar_path in sorted(out.rglob("*.tar")):
+    for tar_path in record_shards(out):
         if "_build" not in tar_path.parts:
             with tarfile.open(tar_path) as tar:
                 records += [
@@ -409,7 +410,7 @@ def test_build_imagenome_pairs(tmp_path: Path) -> None:
         ("scene_graph_unreadable", "d-2_SceneGraph.json"),
     ]
     records = []
-    for tar_path in sorted(out.rglob("*.tar")):
+    for tar_path in record_shards(out):
         if "_build" not in tar_path.parts:
             with tarfile.open(tar_path) as tar:
                 records += [

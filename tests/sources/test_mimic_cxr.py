@@ -21,7 +21,7 @@ from schemas.identity import Pseudonymizer
 from sources.base import PlanContext
 from sources.radiograph.mimic_cxr import Settings, plan
 from sources.registry import licences, source_for
-from tests.helpers import write_config
+from tests.helpers import record_shards, write_config
 from tests.sources.mimic_fixtures import (
     mimic_image,
     mimic_report,
@@ -101,7 +101,7 @@ def mimic_root(tmp_path: Path) -> tuple[Path, Path]:
 
 def _records(out: Path) -> list[dict]:
     records = []
-    for tar_path in sorted(out.rglob("*.tar")):
+    for tar_path in record_shards(out):
         if "_build" not in tar_path.parts:
             with tarfile.open(tar_path) as tar:
                 for m in tar.getmembers():

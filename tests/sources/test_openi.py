@@ -21,7 +21,7 @@ from schemas.identity import Pseudonymizer
 from sources.base import PlanContext
 from sources.radiograph.openi import Settings, frontal_choice, plan, read_report_file
 from sources.registry import licences, source_for
-from tests.helpers import gradient_png, write_config
+from tests.helpers import gradient_png, record_shards, write_config
 
 IDS = Pseudonymizer("test-salt")
 SALT = "openi-tests"
@@ -116,7 +116,7 @@ def _xml(number: int, findings: str, impression: str, images: list[str]) -> str:
 
 def _records(out: Path) -> list[dict]:
     records = []
-    for tar_path in sorted(out.rglob("*.tar")):
+    for tar_path in record_shards(out):
         if "_build" not in tar_path.parts:
             with tarfile.open(tar_path) as tar:
                 for m in tar.getmembers():
