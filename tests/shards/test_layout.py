@@ -208,3 +208,31 @@ def test_release_carries_the_join_and_describes_the_images_config(builds: dict) 
     assert [f["name"] for f in sets["grounding-png"]["field"]] == ["key", "study_id", "image"]
     assert [f["name"] for f in sets["sequence_2img"]["field"]] == ["__key__", "json"]
     assert "images" in (once / "LICENSES.md").read_text()
+
+
+def test_the_cards_loading_code_runs_and_gives_the_joined_rows(builds: dict) -> None:
+    """Both code blocks of the card's "Loading" section, run as printed (the path filled
+    in): the release's own load_release.py, imported from the folder, and the join by hand
+    give the rows load_records gives."""
+    import sys
+
+    out = _out(builds, "once")
+    section = (out / "README.md").read_text().split("## Loading", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    scopes = []
+    try:
+        for block in blocks:
+            scope: dict = {}
+            code = block.replace("<path to this folder>", str(out)).replace("<path>", str(out))
+            exec(compile(code, "card", "exec"), scope)
+            scopes.append(scope)
+    finally:
+        sys.path.remove(str(out))
+        imported = sys.modules.pop("load_release")
+    assert Path(imported.__file__).resolve() == (out / LOADER).resolve()
+    config = scopes[1]["records"].info.config_name
+    want = _pairs(_raw(load_records(str(out), config, "train"), ["png"]), ["png"])
+    assert _pairs(_raw(scopes[0]["ds"], ["png"]), ["png"]) == want
+    assert _pairs(_raw(scopes[1]["ds"], ["png"]), ["png"]) == want
+    assert len(want) == builds["once"].configs[config]["train"]
