@@ -59,6 +59,9 @@ class RunnerConfig(_Strict):
 class ShardConfig(_Strict):
     max_size_mb: float = Field(default=256.0, gt=0)
     max_count: int = Field(default=10_000, ge=1)
+    # once: each image stored once per split in the ``images`` config, records JSON only;
+    # per_record: every record sample carries its own image copies (shards.writer)
+    images: Literal["once", "per_record"] = "once"
 
 
 class SplitConfig(_Strict):

@@ -58,9 +58,17 @@ from shards.croissant import write_croissant
 from shards.gallery import render_gallery
 from shards.layout import REPO_ROOT, BuildLayout
 from shards.licences import licences_markdown
+from shards.load_release import write_loader
 from shards.lock import release_lock
 from shards.publish import check_output_folder, check_release, publish, recover, reset_staging
-from shards.writer import shard_order, write_shards
+from shards.writer import (
+    ImageMeta,
+    release_size,
+    shard_order,
+    size_line,
+    write_image_shards,
+    write_shards,
+)
 from sources.base import Plan, PlanContext, SourceItem, SourceSettings, quarantine_item
 from sources.context import ItemContext, ItemOutput
 from sources.imaging import DEFAULT_MAX_PIXELS, PNG_COMPRESS_LEVEL, PNG_STRATEGY
@@ -303,6 +311,7 @@ class BuildReport:
     configs: dict[str, dict[str, int]]
     notes: list[str]
     review: dict | None = None  # review coverage when review is enabled
+    release_size: dict | None = None  # shards.writer.release_size
 
     def summary_lines(self) -> list[str]:
         flow = self.stats["flow"]
@@ -319,6 +328,8 @@ class BuildReport:
                 "  review: {reviewed_published} of {published} published records reviewed, "
                 "{rejected} rejected".format(**self.review)
             )
+        if self.release_size:
+            lines.append(f"  release size: {size_line(self.release_size)}")
         lines += [f"  note: {n}" for n in self.notes]
         return lines
 
@@ -631,6 +642,20 @@ def write_release_extras(layout: BuildLayout, counts: ReleaseCounts) -> bool:
     return gallery is not None
 
 
+def image_meta(studies: pl.LazyFrame, shown) -> Callable[[str], ImageMeta]:
+    """What the ``images`` config says of each published image (of ``shown``'s study ids),
+    from narrow columns of the studies table."""
+    columns = ("study_id", "modality", "view", "width", "height", "image_sha256", "licence")
+    rows = (
+        studies.select(columns)
+        .filter(pl.col("study_id").is_in(sorted(shown)))
+        .collect()
+        .iter_rows()
+    )
+    metas = {row[0]: ImageMeta(*row) for row in rows}
+    return metas.__getitem__
+
+
 def publish_records(
     cfg: BuildConfig,
     layout: BuildLayout,
@@ -665,7 +690,7 @@ def publish_records(
     stats.quarantine.update(
         {(s, r): n for s, r, n in table.group_by("stage", "reason").len().collect().rows()}
     )
-    counts = ReleaseCounts(image_sha256)
+    counts = ReleaseCounts(image_sha256, cfg.shards.images)
     for record in by_id():
         counts.add(record)
     traces = iter_rows(layout.item_traces, ItemStatus, batch_rows)
@@ -675,6 +700,7 @@ def publish_records(
     stats.flow["items_named"] = len(items)
     del items
     reset_staging(layout.staging)
+    once = cfg.shards.images == "once"
     shard_files = write_shards(
         by_shard(),
         lambda study_id: layout.image_path(study_id).read_bytes(),
@@ -682,13 +708,29 @@ def publish_records(
         max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
         max_count=cfg.shards.max_count,
         tag=counts.tag,
+        embed_images=not once,
     )
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
+    if once:  # each image once per split, in the images config; the per-record join beside
+        shard_files += write_image_shards(
+            sorted(counts.image_keys),
+            lambda study_id: layout.image_path(study_id).read_bytes(),
+            image_meta(studies, counts.shown),
+            layout.staging,
+            max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
+            max_count=cfg.shards.max_count,
+            tag=counts.tag,
+        )
+        write_loader(layout.staging)
+    size = release_size(
+        shard_files, counts.shown, lambda sid: layout.image_path(sid).stat().st_size
+    )
     coverage = reviewed.coverage() if reviewed else None
     card = card_data(cfg, counts, studies, table, shard_files, coverage)
     card.licences = licences()
     card.label_methods = label_methods()
     card.shard_tag = counts.tag
+    card.layout, card.release_size = cfg.shards.images, size
     if reviewed:
         (layout.staging / METRICS_FILE).write_text(
             json.dumps(reviewed.metrics, indent=1, sort_keys=True) + "\n"
@@ -715,6 +757,7 @@ def publish_records(
         configs={c: dict(sorted(v.items())) for c, v in card.dataset_configs.items()},
         notes=notes,
         review=coverage,
+        release_size=size,
     )
     layout.stats.write_text(json.dumps(report.__dict__, indent=1, sort_keys=True) + "\n")
     shutil.rmtree(layout.merge, ignore_errors=True)

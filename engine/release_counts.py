@@ -5,14 +5,13 @@ content tag."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engine.items import count_shown
 from schemas.records import Record, record_boxes, record_images
-from shards.writer import config_name, record_json
+from shards.writer import ContentTag, config_name
 
 # How many records the gallery shows (``shards.gallery.render_gallery``'s n).
 GALLERY_SIZE = 12
@@ -23,6 +22,7 @@ class ReleaseCounts:
     """Fed the published records in record-id order (``add``)."""
 
     image_sha256: Mapping[str, str]  # study id -> sha256 of its published PNG
+    layout: str = "per_record"  # shards.images: part of the content tag
     configs: dict[str, Counter] = field(default_factory=dict)  # config -> split -> records
     by_source_task: Counter = field(default_factory=Counter)
     by_modality: Counter = field(default_factory=Counter)
@@ -31,17 +31,18 @@ class ReleaseCounts:
     by_licence: Counter = field(default_factory=Counter)
     sources_by_licence: dict[str, set[str]] = field(default_factory=dict)
     shown: Counter = field(default_factory=Counter)  # study id -> records showing it
+    image_keys: set[tuple[str, str]] = field(default_factory=set)  # (split, study id) shown
     # A superset of what ``shards.gallery.pick_records`` picks from all records: the first
     # record with boxes of each modality and of each (source, task), and the first n.
     gallery: list[Record] = field(default_factory=list)
     _gallery_keys: set = field(default_factory=set)
-    _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
-    _last: str | None = None
+    _tag: ContentTag | None = None
+
+    def __post_init__(self) -> None:
+        self._tag = ContentTag(self.image_sha256, self.layout)
 
     def add(self, record: Record) -> None:
-        if self._last is not None and record.record_id <= self._last:
-            raise ValueError(f"ReleaseCounts: record {record.record_id} out of record-id order")
-        self._last = record.record_id
+        self._tag.add(record)  # raises on a record out of record-id order
         images = record_images(record)
         prov = record.provenance
         self.configs.setdefault(config_name(record), Counter())[record.split] += 1
@@ -52,10 +53,7 @@ class ReleaseCounts:
         self.by_licence[prov.licence] += 1
         self.sources_by_licence.setdefault(prov.licence, set()).add(prov.source_dataset)
         count_shown(self.shown, record)
-        # the same bytes ``shards.writer.content_tag`` hashes, without holding the records
-        self._digest.update(record_json(record))
-        for ref in images:
-            self._digest.update(self.image_sha256[ref.study_id].encode())
+        self.image_keys.update((record.split, ref.study_id) for ref in images)
         if record_boxes(record):
             keys = {("modality", images[0].modality), ("task", prov.source_dataset, record.task)}
             if len(self.gallery) < GALLERY_SIZE or not keys <= self._gallery_keys:
@@ -65,4 +63,4 @@ class ReleaseCounts:
     @property
     def tag(self) -> str:
         """``shards.writer.content_tag`` of the records added."""
-        return self._digest.hexdigest()[:12]
+        return self._tag.tag

@@ -14,7 +14,8 @@ from schemas.modality import image_noun
 from shards.features import features_yaml
 from shards.label_methods import LabelMethod, method_of
 from shards.licences import Licence, licence_of
-from shards.writer import shard_pattern
+from shards.load_release import LOADER
+from shards.writer import IMAGES_CONFIG, shard_pattern, size_line
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -41,12 +42,23 @@ class CardData:
     review: dict | None = None  # review coverage (annotation.review), None when review is off
     licences: dict[str, Licence] = field(default_factory=dict)  # declared, by licence id
     label_methods: dict[str, LabelMethod] = field(default_factory=dict)  # by extractor id
+    layout: str = "per_record"  # shards.images: once (an images config) or per_record
+    release_size: dict | None = None  # shards.writer.release_size
+
+    def image_splits(self) -> dict[str, int]:
+        """Images per split of the ``images`` config (layout ``once``; else empty)."""
+        if self.layout != "once" or not self.release_size:
+            return {}
+        return dict(self.release_size["images_by_split"])
 
 
 def card_yaml(data: CardData) -> dict:
     configs, infos = [], []
-    for config in sorted(data.dataset_configs):
-        splits = [s for s in SPLIT_ORDER if data.dataset_configs[config].get(s)]
+    counts = dict(data.dataset_configs)
+    if data.image_splits():
+        counts[IMAGES_CONFIG] = data.image_splits()
+    for config in sorted(counts):
+        splits = [s for s in SPLIT_ORDER if counts[config].get(s)]
         configs.append(
             {
                 "config_name": config,
@@ -55,7 +67,7 @@ def card_yaml(data: CardData) -> dict:
                 ],
             }
         )
-        infos.append({"config_name": config, "features": features_yaml(config)})
+        infos.append({"config_name": config, "features": features_yaml(config, data.layout)})
     return {
         "pretty_name": data.name,
         "license": "other",
@@ -115,6 +127,55 @@ def _review_coverage(review: dict | None) -> str:
     )
 
 
+def _loading(data: CardData, first_config: str) -> str:
+    """The card's "Loading" section, for the release's layout."""
+    if data.layout != "once":
+        return (
+            "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
+            f'ds = load_dataset("<path to this folder>", "{first_config}", split="train")\n'
+            'row = ds[0]  # row["png"]: PIL image, row["json"]: the record\n'
+            'box = row["json"]["answer_boxes"][0]  # x1, y1, x2, y2 in [0, 1] of the image\n'
+            'w, h = row["png"].size\n'
+            'pixels = (box["x1"] * w, box["y1"] * h, box["x2"] * w, box["y2"] * h)\n```\n\n'
+            "Streaming works too (`streaming=True`), as does "
+            '`load_dataset("webdataset", data_files={"train": "<config>/train/*.tar"})`.'
+        )
+    return (
+        "## Loading\n\n"
+        "Layout `once`: the record configs (`grounding`, `cot`, `sequence_<N>img`) hold the "
+        "record JSON only (`json`); each published image is stored once per split in the "
+        "`images` config (key: the study id; `png`, and `json`: study_id, modality, view, "
+        "width, height, sha256 of the PNG, licence). A record names its images by study id: "
+        "`json.image.study_id`, or `json.images[i].study_id` for sequences.\n\n"
+        f"One row per record with its image(s) attached: `{LOADER}` in this folder (it "
+        "imports only `datasets`) joins the two.\n\n"
+        '```python\nimport sys\n\nsys.path.insert(0, "<path to this folder>")\n'
+        "from load_release import load_records\n\n"
+        f'ds = load_records("<path to this folder>", "{first_config}", "train")\n'
+        'row = ds[0]  # row["png"]: PIL image (img0.png, img1.png ... for sequences)\n'
+        'box = row["json"]["answer_boxes"][0]  # x1, y1, x2, y2 in [0, 1] of the image\n'
+        'w, h = row["png"].size\n'
+        'pixels = (box["x1"] * w, box["y1"] * h, box["x2"] * w, box["y2"] * h)\n\n'
+        f'for row in load_records("<path to this folder>", "{first_config}", "train", '
+        "streaming=True):\n"
+        "    ...  # the split's images are held in memory, the records stream\n```\n\n"
+        "The same join by hand:\n\n"
+        "```python\nimport datasets\nfrom datasets import load_dataset\n\n"
+        f'records = load_dataset("<path>", "{first_config}", split="train")\n'
+        'images = load_dataset("<path>", "images", split="train").cast_column(\n'
+        '    "png", datasets.Image(decode=False)\n)\n'
+        'index = {meta["study_id"]: i for i, meta in enumerate(images["json"])}\n'
+        'features = datasets.Features({"png": datasets.Image(), '
+        '"json": records.features["json"]})\n'
+        "ds = records.map(\n"
+        '    lambda row: {"png": images[index[row["json"]["image"]["study_id"]]]["png"]},\n'
+        "    features=features,\n)\n```\n\n"
+        'Each config also loads on its own (`load_dataset("<path>", "images", split="train")`, '
+        "streaming too), as does "
+        '`load_dataset("webdataset", data_files={"train": "<config>/train/*.tar"})`.'
+    )
+
+
 def render_card(data: CardData) -> str:
     front = yaml.safe_dump(card_yaml(data), sort_keys=False, allow_unicode=True, width=1000)
     first_config = sorted(data.dataset_configs)[0] if data.dataset_configs else "grounding"
@@ -123,6 +184,11 @@ def render_card(data: CardData) -> str:
         for c in sorted(data.dataset_configs)
         for s in SPLIT_ORDER
         if (n := data.dataset_configs[c].get(s))
+    ]
+    image_rows = [
+        [IMAGES_CONFIG, s, n, data.shard_counts.get(IMAGES_CONFIG, {}).get(s, 0)]
+        for s in SPLIT_ORDER
+        if (n := data.image_splits().get(s))
     ]
     families = sorted({fam for _, fam in data.records_by_modality})
     modality_rows = [
@@ -164,7 +230,15 @@ def render_card(data: CardData) -> str:
         "no patient appears in two splits. Patients per split: "
         + ", ".join(f"{s} {data.patients_by_split.get(s, 0)}" for s in SPLIT_ORDER)
         + ".\n\n"
-        + _table(["config", "split", "records", "shards"], split_rows),
+        + _table(["config", "split", "records", "shards"], split_rows)
+        + (
+            "\n\nImages (layout `once`): each published image once per split in the `images` "
+            "config, which the records name by study id.\n\n"
+            + _table(["config", "split", "images", "shards"], image_rows)
+            if image_rows
+            else ""
+        )
+        + (f"\n\nRelease size: {size_line(data.release_size)}." if data.release_size else ""),
         "## Modalities\n\nPublished images (source images and the copies derived from them "
         "for the sequence tasks) and records by the modality of the record's (first) image "
         "(`json.image.modality`, `json.images[].modality`).\n\n"
@@ -190,14 +264,7 @@ def render_card(data: CardData) -> str:
             if quarantine_rows
             else "Nothing."
         ),
-        "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
-        f'ds = load_dataset("<path to this folder>", "{first_config}", split="train")\n'
-        'row = ds[0]  # row["png"]: PIL image, row["json"]: the record\n'
-        'box = row["json"]["answer_boxes"][0]  # x1, y1, x2, y2 in [0, 1] of the image\n'
-        'w, h = row["png"].size\n'
-        'pixels = (box["x1"] * w, box["y1"] * h, box["x2"] * w, box["y2"] * h)\n```\n\n'
-        "Streaming works too (`streaming=True`), as does "
-        '`load_dataset("webdataset", data_files={"train": "<config>/train/*.tar"})`.',
+        _loading(data, first_config),
         "## Conventions\n\n"
         "- Boxes: `[x1, y1, x2, y2]` floats in [0, 1] of the published image, origin top-left, "
         "x right, y down. Question and answer text write boxes as 0-1000 integers "

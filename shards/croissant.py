@@ -7,11 +7,16 @@ Responsible-AI fields, so dataset venues and tools can read what it is without o
   members of the shards in shard order. The JSON Lines copy exists because Croissant
   readers (mlcroissant 1.1) extract tar members as raw bytes and cannot parse JSON inside
   an archive; a test checks the copy against the shards.
-- **recordSet** per config: ``__key__`` (the WebDataset key, which is the record id),
-  ``json`` with a sub-field per record field, types from the declared Hugging Face
-  features (``shards.features``), and the config's first image joined on the key; further
-  images of a sequence config are record sets ``<config>-<field>`` of their own (key and
-  image), because mlcroissant performs one join per record set.
+- **recordSet** per config: ``__key__`` (the WebDataset key: the record id, or the study
+  id in the ``images`` config), ``json`` with a sub-field per field, types from the declared
+  Hugging Face features (``shards.features``). Layout ``once`` (``shards.writer``): the
+  ``images`` record set joins its PNG on the key (``images-png``); a one-image record
+  config's image is joined from ``images-png`` on ``json.image.study_id`` in a record set
+  ``<config>-png`` (key, study_id, image), since mlcroissant empties the joined column in
+  the record's JSON; sequence records name their images in ``json.images``. Layout
+  ``per_record``: the config's first image joined on the key; further images of a sequence
+  config are record sets ``<config>-<field>`` of their own (key and image), because
+  mlcroissant performs one join per record set.
 - licence (each source's), citation (the release's BibTeX; every source's in ``citation``),
   creator (the pipeline), the sources it is derived from (``isBasedOn``, with licence and
   citation), and the RAI fields: data collection, annotation process (weak labelling and
@@ -34,7 +39,7 @@ from shards.features import family_and_images, features_for
 from shards.label_methods import method_of
 from shards.licences import licence_of
 from shards.manifest import file_sha256
-from shards.writer import image_fields
+from shards.writer import IMAGES_CONFIG, image_fields
 
 CROISSANT = "croissant.json"
 INDEX_DIR = "croissant"
@@ -208,9 +213,8 @@ def _image_set(config: str, field: str) -> tuple[dict, dict]:
     return file_set, record_set
 
 
-def config_parts(root: Path, config: str, counts: dict[str, int]) -> tuple[list, list]:
-    """(distribution entries, record sets) of one config."""
-    shards = _shards(root, config)
+def _shard_objects(root: Path, config: str, shards: list[str], what: str) -> list[dict]:
+    """The FileObjects of a config's shards and of its JSON Lines copy."""
     dist: list[dict] = [
         {
             "@type": "cr:FileObject",
@@ -229,14 +233,77 @@ def config_parts(root: Path, config: str, counts: dict[str, int]) -> tuple[list,
             "@type": "cr:FileObject",
             "@id": index,
             "name": index,
-            "description": f"The JSON member of every {config} sample, one per line, in shard "
-            "order (the same bytes as in the shards).",
+            "description": f"The JSON member of every {config} sample{what}, one per line, in "
+            "shard order (the same bytes as in the shards).",
             "contentUrl": index,
             "encodingFormat": "application/jsonlines",
             "sha256": file_sha256(root / index),
         }
     )
+    return dist
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{s} {counts[s]}" for s in SPLIT_ORDER if counts.get(s))
+
+
+def _json_field(config: str, features, index: str, what: str) -> dict:
+    return {
+        "@type": "cr:Field",
+        "@id": f"{config}/json",
+        "name": "json",
+        "description": f"{what}, as in the shard's .json member.",
+        "dataType": "sc:StructuredValue",
+        "subField": _fields(features["json"], f"{config}/json", index, None, []),
+    }
+
+
+def _image_from(fid: str, name: str, image_set: dict) -> dict:
+    return {
+        "@type": "cr:Field",
+        "@id": fid,
+        "name": name,
+        "dataType": "sc:ImageObject",
+        "source": {"field": {"@id": image_set["field"][1]["@id"]}},
+    }
+
+
+def config_parts(
+    root: Path, config: str, counts: dict[str, int], layout: str = "per_record"
+) -> tuple[list, list]:
+    """(distribution entries, record sets) of one config. In layout ``once`` a record
+    config's record set joins its (first) image from the ``images`` config on the study id
+    (``json.image.study_id``; sequences name theirs in ``json.images``); the ``images``
+    config is described by ``images_parts``."""
+    if config == IMAGES_CONFIG:
+        return images_parts(root, counts)
+    shards = _shards(root, config)
+    dist = _shard_objects(root, config, shards, "")
+    index = index_path(config)
     _, n_images = family_and_images(config)
+    features = features_for(config, layout)
+    key = _leaf_source(index, "record_id", [])
+    if layout == "once":
+        main = {
+            "@type": "cr:RecordSet",
+            "@id": config,
+            "name": config,
+            "description": f"{config} records ({_counts(counts)}): the WebDataset key and the "
+            "record JSON (fields as the dataset card declares); the images are in the images "
+            "config, by study id ("
+            + (
+                f"json.image.study_id, joined in record set {config}-png"
+                if n_images == 1
+                else "json.images[].study_id"
+            )
+            + ").",
+            "key": {"@id": f"{config}/__key__"},
+            "field": [
+                {**_key_field(f"{config}/__key__", f"{config}-files"), "source": key},
+                _json_field(config, features, index, "The record (schemas.records)"),
+            ],
+        }
+        return dist, ([_joined_image(config, index)] if n_images == 1 else []) + [main]
     record_sets: list[dict] = []
     image_sets: list[dict] = []
     for field in image_fields(n_images):
@@ -245,15 +312,12 @@ def config_parts(root: Path, config: str, counts: dict[str, int]) -> tuple[list,
         dist.append(file_set)
         image_sets.append(record_set)
     first = image_sets[0]
-    features = features_for(config)
     main = {
         "@type": "cr:RecordSet",
         "@id": config,
         "name": config,
-        "description": f"{config} records ("
-        + ", ".join(f"{s} {counts[s]}" for s in SPLIT_ORDER if counts.get(s))
-        + "): the WebDataset key, the record JSON (fields as the dataset card declares) and "
-        f"image {image_fields(n_images)[0]}"
+        "description": f"{config} records ({_counts(counts)}): the WebDataset key, the record "
+        f"JSON (fields as the dataset card declares) and image {image_fields(n_images)[0]}"
         + (
             f"; images {', '.join(image_fields(n_images)[1:])} are in record sets "
             + ", ".join(r["@id"] for r in image_sets[1:])
@@ -265,28 +329,81 @@ def config_parts(root: Path, config: str, counts: dict[str, int]) -> tuple[list,
         "field": [
             {
                 **_key_field(f"{config}/__key__", first["field"][0]["source"]["fileSet"]["@id"]),
-                "source": _leaf_source(index, "record_id", []),
+                "source": key,
                 "references": {"field": {"@id": first["field"][0]["@id"]}},
             },
-            {
-                "@type": "cr:Field",
-                "@id": f"{config}/{image_fields(n_images)[0]}",
-                "name": image_fields(n_images)[0],
-                "dataType": "sc:ImageObject",
-                "source": {"field": {"@id": first["field"][1]["@id"]}},
-            },
-            {
-                "@type": "cr:Field",
-                "@id": f"{config}/json",
-                "name": "json",
-                "description": "The record (schemas.records), as in the shard's .json member.",
-                "dataType": "sc:StructuredValue",
-                "subField": _fields(features["json"], f"{config}/json", index, None, []),
-            },
+            _image_from(f"{config}/{image_fields(n_images)[0]}", image_fields(n_images)[0], first),
+            _json_field(config, features, index, "The record (schemas.records)"),
         ],
     }
     record_sets += [*image_sets, main]
     return dist, record_sets
+
+
+def _joined_image(config: str, index: str) -> dict:
+    """Record set ``<config>-png`` (layout ``once``): each record's key and its image,
+    joined from the images config on ``json.image.study_id`` (a record set of its own:
+    mlcroissant leaves the joined column empty in the record's JSON)."""
+    image_set = _image_set(IMAGES_CONFIG, "png")[1]
+    rs_id = f"{config}-png"
+    return {
+        "@type": "cr:RecordSet",
+        "@id": rs_id,
+        "name": rs_id,
+        "description": f"{config}: the image of each record (from the images config), by "
+        "record key.",
+        "key": {"@id": f"{rs_id}/key"},
+        "field": [
+            {
+                **_key_field(f"{rs_id}/key", f"{config}-files"),
+                "source": _leaf_source(index, "record_id", []),
+            },
+            {
+                "@type": "cr:Field",
+                "@id": f"{rs_id}/study_id",
+                "name": "study_id",
+                "description": "json.image.study_id: the key of the image in the images config.",
+                "dataType": "sc:Text",
+                "source": _leaf_source(index, "image", ["study_id"]),
+                "references": {"field": {"@id": image_set["field"][0]["@id"]}},
+            },
+            _image_from(f"{rs_id}/image", "image", image_set),
+        ],
+    }
+
+
+def images_parts(root: Path, counts: dict[str, int]) -> tuple[list, list]:
+    """(distribution entries, record sets) of the ``images`` config: each published image
+    once per split, key its study id, ``png`` and its metadata ``json``."""
+    shards = _shards(root, IMAGES_CONFIG)
+    dist = _shard_objects(root, IMAGES_CONFIG, shards, " (the image's metadata)")
+    index = index_path(IMAGES_CONFIG)
+    file_set, image_set = _image_set(IMAGES_CONFIG, "png")
+    file_set["containedIn"] = [{"@id": rel} for rel in shards]
+    dist.append(file_set)
+    main = {
+        "@type": "cr:RecordSet",
+        "@id": IMAGES_CONFIG,
+        "name": IMAGES_CONFIG,
+        "description": f"Published images ({_counts(counts)}), each once per split: the key "
+        "(the study id that records name), the PNG and its metadata.",
+        "key": {"@id": f"{IMAGES_CONFIG}/__key__"},
+        "field": [
+            {
+                **_key_field(f"{IMAGES_CONFIG}/__key__", file_set["@id"]),
+                "source": _leaf_source(index, "study_id", []),
+                "references": {"field": {"@id": image_set["field"][0]["@id"]}},
+            },
+            _image_from(f"{IMAGES_CONFIG}/png", "png", image_set),
+            _json_field(
+                IMAGES_CONFIG,
+                features_for(IMAGES_CONFIG),
+                index,
+                "The image's metadata (study_id, modality, view, size, sha256, licence)",
+            ),
+        ],
+    }
+    return dist, [image_set, main]
 
 
 # ---- the dataset's own description -------------------------------------------------------
@@ -381,12 +498,20 @@ def rai_fields(data: CardData) -> dict:
     }
 
 
+def _all_configs(data: CardData) -> dict[str, dict[str, int]]:
+    """Record configs and, in layout ``once``, the ``images`` config: split -> count."""
+    configs = dict(data.dataset_configs)
+    if data.image_splits():
+        configs[IMAGES_CONFIG] = data.image_splits()
+    return configs
+
+
 def croissant_metadata(root: Path, data: CardData) -> dict:
     """The JSON-LD document for the release staged (or published) at ``root``."""
     distribution: list[dict] = []
     record_sets: list[dict] = []
-    for config in sorted(data.dataset_configs):
-        dist, sets = config_parts(root, config, data.dataset_configs[config])
+    for config, counts in sorted(_all_configs(data).items()):
+        dist, sets = config_parts(root, config, counts, data.layout)
         distribution += dist
         record_sets += sets
     licences = [
@@ -434,7 +559,7 @@ def croissant_metadata(root: Path, data: CardData) -> dict:
 def write_croissant(root: Path, data: CardData) -> list[str]:
     """Write the JSON Lines copies and ``croissant.json`` under root (a staging folder);
     returns the paths written, relative to root."""
-    written = [write_index(root, config) for config in sorted(data.dataset_configs)]
+    written = [write_index(root, config) for config in sorted(_all_configs(data))]
     doc = croissant_metadata(root, data)
     (root / CROISSANT).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return [*written, CROISSANT]

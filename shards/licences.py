@@ -55,7 +55,10 @@ def licences_markdown(
         "# Licences",
         "",
         "This release mixes sources under different terms. Each record names its licence in "
-        "`json.provenance.licence`; use each record under the terms of its source.",
+        "`json.provenance.licence`; use each record under the terms of its source. In a "
+        "release of layout `once`, each image of the `images` config names its source's "
+        "licence in `json.licence` (the "
+        "licence of the records that show it).",
     ]
     for lid in sorted(records_by_licence):
         lic = licence_of(lid, known)

@@ -1,7 +1,17 @@
 """WebDataset shards: one folder per config (record family and image count) and split,
 size-bounded tar files written through webdataset's ShardWriter with fixed tar metadata, so
 the same records give the same bytes. A shard is written as ``*.tar.partial`` and renamed
-only once complete: a crash never leaves a partial shard under a complete-looking name."""
+only once complete: a crash never leaves a partial shard under a complete-looking name.
+
+Two layouts (``shards.images`` in the build config):
+
+- ``once`` (default): the ``images`` config holds each published image once per split
+  (key: its study id; ``png`` and ``json``: the image's own metadata, ``image_json``), and
+  the record configs hold only the record JSON, whose image refs name the study ids
+  (``shards.load_release`` joins them back, one row per record with its images);
+- ``per_record``: every record sample carries its own copy of its image(s) (``png``, or
+  ``img0.png`` ... for sequences), as releases did before ``once``.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +31,8 @@ from schemas.identity import is_valid_key
 from schemas.records import Record, record_images
 
 PARTIAL_SUFFIX = ".partial"
+IMAGES_CONFIG = "images"  # the config of the published images (layout ``once``)
+LAYOUTS = ("once", "per_record")
 
 
 @dataclass(frozen=True)
@@ -51,12 +63,62 @@ def record_json(record: Record) -> bytes:
     ).encode("utf-8")
 
 
-def sample_of(record: Record, images: list[bytes]) -> dict[str, bytes | str]:
+def sample_of(record: Record, images: list[bytes] | None) -> dict[str, bytes | str]:
+    """A record's sample: its JSON, and its images unless ``images`` is None (layout
+    ``once``: the images are in the ``images`` config)."""
     if not is_valid_key(record.record_id):
         raise ValueError(f"record id {record.record_id!r} is not a valid WebDataset key")
     sample: dict[str, bytes | str] = {"__key__": record.record_id, "json": record_json(record)}
-    sample.update(zip(image_fields(len(images)), images, strict=True))
+    if images is not None:
+        sample.update(zip(image_fields(len(images)), images, strict=True))
     return sample
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What the ``images`` config says of one published image: our ids and the published
+    pixels' own properties only (no value from an input header)."""
+
+    study_id: str
+    modality: str
+    view: str | None
+    width: int
+    height: int
+    sha256: str  # of the PNG bytes in the shard
+    licence: str
+
+    @classmethod
+    def of(cls, study) -> ImageMeta:  # schemas.records.Study
+        return cls(
+            study.study_id,
+            study.modality,
+            study.view,
+            study.width,
+            study.height,
+            study.image_sha256,
+            study.licence,
+        )
+
+
+def image_json(meta: ImageMeta) -> bytes:
+    """An image sample's JSON (sorted keys, no spaces): same image, same bytes."""
+    row = {
+        "study_id": meta.study_id,
+        "modality": meta.modality,
+        "view": meta.view,
+        "width": meta.width,
+        "height": meta.height,
+        "sha256": meta.sha256,
+        "licence": meta.licence,
+    }
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def image_keys(records: Iterable[Record]) -> list[tuple[str, str]]:
+    """The (split, study id) of every image the records show, sorted and unique: what
+    ``write_image_shards`` takes. An image shown by records of two splits is listed in both
+    (records are split by patient, so this does not happen in a build)."""
+    return sorted({(r.split, ref.study_id) for r in records for ref in record_images(r)})
 
 
 class _AtomicFiles:
@@ -88,17 +150,44 @@ class _AtomicFiles:
         self._count = 0
 
 
-def content_tag(records: Iterable[Record], image_sha256: Mapping[str, str]) -> str:
-    """A short hash of everything the shards hold (records and image bytes). It is part of
-    the shard file names and of the card's file patterns: Hugging Face ``datasets`` keys its
-    cache by those patterns and the folder's name, so without it two releases in folders of
-    the same name would read each other's cached rows."""
-    digest = hashlib.sha256()
-    for record in sorted(records, key=lambda r: r.record_id):
-        digest.update(record_json(record))
+class ContentTag:
+    """``content_tag`` fed one record at a time, in record-id order (a ValueError names a
+    record out of order), so that a streaming publish need not hold the records."""
+
+    def __init__(self, image_sha256: Mapping[str, str], layout: str = "per_record") -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"shards.images {layout!r} is not one of {LAYOUTS}")
+        self._image_sha256 = image_sha256
+        self._digest = hashlib.sha256()
+        if layout != "per_record":
+            self._digest.update(f"layout={layout}\n".encode())
+        self._last: str | None = None
+
+    def add(self, record: Record) -> None:
+        if self._last is not None and record.record_id <= self._last:
+            raise ValueError(f"content tag: record {record.record_id} out of record-id order")
+        self._last = record.record_id
+        self._digest.update(record_json(record))
         for ref in record_images(record):
-            digest.update(image_sha256[ref.study_id].encode())
-    return digest.hexdigest()[:12]
+            self._digest.update(self._image_sha256[ref.study_id].encode())
+
+    @property
+    def tag(self) -> str:
+        return self._digest.hexdigest()[:12]
+
+
+def content_tag(
+    records: Iterable[Record], image_sha256: Mapping[str, str], layout: str = "per_record"
+) -> str:
+    """A short hash of everything the shards hold (records and image bytes, and the layout
+    unless it is ``per_record``). It is part of the shard file names and of the card's file
+    patterns: Hugging Face ``datasets`` keys its cache by those patterns and the folder's
+    name, so without it two releases in folders of the same name would read each other's
+    cached rows (a ``grounding`` shard with its images, or without)."""
+    tag = ContentTag(image_sha256, layout)
+    for record in sorted(records, key=lambda r: r.record_id):
+        tag.add(record)
+    return tag.tag
 
 
 def shard_pattern(config: str, split: str, tag: str | None) -> str:
@@ -120,11 +209,13 @@ def write_shards(
     max_size_bytes: int,
     max_count: int,
     tag: str | None = None,
+    embed_images: bool = True,
 ) -> list[ShardFile]:
     """Write records under ``dest/<config>/<split>/<config>-<split>-<tag>-NNNNN.tar``, in one
     streaming pass: ``records`` must come in ``shard_order`` (a ValueError names the first
     record out of order), and only the sample being written is held in memory.
-    ``read_image`` gives the published PNG bytes of a study id."""
+    ``read_image`` gives the published PNG bytes of a study id; ``embed_images=False``
+    (layout ``once``) writes the record JSON only and never calls it."""
     written: list[ShardFile] = []
     previous: tuple[str, str, str] | None = None
 
@@ -143,31 +234,127 @@ def write_shards(
     for (config, split), group in itertools.groupby(
         in_order(records), key=lambda r: shard_order(r)[:2]
     ):
-        folder = dest / config / split
-        folder.mkdir(parents=True, exist_ok=True)
-        files = _AtomicFiles()
-        writer = wds.ShardWriter(
-            str(dest / shard_pattern(config, split, tag).replace("*", "%05d")),
-            maxcount=max_count,
-            maxsize=max_size_bytes,
-            post=files.post,
-            opener=files.opener,
-            verbose=0,
-            encoder=False,
-            mtime=0,
-            user="",
-            group="",
-            mode=0o444,
-        )
-        try:
-            for record in group:
-                images = [read_image(ref.study_id) for ref in record_images(record)]
-                writer.write(sample_of(record, images))
-                files.count()
-        except BaseException:
-            files.aborted = True
-            raise
-        finally:
-            writer.close()
-        written += [ShardFile(config, split, path, n) for path, n in files.finished]
+        samples = (sample_of(r, _images(r, read_image) if embed_images else None) for r in group)
+        written += _write_group(dest, config, split, samples, max_size_bytes, max_count, tag)
     return written
+
+
+def _images(record: Record, read_image: Callable[[str], bytes]) -> list[bytes]:
+    return [read_image(ref.study_id) for ref in record_images(record)]
+
+
+def write_image_shards(
+    images: Iterable[tuple[str, str]],
+    read_image: Callable[[str], bytes],
+    image_meta: Callable[[str], ImageMeta],
+    dest: Path,
+    *,
+    max_size_bytes: int,
+    max_count: int,
+    tag: str | None = None,
+) -> list[ShardFile]:
+    """Write the ``images`` config: one sample per (split, study id), sorted and unique (a
+    ValueError names the first out of order), under
+    ``dest/images/<split>/images-<split>-<tag>-NNNNN.tar``; key the study id, ``png`` the
+    published bytes (``read_image``), ``json`` the image's metadata (``image_meta``)."""
+    written: list[ShardFile] = []
+    previous: tuple[str, str] | None = None
+
+    def in_order(images: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+        nonlocal previous
+        for key in images:
+            if previous is not None and key <= previous:
+                raise ValueError(
+                    f"write_image_shards: image {key[1]} ({key[0]}) comes after {previous[1]} "
+                    f"({previous[0]}) (images must be sorted by split and study id, unique)"
+                )
+            previous = key
+            yield key
+
+    for split, group in itertools.groupby(in_order(images), key=lambda k: k[0]):
+        samples = (_image_sample(sid, read_image, image_meta) for _, sid in group)
+        written += _write_group(dest, IMAGES_CONFIG, split, samples, max_size_bytes, max_count, tag)
+    return written
+
+
+def _image_sample(
+    study_id: str, read_image: Callable[[str], bytes], image_meta: Callable[[str], ImageMeta]
+) -> dict[str, bytes | str]:
+    if not is_valid_key(study_id):
+        raise ValueError(f"study id {study_id!r} is not a valid WebDataset key")
+    meta = image_meta(study_id)
+    if meta.study_id != study_id:
+        raise ValueError(f"image_meta({study_id!r}) describes {meta.study_id!r}")
+    return {"__key__": study_id, "json": image_json(meta), "png": read_image(study_id)}
+
+
+def _write_group(
+    dest: Path,
+    config: str,
+    split: str,
+    samples: Iterable[dict[str, bytes | str]],
+    max_size_bytes: int,
+    max_count: int,
+    tag: str | None,
+) -> list[ShardFile]:
+    """The shards of one config and split, one sample held at a time."""
+    folder = dest / config / split
+    folder.mkdir(parents=True, exist_ok=True)
+    files = _AtomicFiles()
+    writer = wds.ShardWriter(
+        str(dest / shard_pattern(config, split, tag).replace("*", "%05d")),
+        maxcount=max_count,
+        maxsize=max_size_bytes,
+        post=files.post,
+        opener=files.opener,
+        verbose=0,
+        encoder=False,
+        mtime=0,
+        user="",
+        group="",
+        mode=0o444,
+    )
+    try:
+        for sample in samples:
+            writer.write(sample)
+            files.count()
+    except BaseException:
+        files.aborted = True
+        raise
+    finally:
+        writer.close()
+    return [ShardFile(config, split, path, n) for path, n in files.finished]
+
+
+def release_size(
+    shard_files: Iterable[ShardFile], study_ids: Iterable[str], image_size: Callable[[str], int]
+) -> dict:
+    """What the shards weigh against the images they publish: bytes of all shards, of the
+    ``images`` config's shards, the number and bytes of the unique images the records show
+    (``study_ids``; ``image_size`` of a study id), and ``ratio`` = shard bytes / unique image
+    bytes (issue 16: at most 1.3 in layout ``once``). Read before the shards move."""
+    shard_files = list(shard_files)
+    images = [sf for sf in shard_files if sf.config == IMAGES_CONFIG]
+    studies = sorted(set(study_ids))
+    shard_bytes = sum(sf.path.stat().st_size for sf in shard_files)
+    image_bytes = sum(image_size(sid) for sid in studies)
+    return {
+        "shard_bytes": shard_bytes,
+        "image_shard_bytes": sum(sf.path.stat().st_size for sf in images),
+        "images_by_split": {
+            split: sum(sf.n_records for sf in images if sf.split == split)
+            for split in sorted({sf.split for sf in images})
+        },
+        "unique_images": len(studies),
+        "unique_image_bytes": image_bytes,
+        "ratio": round(shard_bytes / image_bytes, 3) if image_bytes else 0.0,
+    }
+
+
+def size_line(size: dict) -> str:
+    """The release-size figure, as the build summary and the card print it."""
+    return (
+        f"shards {size['shard_bytes']} bytes for {size['unique_images']} unique published "
+        f"images of {size['unique_image_bytes']} bytes: {size['ratio']:.3f} bytes of shards "
+        "per byte of unique image"
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from engine.config import load_config
 from engine.pipeline import run_build
 from schemas.identity import Pseudonymizer
+from shards.load_release import load_records
 from shards.manifest import verify
 from sources.ct.synthetic import make_phantom, write_case, write_dicom_series, write_nifti
 from tests.helpers import write_config
@@ -127,7 +127,7 @@ def test_shards_load_with_datasets(built) -> None:
         for split in ("train", "validation", "test")
         for config in ("grounding", "cot")
         if (out / config / split).is_dir()
-        for row in datasets.load_dataset(str(out), config, split=split)
+        for row in load_records(str(out), config, split)
     ]
     cot = [r for r in rows if r["json"]["family"] == "cot"]
     assert cot, "a chain of thought from the report of a projected CT"

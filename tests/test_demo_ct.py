@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import datasets
 import pyarrow.parquet as pq
 import pytest
+
+from shards.load_release import load_records
 
 pytestmark = [pytest.mark.realdata, pytest.mark.prefect]
 CT_SOURCES = ("totalseg_example", "synthetic_ct")
@@ -19,7 +20,7 @@ def rows(out: str, config: str) -> list[dict]:
         row
         for split in ("train", "validation", "test")
         if (Path(out) / config / split).is_dir()
-        for row in datasets.load_dataset(out, config, split=split)
+        for row in load_records(out, config, split)
         if row["json"]["provenance"]["source_dataset"] in CT_SOURCES
     ]
 

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.identity import Pseudonymizer
+from shards.load_release import load_records
 from shards.manifest import verify
 from tests.accounting import Inputs, account, published_study_ids
 from tests.conftest import DEMO_SALT
@@ -55,9 +56,8 @@ def expert_boxes(realdata: Path) -> dict[str, list[tuple[float, float, float, fl
 
 
 def load_all_splits(out: str) -> dict[str, datasets.Dataset]:
-    return {
-        s: datasets.load_dataset(out, "grounding", split=s) for s in ("train", "validation", "test")
-    }
+    """The grounding records of each split, their images joined (the per-record view)."""
+    return {s: load_records(out, "grounding", s) for s in ("train", "validation", "test")}
 
 
 def test_loaded_boxes_equal_expert_boxes_within_1px(demo_release: dict, realdata: Path) -> None:
@@ -169,7 +169,28 @@ def test_card_and_manifest(demo_release: dict) -> None:
     assert "config_name: grounding" in card and "| nih_cxr14 | plan | file_missing | 876 |" in card
     assert "_build" not in card and "/work" not in card
     builder = datasets.load_dataset_builder(str(out), "grounding")
-    assert set(builder.info.features) == {"png", "json"}
+    assert set(builder.info.features) == {"json"}  # layout once: images in their config
+    assert set(datasets.load_dataset_builder(str(out), "images").info.features) == {"png", "json"}
+    assert (out / "load_release.py").is_file() and "from load_release import" in card
+
+
+def test_each_image_is_stored_once_and_the_release_size_is_printed(demo_release: dict) -> None:
+    """Issue 16: shard bytes at most 1.3x the unique published image bytes (printed in the
+    build summary and the card); one PNG member per published image and split."""
+    import tarfile
+
+    out = Path(demo_release["out"])
+    size = demo_release["release_size"]
+    tars = sorted(out.glob("*/*/*.tar"))
+    assert size["shard_bytes"] == sum(p.stat().st_size for p in tars)
+    pngs = []
+    for path in tars:
+        with tarfile.open(path) as tar:
+            pngs += [(path.parent.parent.name, m.name) for m in tar if m.name.endswith(".png")]
+    assert {config for config, _ in pngs} == {"images"}  # record samples carry no image
+    assert len(pngs) == len(set(pngs)) == size["unique_images"]  # one split per image
+    assert size["ratio"] <= 1.3, size
+    assert f"Release size: shards {size['shard_bytes']} bytes" in (out / "README.md").read_text()
 
 
 def test_every_medsg_task_has_50_records_that_decode(demo_release: dict) -> None:
@@ -181,7 +202,7 @@ def test_every_medsg_task_has_50_records_that_decode(demo_release: dict) -> None
     counts: Counter = Counter()
     for config in ("sequence_2img", "sequence_3img"):
         for split in ("train", "validation", "test"):
-            for row in datasets.load_dataset(out, config, split=split):
+            for row in load_records(out, config, split):
                 rec = row["json"]
                 counts[rec["task"]] += 1
                 sizes = [

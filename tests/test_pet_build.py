@@ -21,6 +21,7 @@ from engine.pipeline import run_build
 from extractors.pet.render import axial_box, coronal_box
 from extractors.volume import to_canonical
 from schemas.boxes import Box
+from shards.load_release import load_records
 from shards.manifest import verify
 from sources.pet.synthetic import TRUTH
 from tests.helpers import write_config
@@ -32,7 +33,7 @@ SALT = "pet-build-tests"
 def _load(out: Path, config: str, split: str) -> datasets.Dataset:
     """load_dataset with a cache of this release's own: datasets keys its cache by the
     folder's name, so two releases both called "out" would share one."""
-    return datasets.load_dataset(str(out), config, split=split, cache_dir=str(out.parent / "hf"))
+    return load_records(str(out), config, split, cache_dir=str(out.parent / "hf"))
 
 
 def _build(tmp_path: Path, sources: list[dict]) -> tuple[dict, list[dict], Path]:

@@ -1,5 +1,7 @@
 """Phrase-grounding examples of a release, read through ``datasets.load_dataset``: an image
-resized to a square grid, the finding label, and its one answer box (canonical, 0-1)."""
+resized to a square grid, the finding label, and its one answer box (canonical, 0-1). The
+records are joined to their images by ``shards.load_release.load_records`` (the code every
+release of layout ``once`` carries as ``load_release.py``), so either layout reads."""
 
 from __future__ import annotations
 
@@ -30,11 +32,12 @@ def load_examples(
 ) -> list[Example]:
     """Phrase-grounding records of one split; ``single_box`` keeps only answers of exactly
     one box (what the MedSG-Bench metric scores), else every answer is a training target."""
-    import datasets
     from PIL import Image
 
+    from shards.load_release import load_records
+
     try:
-        ds = datasets.load_dataset(str(release), config, split=split)
+        ds = load_records(str(release), config, split)
     except ValueError as exc:  # the split does not exist in this release
         if "split" in str(exc).lower():
             return []

@@ -1,6 +1,7 @@
 """croissant.json in every release: ``mlcroissant validate`` accepts it, and one record of
 every record set, read through mlcroissant from the release on disk, equals the row that
-``datasets.load_dataset`` gives for the same key (JSON fields and image pixels)."""
+``datasets.load_dataset`` gives for the same key (JSON fields and image pixels; the records'
+images joined from the ``images`` config, as ``shards.load_release`` joins them)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from engine.config import load_config
 from engine.pipeline import run_build
 from shards.croissant import CROISSANT, index_path
 from shards.features import family_and_images, features_for
+from shards.load_release import load_records
 from shards.manifest import file_sha256
-from shards.writer import image_fields
+from shards.writer import IMAGES_CONFIG
 from tests.helpers import write_config
 
 # mlcroissant reads its cache folder from the environment when first imported
@@ -109,16 +111,21 @@ def test_index_lines_are_the_shards_json_members(release: Path) -> None:
 def test_record_set_fields_follow_the_declared_features(release: Path) -> None:
     doc = json.loads((release / CROISSANT).read_text())
     sets = {rs["@id"]: rs for rs in doc["recordSet"]}
-    for config in ("grounding", "cot", "sequence_2img"):
+    for config in ("grounding", "cot", "sequence_2img", IMAGES_CONFIG):
         main = sets[config]
-        features = features_for(config)
+        features = features_for(config, "once")
         names = [f["name"] for f in main["field"]]
         _, n = family_and_images(config)
-        assert names == ["__key__", image_fields(n)[0], "json"]
+        if config == IMAGES_CONFIG:
+            assert names == ["__key__", "png", "json"]
+        else:  # the image of a one-image record, joined from the images config on its study id
+            assert names == ["__key__", "json"]
+            assert (f"{config}-png" in sets) == (n == 1)
         (json_field,) = [f for f in main["field"] if f["name"] == "json"]
         assert [f["name"] for f in json_field["subField"]] == list(features["json"])
-        for extra in image_fields(n)[1:]:
-            assert sets[f"{config}-{extra}"]["field"][1]["dataType"] == "sc:ImageObject"
+        if config == IMAGES_CONFIG:
+            assert sets[f"{config}-png"]["field"][1]["dataType"] == "sc:ImageObject"
+            continue
         types = {f["name"]: f["dataType"] for f in json_field["subField"]}
         assert types["question"] == "sc:Text" and types["provenance"] == "sc:StructuredValue"
         boxes = next(f for f in json_field["subField"] if f["name"] == "answer_boxes")
@@ -159,7 +166,7 @@ def nested_arrays(config: str) -> set[str]:
     import datasets
 
     out = set()
-    for name, value in features_for(config)["json"].items():
+    for name, value in features_for(config, "once")["json"].items():
         if isinstance(value, datasets.List) and isinstance(value.feature, dict):
             out |= {
                 f"{name}/{inner}"
@@ -170,11 +177,17 @@ def nested_arrays(config: str) -> set[str]:
 
 
 def _rows_by_key(release: Path, config: str) -> dict[str, dict]:
+    """Rows of a config by key (record id; study id for the images config), records with
+    their images joined."""
     rows = {}
     for split in ("train", "validation", "test"):
         if not list(release.glob(f"{config}/{split}/*.tar")):
             continue
-        for row in load_dataset(str(release), config, split=split):
+        if config == IMAGES_CONFIG:
+            for row in load_dataset(str(release), config, split=split):
+                rows[row["json"]["study_id"]] = row
+            continue
+        for row in load_records(str(release), config, split):
             rows[row["json"]["record_id"]] = row
     return rows
 
@@ -203,8 +216,8 @@ def test_one_record_per_record_set_equals_load_dataset(release: Path) -> None:
             continue
         key = record[f"{config}/__key__"].decode()
         row = rows[key]
-        first = image_fields(family_and_images(config)[1])[0]
-        assert np.array_equal(_pixels(record[f"{config}/{first}"]), _pixels(row[first]))
+        if config == IMAGES_CONFIG:
+            assert np.array_equal(_pixels(record[f"{config}/png"]), _pixels(row["png"]))
         # mlcroissant returns nested structs flattened by field id: rebuild the tree
         want = row["json"]
         skipped = nested_arrays(config)
@@ -224,7 +237,14 @@ def test_one_record_per_record_set_equals_load_dataset(release: Path) -> None:
         _same(got, want, rs_id)
         compared.append(rs_id)
     assert set(compared) == {rs["@id"] for rs in doc["recordSet"]}
-    assert {"grounding", "cot", "sequence_2img", "sequence_2img-img1.png"} <= set(compared)
+    assert {
+        "grounding",
+        "cot",
+        "sequence_2img",
+        IMAGES_CONFIG,
+        "images-png",
+        "grounding-png",
+    } <= set(compared)
     assert nested_arrays("cot") == {"steps/boxes"} and not nested_arrays("grounding")
 
 

@@ -96,7 +96,7 @@ def test_card_configs_are_valid_for_the_hub_viewer(release: Path, tmp_path: Path
     card = DatasetCard.load(release / "README.md")
     configs = MetadataConfigs.from_dataset_card_data(card.data)  # raises on bad data_files
     infos = DatasetInfosDict.from_dataset_card_data(card.data)
-    assert set(configs) == set(infos) == {"cot", "grounding", "sequence_2img"}
+    assert set(configs) == set(infos) == {"cot", "grounding", "images", "sequence_2img"}
     published = tmp_path / "p"
     shutil.copytree(release, published, ignore=shutil.ignore_patterns("_build"))
     fs = fsspec.filesystem("file")

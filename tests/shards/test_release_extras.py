@@ -59,7 +59,7 @@ def test_card_renders_with_tables_and_gallery(release: Path) -> None:
     card = DatasetCard.load(release / "README.md")
     assert card.data.license == "other" and card.data.license_link == "LICENSES.md"
     configs = [c["config_name"] for c in card.data.configs]
-    assert configs == ["cot", "grounding", "sequence_2img"]
+    assert configs == ["cot", "grounding", "images", "sequence_2img"]
     assert card.data.source_datasets == ["synthetic_cxr"]
     html = markdown.markdown(card.text, extensions=["tables", "fenced_code"])
     assert html.count("<table>") >= 5  # splits, tasks, label sources, review, licences

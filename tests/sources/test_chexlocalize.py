@@ -10,7 +10,6 @@ import io
 import json
 from pathlib import Path
 
-import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -23,6 +22,7 @@ from engine.pipeline import run_build
 from schemas.boxes import Box
 from schemas.identity import Pseudonymizer
 from schemas.vocab import CHEXLOCALIZE_LABELS
+from shards.load_release import load_records
 from sources.base import PlanContext
 from sources.radiograph.chexlocalize import Settings, image_tail, plan
 from sources.registry import licences, source_for
@@ -128,7 +128,7 @@ def test_real_build_images_decode_and_records_load(built) -> None:
         row
         for split in ("train", "validation", "test")
         if (out / "grounding" / split).is_dir()
-        for row in datasets.load_dataset(str(out), "grounding", split=split)
+        for row in load_records(str(out), "grounding", split)
     ]
     ours = [r for r in rows if r["json"]["provenance"]["source_dataset"] == "chexlocalize"]
     table = pq.read_table(out / "_build" / "tables" / "records_grounding.parquet")

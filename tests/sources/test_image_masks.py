@@ -14,6 +14,7 @@ from scipy import ndimage
 
 from schemas.identity import Pseudonymizer
 from shards.layout import BuildLayout
+from shards.load_release import load_records
 from sources.base import PlanContext
 from sources.context import ItemContext
 from sources.segmentation.image_masks import Settings, plan, process
@@ -304,7 +305,6 @@ def test_build_publishes_colour_grounding(realdata: Path, tmp_path: Path) -> Non
     """A build with the Kvasir-SEG sample and the SAM-Med2D CT slices publishes, and
     ``datasets.load_dataset`` reads grounding records with RGB endoscopy images and grey CT
     ones, and sequence records."""
-    import datasets
     import pyarrow.parquet as pq
 
     from engine.config import load_config
@@ -386,7 +386,7 @@ def test_build_publishes_colour_grounding(realdata: Path, tmp_path: Path) -> Non
         )
         for split in ("train", "validation", "test")
         if (out / config / split).is_dir()
-        for row in datasets.load_dataset(str(out), config, split=split)
+        for row in load_records(str(out), config, split)
     ]
     grounding = [r for r in rows if r["json"]["family"] == "grounding"]
     polyps = [r for r in grounding if r["json"]["label"] == "polyp"]

@@ -25,6 +25,7 @@ from engine.config import load_config
 from engine.pipeline import run_build
 from schemas.boxes import Box
 from schemas.identity import Pseudonymizer
+from shards.load_release import load_records
 from sources.base import PlanContext
 from sources.radiograph.siim_pneumothorax import Settings, plan
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
@@ -224,7 +225,7 @@ def test_build_boxes_equal_the_mask_components(realdata: Path, tmp_path: Path) -
         row
         for split in ("train", "validation", "test")
         if (out / "grounding" / split).is_dir()
-        for row in datasets.load_dataset(str(out), "grounding", split=split)
+        for row in load_records(str(out), "grounding", split)
     ]
     by_study: dict[str, list[dict]] = {}
     for row in loaded:

@@ -11,7 +11,6 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-import datasets
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
@@ -22,6 +21,7 @@ from engine.pipeline import run_build
 from schemas.boxes import Box
 from schemas.identity import Pseudonymizer
 from schemas.vocab import VINDR_CXR_LABELS
+from shards.load_release import load_records
 from sources.base import PlanContext
 from sources.radiograph.csv_labels import SourceError
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
@@ -166,7 +166,7 @@ def _records(out: Path) -> list[dict]:
     rows = []
     for split in ("train", "validation", "test"):
         if (out / "grounding" / split).is_dir():
-            for row in datasets.load_dataset(str(out), "grounding", split=split):
+            for row in load_records(str(out), "grounding", split):
                 assert row["png"].size == (
                     row["json"]["image"]["width"],
                     row["json"]["image"]["height"],
