@@ -321,16 +321,8 @@ def _group_end(alt: str) -> int:
 def _first_letters(pattern: str) -> set[str]:
     """The letters an organ pattern of ``_ANATOMY_WORDS`` can start with (each of its
     alternatives starts with a letter or with a group of such alternatives)."""
-    alternatives, depth, start = [], 0, 0
-    for i, ch in enumerate(pattern):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "|" and depth == 0:
-            alternatives.append(pattern[start:i])
-            start = i + 1
-    alternatives.append(pattern[start:])
     out: set[str] = set()
-    for alt in alternatives:
+    for alt in _alternatives(pattern):
         if alt.startswith("(?:"):
             out |= _first_letters(alt[3 : _group_end(alt)])
         elif alt[:1].isalpha():
