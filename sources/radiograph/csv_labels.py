@@ -218,15 +218,16 @@ def parse_box(fields: dict[str, str], names: Sequence[str]) -> tuple[float, floa
     return (x, y, w, h)
 
 
-def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
-    """Items for every image the label file names, and quarantine rows for rows and files
-    that cannot be used (unparseable rows, repeated rows, missing or duplicated files)."""
+def label_rows_by_image(
+    spec: CsvSourceSpec, ids: Pseudonymizer, plan: Plan
+) -> tuple[dict[str, list[LabelRow]], dict[str, str]]:
+    """The label file's rows, parsed by its format, by image id (in file order), and each
+    image's patient key; an unparseable or repeated row becomes a quarantine row of ``plan``
+    (which also counts the rows read)."""
     fmt = spec.format
-    plan = Plan()
     labels_ref = str(spec.labels_csv)
     rows = read_label_rows(spec.labels_csv, fmt.columns)
-    plan.n_label_rows = len(rows)
-
+    plan.n_label_rows += len(rows)
     by_image: dict[str, list[LabelRow]] = {}
     patient_of: dict[str, str] = {}
     seen: set[tuple[str, str, bool, tuple[float, ...] | None]] = set()
@@ -245,7 +246,6 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                 )
             )
             continue
-        study_id = ids.study(spec.dataset, parsed.image_id)
         key = (parsed.image_id, parsed.label.label, parsed.label.present, parsed.label.box_xywh)
         if key in seen:
             plan.quarantine.append(
@@ -256,13 +256,22 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                     labels_ref,
                     row_number,
                     stage=Stage.PLAN,
-                    item_id=study_id,
+                    item_id=ids.study(spec.dataset, parsed.image_id),
                 )
             )
             continue
         seen.add(key)
         by_image.setdefault(parsed.image_id, []).append(parsed.label)
         patient_of.setdefault(parsed.image_id, parsed.patient_key)
+    return by_image, patient_of
+
+
+def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
+    """Items for every image the label file names, and quarantine rows for rows and files
+    that cannot be used (unparseable rows, repeated rows, missing or duplicated files)."""
+    fmt = spec.format
+    plan = Plan()
+    by_image, patient_of = label_rows_by_image(spec, ids, plan)
 
     files: dict[str, list[Path]] = {}
     for name, found in index_files(spec.images_dir, fmt.file_suffixes).items():
@@ -326,7 +335,7 @@ def plan_csv_source(spec: CsvSourceSpec, ids: Pseudonymizer) -> Plan:
                 item_id=image_id,
                 patient_key=patient_of[image_id],
                 path=str(path),
-                labels_file=labels_ref,
+                labels_file=str(spec.labels_csv),
                 rows=tuple(kept),
                 licence=spec.licence,
                 extractor=spec.extractor,

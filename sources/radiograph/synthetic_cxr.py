@@ -26,23 +26,20 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from schemas.enums import Reason, Stage
 from shards.label_methods import LabelMethod
 from shards.licences import CC0
 from sources.base import (
     InputFile,
-    LabelRow,
     Plan,
     PlanContext,
     Source,
     SourceItem,
     SourceSettings,
-    quarantine_row,
 )
 from sources.context import ItemContext, ItemOutput
 from sources.imaging import encode_png
 from sources.radiograph import nih_cxr14, rsna_pneumonia
-from sources.radiograph.csv_labels import CsvFormat, CsvSourceSpec, read_label_rows
+from sources.radiograph.csv_labels import CsvSourceSpec, label_rows_by_image
 from sources.radiograph.process import OrganLabels, process_radiograph
 
 KIND = "synthetic_cxr"
@@ -477,7 +474,9 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
             extractor=EXTRACTOR,
             kind=KIND,
         )
-        for image_id, (patient_key, rows) in _rows_by_image(spec, fmt, result).items():
+        by_image, patient_of = label_rows_by_image(spec, ctx.ids, result)
+        for image_id, rows in sorted(by_image.items()):
+            patient_key = patient_of[image_id]
             p = planned[(part, image_id)]
             stem = Path(fmt.file_name(image_id)).stem
             result.items.append(
@@ -504,35 +503,6 @@ def plan(settings: Settings, ctx: PlanContext) -> Plan:
                 )
             )
     return result
-
-
-def _rows_by_image(
-    spec: CsvSourceSpec, fmt: CsvFormat, plan: Plan
-) -> dict[str, tuple[str, list[LabelRow]]]:
-    """The label file's rows parsed by the format's own row reader, by image id (sorted);
-    a repeated row is set aside as the CSV planner does."""
-    rows = read_label_rows(spec.labels_csv, fmt.columns)
-    plan.n_label_rows += len(rows)
-    by_image: dict[str, tuple[str, list[LabelRow]]] = {}
-    seen: set = set()
-    for row_number, fields in enumerate(rows, start=1):
-        parsed = fmt.parse_row(fields, row_number)
-        key = (parsed.image_id, parsed.label.label, parsed.label.present, parsed.label.box_xywh)
-        if key in seen:
-            plan.quarantine.append(
-                quarantine_row(
-                    spec.dataset,
-                    Reason.DUPLICATE_ROW,
-                    f"repeats an earlier row for {parsed.image_id} ({parsed.label.label})",
-                    str(spec.labels_csv),
-                    row_number,
-                    stage=Stage.PLAN,
-                )
-            )
-            continue
-        seen.add(key)
-        by_image.setdefault(parsed.image_id, (parsed.patient_key, []))[1].append(parsed.label)
-    return dict(sorted(by_image.items()))
 
 
 def process(item: SourceItem, ctx: ItemContext) -> ItemOutput:
