@@ -642,17 +642,17 @@ def write_release_extras(layout: BuildLayout, counts: ReleaseCounts) -> bool:
     return gallery is not None
 
 
-def image_meta(studies: pl.LazyFrame, shown) -> Callable[[str], ImageMeta]:
-    """What the ``images`` config says of each published image (of ``shown``'s study ids),
-    from narrow columns of the studies table."""
+def image_meta(studies: pl.LazyFrame, shown: Iterable[str]) -> Callable[[str], ImageMeta]:
+    """What the ``images`` config says of each published image (of the study ids
+    ``shown``), from narrow columns of the studies table."""
     columns = ("study_id", "modality", "view", "width", "height", "image_sha256", "licence")
     rows = (
         studies.select(columns)
-        .filter(pl.col("study_id").is_in(sorted(shown)))
+        .filter(pl.col("study_id").is_in(list(shown)))
         .collect()
-        .iter_rows()
+        .iter_rows(named=True)
     )
-    metas = {row[0]: ImageMeta(*row) for row in rows}
+    metas = {row["study_id"]: ImageMeta.of(row) for row in rows}
     return metas.__getitem__
 
 

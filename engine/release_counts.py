@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from engine.items import count_shown
 from schemas.records import Record, record_boxes, record_images
-from shards.writer import ContentTag, config_name
+from shards.writer import ContentTag, config_name, record_image_keys
 
 # How many records the gallery shows (``shards.gallery.render_gallery``'s n).
 GALLERY_SIZE = 12
@@ -53,7 +53,7 @@ class ReleaseCounts:
         self.by_licence[prov.licence] += 1
         self.sources_by_licence.setdefault(prov.licence, set()).add(prov.source_dataset)
         count_shown(self.shown, record)
-        self.image_keys.update((record.split, ref.study_id) for ref in images)
+        self.image_keys |= record_image_keys(record)
         if record_boxes(record):
             keys = {("modality", images[0].modality), ("task", prov.source_dataset, record.task)}
             if len(self.gallery) < GALLERY_SIZE or not keys <= self._gallery_keys:

@@ -15,6 +15,7 @@ Two layouts (``shards.images`` in the build config):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -22,6 +23,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import webdataset as wds
 
@@ -29,6 +31,8 @@ from schemas.arrow import to_row
 from schemas.enums import RecordFamily
 from schemas.identity import is_valid_key
 from schemas.records import Record, record_images
+
+T = TypeVar("T")
 
 PARTIAL_SUFFIX = ".partial"
 IMAGES_CONFIG = "images"  # the config of the published images (layout ``once``)
@@ -88,37 +92,36 @@ class ImageMeta:
     licence: str
 
     @classmethod
-    def of(cls, study) -> ImageMeta:  # schemas.records.Study
+    def of(cls, study: Mapping[str, Any]) -> ImageMeta:
+        """From a row of the studies table (``schemas.tables.STUDY``)."""
         return cls(
-            study.study_id,
-            study.modality,
-            study.view,
-            study.width,
-            study.height,
-            study.image_sha256,
-            study.licence,
+            study["study_id"],
+            study["modality"],
+            study["view"],
+            study["width"],
+            study["height"],
+            study["image_sha256"],
+            study["licence"],
         )
 
 
 def image_json(meta: ImageMeta) -> bytes:
     """An image sample's JSON (sorted keys, no spaces): same image, same bytes."""
-    row = {
-        "study_id": meta.study_id,
-        "modality": meta.modality,
-        "view": meta.view,
-        "width": meta.width,
-        "height": meta.height,
-        "sha256": meta.sha256,
-        "licence": meta.licence,
-    }
-    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(
+        dataclasses.asdict(meta), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def record_image_keys(record: Record) -> set[tuple[str, str]]:
+    """The (split, study id) of each image a record shows."""
+    return {(record.split, ref.study_id) for ref in record_images(record)}
 
 
 def image_keys(records: Iterable[Record]) -> list[tuple[str, str]]:
     """The (split, study id) of every image the records show, sorted and unique: what
     ``write_image_shards`` takes. An image shown by records of two splits is listed in both
     (records are split by patient, so this does not happen in a build)."""
-    return sorted({(r.split, ref.study_id) for r in records for ref in record_images(r)})
+    return sorted(set().union(*(record_image_keys(r) for r in records)))
 
 
 class _AtomicFiles:
@@ -201,6 +204,20 @@ def shard_order(record: Record) -> tuple[str, str, str]:
     return (config_name(record), record.split, record.record_id)
 
 
+def _ascending(
+    items: Iterable[T], key: Callable[[T], Any], out_of_order: Callable[[T, Any], str]
+) -> Iterator[T]:
+    """``items`` as they come, checked strictly ascending by ``key``: a ValueError with
+    ``out_of_order(item, previous key)`` at the first that is not."""
+    previous = None
+    for item in items:
+        current = key(item)
+        if previous is not None and current <= previous:
+            raise ValueError(out_of_order(item, previous))
+        previous = current
+        yield item
+
+
 def write_shards(
     records: Iterable[Record],
     read_image: Callable[[str], bytes],
@@ -217,23 +234,15 @@ def write_shards(
     ``read_image`` gives the published PNG bytes of a study id; ``embed_images=False``
     (layout ``once``) writes the record JSON only and never calls it."""
     written: list[ShardFile] = []
-    previous: tuple[str, str, str] | None = None
-
-    def in_order(records: Iterable[Record]) -> Iterator[Record]:
-        nonlocal previous
-        for record in records:
-            key = shard_order(record)
-            if previous is not None and key <= previous:
-                raise ValueError(
-                    f"write_shards: record {record.record_id} comes after {previous[2]} "
-                    "(records must be sorted by config, split and record id)"
-                )
-            previous = key
-            yield record
-
-    for (config, split), group in itertools.groupby(
-        in_order(records), key=lambda r: shard_order(r)[:2]
-    ):
+    ordered = _ascending(
+        records,
+        shard_order,
+        lambda record, previous: (
+            f"write_shards: record {record.record_id} comes after "
+            f"{previous[2]} (records must be sorted by config, split and record id)"
+        ),
+    )
+    for (config, split), group in itertools.groupby(ordered, key=lambda r: shard_order(r)[:2]):
         samples = (sample_of(r, _images(r, read_image) if embed_images else None) for r in group)
         written += _write_group(dest, config, split, samples, max_size_bytes, max_count, tag)
     return written
@@ -258,20 +267,15 @@ def write_image_shards(
     ``dest/images/<split>/images-<split>-<tag>-NNNNN.tar``; key the study id, ``png`` the
     published bytes (``read_image``), ``json`` the image's metadata (``image_meta``)."""
     written: list[ShardFile] = []
-    previous: tuple[str, str] | None = None
-
-    def in_order(images: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
-        nonlocal previous
-        for key in images:
-            if previous is not None and key <= previous:
-                raise ValueError(
-                    f"write_image_shards: image {key[1]} ({key[0]}) comes after {previous[1]} "
-                    f"({previous[0]}) (images must be sorted by split and study id, unique)"
-                )
-            previous = key
-            yield key
-
-    for split, group in itertools.groupby(in_order(images), key=lambda k: k[0]):
+    ordered = _ascending(
+        images,
+        lambda key: key,
+        lambda key, previous: (
+            f"write_image_shards: image {key[1]} ({key[0]}) comes after "
+            f"{previous[1]} ({previous[0]}) (images must be sorted by split and study id, unique)"
+        ),
+    )
+    for split, group in itertools.groupby(ordered, key=lambda k: k[0]):
         samples = (_image_sample(sid, read_image, image_meta) for _, sid in group)
         written += _write_group(dest, IMAGES_CONFIG, split, samples, max_size_bytes, max_count, tag)
     return written
