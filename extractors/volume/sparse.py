@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from extractors.volume.label_kernels import fill_runs, label_runs, run_boxes
+
 Shape3 = tuple[int, int, int]
 
 
@@ -262,19 +264,17 @@ class ClassMasks:
         if labels.dtype.kind not in "iu" or (labels.dtype.kind == "i" and labels.min() < 0):
             labels = np.clip(labels, 0, None).astype(np.int32)
         shape: Shape3 = tuple(int(n) for n in labels.shape)  # type: ignore[assignment]
-        boxes = _label_boxes(labels)
+        wanted = sorted(k for k in names if k > 0)
+        where, value = label_runs(labels)
+        lo, hi = run_boxes(where, value, wanted[-1] + 1 if wanted else 1)
+        crops = _label_crops(where, value, lo, hi, wanted)
         out = cls(shape)
         for class_id, name in sorted(names.items()):
-            box = boxes[class_id - 1] if 0 < class_id <= len(boxes) else None
-            if box is None:
+            if class_id not in crops:
                 out.empty.append(name)
                 continue
-            out.masks[name] = SparseMask(
-                tuple(int(s.start) for s in box),  # type: ignore[arg-type]
-                np.ascontiguousarray(labels[box] == class_id),
-                shape,
-                True,
-            )
+            offset = tuple(int(v) for v in lo[class_id])
+            out.masks[name] = SparseMask(offset, crops[class_id], shape, True)  # type: ignore[arg-type]
         return out
 
     @classmethod
@@ -290,22 +290,34 @@ class ClassMasks:
         return out
 
 
+def _label_crops(
+    where: np.ndarray, value: np.ndarray, lo: np.ndarray, hi: np.ndarray, wanted: list[int]
+) -> dict[int, np.ndarray]:
+    """The binary crop (``labels == v`` on v's box ``[lo[v], hi[v])``) of every wanted label
+    v that has voxels, filled from the volume's runs; the crops are views of one buffer."""
+    start = np.full(lo.shape[0], -1, dtype=np.int64)
+    sizes: dict[int, tuple[int, int, int]] = {}
+    total = 0
+    for v in wanted:
+        if hi[v, 0] >= 0:
+            sizes[v] = tuple(int(h - a) for a, h in zip(lo[v], hi[v], strict=True))  # type: ignore[assignment]
+            start[v] = total
+            total += int(np.prod(sizes[v]))
+    buffer = np.zeros(total, dtype=bool)
+    fill_runs(where, value, lo, hi, start, buffer)
+    return {
+        v: buffer[start[v] : start[v] + int(np.prod(size))].reshape(size)
+        for v, size in sizes.items()
+    }
+
+
 def _label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
-    """``ndimage.find_objects`` of a 3D label volume, scanning only the box around its
-    labelled voxels (found with three cheap reductions: organs fill a fraction of a CT)."""
-    if labels.ndim != 3:
-        return ndimage.find_objects(labels)
-    xy = labels.any(axis=2)
-    xs, ys = np.flatnonzero(xy.any(axis=1)), np.flatnonzero(xy.any(axis=0))
-    if xs.size == 0:
-        return []
-    sub = labels[xs[0] : xs[-1] + 1, ys[0] : ys[-1] + 1]
-    zs = np.flatnonzero(sub.any(axis=(0, 1)))
-    sub = sub[:, :, zs[0] : zs[-1] + 1]
-    origin = (int(xs[0]), int(ys[0]), int(zs[0]))
-    return [
-        None
-        if box is None
-        else tuple(slice(o + b.start, o + b.stop) for o, b in zip(origin, box, strict=True))
-        for box in ndimage.find_objects(sub)
-    ]
+    """``ndimage.find_objects`` of a 3D label volume (non-negative integers), in one pass."""
+    where, value = label_runs(labels)
+    n = int(value.max(initial=0)) + 1
+    lo, hi = run_boxes(where, value, n)
+    boxes: list[tuple[slice, ...] | None] = []
+    for v in range(1, n):
+        pairs = zip(lo[v], hi[v], strict=True)
+        boxes.append(None if hi[v, 0] < 0 else tuple(slice(int(a), int(b)) for a, b in pairs))
+    return boxes
