@@ -28,7 +28,9 @@ import numpy as np
 from scipy import ndimage
 from skimage import exposure
 
+from extractors.ct.ray_sums import ray_sums
 from extractors.volume import Volume
+from extractors.volume.components import fill_holes_per_slice, largest_component
 from extractors.volume.sparse import SparseMask
 
 VIEWS: tuple[str, ...] = ("frontal", "lateral")
@@ -234,10 +236,6 @@ class CoarseBody:
         return out[: shape[0], : shape[1], : shape[2]]
 
 
-_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE[:, :, 1] = [[False, True, False], [True, True, True], [False, True, False]]
-
-
 def body_mask(
     hu: np.ndarray, spacing, threshold_hu: int = -200, coarse_mm: float = 2.5
 ) -> CoarseBody:
@@ -247,31 +245,8 @@ def body_mask(
     skin stays whole."""
     steps = tuple(max(1, int(coarse_mm // s)) for s in spacing)
     coarse = hu[:: steps[0], :: steps[1], :: steps[2]] > threshold_hu
-    labels, n = ndimage.label(coarse, output=np.int32)
-    if n == 0:
-        return CoarseBody(np.zeros(coarse.shape, dtype=bool), steps)  # type: ignore[arg-type]
-    if n <= 8:  # the body and a table or two: a count per label beats a bincount's copy
-        sizes = np.array([0] + [np.count_nonzero(labels == k) for k in range(1, n + 1)])
-    else:
-        sizes = np.bincount(labels.ravel())
-        sizes[0] = 0
-    body = labels == int(sizes.argmax())
-    # holes per slice: background components (in-plane connectivity) not touching the edge,
-    # looked for in the body's box grown by one voxel in-plane (what lies outside the box is
-    # one background piece with the slice's edge, so a component reaches the edge of the
-    # grown box exactly when it reaches the slice's edge)
-    box = tuple(
-        slice(max(0, int(h[0]) - grow), min(n, int(h[-1]) + 1 + grow))
-        for k, (n, grow) in enumerate(zip(body.shape, (1, 1, 0), strict=True))
-        for h in [np.flatnonzero(body.any(axis=tuple(a for a in range(3) if a != k)))]
-    )
-    local = body[box]
-    outside, n_out = ndimage.label(~local, structure=_IN_PLANE, output=np.int32)
-    hole = np.ones(n_out + 1, dtype=bool)
-    hole[0] = False
-    for edge in (outside[0], outside[-1], outside[:, 0], outside[:, -1]):
-        hole[edge] = False
-    local |= hole[outside]
+    body = largest_component(coarse)
+    fill_holes_per_slice(body)  # the lungs, the airway
     # grown by one voxel in-plane (a 3 x 3 x 1 box, separable)
     grown = body.copy()
     grown[1:] |= body[:-1]
@@ -284,14 +259,13 @@ def body_mask(
 
 def line_integrals(volume: Volume, settings: ProjectionSettings) -> dict[str, np.ndarray]:
     """Per view, ``sum(mu) * step`` along the ray (bone boosted), as a (column axis, z)
-    plane, in one pass over the volume, slab by slab of sagittal slices (contiguous memory,
-    one coarse body-mask step thick, so a slab stays in cache while both views sum it).
+    plane, in one compiled pass over the volume that sums both views
+    (``extractors.ct.ray_sums``).
 
     Per voxel, ``mu / mu_w * 1000 = max(HU, air) + 1000 + boost * max(HU - bone, 0)``, zero
-    outside the body; computed as ``f = max(HU, air) + boost * max(HU, bone)`` (float32: sums
-    of these half-integers are exact) plus the constant ``1000 - boost * bone``. The body mask
-    is constant on coarse blocks, so it multiplies block sums (over a slab for the lateral
-    view, over ``steps[1]`` rows for the frontal one), never the full-resolution volume."""
+    outside the body; computed as ``max(HU, air) + boost * max(HU, bone)`` plus the constant
+    ``1000 - boost * bone`` (float32: sums of these half-integers are exact). Voxels outside
+    the body's coarse blocks on each axial row are never read."""
     hu = np.asarray(volume.data)
     if hu.dtype != np.int16:
         hu = np.clip(np.rint(hu), -32768, 32767).astype(np.int16)
@@ -301,64 +275,16 @@ def line_integrals(volume: Volume, settings: ProjectionSettings) -> dict[str, np
         if settings.remove_table
         else CoarseBody(np.ones((-(-nx // 4), 1, 1), dtype=bool), (4, ny, nz))
     )
-    sx, sy, sz = body.steps
-    cy, cz = -(-ny // sy), -(-nz // sz)
-    nzp = cz * sz
-    # numpy's ufuncs vectorise array-array loops, not array-scalar ones: constants as arrays
-    air = np.full((sx, ny, nz), AIR_HU, dtype=np.int16)
-    bone = np.full((sx, ny, nz), settings.bone_threshold_hu, dtype=np.float32)
-    boost = np.full((sx, ny, nz), settings.bone_boost, dtype=np.float32)
+    frontal = np.zeros((nx, nz), dtype=np.float32)
+    lateral = np.zeros((ny, nz), dtype=np.float32)
     const = np.float32(-AIR_HU - settings.bone_boost * settings.bone_threshold_hu)
-    rows_const = const * np.minimum(sy, ny - sy * np.arange(cy)).astype(np.float32)
-    # the slab, padded to whole coarse blocks (the padding stays zero)
-    f = np.zeros((sx, cy * sy, nzp), dtype=np.float32)
-    g = np.empty((sx, ny, nz), dtype=np.float32)
-    blocks = f.reshape(sx, cy, sy, nzp)
-    ysum = np.empty((sx, cy, nzp), dtype=np.float32)
-    xsum = np.empty((cy, sy, nzp), dtype=np.float32)
-    frontal = np.zeros((nx, nzp), dtype=np.float32)
-    lateral = np.zeros((cy, sy, nzp), dtype=np.float32)
-    for kx in range(-(-nx // sx)):
-        # only the box of the slab's body blocks: everything outside the body adds zero
-        mask = body.mask[kx]
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if rows.size == 0:
-            continue
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        y0, y1, z0, z1 = r0 * sy, min(ny, r1 * sy), c0 * sz, min(nz, c1 * sz)
-        zp1 = c1 * sz  # padded z end of the box
-        x0, x1 = kx * sx, min(nx, (kx + 1) * sx)
-        n = x1 - x0
-        ff, gg = f[:n, y0:y1, z0:z1], g[:n, : y1 - y0, : z1 - z0]
-        np.maximum(hu[x0:x1, y0:y1, z0:z1], air[:n, : y1 - y0, : z1 - z0], out=ff, casting="unsafe")
-        np.maximum(ff, bone[:n, : y1 - y0, : z1 - z0], out=gg)
-        np.multiply(gg, boost[:n, : y1 - y0, : z1 - z0], out=gg)
-        np.add(ff, gg, out=ff)
-        m = np.repeat(mask[r0:r1, c0:c1], sz, axis=1).astype(np.float32)  # (rows, padded z)
-        box = blocks[:n, r0:r1, :, z0:zp1]  # (n, rows, sy, padded z)
-        # frontal: sums over blocks of rows, constant added, masked, summed over the blocks
-        ys = ysum[:n, r0:r1, z0:zp1]
-        if 1 < sy <= 4:  # a few adds beat a reduction over a short axis
-            np.add(box[:, :, 0], box[:, :, 1], out=ys)
-            for r in range(2, sy):
-                ys += box[:, :, r]
-        else:
-            np.add.reduce(box, axis=2, out=ys)
-        ys += rows_const[None, r0:r1, None]
-        ys *= m[None]
-        np.add.reduce(ys, axis=1, out=frontal[x0:x1, z0:zp1])
-        # lateral: the slab's sum, constant added, masked, accumulated
-        xs = xsum[r0:r1, :, z0:zp1]
-        np.add(box[0], box[1], out=xs) if n > 1 else np.copyto(xs, box[0])
-        for r in range(2, n):
-            xs += box[r]
-        xs += const * n
-        xs *= m[:, None, :]
-        lateral[r0:r1, :, z0:zp1] += xs
-    lateral = lateral.reshape(cy * sy, nzp)
+    ray_sums(
+        hu, body.mask, body.steps, AIR_HU, settings.bone_threshold_hu,
+        np.float32(settings.bone_boost), const, frontal, lateral,
+    )  # fmt: skip
     mu_w = settings.mu_water_per_mm
     out = {}
-    for view, plane in (("frontal", frontal[:, :nz]), ("lateral", lateral[:ny, :nz])):
+    for view, plane in (("frontal", frontal), ("lateral", lateral)):
         step = volume.spacing[RAY_AXIS[view]]
         out[view] = np.maximum(mu_w * step * plane.astype(np.float64) / 1000.0, 0.0)
     return out
