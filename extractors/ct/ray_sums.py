@@ -38,7 +38,7 @@ def ray_sums(
 
 
 @kernel
-def _add_terms(hu_run, air, bone, boost, const, front, side):  # noqa: ANN001, ANN202
+def _add_terms(hu_run, air, bone, boost, const, front, side):
     """Add each voxel's term ``max(h, air) + boost * max(h, bone) + const`` to both views."""
     for j in range(hu_run.shape[0]):
         h = np.float32(hu_run[j])
@@ -48,7 +48,7 @@ def _add_terms(hu_run, air, bone, boost, const, front, side):  # noqa: ANN001, A
 
 
 @kernel
-def _slab_runs(mask, sz, nz, runs):  # noqa: ANN001, ANN202
+def _slab_runs(mask, sz, nz, runs):
     """For each coarse row ky of a slab's (ky, kz) body mask, the z runs of its body blocks
     at full resolution: ``runs[ky, 0, 0]`` of them, run k covering
     ``runs[ky, k, 0] <= z < runs[ky, k, 1]``."""

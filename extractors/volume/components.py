@@ -66,7 +66,7 @@ def run_components(
 
 
 @kernel
-def _join_rows(parent, first, start, stop, ra, rb):  # noqa: ANN001, ANN202
+def _join_rows(parent, first, start, stop, ra, rb):
     """Join the overlapping runs of rows ra and rb (a merge walk of their sorted runs); the
     root kept is the lower run index."""
     a, a_end = first[ra], first[ra + 1]
@@ -88,7 +88,7 @@ def _join_rows(parent, first, start, stop, ra, rb):  # noqa: ANN001, ANN202
 def largest_component(mask: np.ndarray) -> np.ndarray:
     """The largest 6-connected component of a 3D boolean volume (the first in C order among
     equally large ones; all False when the volume is)."""
-    n0, n1, n2 = mask.shape
+    n0, n1 = mask.shape[0], mask.shape[1]
     first, start, stop = bool_runs(mask)
     out = np.zeros(mask.shape, dtype=np.bool_)
     if start.shape[0] == 0:
