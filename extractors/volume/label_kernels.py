@@ -94,18 +94,46 @@ def run_boxes(where: np.ndarray, value: np.ndarray, n: int) -> tuple[np.ndarray,
 
 
 @kernel
-def fill_runs(
-    where: np.ndarray, value: np.ndarray, lo: np.ndarray, hi: np.ndarray, start: np.ndarray,
-    out: np.ndarray,
-) -> None:  # fmt: skip
-    """Set the voxels of every run of a label v with ``start[v] >= 0`` in v's crop, which lies
-    flat (C order, box ``[lo[v], hi[v])``) in ``out`` from ``start[v]``."""
-    n = start.shape[0]
+def group_runs(value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, first)``: the runs of label v < n are ``order[first[v]:first[v + 1]]``, in
+    their C order (a counting sort); labels >= n are left out."""
+    first = np.zeros(n + 1, dtype=np.int64)
+    for i in range(value.shape[0]):
+        if value[i] < n:
+            first[value[i] + 1] += 1
+    for v in range(n):
+        first[v + 1] += first[v]
+    fill = first[:n].copy()
+    order = np.empty(first[n], dtype=np.int64)
     for i in range(value.shape[0]):
         v = value[i]
-        if v >= n or start[v] < 0:
-            continue
-        sy, sz = hi[v, 1] - lo[v, 1], hi[v, 2] - lo[v, 2]
-        row = start[v] + ((where[i, 0] - lo[v, 0]) * sy + (where[i, 1] - lo[v, 1])) * sz
-        for j in range(row + where[i, 2] - lo[v, 2], row + where[i, 3] - lo[v, 2]):
-            out[j] = True
+        if v < n:
+            order[fill[v]] = i
+            fill[v] += 1
+    return order, first
+
+
+@kernel
+def runs_crop(where: np.ndarray, lo: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The boolean crop of shape ``size`` at ``lo`` that is True on the runs ``where``."""
+    out = np.zeros((size[0], size[1], size[2]), dtype=np.bool_)
+    for i in range(where.shape[0]):
+        x, y = where[i, 0] - lo[0], where[i, 1] - lo[1]
+        out[x, y, where[i, 2] - lo[2] : where[i, 3] - lo[2]] = True
+    return out
+
+
+@kernel
+def runs_plane(where: np.ndarray, lo: np.ndarray, size: np.ndarray, axis: int) -> np.ndarray:
+    """The any-voxel projection along ``axis`` of the crop ``runs_crop(where, lo, size)``:
+    the 2D crop over the two other axes, in order."""
+    if axis == 2:
+        out = np.zeros((size[0], size[1]), dtype=np.bool_)
+        for i in range(where.shape[0]):
+            out[where[i, 0] - lo[0], where[i, 1] - lo[1]] = True
+        return out
+    keep = 1 - axis  # the in-plane axis that stays: y for axis 0, x for axis 1
+    out = np.zeros((size[keep], size[2]), dtype=np.bool_)
+    for i in range(where.shape[0]):
+        out[where[i, keep] - lo[keep], where[i, 2] - lo[2] : where[i, 3] - lo[2]] = True
+    return out

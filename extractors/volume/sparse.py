@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from extractors.volume.label_kernels import fill_runs, label_runs, run_boxes
+from extractors.volume.label_kernels import (
+    group_runs,
+    label_runs,
+    run_boxes,
+    runs_crop,
+    runs_plane,
+)
 
 Shape3 = tuple[int, int, int]
 
@@ -243,6 +249,53 @@ class _TightUnion(SparseMask):
         return self
 
 
+class _RunMask(SparseMask):
+    """One class of a label volume held as its runs (``extractors.volume.label_kernels``):
+    tight, its box known; projections come from the runs, and the crop is filled from them
+    only when ``data`` is first read (for the classes a derivation reads in 3D)."""
+
+    def __init__(self, shape: Shape3, lo: np.ndarray, hi: np.ndarray, runs: np.ndarray):
+        offset = tuple(int(v) for v in lo)
+        for name, value in (
+            ("offset", offset), ("shape", shape), ("is_tight", True), ("parts", ()),
+            ("z_window_of", None), ("_hi", tuple(int(v) for v in hi)), ("_data", None),
+            ("_runs", runs), ("_lo", lo), ("_size", hi - lo),
+        ):  # fmt: skip
+            object.__setattr__(self, name, value)
+
+    @property
+    def data(self) -> np.ndarray:  # type: ignore[override]
+        if self._data is None:
+            object.__setattr__(self, "_data", runs_crop(self._runs, self._lo, self._size))
+        return self._data
+
+    @property
+    def hi(self) -> Shape3:
+        return self._hi
+
+    @property
+    def voxels(self) -> int:
+        return int((self._runs[:, 3] - self._runs[:, 2]).sum())
+
+    def bounds(self) -> tuple[Shape3, Shape3] | None:
+        return self.offset, self._hi
+
+    def tight(self) -> SparseMask | None:
+        return self
+
+    def project(
+        self, axis: int, memo: dict[int, tuple[tuple[int, int], np.ndarray]] | None = None
+    ) -> tuple[tuple[int, int], np.ndarray]:
+        """``SparseMask.project``, from the runs."""
+        if memo is not None and id(self) in memo:
+            return memo[id(self)]
+        off = tuple(o for i, o in enumerate(self.offset) if i != axis)
+        out = (off, runs_plane(self._runs, self._lo, self._size, axis))
+        if memo is not None:
+            memo[id(self)] = out  # type: ignore[assignment]
+        return out  # type: ignore[return-value]
+
+
 @dataclass
 class ClassMasks:
     """Masks of one CT by TotalSegmentator class name, on the canonical grid."""
@@ -265,16 +318,17 @@ class ClassMasks:
             labels = np.clip(labels, 0, None).astype(np.int32)
         shape: Shape3 = tuple(int(n) for n in labels.shape)  # type: ignore[assignment]
         wanted = sorted(k for k in names if k > 0)
+        n = wanted[-1] + 1 if wanted else 1
         where, value = label_runs(labels)
-        lo, hi = run_boxes(where, value, wanted[-1] + 1 if wanted else 1)
-        crops = _label_crops(where, value, lo, hi, wanted)
+        lo, hi = run_boxes(where, value, n)
+        order, first = group_runs(value, n)
         out = cls(shape)
         for class_id, name in sorted(names.items()):
-            if class_id not in crops:
+            if class_id <= 0 or hi[class_id, 0] < 0:
                 out.empty.append(name)
                 continue
-            offset = tuple(int(v) for v in lo[class_id])
-            out.masks[name] = SparseMask(offset, crops[class_id], shape, True)  # type: ignore[arg-type]
+            runs = where[order[first[class_id] : first[class_id + 1]]]
+            out.masks[name] = _RunMask(shape, lo[class_id], hi[class_id], runs)
         return out
 
     @classmethod
@@ -288,27 +342,6 @@ class ClassMasks:
             else:
                 out.masks[name] = sparse
         return out
-
-
-def _label_crops(
-    where: np.ndarray, value: np.ndarray, lo: np.ndarray, hi: np.ndarray, wanted: list[int]
-) -> dict[int, np.ndarray]:
-    """The binary crop (``labels == v`` on v's box ``[lo[v], hi[v])``) of every wanted label
-    v that has voxels, filled from the volume's runs; the crops are views of one buffer."""
-    start = np.full(lo.shape[0], -1, dtype=np.int64)
-    sizes: dict[int, tuple[int, int, int]] = {}
-    total = 0
-    for v in wanted:
-        if hi[v, 0] >= 0:
-            sizes[v] = tuple(int(h - a) for a, h in zip(lo[v], hi[v], strict=True))  # type: ignore[assignment]
-            start[v] = total
-            total += int(np.prod(sizes[v]))
-    buffer = np.zeros(total, dtype=bool)
-    fill_runs(where, value, lo, hi, start, buffer)
-    return {
-        v: buffer[start[v] : start[v] + int(np.prod(size))].reshape(size)
-        for v, size in sizes.items()
-    }
 
 
 def _label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
