@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import exposure
 
+from extractors.ct.mask_resample import resample_crop
 from extractors.ct.ray_sums import ray_sums
 from extractors.volume import Volume
 from extractors.volume.components import fill_holes_per_slice, largest_component
@@ -136,6 +137,11 @@ class _Axis:
     def n_out(self) -> int:
         return int(self.i0.size)
 
+    @property
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(i0, i1, w1)``, for the compiled resampling (``extractors.ct.mask_resample``)."""
+        return self.i0, self.i1, self.w1
+
     def apply(self, arr: np.ndarray, axis: int) -> np.ndarray:
         shape = [1] * arr.ndim
         shape[axis] = -1
@@ -186,13 +192,7 @@ class _ViewGeometry:
         return np.ascontiguousarray(out.T[::-1])
 
     def mask(self, offset: tuple[int, int], crop: np.ndarray, threshold: float) -> Mask2D | None:
-        c0, a = self.cols.apply_crop(crop, offset[0], 0)
-        if a.size == 0:
-            return None
-        z0, b = self.rows.apply_crop(a, offset[1], 1)
-        if b.size == 0:
-            return None
-        hit = b >= threshold
+        c0, z0, hit = resample_crop(crop, offset, self.cols.maps, self.rows.maps, float(threshold))
         if not hit.any():
             return None
         # image rows run head-up: output z index j sits at row (n_rows - 1 - j)
