@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from scipy import ndimage
 
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, Structure
+from extractors.volume.slice_components import slice_components
 from extractors.volume.sparse import ClassMasks, SparseMask, union
 
 DIAPHRAGM_MM = 5.0  # thickness of the derived hemidiaphragm shell under a lung base
@@ -220,19 +220,12 @@ def aorta_parts(aorta: SparseMask | None) -> dict[str, SparseMask]:
     if aorta is None:
         return {}
     data = aorta.data
-    # every slice's connected cuts in one call: 8-connected in-plane, never across slices
-    labels, n = ndimage.label(data, structure=_IN_PLANE_8)
+    # every slice's connected cuts in one pass: 8-connected in-plane, never across slices
+    cuts_of = slice_components(data)
+    n, sizes, z_of = cuts_of.n, cuts_of.size, cuts_of.z
     if n < 2:
         return {}
-    flat = labels.ravel()
-    idx = np.flatnonzero(flat)  # aorta voxels only; C order: idx = (x * ny + y) * nz + z
-    lab = flat[idx]
-    ny, nz = data.shape[1], data.shape[2]
-    sizes = np.bincount(lab, minlength=n + 1)[1:]
-    ys = np.bincount(lab, weights=(idx // nz) % ny, minlength=n + 1)[1:] / np.maximum(sizes, 1)
-    z_of = np.zeros(n + 1, dtype=np.int64)
-    z_of[lab] = idx % nz  # every voxel of a cut lies on one slice
-    z_of = z_of[1:]
+    ys = cuts_of.y_sum / np.maximum(sizes, 1)
     front = np.zeros(n + 1, dtype=bool)  # per label: ascending (anterior) cut
     back = np.zeros(n + 1, dtype=bool)
     two: list[int] = []
@@ -257,12 +250,9 @@ def aorta_parts(aorta: SparseMask | None) -> dict[str, SparseMask]:
             front[i + 1] = True
     arch = np.zeros_like(data)
     arch[:, :, k_hi + 1 :] = data[:, :, k_hi + 1 :]
+    ascending, descending = cuts_of.masks(front, back)
     out = {}
-    for name, part in (("ascending", front[labels]), ("arch", arch), ("descending", back[labels])):
+    for name, part in (("ascending", ascending), ("arch", arch), ("descending", descending)):
         if part.any():
             out[name] = SparseMask(aorta.offset, part, aorta.shape)
     return out
-
-
-_IN_PLANE_8 = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE_8[:, :, 1] = True

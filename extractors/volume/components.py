@@ -48,31 +48,35 @@ def _root(parent: np.ndarray, k: int) -> int:
 
 @kernel
 def run_components(
-    first: np.ndarray, start: np.ndarray, stop: np.ndarray, n1: int, across_first: bool
-) -> np.ndarray:
-    """Per run, the index of its component's first run (6-connectivity: runs on rows next to
-    each other along axis 1, and along axis 0 when ``across_first``, that share a z)."""
+    first: np.ndarray, start: np.ndarray, stop: np.ndarray, n1: int, across_first: bool,
+    diagonal: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """Per run, the index of its component's first run: runs on rows next to each other
+    along axis 1, and along axis 0 when ``across_first``, are joined when they share a z
+    (6-connectivity), or when they share or touch one with ``diagonal`` (8-connectivity in
+    the plane of axes 1 and 2, when not ``across_first``)."""
     n_rows = first.shape[0] - 1
     parent = np.arange(start.shape[0])
     for r in range(n_rows):
         j = r % n1
+        reach = 1 if diagonal else 0
         if j > 0:
-            _join_rows(parent, first, start, stop, r - 1, r)
+            _join_rows(parent, first, start, stop, r - 1, r, reach)
         if across_first and r >= n1:
-            _join_rows(parent, first, start, stop, r - n1, r)
+            _join_rows(parent, first, start, stop, r - n1, r, reach)
     for k in range(start.shape[0]):
         parent[k] = _root(parent, k)
     return parent
 
 
 @kernel
-def _join_rows(parent, first, start, stop, ra, rb):
-    """Join the overlapping runs of rows ra and rb (a merge walk of their sorted runs); the
-    root kept is the lower run index."""
+def _join_rows(parent, first, start, stop, ra, rb, reach):
+    """Join the runs of rows ra and rb that overlap, or touch when ``reach`` is 1 (a merge
+    walk of their sorted runs); the root kept is the lower run index."""
     a, a_end = first[ra], first[ra + 1]
     b, b_end = first[rb], first[rb + 1]
     while a < a_end and b < b_end:
-        if start[a] < stop[b] and start[b] < stop[a]:
+        if start[a] < stop[b] + reach and start[b] < stop[a] + reach:
             x, y = _root(parent, a), _root(parent, b)
             if x < y:
                 parent[y] = x
