@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from extractors.ct.taxonomy import BY_ID, STRUCTURES, Structure
+from extractors.volume.columns import fill_z_ranges, first_along_z
 from extractors.volume.slice_components import slice_components
 from extractors.volume.sparse import ClassMasks, SparseMask, union
 
@@ -118,23 +119,21 @@ def hemidiaphragm(lung: SparseMask | None, thickness: int) -> SparseMask | None:
     lung = lung.tight()
     if lung is None:
         return None
-    data = lung.data
-    has = data.any(axis=2)
-    lowest = lung.offset[2] + data.argmax(axis=2)  # first lung voxel from the feet up
+    first = first_along_z(lung.data)  # per column: its lowest lung voxel, -1 if none
     z0 = lung.offset[2]
-    half = z0 + data.shape[2] * BASE_SHARE
-    valid = has & (lowest < half)
+    half = z0 + lung.data.shape[2] * BASE_SHARE
+    low = z0 + first
+    valid = (first >= 0) & (low < half) & (low > 0)  # a column whose shell has voxels
     if not valid.any():
         return None
-    lo = (lung.offset[0], lung.offset[1], z0 - thickness)
-    hi = (lung.hi[0], lung.hi[1], int(np.ceil(half)))
-    out = SparseMask.in_box(lung.shape, lo, hi)
-    zz = np.arange(out.offset[2], out.offset[2] + out.data.shape[2])[None, None, :]
-    low = lowest[..., None]
-    shell = valid[..., None] & (zz >= low - thickness) & (zz < low)
-    x_lo, y_lo = out.offset[0] - lung.offset[0], out.offset[1] - lung.offset[1]
-    out.data[...] = shell[x_lo : x_lo + out.data.shape[0], y_lo : y_lo + out.data.shape[1], :]
-    return out.tight()
+    xs, ys = np.flatnonzero(valid.any(axis=1)), np.flatnonzero(valid.any(axis=0))
+    valid = valid[xs[0] : xs[-1] + 1, ys[0] : ys[-1] + 1]
+    low = low[xs[0] : xs[-1] + 1, ys[0] : ys[-1] + 1]
+    top = np.where(valid, np.maximum(low - thickness, 0), np.iinfo(np.int64).max)
+    z_lo, z_hi = int(top.min()), int(low[valid].max())
+    crop = fill_z_ranges(top - z_lo, np.where(valid, low - z_lo, 0), z_hi - z_lo)
+    offset = (lung.offset[0] + int(xs[0]), lung.offset[1] + int(ys[0]), z_lo)
+    return SparseMask(offset, crop, lung.shape, True)
 
 
 def _medial_edge(lung: SparseMask, z_lo: int, z_hi: int, last: bool) -> np.ndarray:

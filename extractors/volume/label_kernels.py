@@ -117,10 +117,16 @@ def group_runs(value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def runs_crop(where: np.ndarray, lo: np.ndarray, size: np.ndarray) -> np.ndarray:
     """The boolean crop of shape ``size`` at ``lo`` that is True on the runs ``where``."""
     out = np.zeros((size[0], size[1], size[2]), dtype=np.bool_)
-    for i in range(where.shape[0]):
-        x, y = where[i, 0] - lo[0], where[i, 1] - lo[1]
-        out[x, y, where[i, 2] - lo[2] : where[i, 3] - lo[2]] = True
+    paint_runs(out, where, lo)
     return out
+
+
+@kernel
+def paint_runs(out: np.ndarray, where: np.ndarray, origin: np.ndarray) -> None:
+    """Set the runs ``where`` (inside it) in the crop ``out`` whose voxel 0 is ``origin``."""
+    for i in range(where.shape[0]):
+        x, y = where[i, 0] - origin[0], where[i, 1] - origin[1]
+        out[x, y, where[i, 2] - origin[2] : where[i, 3] - origin[2]] = True
 
 
 @kernel

@@ -22,6 +22,7 @@ from scipy import ndimage
 from extractors.volume.label_kernels import (
     group_runs,
     label_runs,
+    paint_runs,
     run_boxes,
     runs_crop,
     runs_plane,
@@ -229,7 +230,11 @@ class _TightUnion(SparseMask):
         if self._data is None:
             size = tuple(h - o for h, o in zip(self._hi, self.offset, strict=True))
             out = np.zeros(size, dtype=bool)
+            origin = np.array(self.offset, dtype=np.int64)
             for m in self.parts:
+                if isinstance(m, _RunMask) and m._data is None:  # its runs, not its crop
+                    paint_runs(out, m._runs, origin)
+                    continue
                 window = tuple(
                     slice(o - a, o - a + n)
                     for o, a, n in zip(m.offset, self.offset, m.data.shape, strict=True)
