@@ -94,9 +94,10 @@ def run_boxes(where: np.ndarray, value: np.ndarray, n: int) -> tuple[np.ndarray,
 
 
 @kernel
-def group_runs(value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(order, first)``: the runs of label v < n are ``order[first[v]:first[v + 1]]``, in
-    their C order (a counting sort); labels >= n are left out."""
+def group_runs(where: np.ndarray, value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(grouped, first)``: the runs ``where`` regrouped by label (a counting sort, C order
+    kept within a label), label v < n's being ``grouped[first[v]:first[v + 1]]``; labels
+    >= n are left out."""
     first = np.zeros(n + 1, dtype=np.int64)
     for i in range(value.shape[0]):
         if value[i] < n:
@@ -104,13 +105,13 @@ def group_runs(value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     for v in range(n):
         first[v + 1] += first[v]
     fill = first[:n].copy()
-    order = np.empty(first[n], dtype=np.int64)
+    grouped = np.empty((first[n], 4), dtype=np.int64)
     for i in range(value.shape[0]):
         v = value[i]
         if v < n:
-            order[fill[v]] = i
+            grouped[fill[v]] = where[i]
             fill[v] += 1
-    return order, first
+    return grouped, first
 
 
 @kernel

@@ -137,9 +137,19 @@ class SparseMask:
         return SparseMask(self.offset, data, self.shape) if data.any() else None
 
     def minus(self, other: SparseMask | None) -> SparseMask | None:
+        """This mask without ``other``'s voxels (None when empty); the crop is not
+        tightened. Only the boxes' overlap is read."""
         if other is None:
             return self if self.data.any() else None
-        return self.where(~other.crop_to(self.offset, self.hi))
+        a = [max(lo, o) for lo, o in zip(self.offset, other.offset, strict=True)]
+        b = [min(h, oh) for h, oh in zip(self.hi, other.hi, strict=True)]
+        data = self.data.copy()
+        if all(x < y for x, y in zip(a, b, strict=True)):
+            mine = tuple(slice(x - o, y - o) for x, y, o in zip(a, b, self.offset, strict=True))
+            theirs = tuple(slice(x - o, y - o) for x, y, o in zip(a, b, other.offset, strict=True))
+            window = data[mine]
+            np.greater(window, other.data[theirs], out=window)  # a and not b
+        return SparseMask(self.offset, data, self.shape) if data.any() else None
 
     def project(
         self, axis: int, memo: dict[int, tuple[tuple[int, int], np.ndarray]] | None = None
@@ -326,13 +336,13 @@ class ClassMasks:
         n = wanted[-1] + 1 if wanted else 1
         where, value = label_runs(labels)
         lo, hi = run_boxes(where, value, n)
-        order, first = group_runs(value, n)
+        grouped, first = group_runs(where, value, n)
         out = cls(shape)
         for class_id, name in sorted(names.items()):
             if class_id <= 0 or hi[class_id, 0] < 0:
                 out.empty.append(name)
                 continue
-            runs = where[order[first[class_id] : first[class_id + 1]]]
+            runs = grouped[first[class_id] : first[class_id + 1]]
             out.masks[name] = _RunMask(shape, lo[class_id], hi[class_id], runs)
         return out
 
