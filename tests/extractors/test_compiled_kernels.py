@@ -1,0 +1,182 @@
+"""The compiled kernels (numba) equal the numpy / scipy computations they replaced, kept here
+as references: label runs and their boxes, crops and projections; the body mask's largest
+component and per-slice hole fill; in-slice components (numbering included); the
+hemidiaphragm shell; mask resampling; ``minus``. And ``extractors.jit.kernel`` still compiles,
+with a warning, where numba finds nowhere to cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from extractors.ct.anatomy import BASE_SHARE, hemidiaphragm
+from extractors.ct.mask_resample import resample_crop
+from extractors.ct.projection import _Axis
+from extractors.volume.components import fill_holes_per_slice, largest_component
+from extractors.volume.label_kernels import label_runs
+from extractors.volume.slice_components import slice_components
+from extractors.volume.sparse import ClassMasks, SparseMask, _label_boxes
+
+
+def _labels(shape, n, seed, dtype=np.uint8) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(shape, dtype=dtype)
+    for k in range(1, n + 1):
+        lo = [int(rng.integers(0, s)) for s in shape]
+        hi = [int(rng.integers(a + 1, s + 1)) for a, s in zip(lo, shape, strict=True)]
+        labels[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = k
+    labels[rng.random(shape) < 0.05] = 0  # holes: runs end inside rows
+    return labels
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32])
+@pytest.mark.parametrize("shape", [(9, 7, 5), (6, 5, 16), (4, 3, 1)])
+def test_label_runs_cover_the_volume(dtype, shape) -> None:
+    labels = _labels(shape, 6, sum(shape), dtype)
+    labels[1] = 3  # whole rows of one label: stream runs cross row ends
+    where, value = label_runs(labels)
+    rebuilt = np.zeros_like(labels)
+    for (x, y, z0, z1), v in zip(where, value, strict=True):
+        assert z0 < z1 and (z0 == 0 or labels[x, y, z0 - 1] != v)
+        rebuilt[x, y, z0:z1] = v
+    assert np.array_equal(rebuilt, labels)
+    assert _label_boxes(labels) == ndimage.find_objects(labels)
+
+
+def test_run_held_classes_equal_plain_masks() -> None:
+    labels = _labels((21, 17, 26), 7, 5)
+    names = {k: f"c{k}" for k in range(1, 9)}
+    masks = ClassMasks.from_label_volume(labels, names)
+    for k, name in names.items():
+        want = labels == k
+        if not want.any():
+            assert name in masks.empty
+            continue
+        m = masks.masks[name]
+        plain = SparseMask.from_dense(want)
+        assert (m.offset, m.hi, m.voxels) == (plain.offset, plain.hi, int(want.sum()))
+        for axis in range(3):  # from the runs, before the crop is built
+            assert np.array_equal(m.project(axis)[1], plain.data.any(axis=axis)), (name, axis)
+        assert np.array_equal(m.data, plain.data)
+
+
+_CROSS = np.zeros((3, 3, 3), dtype=bool)
+_CROSS[:, :, 1] = [[False, True, False], [True, True, True], [False, True, False]]
+_SQUARE = np.zeros((3, 3, 3), dtype=bool)
+_SQUARE[:, :, 1] = True
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_body_components_equal_ndimage(seed) -> None:
+    mask = np.random.default_rng(seed).random((19, 23, 11 + seed)) < 0.55
+    labels, _ = ndimage.label(mask)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    want = labels == sizes.argmax()
+    got = largest_component(mask)
+    assert np.array_equal(got, want)
+    outside, _ = ndimage.label(~want, structure=_CROSS)
+    edge = np.unique(np.concatenate([outside[e].ravel() for e in (0, -1)] + [
+        outside[:, e].ravel() for e in (0, -1)
+    ]))  # fmt: skip
+    fill_holes_per_slice(got)
+    assert np.array_equal(got, want | ~np.isin(outside, edge))
+    assert not largest_component(np.zeros((3, 4, 5), dtype=bool)).any()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_slice_components_equal_ndimage(seed) -> None:
+    data = np.random.default_rng(seed).random((23, 19, 7 + seed)) < 0.4
+    cuts = slice_components(data)
+    labels, n = ndimage.label(data, structure=_SQUARE)
+    assert cuts.n == n
+    idx = np.flatnonzero(labels)
+    lab = labels.ravel()[idx]
+    assert np.array_equal(cuts.size, np.bincount(lab, minlength=n + 1)[1:])
+    ys = (idx // data.shape[2]) % data.shape[1]
+    assert np.array_equal(cuts.y_sum, np.bincount(lab, weights=ys, minlength=n + 1)[1:])
+    z = np.zeros(n + 1, dtype=np.int64)
+    z[lab] = idx % data.shape[2]
+    assert np.array_equal(cuts.z, z[1:])
+    flags = np.random.default_rng(seed).random(n + 1) < 0.5
+    flags[0] = False
+    (painted,) = cuts.masks(flags)
+    assert np.array_equal(painted, flags[labels])
+
+
+def _reference_hemidiaphragm(lung: SparseMask, thickness: int) -> SparseMask | None:
+    """The numpy implementation the column kernels replaced."""
+    lung = lung.tight()
+    data = lung.data
+    has = data.any(axis=2)
+    lowest = lung.offset[2] + data.argmax(axis=2)
+    z0 = lung.offset[2]
+    half = z0 + data.shape[2] * BASE_SHARE
+    valid = has & (lowest < half)
+    if not valid.any():
+        return None
+    lo = (lung.offset[0], lung.offset[1], z0 - thickness)
+    hi = (lung.hi[0], lung.hi[1], int(np.ceil(half)))
+    out = SparseMask.in_box(lung.shape, lo, hi)
+    zz = np.arange(out.offset[2], out.offset[2] + out.data.shape[2])[None, None, :]
+    low = lowest[..., None]
+    shell = valid[..., None] & (zz >= low - thickness) & (zz < low)
+    out.data[...] = shell[: out.data.shape[0], : out.data.shape[1], :]
+    return out.tight()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hemidiaphragm_equals_the_reference(seed) -> None:
+    rng = np.random.default_rng(seed)
+    dense = np.zeros((20, 18, 30), dtype=bool)
+    z_floor = int(rng.integers(0, 6))  # 0: the lung base on the grid's first slice
+    dense[3:15, 2:16, z_floor:25] = rng.random((12, 14, 25 - z_floor)) < 0.7
+    lung = SparseMask.from_dense(dense)
+    for thickness in (1, 3, 8):
+        got, want = hemidiaphragm(lung, thickness), _reference_hemidiaphragm(lung, thickness)
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert (got.offset, got.hi) == (want.offset, want.hi)
+            assert np.array_equal(got.data, want.data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mask_resampling_equals_apply_crop(seed) -> None:
+    rng = np.random.default_rng(seed)
+    cols, rows = _Axis.of(60, 0.78, 1.0), _Axis.of(45, 1.3, 1.0)
+    crop = rng.random((int(rng.integers(1, 20)), int(rng.integers(1, 15)))) < 0.5
+    start = (int(rng.integers(0, 60 - crop.shape[0])), int(rng.integers(0, 45 - crop.shape[1])))
+    c0, a = cols.apply_crop(crop, start[0], 0)
+    z0, b = rows.apply_crop(a, start[1], 1)
+    j0, k0, hit = resample_crop(crop, start, cols.maps, rows.maps, 0.5)
+    assert (j0, k0) == (c0, z0)
+    assert np.array_equal(hit, b >= 0.5)
+
+
+def test_minus_equals_where_not() -> None:
+    rng = np.random.default_rng(1)
+    a = SparseMask((2, 3, 1), rng.random((8, 9, 7)) < 0.6, (20, 20, 20))
+    for offset in ((0, 0, 0), (5, 6, 4), (15, 15, 15)):
+        b = SparseMask(offset, rng.random((6, 6, 6)) < 0.5, (20, 20, 20))
+        got = a.minus(b)
+        want = a.where(~b.crop_to(a.offset, a.hi))
+        assert got.offset == want.offset and np.array_equal(got.data, want.data)
+
+
+def test_kernel_compiles_uncached_with_a_warning(monkeypatch) -> None:
+    import numba
+
+    from extractors import jit
+
+    real = numba.njit
+
+    def no_cache(*args, **kw):
+        if kw.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(jit.numba, "njit", no_cache)
+    with pytest.warns(UserWarning, match="without a cache"):
+        twice = jit.kernel(lambda v: 2 * v)
+    assert twice(21) == 42
