@@ -47,11 +47,16 @@ def _scan_runs(
     pattern = np.uint64(0)
     begin = 0
     i = 0
+    n_words = words.shape[0]
     while i <= n:
         if i < n:
-            if (i & 7) == 0 and (i >> 3) < words.shape[0] and words[i >> 3] == pattern:
-                i += 8  # eight voxels continue the current run
-                continue
+            if (i & 7) == 0:  # skip the words that continue the current run
+                w = i >> 3
+                while w < n_words and words[w] == pattern:
+                    w += 1
+                if w << 3 != i:
+                    i = min(w << 3, n)
+                    continue
             v = flat[i]
             if v == cur:
                 i += 1
