@@ -4,7 +4,9 @@ derivations and projections cost what the structure's box costs, not the whole v
 
 ``ClassMasks`` holds the masks of one volume by class name (TotalSegmentator's for a CT),
 built from a multilabel volume (values = class ids) or from one binary array per class; empty
-classes are listed, not stored.
+classes are listed, not stored. From a multilabel volume, one compiled pass lists its runs
+(``extractors.volume.label_kernels``) and each class is held as its own runs: boxes and
+projections come from the runs, and a class's 3D crop is filled only when first read.
 
 A union of tight masks is ORed together only when its voxels are first read, and projects
 from its parts' projections (a z-window from its source's), so structures that are only
