@@ -213,26 +213,24 @@ def union(masks: Iterable[SparseMask | None]) -> SparseMask | None:
     tight = all(m.is_tight for m in present)  # a union of tight crops is tight
     lo = tuple(min(m.offset[i] for m in present) for i in range(3))
     hi = tuple(max(m.hi[i] for m in present) for i in range(3))
-    if tight:  # not empty and its box known: its voxels are ORed when first asked for
-        return _TightUnion(present[0].shape, lo, hi, tuple(present))  # type: ignore[arg-type]
-    out = SparseMask.in_box(present[0].shape, lo, hi)
-    for m in present:
-        window = tuple(
-            slice(o - a, o - a + n) for o, a, n in zip(m.offset, lo, m.data.shape, strict=True)
-        )
-        out.data[window] |= m.data
     parts = tuple(present)
-    return SparseMask(out.offset, out.data, out.shape, False, parts) if out.data.any() else None
+    if not tight and not any(m.data.any() for m in present):
+        return None
+    # its voxels are ORed when first asked for (tight: never empty, its box known)
+    return _LazyUnion(present[0].shape, lo, hi, parts, tight)  # type: ignore[arg-type]
 
 
-class _TightUnion(SparseMask):
-    """The union of tight masks (so tight itself, never empty, its box known), whose crop is
-    ORed together on first use of ``data``: projections come from the parts' projections, so
-    a union that is only projected (most taxonomy structures) is never built in 3D."""
+class _LazyUnion(SparseMask):
+    """The union of masks, not empty, whose crop (the box around theirs) is ORed together on
+    first use of ``data``: projections come from the parts' projections, so a union that is
+    only projected (most taxonomy structures) is never built in 3D. A union of tight masks
+    is tight, its bounds its box."""
 
-    def __init__(self, shape: Shape3, lo: Shape3, hi: Shape3, parts: tuple[SparseMask, ...]):
+    def __init__(
+        self, shape: Shape3, lo: Shape3, hi: Shape3, parts: tuple[SparseMask, ...], tight: bool
+    ):
         for name, value in (
-            ("offset", lo), ("shape", shape), ("is_tight", True), ("parts", parts),
+            ("offset", lo), ("shape", shape), ("is_tight", tight), ("parts", parts),
             ("z_window_of", None), ("_hi", hi), ("_data", None),
         ):  # fmt: skip
             object.__setattr__(self, name, value)
@@ -260,10 +258,10 @@ class _TightUnion(SparseMask):
         return self._hi
 
     def bounds(self) -> tuple[Shape3, Shape3] | None:
-        return self.offset, self._hi
+        return (self.offset, self._hi) if self.is_tight else super().bounds()
 
     def tight(self) -> SparseMask | None:
-        return self
+        return self if self.is_tight else super().tight()
 
 
 class _RunMask(SparseMask):

@@ -72,3 +72,19 @@ def test_projections_and_lazy_unions_equal_the_3d_masks() -> None:
             offset, crop = mask.project(axis, memo)
             assert offset == tuple(o for i, o in enumerate(mask.offset) if i != axis), sid
             assert np.array_equal(crop, mask.data.any(axis=axis)), sid
+
+
+def test_lazy_union_of_untight_masks_equals_the_ored_crops() -> None:
+    rng = np.random.default_rng(7)
+    shape = (30, 28, 26)
+    a = SparseMask((2, 3, 4), rng.random((10, 9, 8)) < 0.3, shape)  # not tight
+    b = SparseMask((12, 10, 9), rng.random((8, 12, 11)) < 0.3, shape)
+    joined = union([a, b])
+    assert joined is not None and not joined.is_tight
+    want = a.dense() | b.dense()
+    assert np.array_equal(joined.dense(), want)
+    assert joined.bounds() == SparseMask.from_dense(want).bounds()
+    for axis in range(3):
+        assert np.array_equal(joined.project(axis)[1], joined.data.any(axis=axis))
+    empty = SparseMask.in_box(shape, (0, 0, 0), (4, 4, 4))  # a box without voxels
+    assert union([empty, SparseMask.in_box(shape, (5, 5, 5), (9, 9, 9))]) is None
