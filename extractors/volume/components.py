@@ -11,9 +11,10 @@ from extractors.jit import kernel
 
 
 @kernel
-def bool_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(first, start, stop)``: the runs of row r = ``(i, j)`` (r = i * n1 + j) are
-    ``first[r] <= k < first[r + 1]``, each covering ``start[k] <= z < stop[k]``."""
+def bool_runs(mask: np.ndarray, value: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(first, start, stop)``: the runs of voxels equal to ``value`` along the last axis;
+    row r = ``(i, j)`` (r = i * n1 + j) has runs ``first[r] <= k < first[r + 1]``, each
+    covering ``start[k] <= z < stop[k]``."""
     n0, n1, n2 = mask.shape
     first = np.zeros(n0 * n1 + 1, dtype=np.int64)
     room = n0 * n1 * ((n2 + 1) // 2)  # at most every other voxel starts a run
@@ -25,11 +26,11 @@ def bool_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             first[i * n1 + j] = k
             z = 0
             while z < n2:
-                if not mask[i, j, z]:
+                if mask[i, j, z] != value:
                     z += 1
                     continue
                 start[k] = z
-                while z < n2 and mask[i, j, z]:
+                while z < n2 and mask[i, j, z] == value:
                     z += 1
                 stop[k] = z
                 k += 1
@@ -49,18 +50,18 @@ def _root(parent: np.ndarray, k: int) -> int:
 @kernel
 def run_components(
     first: np.ndarray, start: np.ndarray, stop: np.ndarray, n1: int, across_first: bool,
-    diagonal: bool = False,
+    diagonal: bool = False, along_second: bool = True,
 ) -> np.ndarray:  # fmt: skip
     """Per run, the index of its component's first run: runs on rows next to each other
-    along axis 1, and along axis 0 when ``across_first``, are joined when they share a z
-    (6-connectivity), or when they share or touch one with ``diagonal`` (8-connectivity in
-    the plane of axes 1 and 2, when not ``across_first``)."""
+    along axis 1 (when ``along_second``) and along axis 0 (when ``across_first``) are joined
+    when they share a z (6-connectivity; 4 in a plane), or when they share or touch one with
+    ``diagonal`` (8-connectivity in the plane of the last axis and the one joined along)."""
     n_rows = first.shape[0] - 1
     parent = np.arange(start.shape[0])
     for r in range(n_rows):
         j = r % n1
         reach = 1 if diagonal else 0
-        if j > 0:
+        if along_second and j > 0:
             _join_rows(parent, first, start, stop, r - 1, r, reach)
         if across_first and r >= n1:
             _join_rows(parent, first, start, stop, r - n1, r, reach)
@@ -115,23 +116,20 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 @kernel
 def fill_holes_per_slice(mask: np.ndarray) -> None:
     """Fill, in place, the holes of each 2D slice ``mask[:, :, z]`` (background regions,
-    4-connected in the slice, that do not reach the slice's edge)."""
+    4-connected in the slice, that do not reach the slice's edge). Read as the (x, z, y)
+    view: background runs along y, joined between rows of consecutive x on one slice."""
     n0, n1, n2 = mask.shape
-    background = np.empty((n2, n0, n1), dtype=np.bool_)  # slice by slice, contiguous
-    for i in range(n0):
-        for j in range(n1):
-            for z in range(n2):
-                background[z, i, j] = not mask[i, j, z]
-    first, start, stop = bool_runs(background)
-    root = run_components(first, start, stop, n0, False)  # rows (z, i): joined along i only
+    view = mask.transpose(0, 2, 1)  # (x, z, y): row (i, z) is slice z's line x = i
+    first, start, stop = bool_runs(view, False)
+    root = run_components(first, start, stop, n2, True, False, False)
     edge = np.zeros(start.shape[0], dtype=np.bool_)
-    for r in range(n2 * n0):
-        i = r % n0
+    for r in range(n0 * n2):
+        i = r // n2
         for k in range(first[r], first[r + 1]):
             if i == 0 or i == n0 - 1 or start[k] == 0 or stop[k] == n1:
                 edge[root[k]] = True
-    for r in range(n2 * n0):
-        z, i = r // n0, r % n0
+    for r in range(n0 * n2):
+        i, z = r // n2, r % n2
         for k in range(first[r], first[r + 1]):
             if not edge[root[k]]:
                 for j in range(start[k], stop[k]):
