@@ -150,7 +150,8 @@ class _Axis:
 
     def apply_crop(self, crop: np.ndarray, start: int, axis: int) -> tuple[int, np.ndarray]:
         """``apply`` on a crop of the full axis at ``start`` (zero elsewhere): the first output
-        index and the output rows the crop touches, equal to the full computation there."""
+        index and the output rows the crop touches, equal to the full computation there.
+        (Masks are resampled by its compiled twin, ``extractors.ct.mask_resample``.)"""
         n = crop.shape[axis]
         touched = np.nonzero((self.i1 >= start) & (self.i0 <= start + n - 1))[0]
         if touched.size == 0:
