@@ -359,3 +359,31 @@ def encode_png(
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def encode_png_fast(pixels: np.ndarray, *, compress: bool = True) -> bytes:
+    """Deterministic grey 8-bit PNG bytes written for speed, for the project's own
+    intermediate files (a generated source's images), never a published one: no row filter,
+    and zlib level 1 with run-length matching (``compress``: about 2 ms at 1024 px for a
+    label image, where ``encode_png`` takes 10 ms) or stored, not compressed (about 1 ms for
+    a noisy image, which no fast setting shrinks much: ``encode_png`` takes 30 ms)."""
+    import struct
+    import zlib
+
+    arr = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if arr.ndim != 2:
+        raise ValueError(f"encode_png_fast: grey pixels, not shape {arr.shape}")
+    h, w = arr.shape
+    rows = np.zeros((h, w + 1), dtype=np.uint8)  # each row: filter type 0 (None), its bytes
+    rows[:, 1:] = arr
+    packer = zlib.compressobj(1 if compress else 0, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    data = packer.compress(rows.data) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(body, zlib.crc32(kind))
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # 8-bit grey, not interlaced
+    return b"".join(
+        (b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header), chunk(b"IDAT", data), chunk(b"IEND", b""))
+    )

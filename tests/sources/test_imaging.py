@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sources.base import ItemError
-from sources.imaging import encode_png, load_dicom, load_png, resize_max_side
+from sources.imaging import encode_png, encode_png_fast, load_dicom, load_png, resize_max_side
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 from tests.helpers import phi
 
@@ -40,6 +40,27 @@ def test_png_encoding_is_deterministic_and_metadata_free(tmp_path: Path) -> None
     with Image.open(tmp_path / "x.png") as img:
         assert img.mode == "L" and not img.text
         assert np.array_equal(np.asarray(img), pixels)
+
+
+def test_fast_png_reads_back_as_its_pixels(tmp_path: Path) -> None:
+    """The intermediate-file encoder, compressed or stored: a valid grey PNG of the pixels
+    (Pillow's reader and the project's loader), same bytes for the same pixels."""
+    noisy = np.random.default_rng(2).integers(0, 256, (37, 53), dtype=np.uint8)
+    labels = np.zeros((64, 48), dtype=np.uint8)
+    labels[10:40, 5:20] = 1
+    labels[20:50, 30:45] = 2
+    for pixels in (noisy, labels):
+        for compress in (True, False):
+            data = encode_png_fast(pixels, compress=compress)
+            assert data == encode_png_fast(pixels.copy(), compress=compress)
+            path = tmp_path / f"x{compress}.png"
+            path.write_bytes(data)
+            with Image.open(path) as img:
+                assert img.mode == "L" and np.array_equal(np.asarray(img), pixels)
+            assert np.array_equal(load_png(path).pixels, pixels)
+    assert len(encode_png_fast(labels)) < len(encode_png_fast(labels, compress=False)) / 10
+    with pytest.raises(ValueError, match="grey"):
+        encode_png_fast(np.zeros((4, 4, 3), dtype=np.uint8))
 
 
 def test_dicom_window_and_monochrome1(tmp_path: Path) -> None:
