@@ -215,14 +215,48 @@ def _render_grayscale(ds, raw: np.ndarray, modality_lut, voi_lut) -> np.ndarray:
     if raw.dtype == np.uint8 and not (has_lut or has_window) and "RescaleSlope" not in ds:
         pixels = raw  # already 8-bit display values (e.g. RSNA's JPEG baseline images)
     else:
-        values = np.asarray(modality_lut(raw, ds), dtype=np.float64)
-        unit = _voi_lut(ds, values, voi_lut) if has_lut else None
-        if unit is None and has_window:
-            unit = _window(ds, values)
-        if unit is None:
-            unit = _robust_range(values)
-        pixels = np.round(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+        pixels = None
+        if (has_lut or has_window) and raw.dtype.kind in "ui" and raw.dtype.itemsize <= 2:
+            pixels = _render_by_table(ds, raw, modality_lut, voi_lut, has_lut, has_window)
+        if pixels is None:
+            values = np.asarray(modality_lut(raw, ds), dtype=np.float64)
+            unit = _voi_or_window(ds, values, voi_lut, has_lut, has_window)
+            if unit is None:
+                unit = _robust_range(values)
+            pixels = _unit_to_uint8(unit)
     return (255 - pixels) if monochrome1 else pixels
+
+
+def _voi_or_window(ds, values: np.ndarray, voi_lut, has_lut: bool, has_window: bool):
+    """Modality values as 0..1 through the first VOI LUT, else the window; None if neither
+    applies (each is computed value by value)."""
+    unit = _voi_lut(ds, values, voi_lut) if has_lut else None
+    if unit is None and has_window:
+        unit = _window(ds, values)
+    return unit
+
+
+def _unit_to_uint8(unit: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _render_by_table(
+    ds, raw: np.ndarray, modality_lut, voi_lut, has_lut: bool, has_window: bool
+) -> np.ndarray | None:
+    """The display pixels of 8- or 16-bit stored values through a table: the modality LUT
+    and the VOI LUT or window (value-by-value maps) are computed once per distinct stored
+    value in the image, so each pixel gets exactly the value computing it alone gives; None
+    when neither the VOI LUT nor the window applies (the robust range needs every pixel)."""
+    bits = raw.view(np.uint8 if raw.dtype.itemsize == 1 else np.uint16)  # stored bit patterns
+    present = np.flatnonzero(np.bincount(bits.ravel(), minlength=1))
+    stored = present.astype(bits.dtype).view(raw.dtype)  # the distinct stored values
+    values = np.asarray(modality_lut(stored, ds), dtype=np.float64)
+    unit = _voi_or_window(ds, values, voi_lut, has_lut, has_window)
+    if unit is None:
+        return None
+    table = np.zeros(1 << (8 * raw.dtype.itemsize), dtype=np.uint8)
+    table[present] = _unit_to_uint8(unit)
+    return table[bits]
 
 
 def _voi_lut(ds, values: np.ndarray, voi_lut) -> np.ndarray | None:

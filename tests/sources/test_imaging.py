@@ -115,3 +115,38 @@ def test_real_nih_png(realdata: Path) -> None:
     loaded = load_png(realdata / "cxr" / "nih_cxr14" / "images" / "00000032_037.png")
     assert loaded.pixels.shape == (1024, 1024) and loaded.pixels.dtype == np.uint8
     assert 20 < loaded.pixels.mean() < 235
+
+
+@pytest.mark.parametrize(
+    ("dtype", "header"),
+    [
+        (np.uint16, {"WindowCenter": 2048, "WindowWidth": 4096}),
+        (np.uint16, {"WindowCenter": 900, "WindowWidth": 600, "VOILUTFunction": "SIGMOID"}),
+        (np.int16, {"WindowCenter": 40, "WindowWidth": 400, "RescaleSlope": 1.5}),
+        (np.uint8, {"WindowCenter": 100, "WindowWidth": 80, "RescaleIntercept": -3}),
+    ],
+)
+def test_display_by_table_is_the_value_by_value_display(dtype, header) -> None:
+    """8- and 16-bit stored values go through a table of their distinct values: each pixel
+    is what the value-by-value computation (32-bit values take it) gives it."""
+    from pydicom.dataset import Dataset
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    from sources.imaging import _render_grayscale
+
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(4)
+    raw = rng.integers(max(info.min, -2000), min(info.max, 4095), (64, 80)).astype(dtype)
+    for monochrome in ("MONOCHROME2", "MONOCHROME1"):
+        ds = Dataset()
+        ds.PhotometricInterpretation = monochrome
+        ds.PixelRepresentation = int(info.min < 0)
+        ds.BitsStored = 8 * raw.itemsize
+        if "RescaleSlope" in header or "RescaleIntercept" in header:
+            ds.RescaleSlope, ds.RescaleIntercept = 1.0, 0.0
+        for key, value in header.items():
+            setattr(ds, key, value)
+        by_table = _render_grayscale(ds, raw, apply_modality_lut, apply_voi_lut)
+        by_value = _render_grayscale(ds, raw.astype(np.int32), apply_modality_lut, apply_voi_lut)
+        assert by_table.dtype == np.uint8 and np.array_equal(by_table, by_value)
+        assert len(np.unique(by_table)) > 10
