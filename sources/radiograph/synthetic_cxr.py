@@ -229,12 +229,12 @@ def _anatomy(size: int, shapes: Shapes) -> np.ndarray:
     img[lungs[0] | lungs[1]] = 0.18
     img[ellipse(0.62, 0.55, 0.13, shapes.heart_rx)] = 0.6
     img[(np.abs(xx - 0.5) < 0.035) & body] = 0.75
-    # ribs: thin bright arcs over the lungs
-    bend = 0.12 * (xx - 0.5) ** 2 * 4
-    ribs = np.zeros((side, side), dtype=np.float32)
-    for k in range(8):
-        ribs[np.abs(yy - (0.25 + 0.065 * k + bend)) < 0.008] += np.float32(0.12)
-    img += ribs * (lungs[0] | lungs[1])
+    # ribs: thin bright arcs over the lungs, the k-th (0..7) at 0.25 + 0.065 k below a bend;
+    # they are 0.016 wide, 0.065 apart: a pixel is on the rib nearest to it or on none
+    depth = yy - 0.12 * (xx - 0.5) ** 2 * 4
+    nearest = np.clip(np.round((depth - 0.25) / 0.065), 0, 7)
+    on_rib = np.abs(depth - (0.25 + 0.065 * nearest)) < 0.008
+    img[on_rib & (lungs[0] | lungs[1])] += np.float32(0.12)
     sigma = side / 256
     radius = max(1, int(4.0 * sigma + 0.5))  # scipy.ndimage.gaussian_filter's default reach
     img = cv2.GaussianBlur(
@@ -254,7 +254,8 @@ def render(size: int, shapes: Shapes, rng: np.random.Generator) -> np.ndarray:
     for _, blob, strength in shapes.lesions:
         h, w = blob.mask.shape
         img[blob.r1 : blob.r1 + h, blob.c1 : blob.c1 + w][blob.mask] += np.float32(strength)
-    noise = np.frombuffer(rng.bytes(size * size), dtype=np.uint8).reshape(size, size)
+    n = size * size  # a random byte per pixel: the raw 64-bit words, 8 bytes each
+    noise = rng.bit_generator.random_raw(-(-n // 8)).view(np.uint8)[:n].reshape(size, size)
     out = cv2.LUT(noise, _NOISE_LEVELS)
     out += img
     return np.clip(out, 0.0, 1.0, out=out)
@@ -389,12 +390,14 @@ def _write_atomic(path: Path, write) -> None:
 def render_item(root: Path, part: str, index: int, seed: int, size: int) -> None:
     """Draw one image from its own stream and write it in its part's format (NIH: 8-bit
     PNG; RSNA: 12-bit DICOM with made-up identifying headers), with its lung label image."""
+    import cv2
+
     rng = image_rng(seed, part, index)
     shapes = draw_shapes(size, rng, part, index)
     img = render(size, shapes, rng)
     if part == NIH_DIR:
         name = image_name(part, index)
-        png = encode_png_fast(np.round(img * 255).astype(np.uint8), compress=False)
+        png = encode_png_fast(cv2.convertScaleAbs(img, alpha=255.0), compress=False)  # rounded
         _write_atomic(root / NIH_DIR / "images" / name, lambda p: p.write_bytes(png))
     else:
         name = image_name(part, index)
