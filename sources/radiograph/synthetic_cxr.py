@@ -77,13 +77,6 @@ class Window:
     c1: int
     mask: np.ndarray
 
-    def full(self, size: int) -> np.ndarray:
-        out = np.zeros((size, size), dtype=bool)
-        out[self.r1 : self.r1 + self.mask.shape[0], self.c1 : self.c1 + self.mask.shape[1]] = (
-            self.mask
-        )
-        return out
-
     def nonzero(self) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = np.nonzero(self.mask)  # row-major, as on the full image
         return rows + self.r1, cols + self.c1
