@@ -175,7 +175,7 @@ def misalign(pixels: np.ndarray, changed: np.ndarray, transform: Affine) -> Edit
         )
 
     moved = move(np.asarray(pixels, dtype=np.uint8), cv2.INTER_LINEAR)
-    moved_mask = move(changed.astype(np.uint8), cv2.INTER_NEAREST)
+    moved_mask = move(np.ascontiguousarray(changed, dtype=bool).view(np.uint8), cv2.INTER_NEAREST)
     return Edit(moved, moved_mask > 0, "misaligned")
 
 
