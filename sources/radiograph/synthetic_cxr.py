@@ -394,7 +394,8 @@ def render_item(root: Path, part: str, index: int, seed: int, size: int) -> None
         _write_atomic(root / NIH_DIR / "images" / name, lambda p: p.write_bytes(png))
     else:
         name = image_name(part, index)
-        pixels = np.round(img * 4095).astype(np.uint16)
+        img *= np.float32(4095)
+        pixels = np.rint(img, out=img).astype(np.uint16)  # 12-bit values, rounded
         _write_atomic(
             root / RSNA_DIR / "images" / f"{name}.dcm",
             lambda p: write_synthetic_dicom(
