@@ -49,8 +49,9 @@ def insert_lesion(
     out_pixels = np.array(pixels, copy=True)
     changed = np.zeros((h, w), dtype=bool)
     if r1 < r2 and c1 < c2:
-        yy, xx = np.mgrid[r1:r2, c1:c2]
-        profile = np.exp(-(((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * radius**2)))
+        dy2 = ((np.arange(r1, r2) - centre[0]) ** 2)[:, None]  # each pixel's value as on
+        dx2 = ((np.arange(c1, c2) - centre[1]) ** 2)[None, :]  # the full grid, by broadcasting
+        profile = np.exp(-((dy2 + dx2) / (2 * radius**2)))
         window = pixels[r1:r2, c1:c2]
         out = np.clip(window.astype(np.float64) + _plane(contrast * profile, window), 0, 255)
         changed[r1:r2, c1:c2] = _per_pixel(np.abs(np.round(out) - window) >= 8)
