@@ -6,6 +6,7 @@ hard (the final answer only)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -73,8 +74,8 @@ class Organ:
     name: str
     mask: np.ndarray  # bool (height, width) on the published image
 
-    @property
-    def box(self) -> Box:
+    @functools.cached_property
+    def box(self) -> Box:  # read for every step and level: computed once
         rows = np.flatnonzero(self.mask.any(axis=1))
         cols = np.flatnonzero(self.mask.any(axis=0))
         h, w = self.mask.shape

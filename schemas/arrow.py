@@ -7,6 +7,7 @@ dataclasses (structs). Fields whose hint is not Optional are non-nullable, and
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import types
@@ -50,9 +51,23 @@ def _arrow_type(hint: Any) -> pa.DataType:
 
 
 @functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's resolved field types (``get_type_hints`` is slow: once per class)."""
+    return get_type_hints(cls)
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names in declaration order; None for any other class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@functools.cache
 def schema_of(cls: type) -> pa.Schema:
     """The Arrow schema of a record dataclass, fields in declaration order."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     fields = []
     for f in dataclasses.fields(cls):
         inner, nullable = _unwrap_optional(hints[f.name])
@@ -61,23 +76,35 @@ def schema_of(cls: type) -> pa.Schema:
 
 
 def to_row(obj: Any) -> dict[str, Any]:
-    """A dataclass instance as a plain dict (enums become their string values)."""
-    return typing.cast(dict[str, Any], _plain(dataclasses.asdict(obj)))
+    """A dataclass instance as a plain dict (enums become their string values): nested
+    dataclasses as dicts, tuples and lists as lists (``dataclasses.asdict``'s values, in a
+    third of its time)."""
+    if _field_names(type(obj)) is None:
+        raise TypeError("to_row() should be called on dataclass instances")
+    return typing.cast(dict[str, Any], _plain(obj))
+
+
+_IMMUTABLE = (int, float, bool, type(None), bytes)
 
 
 def _plain(value: Any) -> Any:
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, str):
         return str(value)
-    return value
+    if isinstance(value, _IMMUTABLE):
+        return value
+    return copy.deepcopy(value)  # as dataclasses.asdict copies any other value
 
 
 def from_row(cls: type[T], row: dict[str, Any]) -> T:
     """Rebuild a record dataclass from a row (the inverse of ``to_row``)."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in row:
@@ -99,14 +126,40 @@ def _from_value(hint: Any, value: Any) -> Any:
 
 def conformance_problems(row: dict[str, Any], schema: pa.Schema) -> list[str]:
     """Every way row breaks schema: missing or extra fields, nulls in non-null fields, types."""
-    problems: list[str] = []
-    _check_struct(row, list(schema), "", problems)
-    if not problems:
-        try:
-            pa.array([row], type=pa.struct(list(schema)))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
-            problems.append(f"type error: {exc}")
+    return conformance_problems_of([row], schema)[0]
+
+
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
+def conformance_problems_of(rows: list[dict[str, Any]], schema: pa.Schema) -> list[list[str]]:
+    """``conformance_problems`` of each row: the rows that pass the field checks are then
+    converted to Arrow together (one conversion, not one per row), and one by one only when
+    that fails, to name the rows with type errors."""
+    problems: list[list[str]] = []
+    fields = list(schema)
+    for row in rows:
+        found: list[str] = []
+        _check_struct(row, fields, "", found)
+        problems.append(found)
+    typed = [i for i, found in enumerate(problems) if not found]
+    if not typed:
+        return problems
+    struct = _struct_of(schema)
+    try:
+        pa.array([rows[i] for i in typed], type=struct)
+    except _ARROW_ERRORS:
+        for i in typed:
+            try:
+                pa.array([rows[i]], type=struct)
+            except _ARROW_ERRORS as exc:
+                problems[i].append(f"type error: {exc}")
     return problems
+
+
+@functools.lru_cache(maxsize=64)
+def _struct_of(schema: pa.Schema) -> pa.DataType:
+    return pa.struct(list(schema))
 
 
 def _check_struct(row: Any, fields: list[pa.Field], path: str, problems: list[str]) -> None:

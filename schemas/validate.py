@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from schemas.arrow import conformance_problems, to_row
+from schemas.arrow import conformance_problems_of, to_row
 from schemas.enums import GroundingTask, MedSGTask, Reason, RecordFamily, Split, Stage
 from schemas.records import (
     CotRecord,
@@ -84,14 +84,28 @@ RecordRule = Callable[[Record, ImageChecker], Verdict]
 
 
 def rule_schema(record: Record, _: ImageChecker) -> Verdict:
-    family = getattr(record, "family", None)
-    schema = RECORD_SCHEMAS.get(str(family))
-    if schema is None:
-        return Verdict(False, Reason.SCHEMA_VIOLATION, f"unknown record family {family!r}")
-    problems = conformance_problems(to_row(record), schema)
-    if problems:
-        return Verdict(False, Reason.SCHEMA_VIOLATION, "; ".join(problems[:5]))
-    return KEEP
+    return schema_verdicts([record])[0]
+
+
+def schema_verdicts(records: list[Record]) -> list[Verdict]:
+    """``rule_schema``'s verdict on each record (a family's rows are converted to Arrow in
+    one call: ``conformance_problems_of``)."""
+    verdicts = [KEEP] * len(records)
+    by_family: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        family = getattr(record, "family", None)
+        if RECORD_SCHEMAS.get(str(family)) is None:
+            message = f"unknown record family {family!r}"
+            verdicts[i] = Verdict(False, Reason.SCHEMA_VIOLATION, message)
+        else:
+            by_family.setdefault(str(family), []).append(i)
+    for family, indices in by_family.items():
+        rows = [to_row(records[i]) for i in indices]
+        found = conformance_problems_of(rows, RECORD_SCHEMAS[family])
+        for i, problems in zip(indices, found, strict=True):
+            if problems:
+                verdicts[i] = Verdict(False, Reason.SCHEMA_VIOLATION, "; ".join(problems[:5]))
+    return verdicts
 
 
 def rule_task(record: Record, _: ImageChecker) -> Verdict:
@@ -163,9 +177,11 @@ RULES: tuple[RecordRule, ...] = (
 )
 
 
-def check_record(record: Record, images: ImageChecker) -> Verdict:
+def check_record(
+    record: Record, images: ImageChecker, rules: tuple[RecordRule, ...] = RULES
+) -> Verdict:
     """The first rule the record breaks, or KEEP."""
-    for rule in RULES:
+    for rule in rules:
         verdict = rule(record, images)
         if not verdict.keep:
             return verdict
@@ -177,11 +193,15 @@ def validate_records(
     images: ImageChecker,
     source_ref: Callable[[Record], str] = lambda r: r.provenance.source_item,
 ) -> tuple[list[Record], list[QuarantineRow]]:
-    """Split records into those that pass every rule and quarantine rows for the rest."""
+    """Split records into those that pass every rule and quarantine rows for the rest (the
+    schema rule, first, on all of them at once)."""
     kept: list[Record] = []
     quarantined: list[QuarantineRow] = []
-    for record in records:
-        verdict = check_record(record, images)
+    records = list(records)
+    rest = tuple(rule for rule in RULES if rule is not rule_schema)
+    for record, verdict in zip(records, schema_verdicts(records), strict=True):
+        if verdict.keep:
+            verdict = check_record(record, images, rest)
         if verdict.keep:
             kept.append(record)
         else:

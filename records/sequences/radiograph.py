@@ -51,12 +51,12 @@ def local_edit(
     boxes = [b for f in findings if (b := _finding_box_px(f, w, h)) is not None]
     if boxes and rng.random() < 0.5:
         edit = remove_region(pixels, boxes[int(rng.integers(len(boxes)))])
-        if edit.changed.sum() >= 4:
+        if np.count_nonzero(edit.changed) >= 4:
             return edit
     radius = rng.uniform(0.025, 0.06) * min(h, w)
     centre = (rng.uniform(0.2, 0.8) * h, rng.uniform(0.2, 0.8) * w)
     edit = insert_lesion(pixels, centre, radius, rng.uniform(45, 90))
-    return edit if edit.changed.sum() >= 4 else None
+    return edit if np.count_nonzero(edit.changed) >= 4 else None
 
 
 def random_affine(rng: np.random.Generator, shape: tuple[int, int]) -> Affine:

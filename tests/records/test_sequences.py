@@ -12,7 +12,7 @@ import pytest
 from extractors.ct.anatomy import build_structures
 from extractors.ct.projection import project
 from extractors.ct.slices import mask_box_on
-from extractors.edits import Affine, insert_lesion, misalign
+from extractors.edits import INPAINT_COARSE_SIDE, Affine, insert_lesion, misalign, remove_region
 from extractors.masks import mask_box
 from extractors.volume import to_canonical, totalseg_classes
 from extractors.volume.sparse import ClassMasks
@@ -89,6 +89,32 @@ def test_registered_diff_box_is_where_the_copy_differs(radiograph) -> None:
         expected = mask_box(changed)
         assert max(abs(a - b) for a, b in zip(to_px(answer, 128, 128), expected, strict=True)) <= 1
     assert kinds == {"inserted", "removed"}
+
+
+@pytest.mark.parametrize("side", [INPAINT_COARSE_SIDE, 3 * INPAINT_COARSE_SIDE + 5])
+@pytest.mark.parametrize("colour", [False, True])
+def test_removed_region_changes_only_its_box(side: int, colour: bool) -> None:
+    """A bright square erased (at full size, and on the coarse grid for a large box): only
+    pixels inside the box change, the changed mask is exactly them (its box holds the
+    square), and the fill is the surroundings' level, not the square's."""
+    yy, xx = np.mgrid[0:300, 0:260]
+    pixels = (60 + yy // 10 + xx // 20).astype(np.uint8)
+    box = (40, 50, 40 + side, 50 + side + 7)
+    x1, y1, x2, y2 = box
+    pixels[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4] = 220
+    if colour:
+        pixels = np.stack([pixels, pixels // 2, pixels], axis=-1)
+    edit = remove_region(pixels, box)
+    diff = np.abs(edit.pixels.astype(int) - pixels.astype(int))
+    diff = diff.max(axis=-1) if colour else diff
+    assert np.array_equal(edit.changed, diff > 0) and edit.changed.any()
+    bx1, by1, bx2, by2 = mask_box(edit.changed)  # within the box, around the square
+    assert (
+        x1 <= bx1 <= x1 + 4 and y1 <= by1 <= y1 + 4 and x2 - 4 <= bx2 <= x2 and y2 - 4 <= by2 <= y2
+    )
+    filled = edit.pixels[y1:y2, x1:x2].astype(int)
+    filled = filled[..., 0] if colour else filled
+    assert filled.max() < 120  # the surroundings span 62..110 over the box
 
 
 def test_non_registered_diff_box_follows_the_transform() -> None:

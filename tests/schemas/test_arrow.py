@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from schemas.arrow import conformance_problems, from_row, to_row
+from schemas.arrow import conformance_problems, conformance_problems_of, from_row, to_row
 from schemas.records import GroundingRecord, ImageRef, NamedBox, Provenance
 from schemas.tables import PROVENANCE_FIELDS, RECORD_SCHEMAS, TABLE_SCHEMAS
 
@@ -83,3 +83,23 @@ def test_conformance_names_each_problem() -> None:
     typed = to_row(grounding_record())
     typed["image"]["width"] = "wide"
     assert any(p.startswith("type error") for p in conformance_problems(typed, schema))
+
+
+def test_rows_checked_together_name_the_same_problems() -> None:
+    """One Arrow conversion for many rows: a type error still lands on its own row only,
+    with the message the row checked alone gets; to_row gives dataclasses.asdict's values
+    (tuples as lists, enums as strings)."""
+    import dataclasses
+
+    schema = RECORD_SCHEMAS["grounding"]
+    rows = [to_row(grounding_record(record_id=f"rec-{i}")) for i in range(4)]
+    rows[1]["image"]["width"] = "wide"
+    rows[3]["question"] = None
+    found = conformance_problems_of(rows, schema)
+    assert found == [conformance_problems(row, schema) for row in rows]
+    assert found[0] == found[2] == [] and found[1][0].startswith("type error")
+    assert found[3] == ["question: null in a non-nullable field"]
+    record = grounding_record(answer_boxes=(NamedBox(0.1, 0.1, 0.2, 0.2, "nodule"),))
+    plain = dataclasses.asdict(record)
+    plain["answer_boxes"] = [dict(b) for b in plain["answer_boxes"]]
+    assert to_row(record) == plain and type(to_row(record)["answer_boxes"]) is list

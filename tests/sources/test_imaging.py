@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sources.base import ItemError
-from sources.imaging import encode_png, load_dicom, load_png, resize_max_side
+from sources.imaging import encode_png, encode_png_fast, load_dicom, load_png, resize_max_side
 from sources.radiograph.synthetic_cxr import write_synthetic_dicom
 from tests.helpers import phi
 
@@ -40,6 +40,27 @@ def test_png_encoding_is_deterministic_and_metadata_free(tmp_path: Path) -> None
     with Image.open(tmp_path / "x.png") as img:
         assert img.mode == "L" and not img.text
         assert np.array_equal(np.asarray(img), pixels)
+
+
+def test_fast_png_reads_back_as_its_pixels(tmp_path: Path) -> None:
+    """The intermediate-file encoder, compressed or stored: a valid grey PNG of the pixels
+    (Pillow's reader and the project's loader), same bytes for the same pixels."""
+    noisy = np.random.default_rng(2).integers(0, 256, (37, 53), dtype=np.uint8)
+    labels = np.zeros((64, 48), dtype=np.uint8)
+    labels[10:40, 5:20] = 1
+    labels[20:50, 30:45] = 2
+    for pixels in (noisy, labels):
+        for compress in (True, False):
+            data = encode_png_fast(pixels, compress=compress)
+            assert data == encode_png_fast(pixels.copy(), compress=compress)
+            path = tmp_path / f"x{compress}.png"
+            path.write_bytes(data)
+            with Image.open(path) as img:
+                assert img.mode == "L" and np.array_equal(np.asarray(img), pixels)
+            assert np.array_equal(load_png(path).pixels, pixels)
+    assert len(encode_png_fast(labels)) < len(encode_png_fast(labels, compress=False)) / 10
+    with pytest.raises(ValueError, match="grey"):
+        encode_png_fast(np.zeros((4, 4, 3), dtype=np.uint8))
 
 
 def test_dicom_window_and_monochrome1(tmp_path: Path) -> None:
@@ -94,3 +115,38 @@ def test_real_nih_png(realdata: Path) -> None:
     loaded = load_png(realdata / "cxr" / "nih_cxr14" / "images" / "00000032_037.png")
     assert loaded.pixels.shape == (1024, 1024) and loaded.pixels.dtype == np.uint8
     assert 20 < loaded.pixels.mean() < 235
+
+
+@pytest.mark.parametrize(
+    ("dtype", "header"),
+    [
+        (np.uint16, {"WindowCenter": 2048, "WindowWidth": 4096}),
+        (np.uint16, {"WindowCenter": 900, "WindowWidth": 600, "VOILUTFunction": "SIGMOID"}),
+        (np.int16, {"WindowCenter": 40, "WindowWidth": 400, "RescaleSlope": 1.5}),
+        (np.uint8, {"WindowCenter": 100, "WindowWidth": 80, "RescaleIntercept": -3}),
+    ],
+)
+def test_display_by_table_is_the_value_by_value_display(dtype, header) -> None:
+    """8- and 16-bit stored values go through a table of their distinct values: each pixel
+    is what the value-by-value computation (32-bit values take it) gives it."""
+    from pydicom.dataset import Dataset
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    from sources.imaging import _render_grayscale
+
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(4)
+    raw = rng.integers(max(info.min, -2000), min(info.max, 4095), (64, 80)).astype(dtype)
+    for monochrome in ("MONOCHROME2", "MONOCHROME1"):
+        ds = Dataset()
+        ds.PhotometricInterpretation = monochrome
+        ds.PixelRepresentation = int(info.min < 0)
+        ds.BitsStored = 8 * raw.itemsize
+        if "RescaleSlope" in header or "RescaleIntercept" in header:
+            ds.RescaleSlope, ds.RescaleIntercept = 1.0, 0.0
+        for key, value in header.items():
+            setattr(ds, key, value)
+        by_table = _render_grayscale(ds, raw, apply_modality_lut, apply_voi_lut)
+        by_value = _render_grayscale(ds, raw.astype(np.int32), apply_modality_lut, apply_voi_lut)
+        assert by_table.dtype == np.uint8 and np.array_equal(by_table, by_value)
+        assert len(np.unique(by_table)) > 10

@@ -68,3 +68,16 @@ def test_plan_lists_items_and_each_chunk_renders_its_own_image(tmp_path: Path) -
     rendered = _files(tmp_path / "gen")
     assert rendered == _files(whole)
     assert len([k for k in rendered if "/images/" in k]) == 4
+
+
+def test_each_image_is_drawn_from_its_own_stream(tmp_path: Path) -> None:
+    """An image's pixels, lungs and boxes depend on the seed, its part and its index only:
+    a larger corpus holds the smaller one's images unchanged."""
+    small = _files(generate_corpus(tmp_path / "small", n_images=4, seed=3, size=96))
+    large = _files(generate_corpus(tmp_path / "large", n_images=6, seed=3, size=96))
+    images = [k for k in small if k.endswith((".png", ".dcm"))]
+    assert len(images) == 8  # 4 images and their lung label images
+    assert all(small[k] == large[k] for k in images)
+    assert small[f"{NIH_DIR}/{NIH_CSV}"] != large[f"{NIH_DIR}/{NIH_CSV}"]
+    nih_rows = small[f"{NIH_DIR}/{NIH_CSV}"].decode().splitlines()
+    assert all(row in large[f"{NIH_DIR}/{NIH_CSV}"].decode().splitlines() for row in nih_rows)
