@@ -411,9 +411,10 @@ _ORGAN_START = re.compile(
 )
 _WORD_START = re.compile(r"(?i)\b[a-z]")
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
-# whether lower-case text may hold a date: two searches that skip to their first character
+# whether text may hold a date: every alternative of _DATE_RE has a digit followed by one
+# of these (those with a month name too: its year, four digits), found in one search that
+# skips to digits
 _DATE_GATE_DIGITS = re.compile(r"\d(?:[/-]\d|\d{3}|\.\d{1,2}\.\d)")
-_DATE_GATE_MONTHS = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 _NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
@@ -447,6 +448,125 @@ _REF_ORGAN_BEFORE = re.compile(r"(?i)\b(?:liver|hepatic|blood[\s-]*pool|spleen|a
 _FROM = re.compile(r"(?i)\bfrom\b")
 _TO = re.compile(r"(?i)\bto\b")
 _CONTRALATERAL = re.compile(r"(?i)\bcontralateral")
+
+# Speed (issue 11): the lower-case words one of which every match of a cue pattern contains
+# (read off each pattern's alternatives above). In ASCII text, a sentence whose lower-case
+# text holds none of them cannot match the pattern anywhere, so the pattern is not run
+# (``_Sentence.could_match``). Other text is always searched: case folding there is not
+# lower() (under (?i), "K" matches the Kelvin sign). Text with a date written as DATE
+# (``_Sentence.masked``) is searched with _PRIOR_AFTER whatever its words.
+_CUE_WORDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _PRIOR_BEFORE: (
+        "previous",
+        "prior",
+        "before",
+        "formerly",
+        "baseline",
+        "earlier",
+        "initially",
+        "originally",
+        "retrospect",
+        "study",
+        "scan",
+        "exam",
+        "compar",
+        "versus",
+        "vs",
+        "from",
+        "had",
+        "last",
+    ),
+    _PRIOR_AFTER: (
+        "prior",
+        "previous",
+        "preceding",
+        "last",
+        "baseline",
+        "earlier",
+        "comparison",
+        "old",
+        "initial",
+        "first",
+        "original",
+        "pre",
+        "before",
+        "date",
+    ),
+    _CURRENT: ("now", "current", "today", "present"),
+    _CURRENT_BEFORE: ("now", "current", "today", "present"),
+    _REF_STRONG: (
+        "blood",
+        "background",
+        "reference",
+        "physiolog",
+        "normal",
+        "mediastinal",
+        "hepatic",
+        "liver",
+        "splenic",
+        "contralateral",
+        "threshold",
+        "cut",
+        "considered",
+        "defined",
+    ),
+    _REF_AFTER: (
+        "liver",
+        "hepatic",
+        "blood",
+        "mediastin",
+        "spleen",
+        "aorta",
+        "contralateral",
+        "background",
+        "reference",
+        "physiologic",
+    ),
+    _CRITERION_AFTER: (
+        "considered",
+        "defined",
+        "used",
+        "regarded",
+        "taken",
+        "threshold",
+        "cut",
+        "criterion",
+    ),
+    _REF_ORGAN: ("liver", "hepatic", "spleen", "splenic", "aort"),
+    _REF_ORGAN_BEFORE: ("liver", "hepatic", "blood", "spleen", "aorta"),
+    _COMPARE: ("compar", "relative", "similar", "versus", "vs", "than", "equal", "same", "ratio"),
+    _THRESHOLD_BEFORE: (
+        "<",
+        ">",
+        "than",
+        "above",
+        "below",
+        "over",
+        "under",
+        "exceeding",
+        "least",
+        "ratio",
+        "index",
+        "indices",
+        "threshold",
+        "cut",
+    ),
+    _PHYSIOLOGIC: (
+        "physiolog",
+        "inflammat",
+        "reactive",
+        "infectio",
+        "arthr",
+        "post",
+        "brown",
+        "granulomatous",
+        "benign",
+        "unchanged",
+    ),
+    _SIDE_RE: ("bilateral", "both", "left", "lt", "right", "rt"),
+    # the slice words of _SLICE_WORD: "sl...", "scl...", "im...", "iam..."
+    _SLICE_RE: ("sl", "sc", "im", "ia"),
+}
 
 
 # ---- sentence analysis ----------------------------------------------------------------------
@@ -494,7 +614,9 @@ class _Sentence:
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
-        self._low: str | None = None  # the lower-case text (ASCII text only)
+        self.low = text.lower()
+        self._ascii = text.isascii()
+        self._could: dict[re.Pattern[str], bool] = {}  # could_match, by pattern
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -515,11 +637,23 @@ class _Sentence:
     def may_contain(self, word: str) -> bool:
         """False when a case-insensitive pattern for the lower-case ``word`` cannot match:
         ASCII text without it (other text: True; case folding there is not lower())."""
-        if not self.text.isascii():
-            return True
-        if self._low is None:
-            self._low = self.text.lower()
-        return word in self._low
+        return not self._ascii or word in self.low
+
+    def could_match(self, pattern: re.Pattern[str]) -> bool:
+        """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
+        piece of it): ASCII text holding none of its ``_CUE_WORDS`` (asked once a sentence)."""
+        found = self._could.get(pattern)
+        if found is None:
+            low = self.low
+            found = not self._ascii or any(w in low for w in _CUE_WORDS[pattern])
+            self._could[pattern] = found
+        return found
+
+    def prior_after(self, masked: str) -> re.Match[str] | None:
+        """_PRIOR_AFTER at the start of ``masked`` (a piece of the sentence, dates as DATE)."""
+        if not self.dates and not self.could_match(_PRIOR_AFTER):
+            return None
+        return _PRIOR_AFTER.match(masked)
 
     def free(self, start: int, end: int) -> bool:
         return self.taken.find(1, start, end) < 0
@@ -535,7 +669,7 @@ class _Sentence:
     # ---- 1. set aside numbers that are not SUVs; find slice references
     def set_aside(self) -> None:
         # each pattern runs only where the words it needs are there (cheap substring tests)
-        low = self.text.lower()
+        low = self.low
         table = (
             "loc" in low
             or "pos" in low
@@ -562,7 +696,7 @@ class _Sentence:
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
-        for m in _SLICE_RE.finditer(self.text):
+        for m in _SLICE_RE.finditer(self.text) if self.could_match(_SLICE_RE) else ():
             if not self.free(*m.span()):
                 continue
             more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
@@ -575,8 +709,7 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        may_date = _DATE_GATE_DIGITS.search(low) or _DATE_GATE_MONTHS.search(low)
-        for m in _DATE_RE.finditer(self.text) if may_date else ():
+        for m in _DATE_RE.finditer(self.text) if _DATE_GATE_DIGITS.search(low) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
@@ -641,11 +774,11 @@ class _Sentence:
             lead = _HARD_BREAK.split(lead)[-1]
             after = self.masked(e, min(len(self.text), e + 40))
             if (
-                _PRIOR_BEFORE.search(lead)
-                or _REF_STRONG.search(lead)
-                or _CURRENT_BEFORE.search(lead)
-                or _REF_ORGAN_BEFORE.search(lead)
-                or _PRIOR_AFTER.match(after)
+                (self.could_match(_PRIOR_BEFORE) and _PRIOR_BEFORE.search(lead))
+                or (self.could_match(_REF_STRONG) and _REF_STRONG.search(lead))
+                or (self.could_match(_CURRENT_BEFORE) and _CURRENT_BEFORE.search(lead))
+                or (self.could_match(_REF_ORGAN_BEFORE) and _REF_ORGAN_BEFORE.search(lead))
+                or self.prior_after(after)
             ):
                 self.values.append(_Value(v, s, e, s, "max", keyed=False))
         self.values.sort(key=lambda val: val.start)
@@ -665,7 +798,9 @@ class _Sentence:
             if prior:
                 val.role, val.cue = PRIOR, prior
                 continue
-            physiologic = _PHYSIOLOGIC.search(_SEMICOLON.split(self.text[val.end : hi])[0])
+            physiologic = self.could_match(_PHYSIOLOGIC) and _PHYSIOLOGIC.search(
+                _SEMICOLON.split(self.text[val.end : hi])[0]
+            )
             if physiologic:
                 val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
         starts = {v.start: v for v in vals}
@@ -698,7 +833,7 @@ class _Sentence:
         left_start = self.back(anchor, _LEFT_TOKENS_REFERENCE, lo)
         left = self.text[left_start : val.start]
         # a strong cue leading up to the value ("blood pool activity with an SUV max of 1.9")
-        strong = list(_REF_STRONG.finditer(left))
+        strong = list(_REF_STRONG.finditer(left)) if self.could_match(_REF_STRONG) else ()
         if strong:
             m = strong[-1]
             between = left[m.end() :]
@@ -706,12 +841,12 @@ class _Sentence:
             if not (described and _CLAUSE_BREAK.search(between)):
                 return m.group(0)
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
-        organs = list(_REF_ORGAN.finditer(left))
+        organs = list(_REF_ORGAN.finditer(left)) if self.could_match(_REF_ORGAN) else ()
         if organs:
             m = organs[-1]
             before = self.text[lo : left_start + m.start()]
             between = left[m.end() : anchor - left_start if anchor > left_start else None]
-            compared = _COMPARE.search(left[: m.start()]) is not None
+            compared = self.could_match(_COMPARE) and _COMPARE.search(left[: m.start()]) is not None
             attached = (
                 self.tokens_between(left_start + m.end(), anchor) <= 2
                 and not _LESION_NOUN.search(between)
@@ -720,27 +855,31 @@ class _Sentence:
             right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
             if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
                 return m.group(0)
-        threshold = _THRESHOLD_BEFORE.search(
+        threshold = self.could_match(_THRESHOLD_BEFORE) and _THRESHOLD_BEFORE.search(
             self.text[val.key_start : val.start] if val.keyed else left
         )
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
             return "criterion " + threshold.group(0).strip()
         # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
         _, right = self._right_context(val, hi)
-        criterion = _CRITERION_AFTER.match(right)
+        criterion = self.could_match(_CRITERION_AFTER) and _CRITERION_AFTER.match(right)
         if criterion:  # "an SUVmax of 2.5 was used as the threshold"
             return criterion.group(0).strip(" ,(")
-        m2 = _REF_AFTER.match(right)
+        m2 = self.could_match(_REF_AFTER) and _REF_AFTER.match(right)
         if m2 and not self._belongs_to_next(right[m2.end() :], has_next):
             parenthesised = right[: m2.start() + 3].lstrip().startswith("(")
             if (
                 not val.keyed
-                or _COMPARE.search(left)
+                or (self.could_match(_COMPARE) and _COMPARE.search(left))
                 or parenthesised
-                or _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
+                or (
+                    self.could_match(_REF_STRONG)
+                    and _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
+                )
             ):
                 return m2.group(0).strip(" ,(")
-        if _COMPARE.search(left) and _CONTRALATERAL.search(left + right):
+        compared = self.could_match(_COMPARE) and _COMPARE.search(left)
+        if compared and _CONTRALATERAL.search(left + right):
             return "contralateral"
         return None
 
@@ -750,10 +889,10 @@ class _Sentence:
         left = self.text[left_start : val.start]
         # "now 4.1", "currently SUV max is 3.3": a current cue right before the value
         near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
-        if _CURRENT.search(near):
+        if self.could_match(_CURRENT) and _CURRENT.search(near):
             val.current = True
             return None
-        cues = list(_PRIOR_BEFORE.finditer(left))
+        cues = list(_PRIOR_BEFORE.finditer(left)) if self.could_match(_PRIOR_BEFORE) else ()
         if cues:
             m = cues[-1]
             between = self.text[left_start + m.end() : anchor]
@@ -761,7 +900,7 @@ class _Sentence:
             if not framing:
                 return m.group(0)
         _, right = self._right_context(val, hi)
-        after = _PRIOR_AFTER.match(right)
+        after = self.prior_after(right)
         rest = right[after.end() :] if after else ""
         if after and not self._introduces_number(rest) and not (has_next and not rest.strip()):
             return after.group(0).strip(" ,;:()-")
@@ -869,7 +1008,7 @@ class _Sentence:
         spans = [v.stretch for v in self.values if _group(v) == group]
         found = set()
         for a, b in spans:
-            for m in _SIDE_RE.finditer(self.text[a:b]):
+            for m in _SIDE_RE.finditer(self.text[a:b]) if self.could_match(_SIDE_RE) else ():
                 found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
         if "bilateral" in found or {"left", "right"} <= found:
             return "bilateral"
