@@ -332,19 +332,19 @@ def _first_letters(pattern: str) -> set[str]:
     return out
 
 
-def _first_pairs(pattern: str) -> set[str] | None:
-    """The two letters an organ pattern of ``_ANATOMY_WORDS`` can start with, or None when
-    some alternative does not start with two fixed letters (it is then tried by its first
+def _first_prefixes(pattern: str, n: int) -> set[str] | None:
+    """The ``n`` letters an organ pattern of ``_ANATOMY_WORDS`` can start with, or None when
+    some alternative does not start with ``n`` fixed letters (it is then tried by its first
     letter alone)."""
     out: set[str] = set()
     for alt in _alternatives(pattern):
         if alt.startswith("(?:"):
-            inner = _first_pairs(alt[3 : _group_end(alt)])
+            inner = _first_prefixes(alt[3 : _group_end(alt)], n)
             if inner is None:
                 return None
             out |= inner
-        elif alt[:2].isalpha() and alt[2:3] not in ("?", "*", "{"):
-            out.add(alt[:2].lower())
+        elif alt[:n].isalpha() and len(alt) >= n and alt[n : n + 1] not in ("?", "*", "+", "{"):
+            out.add(alt[:n].lower())
         else:
             return None
     return out
@@ -370,44 +370,60 @@ for _k, (_pattern, _key) in zip(_ANATOMY_WORDS, _ANATOMY_RE, strict=True):
         _ANATOMY_BY_LETTER.setdefault(_letter, []).append((_pattern, _key))
 
 
-def _index_by_pair() -> tuple[dict[str, list], dict[str, list]]:
-    """Organ patterns by the two letters they start with, and, by first letter, those that
-    cannot be indexed so (tried at every word start with that letter; they join each pair
-    of it too). Lists keep the order of ``_ANATOMY_RE``."""
-    pairs: dict[str, set[int]] = {}
+# Organ patterns are indexed by the first three letters of the words they match (issue 11
+# speed): of the word starts of a sentence, few start as an organ word does ("suv", "max",
+# "lym", "the" do not), and only their patterns are tried.
+_PREFIX = 3
+
+
+def _index_by_prefix() -> tuple[dict[str, list], dict[str, list]]:
+    """Organ patterns by the ``_PREFIX`` letters they start with, and, by first letter, those
+    that cannot be indexed so (tried at every word start with that letter; they join each
+    prefix of it too). Lists keep the order of ``_ANATOMY_RE``."""
+    prefixes: dict[str, set[int]] = {}
     letter_only: dict[str, set[int]] = {}
     for i, k in enumerate(_ANATOMY_WORDS):
-        first = _first_pairs(k)
+        first = _first_prefixes(k, _PREFIX)
         if first is None:
             for letter in _first_letters(k):
                 letter_only.setdefault(letter, set()).add(i)
-        for pair in first or ():
-            pairs.setdefault(pair, set()).add(i)
-    for pair, found in pairs.items():
-        found |= letter_only.get(pair[0], set())
+        for prefix in first or ():
+            prefixes.setdefault(prefix, set()).add(i)
+    for prefix, found in prefixes.items():
+        found |= letter_only.get(prefix[0], set())
 
     def patterns(found: set[int]) -> list[tuple[re.Pattern[str], str]]:
         return [_ANATOMY_RE[i] for i in sorted(found)]
 
     return (
-        {k: patterns(v) for k, v in pairs.items()},
+        {k: patterns(v) for k, v in prefixes.items()},
         {k: patterns(v) for k, v in letter_only.items()},
     )
 
 
-# organ patterns by the two letters of the word start they can match at (issue 11 speed):
-# most words of a sentence start with a pair no organ word starts with and try no pattern
-_ANATOMY_BY_PAIR, _ANATOMY_LETTER_ONLY = _index_by_pair()
-# In lower-case ASCII text, the word starts with such a pair, found in one search that skips
-# to their first letters: the pair (by first letter, then the second: "a[cdox]|b[lor]|..."),
-# then "no word character before it" (what "\b" before a letter means).
-_PAIRS_BY_LETTER: dict[str, str] = {}
-for _pair in sorted(_ANATOMY_BY_PAIR):
-    _PAIRS_BY_LETTER[_pair[0]] = _PAIRS_BY_LETTER.get(_pair[0], "") + _pair[1]
+def _prefix_alternation(prefixes: Iterable[str]) -> str:
+    """One regex for a set of lower-case words, nested by letter so that a word start tries
+    one branch per letter: {"adr", "aor", "axi"} -> "a(?:d[r]|o[r]|x[i])"."""
+    by_first: dict[str, list[str]] = {}
+    for word in sorted(prefixes):
+        by_first.setdefault(word[0], []).append(word[1:])
+    parts = []
+    for first, rests in by_first.items():
+        if len(rests[0]) == 1:
+            parts.append(f"{first}[{''.join(rests)}]")
+        else:
+            parts.append(f"{first}(?:{_prefix_alternation(rests)})")
+    return "|".join(parts)
+
+
+_ANATOMY_BY_PREFIX, _ANATOMY_LETTER_ONLY = _index_by_prefix()
+# In lower-case ASCII text, the word starts with such a prefix, found in one search that
+# skips to their first letters: the prefix, then "no word character before it" (what "\b"
+# before a letter means).
 _ORGAN_START = re.compile(
-    "(?:" + "|".join(f"{a}[{bs}]" for a, bs in _PAIRS_BY_LETTER.items()) + r")(?<!\w..)"
+    f"(?:{_prefix_alternation(_ANATOMY_BY_PREFIX)})(?<!\\w{'.' * _PREFIX})"
     if not _ANATOMY_LETTER_ONLY
-    else r"(?!)"  # pragma: no cover - a pattern without two fixed letters: every word start
+    else r"(?!)"  # pragma: no cover - a pattern without fixed first letters: every word start
 )
 _WORD_START = re.compile(r"(?i)\b[a-z]")
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
@@ -1038,14 +1054,15 @@ class _Sentence:
 
 
 def _organ_patterns_at(text: str, at: int) -> list[tuple[re.Pattern[str], str]]:
-    """The organ patterns that can match at the word start ``at``: those of its first two
-    letters (a pair outside plain ASCII letters: those of its first letter, as before)."""
-    pair = text[at : at + 2].lower()
-    found = _ANATOMY_BY_PAIR.get(pair)
+    """The organ patterns that can match at the word start ``at``: those of its first
+    ``_PREFIX`` letters (letters outside plain ASCII: those of its first letter, as before;
+    under (?i), "ſ" matches "s")."""
+    prefix = text[at : at + _PREFIX].lower()
+    found = _ANATOMY_BY_PREFIX.get(prefix)
     if found is not None:
         return found
-    if pair.isascii():
-        return _ANATOMY_LETTER_ONLY.get(pair[:1], [])
+    if prefix.isascii():
+        return _ANATOMY_LETTER_ONLY.get(prefix[:1], [])
     return _ANATOMY_BY_LETTER.get(text[at].lower(), [])
 
 

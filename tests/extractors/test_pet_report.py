@@ -333,18 +333,29 @@ def test_organ_words_found_at_word_starts_as_by_trying_every_pattern_everywhere(
     assert len(_ANATOMY_RE) == len(_ANATOMY_WORDS)
 
 
-def test_organ_word_starts_by_letter_pair_as_by_first_letter() -> None:
-    """Issue 11 speed work: organ patterns are tried only where a word starts with a letter
-    pair one of them starts with (non-ASCII text: at every word start); the hits are those
+def test_organ_word_starts_by_first_letters_as_by_first_letter() -> None:
+    """Issue 11 speed work: organ patterns are tried only where a word starts with the three
+    letters one of them starts with (non-ASCII text: at every word start); the hits are those
     of trying at every word start the patterns of its first letter, ASCII or not."""
-    from extractors.pet.report import _ANATOMY_BY_LETTER, _WORD_START, _first_pairs, _Sentence
+    from extractors.pet.report import (
+        _ANATOMY_BY_LETTER,
+        _WORD_START,
+        _first_prefixes,
+        _prefix_alternation,
+        _Sentence,
+    )
 
-    assert _first_pairs(r"hil(?:ar|um|a)|(?:common|external)\s+iliac") == {"hi", "co", "ex"}
-    assert _first_pairs(r"ax?illa") is None  # a second letter that may be absent
+    pattern = r"hil(?:ar|um|a)|(?:common|external)\s+iliac"
+    assert _first_prefixes(pattern, 2) == {"hi", "co", "ex"}
+    assert _first_prefixes(pattern, 3) == {"hil", "com", "ext"}
+    assert _first_prefixes(r"ax?illa", 2) is None  # a second letter that may be absent
+    assert _first_prefixes(r"ribs?|lu", 3) is None  # "lu": two letters only
+    assert _prefix_alternation({"adr", "aor", "axi", "bla"}) == "a(?:d[r]|o[r]|x[i])|b(?:l[a])"
     for text in (
         "LIVER, Spleen and the left kidney; para-aortic, retrocaval and portocaval nodes.",
         "T10 vertebral body, 2liver _liver xliver (liver) Liver-lesion, the iliac crest.",
         "Leſion in the ſpleen, Hepatic dome, the lungſ and the bone marrow.",
+        "Kidney, lıver, hepatıc, liv, li, SUV max in the femoral neck; the porta hepatis.",
     ):
         by_first_letter = [
             (m.start(), m.end(), key)
