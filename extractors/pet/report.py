@@ -471,117 +471,46 @@ _CONTRALATERAL = re.compile(r"(?i)\bcontralateral")
 # (``_Sentence.could_match``). Other text is always searched: case folding there is not
 # lower() (under (?i), "K" matches the Kelvin sign). Text with a date written as DATE
 # (``_Sentence.masked``) is searched with _PRIOR_AFTER whatever its words.
-_CUE_WORDS: dict[re.Pattern[str], tuple[str, ...]] = {
-    _PRIOR_BEFORE: (
-        "previous",
-        "prior",
-        "before",
-        "formerly",
-        "baseline",
-        "earlier",
-        "initially",
-        "originally",
-        "retrospect",
-        "study",
-        "scan",
-        "exam",
-        "compar",
-        "versus",
-        "vs",
-        "from",
-        "had",
-        "last",
+_CUE_WORDS_BY_PATTERN: list[tuple[re.Pattern[str], str]] = [
+    (
+        _PRIOR_BEFORE,
+        "previous prior before formerly baseline earlier initially originally retrospect study"
+        " scan exam compar versus vs from had last",
     ),
-    _PRIOR_AFTER: (
-        "prior",
-        "previous",
-        "preceding",
-        "last",
-        "baseline",
-        "earlier",
-        "comparison",
-        "old",
-        "initial",
-        "first",
-        "original",
-        "pre",
-        "before",
-        "date",
+    (
+        _PRIOR_AFTER,
+        "prior previous preceding last baseline earlier comparison old initial first original"
+        " pre before date",
     ),
-    _CURRENT: ("now", "current", "today", "present"),
-    _CURRENT_BEFORE: ("now", "current", "today", "present"),
-    _REF_STRONG: (
-        "blood",
-        "background",
-        "reference",
-        "physiolog",
-        "normal",
-        "mediastinal",
-        "hepatic",
-        "liver",
-        "splenic",
-        "contralateral",
-        "threshold",
-        "cut",
-        "considered",
-        "defined",
+    (_CURRENT, "now current today present"),
+    (_CURRENT_BEFORE, "now current today present"),
+    (
+        _REF_STRONG,
+        "blood background reference physiolog normal mediastinal hepatic liver splenic"
+        " contralateral threshold cut considered defined",
     ),
-    _REF_AFTER: (
-        "liver",
-        "hepatic",
-        "blood",
-        "mediastin",
-        "spleen",
-        "aorta",
-        "contralateral",
-        "background",
-        "reference",
-        "physiologic",
+    (
+        _REF_AFTER,
+        "liver hepatic blood mediastin spleen aorta contralateral background reference physiologic",
     ),
-    _CRITERION_AFTER: (
-        "considered",
-        "defined",
-        "used",
-        "regarded",
-        "taken",
-        "threshold",
-        "cut",
-        "criterion",
+    (_CRITERION_AFTER, "considered defined used regarded taken threshold cut criterion"),
+    (_REF_ORGAN, "liver hepatic spleen splenic aort"),
+    (_REF_ORGAN_BEFORE, "liver hepatic blood spleen aorta"),
+    (_COMPARE, "compar relative similar versus vs than equal same ratio"),
+    (
+        _THRESHOLD_BEFORE,
+        "< > than above below over under exceeding least ratio index indices threshold cut",
     ),
-    _REF_ORGAN: ("liver", "hepatic", "spleen", "splenic", "aort"),
-    _REF_ORGAN_BEFORE: ("liver", "hepatic", "blood", "spleen", "aorta"),
-    _COMPARE: ("compar", "relative", "similar", "versus", "vs", "than", "equal", "same", "ratio"),
-    _THRESHOLD_BEFORE: (
-        "<",
-        ">",
-        "than",
-        "above",
-        "below",
-        "over",
-        "under",
-        "exceeding",
-        "least",
-        "ratio",
-        "index",
-        "indices",
-        "threshold",
-        "cut",
+    (
+        _PHYSIOLOGIC,
+        "physiolog inflammat reactive infectio arthr post brown granulomatous benign unchanged",
     ),
-    _PHYSIOLOGIC: (
-        "physiolog",
-        "inflammat",
-        "reactive",
-        "infectio",
-        "arthr",
-        "post",
-        "brown",
-        "granulomatous",
-        "benign",
-        "unchanged",
-    ),
-    _SIDE_RE: ("bilateral", "both", "left", "lt", "right", "rt"),
-    # the slice words of _SLICE_WORD: "sl...", "scl...", "im...", "iam..."
-    _SLICE_RE: ("sl", "sc", "im", "ia"),
+    (_SIDE_RE, "bilateral both left lt right rt"),
+    (_SLICE_RE, "sl sc im ia"),  # the slice words of _SLICE_WORD: sl..., scl..., im..., iam...
+]
+# (by the pattern's id: hashing a compiled pattern hashes its whole program, every time)
+_CUE_WORDS: dict[int, tuple[str, ...]] = {
+    id(pattern): tuple(words.split()) for pattern, words in _CUE_WORDS_BY_PATTERN
 }
 
 
@@ -632,7 +561,7 @@ class _Sentence:
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
         self.low = text.lower()
         self._ascii = text.isascii()
-        self._could: dict[re.Pattern[str], bool] = {}  # could_match, by pattern
+        self._could: dict[int, bool] = {}  # could_match, by the pattern's id
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -658,11 +587,12 @@ class _Sentence:
     def could_match(self, pattern: re.Pattern[str]) -> bool:
         """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
         piece of it): ASCII text holding none of its ``_CUE_WORDS`` (asked once a sentence)."""
-        found = self._could.get(pattern)
+        key = id(pattern)
+        found = self._could.get(key)
         if found is None:
             low = self.low
-            found = not self._ascii or any(w in low for w in _CUE_WORDS[pattern])
-            self._could[pattern] = found
+            found = not self._ascii or any(w in low for w in _CUE_WORDS[key])
+            self._could[key] = found
         return found
 
     def prior_after(self, masked: str) -> re.Match[str] | None:
