@@ -83,15 +83,17 @@ _INT = r"\d{1,4}"
 
 # SUV keywords; group "metric" words tell max / peak / mean.
 # (Speed, issue 11: every alternative starts at a word boundary with one of the letters of
-# the lookahead; testing both once per position, not per alternative, matches the same.)
+# the lookahead; testing both once per position, not per alternative, matches the same.
+# Letters in lower case, "suv" for SUV: the pattern has a twin for lower-case text,
+# ``_lower_case_twin``.)
 _KEY_RE = re.compile(
     r"""(?ix)\b(?=[mpas])(?:
     (?P<pre>(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
-        (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
+        (?:standardi[sz]ed\s+uptake\s+values?|suvs?)(?![a-z]))
     |(?P<long>standardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
-    |(?P<suv>S(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
+    |(?P<suv>s(?:uv|vu|\su\sv)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
         mxa|xam|axm|mac|peak|pk|mean|avg)\.?\)?)?(?![a-z]))
-    |(?P<swap>SUMVax(?![a-z])))
+    |(?P<swap>sumvax(?![a-z])))
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
@@ -100,7 +102,7 @@ _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average
 # letter fails at once, so the groups match as the flat list did, with fewer tries)
 _SLICE_WORD = (
     r"(?:s(?:lices?|lcies?|lcie|clices?|lie|l\.)|"
-    r"i(?:mages?|mgs?|mg\.?|amges?|mgaes?|mags?|maeg|mge|m\.?|M))"
+    r"i(?:mages?|mgs?|mg\.?|amges?|mgaes?|mags?|maeg|mge|m\.?))"
 )
 # "(axial|PET|CT|fused) slice/image [#|no.] N [-|to|through M]"
 _SLICE_RE = re.compile(
@@ -434,6 +436,42 @@ _DATE_GATE_DIGITS = re.compile(r"\d(?:[/-]\d|\d{3}|\.\d{1,2}\.\d)")
 _NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
+def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same case-insensitive pattern without IGNORECASE, for lower-case ASCII text.
+
+    Issue 11 speed: under IGNORECASE, sre compares letters case-folded and cannot skip to
+    the first letters of an alternation; on the lower-case text the twin finds the same
+    spans (ASCII: lower() keeps every offset; the pattern spells each letter in lower
+    case, checked here, so a letter matches just where (?i) matched it)."""
+    source = pattern.pattern
+    flags = pattern.flags & ~re.IGNORECASE
+    letters = re.sub(r"\\.|\(\?P<\w+>", "", source)  # escapes (\S, \W) and group names
+    if not pattern.flags & re.IGNORECASE or re.search("[A-Z]", letters):
+        raise ValueError(f"pattern {source[:40]!r}: not case-insensitive in lower case")
+    inline = re.match(r"\(\?([a-z]+)\)", source)
+    if (
+        inline is None
+        or "i" not in inline.group(1)
+        or source.count("(?")
+        > source.count("(?:")
+        + source.count("(?P<")
+        + source.count("(?=")
+        + source.count("(?!")
+        + source.count("(?<")
+        + 1
+    ):
+        raise ValueError(f"pattern {source[:40]!r}: flags other than one leading (?i...)")
+    kept = inline.group(1).replace("i", "")
+    return re.compile((f"(?{kept})" if kept else "") + source[inline.end() :], flags)
+
+
+# the lower-case twins of the patterns the reader runs over every sentence, by id
+_TWINS: dict[int, re.Pattern[str]] = {
+    id(p): _lower_case_twin(p) for p in (_KEY_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE)
+}
+_MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+
+
 _LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
 _LEFT_TOKENS_REFERENCE = 8  # reference cues may lead a longer phrase ("blood pool activity with")
 _MAX_KEY_GAP_TOKENS = 8  # SUV keyword ... value
@@ -595,6 +633,13 @@ class _Sentence:
             self._could[key] = found
         return found
 
+    def finditer(self, pattern: re.Pattern[str]) -> Iterable[re.Match[str]]:
+        """``pattern.finditer`` over the sentence; ASCII text: the pattern's lower-case twin
+        over the lower-case text (the same spans; group texts in lower case)."""
+        if self._ascii:
+            return _TWINS[id(pattern)].finditer(self.low)
+        return pattern.finditer(self.text)
+
     def prior_after(self, masked: str) -> re.Match[str] | None:
         """_PRIOR_AFTER at the start of ``masked`` (a piece of the sentence, dates as DATE)."""
         if not self.dates and not self.could_match(_PRIOR_AFTER):
@@ -660,13 +705,13 @@ class _Sentence:
                 self.dates.append(m.span())
                 self.take(*m.span())
         for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
-            for m in pattern.finditer(self.text):
+            for m in self.finditer(pattern):
                 if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
                     self.take(*m.span())
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
-        found = [(m.start(), m.end(), _metric_of(m)) for m in _KEY_RE.finditer(self.text)]
+        found = [(m.start(), m.end(), _metric_of(m)) for m in self.finditer(_KEY_RE)]
         for short in self.extra_keys:
             pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
             found += [(m.start(), m.end(), "max") for m in pattern.finditer(self.text)]
@@ -1067,11 +1112,17 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     if not text or not text.strip():
         return []
     extra = _abbreviation_keys(text)
+    low = text.lower() if text.isascii() else None  # (ASCII: each sentence's lower case)
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
     for base, end in sentence_spans(text):
         stripped = text[base:end]
-        if not _MAYBE_VALUE.search(stripped) and not extra:
+        maybe = (
+            _MAYBE_VALUE_LOWER.search(low, base, end)
+            if low is not None
+            else _MAYBE_VALUE.search(stripped)
+        )
+        if not maybe and not extra:
             previous = (base, end)
             continue
         analysis = _Sentence(stripped, token_starts(stripped), extra)
