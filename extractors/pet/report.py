@@ -444,25 +444,19 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
     spans (ASCII: lower() keeps every offset; the pattern spells each letter in lower
     case, checked here, so a letter matches just where (?i) matched it)."""
     source = pattern.pattern
-    flags = pattern.flags & ~re.IGNORECASE
-    letters = re.sub(r"\\.|\(\?P<\w+>", "", source)  # escapes (\S, \W) and group names
-    if not pattern.flags & re.IGNORECASE or re.search("[A-Z]", letters):
-        raise ValueError(f"pattern {source[:40]!r}: not case-insensitive in lower case")
-    inline = re.match(r"\(\?([a-z]+)\)", source)
+    inline = re.match(r"\(\?([a-z]+)\)", source)  # the leading "(?ix)"
+    rest = source[inline.end() :] if inline else source
+    letters = re.sub(r"\\.|\(\?P<\w+>", "", rest)  # without escapes (\S, \W) and group names
     if (
         inline is None
         or "i" not in inline.group(1)
-        or source.count("(?")
-        > source.count("(?:")
-        + source.count("(?P<")
-        + source.count("(?=")
-        + source.count("(?!")
-        + source.count("(?<")
-        + 1
+        or re.search(r"\(\?[a-zA-Z-]+[:)]", rest)  # flags set or cleared further on
+        or re.search("[A-Z]", letters)
     ):
-        raise ValueError(f"pattern {source[:40]!r}: flags other than one leading (?i...)")
+        raise ValueError(f"pattern {source[:40]!r}: not a lower-case (?i) pattern")
     kept = inline.group(1).replace("i", "")
-    return re.compile((f"(?{kept})" if kept else "") + source[inline.end() :], flags)
+    flags = pattern.flags & ~re.IGNORECASE
+    return re.compile((f"(?{kept})" if kept else "") + rest, flags)
 
 
 # the lower-case twins of the patterns the reader runs over every sentence, by id

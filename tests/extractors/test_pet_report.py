@@ -379,3 +379,70 @@ def test_token_starts_as_by_the_plain_token_pattern() -> None:
         "a\u00a0b\tc\n  IM 22: right level II node, SUV max 5.5 ... slice 51-53!",
     ):
         assert token_starts(text) == [m.start() for m in plain.finditer(text)]
+
+
+# texts for the speed checks below: the held-apart passages and phrasings of every cue
+_CUE_TEXTS = (
+    "Previously SUV 4.1, prior study, before, formerly, at baseline, earlier, initially; in "
+    "retrospect on the first scan, compared with the index exam, versus 2.1, vs. 3.3, from 5 "
+    "to 4; it had been 6.2 at the last PET. Now 3.4, currently SUV max 3.3 today; at present.",
+    "Mediastinal blood pool SUV 1.9, background, reference, physiologic uptake, normal liver "
+    "2.3, mediastinal activity, hepatic background, contralateral side, a threshold or cut-off "
+    "of 2.5 was considered abnormal, defined as; liver SUVmean 2.1, spleen, aorta, aortic.",
+    "SUV greater than 2.5, above 3, >4, < 2, over, under, exceeding, at least, ratios, index, "
+    "indices; likely physiologic, favoring inflammatory, reactive, infectious, arthritic, "
+    "post-treatment inflammation, brown fat, granulomatous, benign; unchanged over 3 studies.",
+    "Bilateral, both lungs, left, lt., right, rt. nodes; slice 12, sl. 3, sclice 4, image 5, "
+    "iamge 6, IM 7, img. 8; SUVmax 5.5 on 12/03/2019, 10:30 am, 2.1 x 1.1 cm, series 3.",
+)
+
+
+def _cue_sentences() -> list[str]:
+    from extractors.pet.heldout import HELDOUT
+    from extractors.pet.sentences import sentence_spans
+
+    texts = [t for t, _ in HELDOUT] + list(_CUE_TEXTS)
+    return [t[a:b] for t in texts for a, b in sentence_spans(t)]
+
+
+def test_every_cue_match_holds_one_of_its_words() -> None:
+    """Issue 11 speed work: a cue pattern is not run over an ASCII sentence that holds none
+    of its words (``_CUE_WORDS``), so every match of it must hold one of them."""
+    from extractors.pet.report import _CUE_WORDS_BY_PATTERN
+
+    sentences = _cue_sentences()
+    for pattern, words in _CUE_WORDS_BY_PATTERN:
+        hits = 0
+        for sentence in sentences:
+            for at in range(len(sentence)):  # pieces too: from or up to every position
+                for m in (pattern.search(sentence[at:]), pattern.search(sentence[:at])):
+                    if m and m.group(0):
+                        hits += 1
+                        assert any(w in m.group(0).lower() for w in words.split()), (pattern, m)
+        assert hits, pattern.pattern[:40]  # the texts exercise every cue
+
+
+def test_lower_case_twins_find_the_same_spans() -> None:
+    """Issue 11 speed work: the patterns run over every sentence have twins without
+    IGNORECASE for lower-case ASCII text; they find the same spans."""
+    import re
+
+    from extractors.pet.report import (
+        _KEY_RE,
+        _MEASURE_RE,
+        _OTHER_NUMBER_RE,
+        _TIME_RE,
+        _TWINS,
+        _lower_case_twin,
+    )
+
+    sentences = [*_cue_sentences(), "SUVMAX 3.1, S U V max 2.0, SUmVax 3, Suv-Max: 4.4"]
+    for original in (_KEY_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE):
+        twin = _TWINS[id(original)]
+        assert not twin.flags & re.IGNORECASE
+        for s in sentences:
+            want = [m.span() for m in original.finditer(s)]
+            assert [m.span() for m in twin.finditer(s.lower())] == want, (original.pattern, s)
+    for bad in (re.compile(r"(?i)SUV"), re.compile(r"suv"), re.compile(r"(?i)a(?-i:b)")):
+        with pytest.raises(ValueError):
+            _lower_case_twin(bad)
