@@ -461,7 +461,8 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
 
 # the lower-case twins of the patterns the reader runs over every sentence, by id
 _TWINS: dict[int, re.Pattern[str]] = {
-    id(p): _lower_case_twin(p) for p in (_KEY_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE)
+    id(p): _lower_case_twin(p)
+    for p in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE)
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
 
@@ -540,9 +541,12 @@ _CUE_WORDS_BY_PATTERN: list[tuple[re.Pattern[str], str]] = [
     (_SIDE_RE, "bilateral both left lt right rt"),
     (_SLICE_RE, "sl sc im ia"),  # the slice words of _SLICE_WORD: sl..., scl..., im..., iam...
 ]
-# (by the pattern's id: hashing a compiled pattern hashes its whole program, every time)
-_CUE_WORDS: dict[int, tuple[str, ...]] = {
-    id(pattern): tuple(words.split()) for pattern, words in _CUE_WORDS_BY_PATTERN
+# each pattern's words as one search over the lower-case text ("blood|background|...", which
+# skips to their first letters), by the pattern's id (hashing a compiled pattern hashes its
+# whole program, every time)
+_CUE_GATES: dict[int, re.Pattern[str]] = {
+    id(pattern): re.compile("|".join(map(re.escape, words.split())))
+    for pattern, words in _CUE_WORDS_BY_PATTERN
 }
 
 
@@ -618,12 +622,11 @@ class _Sentence:
 
     def could_match(self, pattern: re.Pattern[str]) -> bool:
         """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
-        piece of it): ASCII text holding none of its ``_CUE_WORDS`` (asked once a sentence)."""
+        piece of it): ASCII text holding none of its words (``_CUE_GATES``; asked once)."""
         key = id(pattern)
         found = self._could.get(key)
         if found is None:
-            low = self.low
-            found = not self._ascii or any(w in low for w in _CUE_WORDS[key])
+            found = not self._ascii or _CUE_GATES[key].search(self.low) is not None
             self._could[key] = found
         return found
 
@@ -681,7 +684,7 @@ class _Sentence:
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
-        for m in _SLICE_RE.finditer(self.text) if self.could_match(_SLICE_RE) else ():
+        for m in self.finditer(_SLICE_RE) if self.could_match(_SLICE_RE) else ():
             if not self.free(*m.span()):
                 continue
             more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]

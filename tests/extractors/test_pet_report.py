@@ -407,7 +407,7 @@ def _cue_sentences() -> list[str]:
 
 def test_every_cue_match_holds_one_of_its_words() -> None:
     """Issue 11 speed work: a cue pattern is not run over an ASCII sentence that holds none
-    of its words (``_CUE_WORDS``), so every match of it must hold one of them."""
+    of its words (``_CUE_WORDS_BY_PATTERN``), so every match of it must hold one of them."""
     from extractors.pet.report import _CUE_WORDS_BY_PATTERN
 
     sentences = _cue_sentences()
@@ -431,13 +431,14 @@ def test_lower_case_twins_find_the_same_spans() -> None:
         _KEY_RE,
         _MEASURE_RE,
         _OTHER_NUMBER_RE,
+        _SLICE_RE,
         _TIME_RE,
         _TWINS,
         _lower_case_twin,
     )
 
     sentences = [*_cue_sentences(), "SUVMAX 3.1, S U V max 2.0, SUmVax 3, Suv-Max: 4.4"]
-    for original in (_KEY_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE):
+    for original in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE):
         twin = _TWINS[id(original)]
         assert not twin.flags & re.IGNORECASE
         for s in sentences:
