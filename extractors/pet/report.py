@@ -419,15 +419,18 @@ def _prefix_alternation(prefixes: Iterable[str]) -> str:
 
 
 _ANATOMY_BY_PREFIX, _ANATOMY_LETTER_ONLY = _index_by_prefix()
-# In lower-case ASCII text, the word starts with such a prefix, found in one search that
-# skips to their first letters: the prefix, then "no word character before it" (what "\b"
-# before a letter means).
+# In lower-case ASCII text after one space, the word starts with such a prefix, found in one
+# search that skips to the characters that are not word characters (what "\b" before a
+# letter means; [^a-z0-9_] is \w's complement in that text), each followed by the prefix:
+# a match is the character before the word start, so it starts where the word does in the
+# text without the space.
 _ORGAN_START = re.compile(
-    f"(?:{_prefix_alternation(_ANATOMY_BY_PREFIX)})(?<!\\w{'.' * _PREFIX})"
+    f"[^a-z0-9_](?={_prefix_alternation(_ANATOMY_BY_PREFIX)})"
     if not _ANATOMY_LETTER_ONLY
     else r"(?!)"  # pragma: no cover - a pattern without fixed first letters: every word start
 )
 _WORD_START = re.compile(r"(?i)\b[a-z]")
+_START = re.Match.start
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
 # whether text may hold a date: every alternative of _DATE_RE has a digit followed by one
 # of these (those with a month name too: its year, four digits), found in one search that
@@ -1013,7 +1016,7 @@ class _Sentence:
         if self._anatomy is None:
             text = self.text
             if text.isascii() and not _ANATOMY_LETTER_ONLY:
-                starts = [w.start() for w in _ORGAN_START.finditer(text.lower())]
+                starts = list(map(_START, _ORGAN_START.finditer(" " + self.low)))
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
             self._anatomy = [
