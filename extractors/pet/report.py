@@ -440,12 +440,15 @@ _NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
 def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """The same case-insensitive pattern without IGNORECASE, for lower-case ASCII text.
+    """The same case-insensitive pattern without IGNORECASE and with ASCII classes, for
+    lower-case ASCII text without the characters \\x1c-\\x1f (``_plain``).
 
     Issue 11 speed: under IGNORECASE, sre compares letters case-folded and cannot skip to
-    the first letters of an alternation; on the lower-case text the twin finds the same
-    spans (ASCII: lower() keeps every offset; the pattern spells each letter in lower
-    case, checked here, so a letter matches just where (?i) matched it)."""
+    the first letters of an alternation, and Unicode classes (\\w, \\b, \\d, \\s) look
+    characters up in Unicode tables; on the lower-case text the twin finds the same spans
+    (ASCII: lower() keeps every offset; the pattern spells each letter in lower case,
+    checked here, so a letter matches just where (?i) matched it; on ASCII characters the
+    ASCII classes are the Unicode ones, except that Unicode counts \\x1c-\\x1f as space)."""
     source = pattern.pattern
     inline = re.match(r"\(\?([a-z]+)\)", source)  # the leading "(?ix)"
     rest = source[inline.end() :] if inline else source
@@ -458,7 +461,7 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
     ):
         raise ValueError(f"pattern {source[:40]!r}: not a lower-case (?i) pattern")
     kept = inline.group(1).replace("i", "")
-    flags = pattern.flags & ~re.IGNORECASE
+    flags = (pattern.flags & ~(re.IGNORECASE | re.UNICODE)) | re.ASCII
     return re.compile((f"(?{kept})" if kept else "") + rest, flags)
 
 
@@ -468,6 +471,13 @@ _TWINS: dict[int, re.Pattern[str]] = {
     for p in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE)
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+# the ASCII characters that Unicode, not ASCII, counts as white space
+_UNICODE_ONLY_SPACE = re.compile("[\x1c-\x1f]")
+
+
+def _plain(text: str) -> bool:
+    """Whether the lower-case twins may read ``text``: ASCII without \\x1c-\\x1f."""
+    return text.isascii() and _UNICODE_ONLY_SPACE.search(text) is None
 
 
 _LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
@@ -601,6 +611,7 @@ class _Sentence:
         self.low = text.lower()
         self._ascii = text.isascii()
         self._could: dict[int, bool] = {}  # could_match, by the pattern's id
+        self._plain = self._ascii and _UNICODE_ONLY_SPACE.search(text) is None
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -634,9 +645,9 @@ class _Sentence:
         return found
 
     def finditer(self, pattern: re.Pattern[str]) -> Iterable[re.Match[str]]:
-        """``pattern.finditer`` over the sentence; ASCII text: the pattern's lower-case twin
-        over the lower-case text (the same spans; group texts in lower case)."""
-        if self._ascii:
+        """``pattern.finditer`` over the sentence; plain ASCII text: the pattern's lower-case
+        twin over the lower-case text (the same spans; group texts in lower case)."""
+        if self._plain:
             return _TWINS[id(pattern)].finditer(self.low)
         return pattern.finditer(self.text)
 
@@ -1112,7 +1123,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     if not text or not text.strip():
         return []
     extra = _abbreviation_keys(text)
-    low = text.lower() if text.isascii() else None  # (ASCII: each sentence's lower case)
+    low = text.lower() if _plain(text) else None  # (each sentence's lower case)
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
     for base, end in sentence_spans(text):

@@ -447,3 +447,11 @@ def test_lower_case_twins_find_the_same_spans() -> None:
     for bad in (re.compile(r"(?i)SUV"), re.compile(r"suv"), re.compile(r"(?i)a(?-i:b)")):
         with pytest.raises(ValueError):
             _lower_case_twin(bad)
+
+
+def test_unicode_only_space_keeps_the_unicode_patterns() -> None:
+    """Issue 11 speed work: the lower-case twins use ASCII classes, so text with \\x1c-\\x1f
+    (white space to Unicode, not to ASCII) is read with the Unicode patterns."""
+    for sep in ("\x1c", "\x1f", " "):
+        (m,) = extract_suv_mentions(f"Nodule SUV max{sep}5.1 on slice{sep}88.")
+        assert (m.suv, m.slice) == (5.1, 88), repr(sep)
