@@ -403,18 +403,23 @@ def _index_by_prefix() -> tuple[dict[str, list], dict[str, list]]:
     )
 
 
-def _prefix_alternation(prefixes: Iterable[str]) -> str:
-    """One regex for a set of lower-case words, nested by letter so that a word start tries
-    one branch per letter: {"adr", "aor", "axi"} -> "a(?:d[r]|o[r]|x[i])"."""
+def _prefix_alternation(words: Iterable[str]) -> str:
+    """One regex for a set of words none of which starts another, nested by character so
+    that a position tries one branch per character: {"adr", "aor", "axi", "bla", "bon"} ->
+    "a(?:dr|or|xi)|b(?:la|on)"; {"cut", "cu"} raises ValueError."""
     by_first: dict[str, list[str]] = {}
-    for word in sorted(prefixes):
+    for word in sorted(words):
         by_first.setdefault(word[0], []).append(word[1:])
     parts = []
     for first, rests in by_first.items():
-        if len(rests[0]) == 1:
-            parts.append(f"{first}[{''.join(rests)}]")
+        if "" in rests and len(rests) > 1:
+            raise ValueError(f"{first!r} starts another of the words {sorted(words)}")
+        if len(rests) == 1:
+            parts.append(re.escape(first + rests[0]))
+        elif all(len(rest) == 1 for rest in rests):
+            parts.append(f"{re.escape(first)}[{''.join(map(re.escape, rests))}]")
         else:
-            parts.append(f"{first}(?:{_prefix_alternation(rests)})")
+            parts.append(f"{re.escape(first)}(?:{_prefix_alternation(rests)})")
     return "|".join(parts)
 
 
@@ -562,13 +567,31 @@ _CUE_WORDS_BY_PATTERN: list[tuple[re.Pattern[str], str]] = [
     (_SIDE_RE, "bilateral both left lt right rt"),
     (_SLICE_RE, "sl sc im ia"),  # the slice words of _SLICE_WORD: sl..., scl..., im..., iam...
 ]
-# each pattern's words as one search over the lower-case text ("blood|background|...", which
-# skips to their first letters), by the pattern's id (hashing a compiled pattern hashes its
-# whole program, every time)
-_CUE_GATES: dict[int, re.Pattern[str]] = {
-    id(pattern): re.compile("|".join(map(re.escape, words.split())))
-    for pattern, words in _CUE_WORDS_BY_PATTERN
-}
+
+
+def _gate_words() -> tuple[re.Pattern[str], dict[int, frozenset[str]]]:
+    """One search for all the cue words, and each pattern's words, by the pattern's id
+    (hashing a compiled pattern hashes its whole program, every time).
+
+    A word that another cue word starts ("previous" and "pre") is replaced by the shorter
+    one: a sentence holding the longer holds the shorter, so each set of words still names
+    what a match needs; and at each position of the text at most one word then starts, so
+    that one zero-width search from every position ("(?=(...))") finds every word the text
+    holds, in one pass, however the words overlap ("aorta" holds "aort" and "rt")."""
+    every = {w for _, words in _CUE_WORDS_BY_PATTERN for w in words.split()}
+
+    def shortest(word: str) -> str:
+        return min((w for w in every if word.startswith(w)), key=len)
+
+    by_pattern = {
+        id(pattern): frozenset(shortest(w) for w in words.split())
+        for pattern, words in _CUE_WORDS_BY_PATTERN
+    }
+    kept = {w for words in by_pattern.values() for w in words}
+    return re.compile(f"(?=({_prefix_alternation(kept)}))"), by_pattern
+
+
+_CUE_SCAN, _CUE_WORDS = _gate_words()
 
 
 # ---- sentence analysis ----------------------------------------------------------------------
@@ -618,7 +641,7 @@ class _Sentence:
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
         self.low = text.lower()
         self._ascii = text.isascii()
-        self._could: dict[int, bool] = {}  # could_match, by the pattern's id
+        self._cue_words: set[str] | None = None  # the cue words it holds (ASCII text)
         self._plain = self._ascii and _UNICODE_ONLY_SPACE.search(text) is None
 
     # ---- token arithmetic
@@ -644,13 +667,12 @@ class _Sentence:
 
     def could_match(self, pattern: re.Pattern[str]) -> bool:
         """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
-        piece of it): ASCII text holding none of its words (``_CUE_GATES``; asked once)."""
-        key = id(pattern)
-        found = self._could.get(key)
-        if found is None:
-            found = not self._ascii or _CUE_GATES[key].search(self.low) is not None
-            self._could[key] = found
-        return found
+        piece of it): ASCII text holding none of its words (``_CUE_WORDS``; found once)."""
+        if not self._ascii:
+            return True
+        if self._cue_words is None:
+            self._cue_words = set(_CUE_SCAN.findall(self.low))
+        return not self._cue_words.isdisjoint(_CUE_WORDS[id(pattern)])
 
     def finditer(self, pattern: re.Pattern[str]) -> Iterable[re.Match[str]]:
         """``pattern.finditer`` over the sentence; plain ASCII text: the pattern's lower-case

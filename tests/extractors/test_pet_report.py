@@ -350,7 +350,10 @@ def test_organ_word_starts_by_first_letters_as_by_first_letter() -> None:
     assert _first_prefixes(pattern, 3) == {"hil", "com", "ext"}
     assert _first_prefixes(r"ax?illa", 2) is None  # a second letter that may be absent
     assert _first_prefixes(r"ribs?|lu", 3) is None  # "lu": two letters only
-    assert _prefix_alternation({"adr", "aor", "axi", "bla"}) == "a(?:d[r]|o[r]|x[i])|b(?:l[a])"
+    assert _prefix_alternation({"adr", "aor", "axi", "bla", "bon"}) == "a(?:dr|or|xi)|b(?:la|on)"
+    assert _prefix_alternation({"ad", "ae", "b"}) == "a[de]|b"
+    with pytest.raises(ValueError):
+        _prefix_alternation({"cut", "cu"})
     for text in (
         "LIVER, Spleen and the left kidney; para-aortic, retrocaval and portocaval nodes.",
         "T10 vertebral body, 2liver _liver xliver (liver) Liver-lesion, the iliac crest.",
@@ -408,18 +411,22 @@ def _cue_sentences() -> list[str]:
 def test_every_cue_match_holds_one_of_its_words() -> None:
     """Issue 11 speed work: a cue pattern is not run over an ASCII sentence that holds none
     of its words (``_CUE_WORDS_BY_PATTERN``), so every match of it must hold one of them."""
-    from extractors.pet.report import _CUE_WORDS_BY_PATTERN
+    from extractors.pet.report import _CUE_WORDS_BY_PATTERN, _Sentence
 
     sentences = _cue_sentences()
     for pattern, words in _CUE_WORDS_BY_PATTERN:
         hits = 0
         for sentence in sentences:
+            found = hits
             for at in range(len(sentence)):  # pieces too: from or up to every position
                 for m in (pattern.search(sentence[at:]), pattern.search(sentence[:at])):
                     if m and m.group(0):
                         hits += 1
                         assert any(w in m.group(0).lower() for w in words.split()), (pattern, m)
+            if hits > found:  # the one search for all cue words finds them too
+                assert _Sentence(sentence, [], ()).could_match(pattern), (pattern, sentence)
         assert hits, pattern.pattern[:40]  # the texts exercise every cue
+    assert not _Sentence("Nodule SUV 5.1.", [], ()).could_match(_CUE_WORDS_BY_PATTERN[0][0])
 
 
 def test_lower_case_twins_find_the_same_spans() -> None:
