@@ -473,7 +473,7 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
 # the lower-case twins of the patterns the reader runs over every sentence, by id
 _TWINS: dict[int, re.Pattern[str]] = {
     id(p): _lower_case_twin(p)
-    for p in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE)
+    for p in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE, _SIDE_RE)
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
 # the ASCII characters that Unicode, not ASCII, counts as white space
@@ -674,12 +674,15 @@ class _Sentence:
             self._cue_words = set(_CUE_SCAN.findall(self.low))
         return not self._cue_words.isdisjoint(_CUE_WORDS[id(pattern)])
 
-    def finditer(self, pattern: re.Pattern[str]) -> Iterable[re.Match[str]]:
-        """``pattern.finditer`` over the sentence; plain ASCII text: the pattern's lower-case
-        twin over the lower-case text (the same spans; group texts in lower case)."""
+    def finditer(
+        self, pattern: re.Pattern[str], start: int = 0, end: int | None = None
+    ) -> Iterable[re.Match[str]]:
+        """``pattern.finditer`` over ``text[start:end]``; plain ASCII text: the pattern's
+        lower-case twin over the lower-case text (the same spans; group texts in lower
+        case)."""
         if self._plain:
-            return _TWINS[id(pattern)].finditer(self.low)
-        return pattern.finditer(self.text)
+            return _TWINS[id(pattern)].finditer(self.low[start:end])
+        return pattern.finditer(self.text[start:end])
 
     def prior_after(self, masked: str) -> re.Match[str] | None:
         """_PRIOR_AFTER at the start of ``masked`` (a piece of the sentence, dates as DATE)."""
@@ -1042,7 +1045,7 @@ class _Sentence:
         spans = [v.stretch for v in self.values if _group(v) == group]
         found = set()
         for a, b in spans:
-            for m in _SIDE_RE.finditer(self.text[a:b]) if self.could_match(_SIDE_RE) else ():
+            for m in self.finditer(_SIDE_RE, a, b) if self.could_match(_SIDE_RE) else ():
                 found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
         if "bilateral" in found or {"left", "right"} <= found:
             return "bilateral"

@@ -439,6 +439,7 @@ def test_lower_case_twins_find_the_same_spans() -> None:
         _MEASURE_RE,
         _NUMBER_RE,
         _OTHER_NUMBER_RE,
+        _SIDE_RE,
         _SLICE_RE,
         _TIME_RE,
         _TWINS,
@@ -446,7 +447,8 @@ def test_lower_case_twins_find_the_same_spans() -> None:
     )
 
     sentences = [*_cue_sentences(), "SUVMAX 3.1, S U V max 2.0, SUmVax 3, Suv-Max: 4.4"]
-    for original in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE):
+    twinned = (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE, _SIDE_RE)
+    for original in twinned:
         twin = _TWINS[id(original)]
         assert not twin.flags & re.IGNORECASE
         for s in sentences:
