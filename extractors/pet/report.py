@@ -696,6 +696,8 @@ class _Sentence:
     def masked(self, a: int, b: int) -> str:
         """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
         out = self.text[a:b]
+        if not self.dates:
+            return out
         for ds, de in sorted(self.dates, reverse=True):
             if ds >= a and de <= b:
                 out = out[: ds - a] + "DATE" + out[de - a :]
