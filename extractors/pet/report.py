@@ -473,7 +473,16 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
 # the lower-case twins of the patterns the reader runs over every sentence, by id
 _TWINS: dict[int, re.Pattern[str]] = {
     id(p): _lower_case_twin(p)
-    for p in (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE, _SIDE_RE)
+    for p in (
+        _KEY_RE,
+        _SLICE_RE,
+        _TIME_RE,
+        _MEASURE_RE,
+        _OTHER_NUMBER_RE,
+        _NUMBER_RE,
+        _SIDE_RE,
+        _DATE_GATE_DIGITS,
+    )
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
 # the ASCII characters that Unicode, not ASCII, counts as white space
@@ -629,7 +638,13 @@ class _Value:
 class _Sentence:
     """One sentence: its text and token starts, what is set aside, slices, values."""
 
-    def __init__(self, text: str, token_starts: list[int], extra_keys: Iterable[str]):
+    def __init__(
+        self,
+        text: str,
+        token_starts: list[int],
+        extra_keys: Iterable[str],
+        plain: bool | None = None,  # the report's text is plain ASCII (``_plain``), if known
+    ):
         self.text = text
         self.token_starts = token_starts
         self.taken = bytearray(len(text) + 1)
@@ -642,7 +657,7 @@ class _Sentence:
         self.low = text.lower()
         self._ascii = text.isascii()
         self._cue_words: set[str] | None = None  # the cue words it holds (ASCII text)
-        self._plain = self._ascii and _UNICODE_ONLY_SPACE.search(text) is None
+        self._plain = _plain(text) if plain is None else plain
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -673,6 +688,12 @@ class _Sentence:
         if self._cue_words is None:
             self._cue_words = set(_CUE_SCAN.findall(self.low))
         return not self._cue_words.isdisjoint(_CUE_WORDS[id(pattern)])
+
+    def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """``pattern.search`` over the sentence (plain ASCII text: its twin, as finditer)."""
+        if self._plain:
+            return _TWINS[id(pattern)].search(self.low)
+        return pattern.search(self.text)
 
     def finditer(
         self, pattern: re.Pattern[str], start: int = 0, end: int | None = None
@@ -746,7 +767,7 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in _DATE_RE.finditer(self.text) if _DATE_GATE_DIGITS.search(low) else ():
+        for m in _DATE_RE.finditer(self.text) if self.search(_DATE_GATE_DIGITS) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
@@ -1173,7 +1194,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if not maybe and not extra:
             previous = (base, end)
             continue
-        analysis = _Sentence(stripped, token_starts(stripped), extra)
+        analysis = _Sentence(stripped, token_starts(stripped), extra, plain=True if low else None)
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:
