@@ -482,6 +482,7 @@ _TWINS: dict[int, re.Pattern[str]] = {
         _NUMBER_RE,
         _SIDE_RE,
         _DATE_GATE_DIGITS,
+        *(organ for organ, _ in _ANATOMY_RE),
     )
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
@@ -1083,16 +1084,17 @@ class _Sentence:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
-            text = self.text
+            text, low = self.text, self.low
             if text.isascii() and not _ANATOMY_LETTER_ONLY:
-                starts = list(map(_START, _ORGAN_START.finditer(" " + self.low)))
+                starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
+            plain = self._plain  # (the organ patterns' twins read the lower-case text)
             self._anatomy = [
                 (m.start(), m.end(), key)
                 for at in starts
                 for pattern, key in _organ_patterns_at(text, at)
-                if (m := pattern.match(text, at))
+                if (m := _TWINS[id(pattern)].match(low, at) if plain else pattern.match(text, at))
             ]
         return self._anatomy
 
