@@ -607,7 +607,7 @@ _CUE_SCAN, _CUE_WORDS = _gate_words()
 # ---- sentence analysis ----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: made and read many times a sentence)
 class _SliceRef:
     number: int
     start: int  # sentence-relative span of the whole reference
@@ -618,7 +618,7 @@ class _SliceRef:
     plane: str = "axial"  # or "coronal", "sagittal", "mip"
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: made and read many times a sentence)
 class _Value:
     suv: float
     start: int  # sentence-relative span of the number
