@@ -482,6 +482,10 @@ _TWINS: dict[int, re.Pattern[str]] = {
         _NUMBER_RE,
         _SIDE_RE,
         _DATE_GATE_DIGITS,
+        _DATE_RE,
+        _TABLE_RE,
+        _SERIES_IMAGE_RE,
+        _NON_AXIAL_RE,
         *(organ for organ, _ in _ANATOMY_RE),
     )
 }
@@ -736,10 +740,10 @@ class _Sentence:
             or "mm" in low
             or ("z" in low and _Z_GATE.search(low))
         )
-        for m in _TABLE_RE.finditer(self.text) if table else ():
+        for m in self.finditer(_TABLE_RE) if table else ():
             self.take(*m.span())
         series_or_pair = "se" in low or ":" in low
-        for m in _SERIES_IMAGE_RE.finditer(self.text) if series_or_pair else ():
+        for m in self.finditer(_SERIES_IMAGE_RE) if series_or_pair else ():
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
@@ -749,7 +753,7 @@ class _Sentence:
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
                 self.take(*m.span())
         planes = "cor" in low or "sag" in low or "mip" in low or "intensity" in low
-        for m in _NON_AXIAL_RE.finditer(self.text) if planes else ():
+        for m in self.finditer(_NON_AXIAL_RE) if planes else ():
             if self.free(*m.span()):
                 plane = m.group("plane").lower()
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
@@ -768,7 +772,7 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in _DATE_RE.finditer(self.text) if self.search(_DATE_GATE_DIGITS) else ():
+        for m in self.finditer(_DATE_RE) if self.search(_DATE_GATE_DIGITS) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())

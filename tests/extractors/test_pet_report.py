@@ -437,12 +437,16 @@ def test_lower_case_twins_find_the_same_spans() -> None:
     from extractors.pet.report import (
         _ANATOMY_RE,
         _DATE_GATE_DIGITS,
+        _DATE_RE,
         _KEY_RE,
         _MEASURE_RE,
+        _NON_AXIAL_RE,
         _NUMBER_RE,
         _OTHER_NUMBER_RE,
+        _SERIES_IMAGE_RE,
         _SIDE_RE,
         _SLICE_RE,
+        _TABLE_RE,
         _TIME_RE,
         _TWINS,
         _lower_case_twin,
@@ -450,7 +454,8 @@ def test_lower_case_twins_find_the_same_spans() -> None:
 
     sentences = [*_cue_sentences(), "SUVMAX 3.1, S U V max 2.0, SUmVax 3, Suv-Max: 4.4"]
     twinned = (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE, _SIDE_RE)
-    twinned += (_DATE_GATE_DIGITS, *(organ for organ, _ in _ANATOMY_RE))
+    twinned += (_DATE_GATE_DIGITS, _DATE_RE, _TABLE_RE, _SERIES_IMAGE_RE, _NON_AXIAL_RE)
+    twinned += tuple(organ for organ, _ in _ANATOMY_RE)
     for original in twinned:
         twin = _TWINS[id(original)]
         assert not twin.flags & re.IGNORECASE
