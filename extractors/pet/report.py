@@ -587,11 +587,15 @@ def _gate_words() -> tuple[re.Pattern[str], dict[int, frozenset[str]]]:
     """One search for all the cue words, and each pattern's words, by the pattern's id
     (hashing a compiled pattern hashes its whole program, every time).
 
+    In a match, each cue word starts where no letter comes before it, in the sentence too:
+    after a word boundary or white space of the pattern, or where the piece of the sentence
+    the pattern reads starts (a token start, the end of a number or of a slice reference).
+    So the words are looked for only there: one search over the lower-case text after a
+    space, which skips to the characters that are not letters and looks at what follows
+    each ("[^a-z](?=(...))"; "<" and ">", not letters, are looked for anywhere, with "in").
     A word that another cue word starts ("previous" and "pre") is replaced by the shorter
     one: a sentence holding the longer holds the shorter, so each set of words still names
-    what a match needs; and at each position of the text at most one word then starts, so
-    that one zero-width search from every position ("(?=(...))") finds every word the text
-    holds, in one pass, however the words overlap ("aorta" holds "aort" and "rt")."""
+    what a match needs, and at most one word starts at each place."""
     every = {w for _, words in _CUE_WORDS_BY_PATTERN for w in words.split()}
 
     def shortest(word: str) -> str:
@@ -601,8 +605,11 @@ def _gate_words() -> tuple[re.Pattern[str], dict[int, frozenset[str]]]:
         id(pattern): frozenset(shortest(w) for w in words.split())
         for pattern, words in _CUE_WORDS_BY_PATTERN
     }
-    kept = {w for words in by_pattern.values() for w in words}
-    return re.compile(f"(?=({_prefix_alternation(kept)}))"), by_pattern
+    kept = {w for words in by_pattern.values() for w in words} - set(_CUE_SIGNS)
+    return re.compile(f"[^a-z](?=({_prefix_alternation(kept)}))"), by_pattern
+
+
+_CUE_SIGNS = ("<", ">")  # cue words that are not letters
 
 
 _CUE_SCAN, _CUE_WORDS = _gate_words()
@@ -691,7 +698,9 @@ class _Sentence:
         if not self._ascii:
             return True
         if self._cue_words is None:
-            self._cue_words = set(_CUE_SCAN.findall(self.low))
+            low = self.low
+            self._cue_words = set(_CUE_SCAN.findall(" " + low))
+            self._cue_words.update(sign for sign in _CUE_SIGNS if sign in low)
         return not self._cue_words.isdisjoint(_CUE_WORDS[id(pattern)])
 
     def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:

@@ -408,25 +408,49 @@ def _cue_sentences() -> list[str]:
     return [t[a:b] for t in texts for a, b in sentence_spans(t)]
 
 
+def _word_at(sentence: str, start: int, end: int, words: list[str]) -> bool:
+    """Whether one of the words starts in sentence[start:end] where no letter comes before
+    it in the sentence (or is "<" or ">", found anywhere)."""
+    low = sentence.lower()
+    return any(
+        low.startswith(w, q) and (not w.isalpha() or q == 0 or not low[q - 1].isalpha())
+        for w in words
+        for q in range(start, end)
+    )
+
+
 def test_every_cue_match_holds_one_of_its_words() -> None:
     """Issue 11 speed work: a cue pattern is not run over an ASCII sentence that holds none
-    of its words (``_CUE_WORDS_BY_PATTERN``), so every match of it must hold one of them."""
-    from extractors.pet.report import _CUE_WORDS_BY_PATTERN, _Sentence
+    of its words (``_CUE_WORDS_BY_PATTERN``) where no letter comes before them, so every
+    match of it, in the sentence or in a piece of it that does not start inside a word,
+    holds one of them so."""
+    from extractors.pet.report import (
+        _CUE_WORDS_BY_PATTERN,
+        _REF_STRONG,
+        _THRESHOLD_BEFORE,
+        _Sentence,
+    )
 
     sentences = _cue_sentences()
     for pattern, words in _CUE_WORDS_BY_PATTERN:
         hits = 0
         for sentence in sentences:
             found = hits
-            for at in range(len(sentence)):  # pieces too: from or up to every position
-                for m in (pattern.search(sentence[at:]), pattern.search(sentence[:at])):
+            for at in range(len(sentence) + 1):  # pieces from or up to each place
+                inside_word = 0 < at < len(sentence) and sentence[at - 1 : at + 1].isalpha()
+                pieces = [(0, sentence[:at])] + ([] if inside_word else [(at, sentence[at:])])
+                for start, piece in pieces:
+                    m = pattern.search(piece)
                     if m and m.group(0):
                         hits += 1
-                        assert any(w in m.group(0).lower() for w in words.split()), (pattern, m)
+                        span = (start + m.start(), start + m.end())
+                        assert _word_at(sentence, *span, words.split()), (pattern, m, sentence)
             if hits > found:  # the one search for all cue words finds them too
                 assert _Sentence(sentence, [], ()).could_match(pattern), (pattern, sentence)
         assert hits, pattern.pattern[:40]  # the texts exercise every cue
     assert not _Sentence("Nodule SUV 5.1.", [], ()).could_match(_CUE_WORDS_BY_PATTERN[0][0])
+    for pattern in (_THRESHOLD_BEFORE, _REF_STRONG):  # a sign after a letter; after a digit
+        assert _Sentence("SUVmax>2.5 in the 5blood pool", [], ()).could_match(pattern)
 
 
 def test_lower_case_twins_find_the_same_spans() -> None:
