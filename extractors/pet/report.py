@@ -34,6 +34,13 @@ abbreviation detector finds it but without spaCy, ``extractors.reports.shortform
    prior; blood, the spleen and the patient's liver are references; uptake the sentence
    itself calls physiologic, reactive or inflammatory gets the role "physiologic" (rejected
    with its own reason code, ``mention_physiologic``).
+
+Speed (issue 11; the rules and what they read are unchanged): the patterns run over every
+sentence have lower-case twins without IGNORECASE and with ASCII classes, run over the
+lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans); a cue
+pattern runs only when the sentence holds one of its words, all found in one search
+(``_CUE_WORDS_BY_PATTERN``, ``_Sentence.could_match``); organ patterns are tried only where
+a word starts with the first three letters of one of them.
 """
 
 from __future__ import annotations
