@@ -34,6 +34,13 @@ abbreviation detector finds it but without spaCy, ``extractors.reports.shortform
    prior; blood, the spleen and the patient's liver are references; uptake the sentence
    itself calls physiologic, reactive or inflammatory gets the role "physiologic" (rejected
    with its own reason code, ``mention_physiologic``).
+
+Speed (issue 11; the rules and what they read are unchanged): the patterns run over every
+sentence have lower-case twins without IGNORECASE and with ASCII classes, run over the
+lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans); a cue
+pattern runs only when the sentence holds one of its words, all found in one search
+(``_CUE_WORDS_BY_PATTERN``, ``_Sentence.could_match``); organ patterns are tried only where
+a word starts with the first three letters of one of them.
 """
 
 from __future__ import annotations
@@ -83,15 +90,17 @@ _INT = r"\d{1,4}"
 
 # SUV keywords; group "metric" words tell max / peak / mean.
 # (Speed, issue 11: every alternative starts at a word boundary with one of the letters of
-# the lookahead; testing both once per position, not per alternative, matches the same.)
+# the lookahead; testing both once per position, not per alternative, matches the same.
+# Letters in lower case, "suv" for SUV: the pattern has a twin for lower-case text,
+# ``_lower_case_twin``.)
 _KEY_RE = re.compile(
     r"""(?ix)\b(?=[mpas])(?:
     (?P<pre>(?P<pm>max(?:imum|imal)?|peak|mean|average|avg)\.?\s+
-        (?:standardi[sz]ed\s+uptake\s+values?|SUVs?)(?![a-z]))
+        (?:standardi[sz]ed\s+uptake\s+values?|suvs?)(?![a-z]))
     |(?P<long>standardi[sz]ed\s+uptake\s+values?(?:\s+(?P<lm>max(?:imum)?|peak|mean))?(?![a-z]))
-    |(?P<suv>S(?:UV|VU|\sU\sV)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
+    |(?P<suv>s(?:uv|vu|\su\sv)s?(?:\s*[-_(]?\s*(?P<sm>max|nax|mx|mac|maz|amx|mas|ma|mzx|mqx|
         mxa|xam|axm|mac|peak|pk|mean|avg)\.?\)?)?(?![a-z]))
-    |(?P<swap>SUMVax(?![a-z])))
+    |(?P<swap>sumvax(?![a-z])))
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
@@ -100,7 +109,7 @@ _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average
 # letter fails at once, so the groups match as the flat list did, with fewer tries)
 _SLICE_WORD = (
     r"(?:s(?:lices?|lcies?|lcie|clices?|lie|l\.)|"
-    r"i(?:mages?|mgs?|mg\.?|amges?|mgaes?|mags?|maeg|mge|m\.?|M))"
+    r"i(?:mages?|mgs?|mg\.?|amges?|mgaes?|mags?|maeg|mge|m\.?))"
 )
 # "(axial|PET|CT|fused) slice/image [#|no.] N [-|to|through M]"
 _SLICE_RE = re.compile(
@@ -332,19 +341,19 @@ def _first_letters(pattern: str) -> set[str]:
     return out
 
 
-def _first_pairs(pattern: str) -> set[str] | None:
-    """The two letters an organ pattern of ``_ANATOMY_WORDS`` can start with, or None when
-    some alternative does not start with two fixed letters (it is then tried by its first
+def _first_prefixes(pattern: str, n: int) -> set[str] | None:
+    """The ``n`` letters an organ pattern of ``_ANATOMY_WORDS`` can start with, or None when
+    some alternative does not start with ``n`` fixed letters (it is then tried by its first
     letter alone)."""
     out: set[str] = set()
     for alt in _alternatives(pattern):
         if alt.startswith("(?:"):
-            inner = _first_pairs(alt[3 : _group_end(alt)])
+            inner = _first_prefixes(alt[3 : _group_end(alt)], n)
             if inner is None:
                 return None
             out |= inner
-        elif alt[:2].isalpha() and alt[2:3] not in ("?", "*", "{"):
-            out.add(alt[:2].lower())
+        elif alt[:n].isalpha() and len(alt) >= n and alt[n : n + 1] not in ("?", "*", "+", "{"):
+            out.add(alt[:n].lower())
         else:
             return None
     return out
@@ -370,51 +379,131 @@ for _k, (_pattern, _key) in zip(_ANATOMY_WORDS, _ANATOMY_RE, strict=True):
         _ANATOMY_BY_LETTER.setdefault(_letter, []).append((_pattern, _key))
 
 
-def _index_by_pair() -> tuple[dict[str, list], dict[str, list]]:
-    """Organ patterns by the two letters they start with, and, by first letter, those that
-    cannot be indexed so (tried at every word start with that letter; they join each pair
-    of it too). Lists keep the order of ``_ANATOMY_RE``."""
-    pairs: dict[str, set[int]] = {}
+# Organ patterns are indexed by the first three letters of the words they match (issue 11
+# speed): of the word starts of a sentence, few start as an organ word does ("suv", "max",
+# "lym", "the" do not), and only their patterns are tried.
+_PREFIX = 3
+
+
+def _index_by_prefix() -> tuple[dict[str, list], dict[str, list]]:
+    """Organ patterns by the ``_PREFIX`` letters they start with, and, by first letter, those
+    that cannot be indexed so (tried at every word start with that letter; they join each
+    prefix of it too). Lists keep the order of ``_ANATOMY_RE``."""
+    prefixes: dict[str, set[int]] = {}
     letter_only: dict[str, set[int]] = {}
     for i, k in enumerate(_ANATOMY_WORDS):
-        first = _first_pairs(k)
+        first = _first_prefixes(k, _PREFIX)
         if first is None:
             for letter in _first_letters(k):
                 letter_only.setdefault(letter, set()).add(i)
-        for pair in first or ():
-            pairs.setdefault(pair, set()).add(i)
-    for pair, found in pairs.items():
-        found |= letter_only.get(pair[0], set())
+        for prefix in first or ():
+            prefixes.setdefault(prefix, set()).add(i)
+    for prefix, found in prefixes.items():
+        found |= letter_only.get(prefix[0], set())
 
     def patterns(found: set[int]) -> list[tuple[re.Pattern[str], str]]:
         return [_ANATOMY_RE[i] for i in sorted(found)]
 
     return (
-        {k: patterns(v) for k, v in pairs.items()},
+        {k: patterns(v) for k, v in prefixes.items()},
         {k: patterns(v) for k, v in letter_only.items()},
     )
 
 
-# organ patterns by the two letters of the word start they can match at (issue 11 speed):
-# most words of a sentence start with a pair no organ word starts with and try no pattern
-_ANATOMY_BY_PAIR, _ANATOMY_LETTER_ONLY = _index_by_pair()
-# In lower-case ASCII text, the word starts with such a pair, found in one search that skips
-# to their first letters: the pair (by first letter, then the second: "a[cdox]|b[lor]|..."),
-# then "no word character before it" (what "\b" before a letter means).
-_PAIRS_BY_LETTER: dict[str, str] = {}
-for _pair in sorted(_ANATOMY_BY_PAIR):
-    _PAIRS_BY_LETTER[_pair[0]] = _PAIRS_BY_LETTER.get(_pair[0], "") + _pair[1]
+def _prefix_alternation(words: Iterable[str]) -> str:
+    """One regex for a set of words none of which starts another, nested by character so
+    that a position tries one branch per character: {"adr", "aor", "axi", "bla", "bon"} ->
+    "a(?:dr|or|xi)|b(?:la|on)"; {"cut", "cu"} raises ValueError."""
+    by_first: dict[str, list[str]] = {}
+    for word in sorted(words):
+        by_first.setdefault(word[0], []).append(word[1:])
+    parts = []
+    for first, rests in by_first.items():
+        if "" in rests and len(rests) > 1:
+            raise ValueError(f"{first!r} starts another of the words {sorted(words)}")
+        if len(rests) == 1:
+            parts.append(re.escape(first + rests[0]))
+        elif all(len(rest) == 1 for rest in rests):
+            parts.append(f"{re.escape(first)}[{''.join(map(re.escape, rests))}]")
+        else:
+            parts.append(f"{re.escape(first)}(?:{_prefix_alternation(rests)})")
+    return "|".join(parts)
+
+
+_ANATOMY_BY_PREFIX, _ANATOMY_LETTER_ONLY = _index_by_prefix()
+# In lower-case ASCII text after one space, the word starts with such a prefix, found in one
+# search that skips to the characters that are not word characters (what "\b" before a
+# letter means; [^a-z0-9_] is \w's complement in that text), each followed by the prefix:
+# a match is the character before the word start, so it starts where the word does in the
+# text without the space.
 _ORGAN_START = re.compile(
-    "(?:" + "|".join(f"{a}[{bs}]" for a, bs in _PAIRS_BY_LETTER.items()) + r")(?<!\w..)"
+    f"[^a-z0-9_](?={_prefix_alternation(_ANATOMY_BY_PREFIX)})"
     if not _ANATOMY_LETTER_ONLY
-    else r"(?!)"  # pragma: no cover - a pattern without two fixed letters: every word start
+    else r"(?!)"  # pragma: no cover - a pattern without fixed first letters: every word start
 )
 _WORD_START = re.compile(r"(?i)\b[a-z]")
+_START = re.Match.start
 _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
-# whether lower-case text may hold a date: two searches that skip to their first character
+# whether text may hold a date: every alternative of _DATE_RE has a digit followed by one
+# of these (those with a month name too: its year, four digits), found in one search that
+# skips to digits
 _DATE_GATE_DIGITS = re.compile(r"\d(?:[/-]\d|\d{3}|\.\d{1,2}\.\d)")
-_DATE_GATE_MONTHS = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 _NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
+
+
+def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same case-insensitive pattern without IGNORECASE and with ASCII classes, for
+    lower-case ASCII text without the characters \\x1c-\\x1f (``_plain``).
+
+    Issue 11 speed: under IGNORECASE, sre compares letters case-folded and cannot skip to
+    the first letters of an alternation, and Unicode classes (\\w, \\b, \\d, \\s) look
+    characters up in Unicode tables; on the lower-case text the twin finds the same spans
+    (ASCII: lower() keeps every offset; the pattern spells each letter in lower case,
+    checked here, so a letter matches just where (?i) matched it; on ASCII characters the
+    ASCII classes are the Unicode ones, except that Unicode counts \\x1c-\\x1f as space)."""
+    source = pattern.pattern
+    inline = re.match(r"\(\?([a-z]+)\)", source)  # the leading "(?ix)"
+    rest = source[inline.end() :] if inline else source
+    letters = re.sub(r"\\.|\(\?P<\w+>", "", rest)  # without escapes (\S, \W) and group names
+    caseless = bool(pattern.flags & re.IGNORECASE)
+    if (
+        (caseless and (inline is None or "i" not in inline.group(1)))
+        or re.search(r"\(\?[a-zA-Z-]+[:)]", rest)  # flags set or cleared further on
+        or re.search("[A-Z]" if caseless else "[A-Za-z]", letters)  # (a case-sensitive
+    ):  # pattern without letters reads lower-case text as the text)
+        raise ValueError(f"pattern {source[:40]!r}: not a lower-case (?i) pattern")
+    kept = inline.group(1).replace("i", "") if inline else ""
+    flags = (pattern.flags & ~(re.IGNORECASE | re.UNICODE)) | re.ASCII
+    return re.compile((f"(?{kept})" if kept else "") + rest, flags)
+
+
+# the lower-case twins of the patterns the reader runs over every sentence, by id
+_TWINS: dict[int, re.Pattern[str]] = {
+    id(p): _lower_case_twin(p)
+    for p in (
+        _KEY_RE,
+        _SLICE_RE,
+        _TIME_RE,
+        _MEASURE_RE,
+        _OTHER_NUMBER_RE,
+        _NUMBER_RE,
+        _SIDE_RE,
+        _DATE_GATE_DIGITS,
+        _DATE_RE,
+        _TABLE_RE,
+        _SERIES_IMAGE_RE,
+        _NON_AXIAL_RE,
+        *(organ for organ, _ in _ANATOMY_RE),
+    )
+}
+_MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+# the ASCII characters that Unicode, not ASCII, counts as white space
+_UNICODE_ONLY_SPACE = re.compile("[\x1c-\x1f]")
+
+
+def _plain(text: str) -> bool:
+    """Whether the lower-case twins may read ``text``: ASCII without \\x1c-\\x1f."""
+    return text.isascii() and _UNICODE_ONLY_SPACE.search(text) is None
 
 
 _LEFT_TOKENS_PRIOR = 4  # how far back a prior cue may stand from a value's keyword
@@ -440,6 +529,14 @@ _NUMBER_NEXT = re.compile(rf"(?i)^\s*(?:of\s+|at\s+|was\s+|SUV\w*\s+)?{_NUM}")
 _STRETCH_BREAK = re.compile(r"(?i),?\s+(?:and|while|whereas|as\s+well\s+as)\s+|[,;]\s*")
 _DIGITS = re.compile(r"\d+")
 _HARD_BREAK = re.compile(r"[;]|\.\s")  # a semicolon or a sentence-like stop inside a span
+
+
+def _may_break(text: str) -> bool:
+    """False when ``text`` holds no _HARD_BREAK: neither ";" nor "." (tested before the
+    search, issue 11 speed)."""
+    return ";" in text or "." in text
+
+
 _SEMICOLON = re.compile(r"[;]")
 _CLAUSE_BREAK = re.compile(r"[,;]")
 _CURRENT_BEFORE = re.compile(r"(?i)\b(?:now|currently|today|presently)\s*(?:at|of|is|:)?\s*$")
@@ -448,11 +545,87 @@ _FROM = re.compile(r"(?i)\bfrom\b")
 _TO = re.compile(r"(?i)\bto\b")
 _CONTRALATERAL = re.compile(r"(?i)\bcontralateral")
 
+# Speed (issue 11): the lower-case words one of which every match of a cue pattern contains
+# (read off each pattern's alternatives above). In ASCII text, a sentence whose lower-case
+# text holds none of them cannot match the pattern anywhere, so the pattern is not run
+# (``_Sentence.could_match``). Other text is always searched: case folding there is not
+# lower() (under (?i), "K" matches the Kelvin sign). Text with a date written as DATE
+# (``_Sentence.masked``) is searched with _PRIOR_AFTER whatever its words.
+_CUE_WORDS_BY_PATTERN: list[tuple[re.Pattern[str], str]] = [
+    (
+        _PRIOR_BEFORE,
+        "previous prior before formerly baseline earlier initially originally retrospect study"
+        " scan exam compar versus vs from had last",
+    ),
+    (
+        _PRIOR_AFTER,
+        "prior previous preceding last baseline earlier comparison old initial first original"
+        " pre before date",
+    ),
+    (_CURRENT, "now current today present"),
+    (_CURRENT_BEFORE, "now current today present"),
+    (
+        _REF_STRONG,
+        "blood background reference physiolog normal mediastinal hepatic liver splenic"
+        " contralateral threshold cut considered defined",
+    ),
+    (
+        _REF_AFTER,
+        "liver hepatic blood mediastin spleen aorta contralateral background reference physiologic",
+    ),
+    (_CRITERION_AFTER, "considered defined used regarded taken threshold cut criterion"),
+    (_REF_ORGAN, "liver hepatic spleen splenic aort"),
+    (_REF_ORGAN_BEFORE, "liver hepatic blood spleen aorta"),
+    (_COMPARE, "compar relative similar versus vs than equal same ratio"),
+    (
+        _THRESHOLD_BEFORE,
+        "< > than above below over under exceeding least ratio index indices threshold cut",
+    ),
+    (
+        _PHYSIOLOGIC,
+        "physiolog inflammat reactive infectio arthr post brown granulomatous benign unchanged",
+    ),
+    (_SIDE_RE, "bilateral both left lt right rt"),
+    (_SLICE_RE, "sl sc im ia"),  # the slice words of _SLICE_WORD: sl..., scl..., im..., iam...
+]
+
+
+def _gate_words() -> tuple[re.Pattern[str], dict[int, frozenset[str]]]:
+    """One search for all the cue words, and each pattern's words, by the pattern's id
+    (hashing a compiled pattern hashes its whole program, every time).
+
+    In a match, each cue word starts where no letter comes before it, in the sentence too:
+    after a word boundary or white space of the pattern, or where the piece of the sentence
+    the pattern reads starts (a token start, the end of a number or of a slice reference).
+    So the words are looked for only there: one search over the lower-case text after a
+    space, which skips to the characters that are not letters and looks at what follows
+    each ("[^a-z](?=(...))"; "<" and ">", not letters, are looked for anywhere, with "in").
+    A word that another cue word starts ("previous" and "pre") is replaced by the shorter
+    one: a sentence holding the longer holds the shorter, so each set of words still names
+    what a match needs, and at most one word starts at each place."""
+    every = {w for _, words in _CUE_WORDS_BY_PATTERN for w in words.split()}
+
+    def shortest(word: str) -> str:
+        return min((w for w in every if word.startswith(w)), key=len)
+
+    by_pattern = {
+        id(pattern): frozenset(shortest(w) for w in words.split())
+        for pattern, words in _CUE_WORDS_BY_PATTERN
+    }
+    kept = {w for words in by_pattern.values() for w in words} - set(_CUE_SIGNS)
+    return re.compile(f"[^a-z](?=({_prefix_alternation(kept)}))"), by_pattern
+
+
+_CUE_SIGNS = ("<", ">")  # cue words that are not letters
+
+
+_CUE_SCAN, _CUE_WORDS = _gate_words()
+
 
 # ---- sentence analysis ----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: made and read many times a sentence)
 class _SliceRef:
     number: int
     start: int  # sentence-relative span of the whole reference
@@ -463,7 +636,7 @@ class _SliceRef:
     plane: str = "axial"  # or "coronal", "sagittal", "mip"
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: made and read many times a sentence)
 class _Value:
     suv: float
     start: int  # sentence-relative span of the number
@@ -484,7 +657,13 @@ class _Value:
 class _Sentence:
     """One sentence: its text and token starts, what is set aside, slices, values."""
 
-    def __init__(self, text: str, token_starts: list[int], extra_keys: Iterable[str]):
+    def __init__(
+        self,
+        text: str,
+        token_starts: list[int],
+        extra_keys: Iterable[str],
+        plain: bool | None = None,  # the report's text is plain ASCII (``_plain``), if known
+    ):
         self.text = text
         self.token_starts = token_starts
         self.taken = bytearray(len(text) + 1)
@@ -494,7 +673,10 @@ class _Sentence:
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
-        self._low: str | None = None  # the lower-case text (ASCII text only)
+        self.low = text.lower()
+        self._ascii = text.isascii()
+        self._cue_words: set[str] | None = None  # the cue words it holds (ASCII text)
+        self._plain = _plain(text) if plain is None else plain
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -515,11 +697,40 @@ class _Sentence:
     def may_contain(self, word: str) -> bool:
         """False when a case-insensitive pattern for the lower-case ``word`` cannot match:
         ASCII text without it (other text: True; case folding there is not lower())."""
-        if not self.text.isascii():
+        return not self._ascii or word in self.low
+
+    def could_match(self, pattern: re.Pattern[str]) -> bool:
+        """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
+        piece of it): ASCII text holding none of its words (``_CUE_WORDS``; found once)."""
+        if not self._ascii:
             return True
-        if self._low is None:
-            self._low = self.text.lower()
-        return word in self._low
+        if self._cue_words is None:
+            low = self.low
+            self._cue_words = set(_CUE_SCAN.findall(" " + low))
+            self._cue_words.update(sign for sign in _CUE_SIGNS if sign in low)
+        return not self._cue_words.isdisjoint(_CUE_WORDS[id(pattern)])
+
+    def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """``pattern.search`` over the sentence (plain ASCII text: its twin, as finditer)."""
+        if self._plain:
+            return _TWINS[id(pattern)].search(self.low)
+        return pattern.search(self.text)
+
+    def finditer(
+        self, pattern: re.Pattern[str], start: int = 0, end: int | None = None
+    ) -> Iterable[re.Match[str]]:
+        """``pattern.finditer`` over ``text[start:end]``; plain ASCII text: the pattern's
+        lower-case twin over the lower-case text (the same spans; group texts in lower
+        case)."""
+        if self._plain:
+            return _TWINS[id(pattern)].finditer(self.low[start:end])
+        return pattern.finditer(self.text[start:end])
+
+    def prior_after(self, masked: str) -> re.Match[str] | None:
+        """_PRIOR_AFTER at the start of ``masked`` (a piece of the sentence, dates as DATE)."""
+        if not self.dates and not self.could_match(_PRIOR_AFTER):
+            return None
+        return _PRIOR_AFTER.match(masked)
 
     def free(self, start: int, end: int) -> bool:
         return self.taken.find(1, start, end) < 0
@@ -527,6 +738,8 @@ class _Sentence:
     def masked(self, a: int, b: int) -> str:
         """text[a:b] with dates written as DATE (for cues such as "6.3 on 3/12/2019")."""
         out = self.text[a:b]
+        if not self.dates:
+            return out
         for ds, de in sorted(self.dates, reverse=True):
             if ds >= a and de <= b:
                 out = out[: ds - a] + "DATE" + out[de - a :]
@@ -535,7 +748,7 @@ class _Sentence:
     # ---- 1. set aside numbers that are not SUVs; find slice references
     def set_aside(self) -> None:
         # each pattern runs only where the words it needs are there (cheap substring tests)
-        low = self.text.lower()
+        low = self.low
         table = (
             "loc" in low
             or "pos" in low
@@ -543,10 +756,10 @@ class _Sentence:
             or "mm" in low
             or ("z" in low and _Z_GATE.search(low))
         )
-        for m in _TABLE_RE.finditer(self.text) if table else ():
+        for m in self.finditer(_TABLE_RE) if table else ():
             self.take(*m.span())
         series_or_pair = "se" in low or ":" in low
-        for m in _SERIES_IMAGE_RE.finditer(self.text) if series_or_pair else ():
+        for m in self.finditer(_SERIES_IMAGE_RE) if series_or_pair else ():
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
@@ -556,13 +769,13 @@ class _Sentence:
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
                 self.take(*m.span())
         planes = "cor" in low or "sag" in low or "mip" in low or "intensity" in low
-        for m in _NON_AXIAL_RE.finditer(self.text) if planes else ():
+        for m in self.finditer(_NON_AXIAL_RE) if planes else ():
             if self.free(*m.span()):
                 plane = m.group("plane").lower()
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
-        for m in _SLICE_RE.finditer(self.text):
+        for m in self.finditer(_SLICE_RE) if self.could_match(_SLICE_RE) else ():
             if not self.free(*m.span()):
                 continue
             more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
@@ -575,19 +788,18 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        may_date = _DATE_GATE_DIGITS.search(low) or _DATE_GATE_MONTHS.search(low)
-        for m in _DATE_RE.finditer(self.text) if may_date else ():
+        for m in self.finditer(_DATE_RE) if self.search(_DATE_GATE_DIGITS) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
         for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
-            for m in pattern.finditer(self.text):
+            for m in self.finditer(pattern):
                 if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
                     self.take(*m.span())
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
-        found = [(m.start(), m.end(), _metric_of(m)) for m in _KEY_RE.finditer(self.text)]
+        found = [(m.start(), m.end(), _metric_of(m)) for m in self.finditer(_KEY_RE)]
         for short in self.extra_keys:
             pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
             found += [(m.start(), m.end(), "max") for m in pattern.finditer(self.text)]
@@ -603,7 +815,7 @@ class _Sentence:
             return
         numbers = [
             (float(m.group(0)), m.start(), m.end())
-            for m in _NUMBER_RE.finditer(self.text)
+            for m in self.finditer(_NUMBER_RE)
             if self.free(*m.span())
         ]
         used: set[int] = set()
@@ -621,7 +833,9 @@ class _Sentence:
                 continue
             _, ns, _ = numbers[first]
             gap = self.text[ke:ns]
-            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or _HARD_BREAK.search(gap):
+            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or (
+                _may_break(gap) and _HARD_BREAK.search(gap)
+            ):
                 continue
             head = ns
             self.values.append(_Value(*numbers[first], ks, metric, keyed=True))
@@ -638,14 +852,14 @@ class _Sentence:
             if i in used:
                 continue
             lead = self.text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
-            lead = _HARD_BREAK.split(lead)[-1]
+            lead = _HARD_BREAK.split(lead)[-1] if _may_break(lead) else lead
             after = self.masked(e, min(len(self.text), e + 40))
             if (
-                _PRIOR_BEFORE.search(lead)
-                or _REF_STRONG.search(lead)
-                or _CURRENT_BEFORE.search(lead)
-                or _REF_ORGAN_BEFORE.search(lead)
-                or _PRIOR_AFTER.match(after)
+                (self.could_match(_PRIOR_BEFORE) and _PRIOR_BEFORE.search(lead))
+                or (self.could_match(_REF_STRONG) and _REF_STRONG.search(lead))
+                or (self.could_match(_CURRENT_BEFORE) and _CURRENT_BEFORE.search(lead))
+                or (self.could_match(_REF_ORGAN_BEFORE) and _REF_ORGAN_BEFORE.search(lead))
+                or self.prior_after(after)
             ):
                 self.values.append(_Value(v, s, e, s, "max", keyed=False))
         self.values.sort(key=lambda val: val.start)
@@ -665,7 +879,9 @@ class _Sentence:
             if prior:
                 val.role, val.cue = PRIOR, prior
                 continue
-            physiologic = _PHYSIOLOGIC.search(_SEMICOLON.split(self.text[val.end : hi])[0])
+            physiologic = self.could_match(_PHYSIOLOGIC) and _PHYSIOLOGIC.search(
+                _SEMICOLON.split(self.text[val.end : hi])[0]
+            )
             if physiologic:
                 val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
         starts = {v.start: v for v in vals}
@@ -698,7 +914,7 @@ class _Sentence:
         left_start = self.back(anchor, _LEFT_TOKENS_REFERENCE, lo)
         left = self.text[left_start : val.start]
         # a strong cue leading up to the value ("blood pool activity with an SUV max of 1.9")
-        strong = list(_REF_STRONG.finditer(left))
+        strong = list(_REF_STRONG.finditer(left)) if self.could_match(_REF_STRONG) else ()
         if strong:
             m = strong[-1]
             between = left[m.end() :]
@@ -706,12 +922,12 @@ class _Sentence:
             if not (described and _CLAUSE_BREAK.search(between)):
                 return m.group(0)
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
-        organs = list(_REF_ORGAN.finditer(left))
+        organs = list(_REF_ORGAN.finditer(left)) if self.could_match(_REF_ORGAN) else ()
         if organs:
             m = organs[-1]
             before = self.text[lo : left_start + m.start()]
             between = left[m.end() : anchor - left_start if anchor > left_start else None]
-            compared = _COMPARE.search(left[: m.start()]) is not None
+            compared = self.could_match(_COMPARE) and _COMPARE.search(left[: m.start()]) is not None
             attached = (
                 self.tokens_between(left_start + m.end(), anchor) <= 2
                 and not _LESION_NOUN.search(between)
@@ -720,27 +936,31 @@ class _Sentence:
             right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
             if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
                 return m.group(0)
-        threshold = _THRESHOLD_BEFORE.search(
+        threshold = self.could_match(_THRESHOLD_BEFORE) and _THRESHOLD_BEFORE.search(
             self.text[val.key_start : val.start] if val.keyed else left
         )
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
             return "criterion " + threshold.group(0).strip()
         # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
         _, right = self._right_context(val, hi)
-        criterion = _CRITERION_AFTER.match(right)
+        criterion = self.could_match(_CRITERION_AFTER) and _CRITERION_AFTER.match(right)
         if criterion:  # "an SUVmax of 2.5 was used as the threshold"
             return criterion.group(0).strip(" ,(")
-        m2 = _REF_AFTER.match(right)
+        m2 = self.could_match(_REF_AFTER) and _REF_AFTER.match(right)
         if m2 and not self._belongs_to_next(right[m2.end() :], has_next):
             parenthesised = right[: m2.start() + 3].lstrip().startswith("(")
             if (
                 not val.keyed
-                or _COMPARE.search(left)
+                or (self.could_match(_COMPARE) and _COMPARE.search(left))
                 or parenthesised
-                or _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
+                or (
+                    self.could_match(_REF_STRONG)
+                    and _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
+                )
             ):
                 return m2.group(0).strip(" ,(")
-        if _COMPARE.search(left) and _CONTRALATERAL.search(left + right):
+        compared = self.could_match(_COMPARE) and _COMPARE.search(left)
+        if compared and _CONTRALATERAL.search(left + right):
             return "contralateral"
         return None
 
@@ -750,10 +970,10 @@ class _Sentence:
         left = self.text[left_start : val.start]
         # "now 4.1", "currently SUV max is 3.3": a current cue right before the value
         near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
-        if _CURRENT.search(near):
+        if self.could_match(_CURRENT) and _CURRENT.search(near):
             val.current = True
             return None
-        cues = list(_PRIOR_BEFORE.finditer(left))
+        cues = list(_PRIOR_BEFORE.finditer(left)) if self.could_match(_PRIOR_BEFORE) else ()
         if cues:
             m = cues[-1]
             between = self.text[left_start + m.end() : anchor]
@@ -761,7 +981,7 @@ class _Sentence:
             if not framing:
                 return m.group(0)
         _, right = self._right_context(val, hi)
-        after = _PRIOR_AFTER.match(right)
+        after = self.prior_after(right)
         rest = right[after.end() :] if after else ""
         if after and not self._introduces_number(rest) and not (has_next and not rest.strip()):
             return after.group(0).strip(" ,;:()-")
@@ -837,7 +1057,7 @@ class _Sentence:
                     continue
                 gap = self.text[a:b]
                 c = self.tokens_between(a, b) + 2.0 * gap.count(",")
-                c += 12.0 * len(_HARD_BREAK.findall(gap))
+                c += 12.0 * len(_HARD_BREAK.findall(gap)) if _may_break(gap) else 0.0
                 c += 3.0 if v.role != LESION else 0.0
                 if c <= _MAX_PAIR_COST:
                     cost[i][j] = c
@@ -869,7 +1089,7 @@ class _Sentence:
         spans = [v.stretch for v in self.values if _group(v) == group]
         found = set()
         for a, b in spans:
-            for m in _SIDE_RE.finditer(self.text[a:b]):
+            for m in self.finditer(_SIDE_RE, a, b) if self.could_match(_SIDE_RE) else ():
                 found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
         if "bilateral" in found or {"left", "right"} <= found:
             return "bilateral"
@@ -884,29 +1104,31 @@ class _Sentence:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
-            text = self.text
+            text, low = self.text, self.low
             if text.isascii() and not _ANATOMY_LETTER_ONLY:
-                starts = [w.start() for w in _ORGAN_START.finditer(text.lower())]
+                starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
+            plain = self._plain  # (the organ patterns' twins read the lower-case text)
             self._anatomy = [
                 (m.start(), m.end(), key)
                 for at in starts
                 for pattern, key in _organ_patterns_at(text, at)
-                if (m := pattern.match(text, at))
+                if (m := _TWINS[id(pattern)].match(low, at) if plain else pattern.match(text, at))
             ]
         return self._anatomy
 
 
 def _organ_patterns_at(text: str, at: int) -> list[tuple[re.Pattern[str], str]]:
-    """The organ patterns that can match at the word start ``at``: those of its first two
-    letters (a pair outside plain ASCII letters: those of its first letter, as before)."""
-    pair = text[at : at + 2].lower()
-    found = _ANATOMY_BY_PAIR.get(pair)
+    """The organ patterns that can match at the word start ``at``: those of its first
+    ``_PREFIX`` letters (letters outside plain ASCII: those of its first letter, as before;
+    under (?i), "ſ" matches "s")."""
+    prefix = text[at : at + _PREFIX].lower()
+    found = _ANATOMY_BY_PREFIX.get(prefix)
     if found is not None:
         return found
-    if pair.isascii():
-        return _ANATOMY_LETTER_ONLY.get(pair[:1], [])
+    if prefix.isascii():
+        return _ANATOMY_LETTER_ONLY.get(prefix[:1], [])
     return _ANATOMY_BY_LETTER.get(text[at].lower(), [])
 
 
@@ -981,14 +1203,20 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     if not text or not text.strip():
         return []
     extra = _abbreviation_keys(text)
+    low = text.lower() if _plain(text) else None  # (each sentence's lower case)
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
     for base, end in sentence_spans(text):
         stripped = text[base:end]
-        if not _MAYBE_VALUE.search(stripped) and not extra:
+        maybe = (
+            _MAYBE_VALUE_LOWER.search(low, base, end)
+            if low is not None
+            else _MAYBE_VALUE.search(stripped)
+        )
+        if not maybe and not extra:
             previous = (base, end)
             continue
-        analysis = _Sentence(stripped, token_starts(stripped), extra)
+        analysis = _Sentence(stripped, token_starts(stripped), extra, plain=True if low else None)
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:

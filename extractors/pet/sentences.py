@@ -21,6 +21,10 @@ _ABBREVIATIONS = frozenset(
 # non-space character. Written as its first character, then the rest its kind takes (a
 # lookbehind tells the kind), so that the search skips whitespace in one step (issue 11).
 _TOKEN_RE = re.compile(r"\S(?:(?<=\d)\d*(?:[.,]\d+)*|(?<=[^\W\d_])[^\W\d_]*|)")
+# The same tokens in ASCII text, where a word is [A-Za-z]+ and a digit [0-9] (cheaper
+# classes than Unicode categories; "\S" stays: Unicode white space holds \x1c-\x1f).
+_ASCII_TOKEN_RE = re.compile(r"[A-Za-z]+|[0-9]+(?:[.,][0-9]+)*|\S")
+_START = re.Match.start
 _PUNCT = r"""!"#%&'()*,\-./:;?@\[\\\]_{}"""
 # a period right before a lower-case letter, digit or "/" is inside a token (an e-mail,
 # a URL, a host name: "example.org"), never a sentence end
@@ -65,4 +69,5 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def token_starts(sentence: str) -> list[int]:
     """Where each token of the sentence starts (words, numbers with their decimals,
     single punctuation marks)."""
-    return [m.start() for m in _TOKEN_RE.finditer(sentence)]
+    pattern = _ASCII_TOKEN_RE if sentence.isascii() else _TOKEN_RE
+    return list(map(_START, pattern.finditer(sentence)))

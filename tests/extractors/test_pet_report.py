@@ -333,18 +333,32 @@ def test_organ_words_found_at_word_starts_as_by_trying_every_pattern_everywhere(
     assert len(_ANATOMY_RE) == len(_ANATOMY_WORDS)
 
 
-def test_organ_word_starts_by_letter_pair_as_by_first_letter() -> None:
-    """Issue 11 speed work: organ patterns are tried only where a word starts with a letter
-    pair one of them starts with (non-ASCII text: at every word start); the hits are those
+def test_organ_word_starts_by_first_letters_as_by_first_letter() -> None:
+    """Issue 11 speed work: organ patterns are tried only where a word starts with the three
+    letters one of them starts with (non-ASCII text: at every word start); the hits are those
     of trying at every word start the patterns of its first letter, ASCII or not."""
-    from extractors.pet.report import _ANATOMY_BY_LETTER, _WORD_START, _first_pairs, _Sentence
+    from extractors.pet.report import (
+        _ANATOMY_BY_LETTER,
+        _WORD_START,
+        _first_prefixes,
+        _prefix_alternation,
+        _Sentence,
+    )
 
-    assert _first_pairs(r"hil(?:ar|um|a)|(?:common|external)\s+iliac") == {"hi", "co", "ex"}
-    assert _first_pairs(r"ax?illa") is None  # a second letter that may be absent
+    pattern = r"hil(?:ar|um|a)|(?:common|external)\s+iliac"
+    assert _first_prefixes(pattern, 2) == {"hi", "co", "ex"}
+    assert _first_prefixes(pattern, 3) == {"hil", "com", "ext"}
+    assert _first_prefixes(r"ax?illa", 2) is None  # a second letter that may be absent
+    assert _first_prefixes(r"ribs?|lu", 3) is None  # "lu": two letters only
+    assert _prefix_alternation({"adr", "aor", "axi", "bla", "bon"}) == "a(?:dr|or|xi)|b(?:la|on)"
+    assert _prefix_alternation({"ad", "ae", "b"}) == "a[de]|b"
+    with pytest.raises(ValueError):
+        _prefix_alternation({"cut", "cu"})
     for text in (
         "LIVER, Spleen and the left kidney; para-aortic, retrocaval and portocaval nodes.",
         "T10 vertebral body, 2liver _liver xliver (liver) Liver-lesion, the iliac crest.",
         "Leſion in the ſpleen, Hepatic dome, the lungſ and the bone marrow.",
+        "Kidney, lıver, hepatıc, liv, li, SUV max in the femoral neck; the porta hepatis.",
     ):
         by_first_letter = [
             (m.start(), m.end(), key)
@@ -368,3 +382,118 @@ def test_token_starts_as_by_the_plain_token_pattern() -> None:
         "a\u00a0b\tc\n  IM 22: right level II node, SUV max 5.5 ... slice 51-53!",
     ):
         assert token_starts(text) == [m.start() for m in plain.finditer(text)]
+
+
+# texts for the speed checks below: the held-apart passages and phrasings of every cue
+_CUE_TEXTS = (
+    "Previously SUV 4.1, prior study, before, formerly, at baseline, earlier, initially; in "
+    "retrospect on the first scan, compared with the index exam, versus 2.1, vs. 3.3, from 5 "
+    "to 4; it had been 6.2 at the last PET. Now 3.4, currently SUV max 3.3 today; at present.",
+    "Mediastinal blood pool SUV 1.9, background, reference, physiologic uptake, normal liver "
+    "2.3, mediastinal activity, hepatic background, contralateral side, a threshold or cut-off "
+    "of 2.5 was considered abnormal, defined as; liver SUVmean 2.1, spleen, aorta, aortic.",
+    "SUV greater than 2.5, above 3, >4, < 2, over, under, exceeding, at least, ratios, index, "
+    "indices; likely physiologic, favoring inflammatory, reactive, infectious, arthritic, "
+    "post-treatment inflammation, brown fat, granulomatous, benign; unchanged over 3 studies.",
+    "Bilateral, both lungs, left, lt., right, rt. nodes; slice 12, sl. 3, sclice 4, image 5, "
+    "iamge 6, IM 7, img. 8; SUVmax 5.5 on 12/03/2019, 10:30 am, 2.1 x 1.1 cm, series 3.",
+)
+
+
+def _cue_sentences() -> list[str]:
+    from extractors.pet.heldout import HELDOUT
+    from extractors.pet.sentences import sentence_spans
+
+    texts = [t for t, _ in HELDOUT] + list(_CUE_TEXTS)
+    return [t[a:b] for t in texts for a, b in sentence_spans(t)]
+
+
+def _word_at(sentence: str, start: int, end: int, words: list[str]) -> bool:
+    """Whether one of the words starts in sentence[start:end] where no letter comes before
+    it in the sentence (or is "<" or ">", found anywhere)."""
+    low = sentence.lower()
+    return any(
+        low.startswith(w, q) and (not w.isalpha() or q == 0 or not low[q - 1].isalpha())
+        for w in words
+        for q in range(start, end)
+    )
+
+
+def test_every_cue_match_holds_one_of_its_words() -> None:
+    """Issue 11 speed work: a cue pattern is not run over an ASCII sentence that holds none
+    of its words (``_CUE_WORDS_BY_PATTERN``) where no letter comes before them, so every
+    match of it, in the sentence or in a piece of it that does not start inside a word,
+    holds one of them so."""
+    from extractors.pet.report import (
+        _CUE_WORDS_BY_PATTERN,
+        _REF_STRONG,
+        _THRESHOLD_BEFORE,
+        _Sentence,
+    )
+
+    sentences = _cue_sentences()
+    for pattern, words in _CUE_WORDS_BY_PATTERN:
+        hits = 0
+        for sentence in sentences:
+            found = hits
+            for at in range(len(sentence) + 1):  # pieces from or up to each place
+                inside_word = 0 < at < len(sentence) and sentence[at - 1 : at + 1].isalpha()
+                pieces = [(0, sentence[:at])] + ([] if inside_word else [(at, sentence[at:])])
+                for start, piece in pieces:
+                    m = pattern.search(piece)
+                    if m and m.group(0):
+                        hits += 1
+                        span = (start + m.start(), start + m.end())
+                        assert _word_at(sentence, *span, words.split()), (pattern, m, sentence)
+            if hits > found:  # the one search for all cue words finds them too
+                assert _Sentence(sentence, [], ()).could_match(pattern), (pattern, sentence)
+        assert hits, pattern.pattern[:40]  # the texts exercise every cue
+    assert not _Sentence("Nodule SUV 5.1.", [], ()).could_match(_CUE_WORDS_BY_PATTERN[0][0])
+    for pattern in (_THRESHOLD_BEFORE, _REF_STRONG):  # a sign after a letter; after a digit
+        assert _Sentence("SUVmax>2.5 in the 5blood pool", [], ()).could_match(pattern)
+
+
+def test_lower_case_twins_find_the_same_spans() -> None:
+    """Issue 11 speed work: the patterns run over every sentence have twins without
+    IGNORECASE for lower-case ASCII text; they find the same spans."""
+    import re
+
+    from extractors.pet.report import (
+        _ANATOMY_RE,
+        _DATE_GATE_DIGITS,
+        _DATE_RE,
+        _KEY_RE,
+        _MEASURE_RE,
+        _NON_AXIAL_RE,
+        _NUMBER_RE,
+        _OTHER_NUMBER_RE,
+        _SERIES_IMAGE_RE,
+        _SIDE_RE,
+        _SLICE_RE,
+        _TABLE_RE,
+        _TIME_RE,
+        _TWINS,
+        _lower_case_twin,
+    )
+
+    sentences = [*_cue_sentences(), "SUVMAX 3.1, S U V max 2.0, SUmVax 3, Suv-Max: 4.4"]
+    twinned = (_KEY_RE, _SLICE_RE, _TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE, _NUMBER_RE, _SIDE_RE)
+    twinned += (_DATE_GATE_DIGITS, _DATE_RE, _TABLE_RE, _SERIES_IMAGE_RE, _NON_AXIAL_RE)
+    twinned += tuple(organ for organ, _ in _ANATOMY_RE)
+    for original in twinned:
+        twin = _TWINS[id(original)]
+        assert not twin.flags & re.IGNORECASE
+        for s in sentences:
+            want = [m.span() for m in original.finditer(s)]
+            assert [m.span() for m in twin.finditer(s.lower())] == want, (original.pattern, s)
+    for bad in (re.compile(r"(?i)SUV"), re.compile(r"suv"), re.compile(r"(?i)a(?-i:b)")):
+        with pytest.raises(ValueError):
+            _lower_case_twin(bad)
+
+
+def test_unicode_only_space_keeps_the_unicode_patterns() -> None:
+    """Issue 11 speed work: the lower-case twins use ASCII classes, so text with \\x1c-\\x1f
+    (white space to Unicode, not to ASCII) is read with the Unicode patterns."""
+    for sep in ("\x1c", "\x1f", " "):
+        (m,) = extract_suv_mentions(f"Nodule SUV max{sep}5.1 on slice{sep}88.")
+        assert (m.suv, m.slice) == (5.1, 88), repr(sep)
