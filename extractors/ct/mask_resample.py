@@ -1,5 +1,5 @@
-"""The compiled resampling of a projected mask crop to image pixels: ``_Axis.apply_crop``
-along the column axis, then along z, with the same float64 arithmetic in the same order
+"""The compiled resampling of a projected mask crop to image pixels: ``_Axis.apply`` on the
+crop along the column axis, then along z, with the same float64 arithmetic in the same order
 (``(1 - w1) * near + w1 * far``), so the thresholded pixels equal the numpy route's."""
 
 from __future__ import annotations

@@ -148,33 +148,6 @@ class _Axis:
         w1 = self.w1.reshape(shape)
         return np.take(arr, self.i0, axis=axis) * (1.0 - w1) + np.take(arr, self.i1, axis=axis) * w1
 
-    def apply_crop(self, crop: np.ndarray, start: int, axis: int) -> tuple[int, np.ndarray]:
-        """``apply`` on a crop of the full axis at ``start`` (zero elsewhere): the first output
-        index and the output rows the crop touches, equal to the full computation there.
-        (Masks are resampled by its compiled twin, ``extractors.ct.mask_resample``.)"""
-        n = crop.shape[axis]
-        touched = np.nonzero((self.i1 >= start) & (self.i0 <= start + n - 1))[0]
-        if touched.size == 0:
-            return 0, np.zeros((0,) * crop.ndim)
-        j0, j1 = int(touched[0]), int(touched[-1]) + 1
-        shape = list(crop.shape)
-        shape[axis] = n + 2
-        padded = np.zeros(shape)  # float64: the crop with a zero row on each side
-        inner = [slice(None)] * crop.ndim
-        inner[axis] = slice(1, n + 1)
-        padded[tuple(inner)] = crop
-        i0 = np.clip(self.i0[j0:j1] - start + 1, 0, n + 1)
-        i1 = np.clip(self.i1[j0:j1] - start + 1, 0, n + 1)
-        shape = [1] * crop.ndim
-        shape[axis] = -1
-        w1 = self.w1[j0:j1].reshape(shape)
-        out = np.take(padded, i0, axis=axis)  # in place, the same arithmetic as ``apply``
-        out *= 1.0 - w1
-        far = np.take(padded, i1, axis=axis)
-        far *= w1
-        out += far
-        return j0, out
-
 
 @dataclass(frozen=True)
 class _ViewGeometry:

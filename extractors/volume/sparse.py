@@ -357,15 +357,3 @@ class ClassMasks:
             else:
                 out.masks[name] = sparse
         return out
-
-
-def _label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
-    """``ndimage.find_objects`` of a 3D label volume (non-negative integers), in one pass."""
-    where, value = label_runs(labels)
-    n = int(value.max(initial=0)) + 1
-    lo, hi = run_boxes(where, value, n)
-    boxes: list[tuple[slice, ...] | None] = []
-    for v in range(1, n):
-        pairs = zip(lo[v], hi[v], strict=True)
-        boxes.append(None if hi[v, 0] < 0 else tuple(slice(int(a), int(b)) for a, b in pairs))
-    return boxes

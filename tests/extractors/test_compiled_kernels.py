@@ -14,9 +14,9 @@ from extractors.ct.anatomy import BASE_SHARE, hemidiaphragm
 from extractors.ct.mask_resample import resample_crop
 from extractors.ct.projection import _Axis
 from extractors.volume.components import fill_holes_per_slice, largest_component
-from extractors.volume.label_kernels import label_runs
+from extractors.volume.label_kernels import label_runs, run_boxes
 from extractors.volume.slice_components import slice_components
-from extractors.volume.sparse import ClassMasks, SparseMask, _label_boxes
+from extractors.volume.sparse import ClassMasks, SparseMask
 
 
 def _labels(shape, n, seed, dtype=np.uint8) -> np.ndarray:
@@ -30,6 +30,45 @@ def _labels(shape, n, seed, dtype=np.uint8) -> np.ndarray:
     return labels
 
 
+def label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
+    """``ndimage.find_objects`` from the compiled label runs and their boxes."""
+    where, value = label_runs(labels)
+    n = int(value.max(initial=0)) + 1
+    lo, hi = run_boxes(where, value, n)
+    boxes: list[tuple[slice, ...] | None] = []
+    for v in range(1, n):
+        pairs = zip(lo[v], hi[v], strict=True)
+        boxes.append(None if hi[v, 0] < 0 else tuple(slice(int(a), int(b)) for a, b in pairs))
+    return boxes
+
+
+def apply_crop(ax: _Axis, crop: np.ndarray, start: int, axis: int) -> tuple[int, np.ndarray]:
+    """The numpy resampling of a crop at ``start`` along ``axis`` (zero elsewhere) that the
+    compiled ``resample_crop`` replaced: the first output index and the output rows touched."""
+    n = crop.shape[axis]
+    touched = np.nonzero((ax.i1 >= start) & (ax.i0 <= start + n - 1))[0]
+    if touched.size == 0:
+        return 0, np.zeros((0,) * crop.ndim)
+    j0, j1 = int(touched[0]), int(touched[-1]) + 1
+    shape = list(crop.shape)
+    shape[axis] = n + 2
+    padded = np.zeros(shape)  # float64: the crop with a zero row on each side
+    inner = [slice(None)] * crop.ndim
+    inner[axis] = slice(1, n + 1)
+    padded[tuple(inner)] = crop
+    i0 = np.clip(ax.i0[j0:j1] - start + 1, 0, n + 1)
+    i1 = np.clip(ax.i1[j0:j1] - start + 1, 0, n + 1)
+    shape = [1] * crop.ndim
+    shape[axis] = -1
+    w1 = ax.w1[j0:j1].reshape(shape)
+    out = np.take(padded, i0, axis=axis)  # in place, the same arithmetic as ``apply``
+    out *= 1.0 - w1
+    far = np.take(padded, i1, axis=axis)
+    far *= w1
+    out += far
+    return j0, out
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32])
 @pytest.mark.parametrize("shape", [(9, 7, 5), (6, 5, 16), (4, 3, 1)])
 def test_label_runs_cover_the_volume(dtype, shape) -> None:
@@ -41,7 +80,7 @@ def test_label_runs_cover_the_volume(dtype, shape) -> None:
         assert z0 < z1 and (z0 == 0 or labels[x, y, z0 - 1] != v)
         rebuilt[x, y, z0:z1] = v
     assert np.array_equal(rebuilt, labels)
-    assert _label_boxes(labels) == ndimage.find_objects(labels)
+    assert label_boxes(labels) == ndimage.find_objects(labels)
 
 
 def test_run_held_classes_equal_plain_masks() -> None:
@@ -147,8 +186,8 @@ def test_mask_resampling_equals_apply_crop(seed) -> None:
     cols, rows = _Axis.of(60, 0.78, 1.0), _Axis.of(45, 1.3, 1.0)
     crop = rng.random((int(rng.integers(1, 20)), int(rng.integers(1, 15)))) < 0.5
     start = (int(rng.integers(0, 60 - crop.shape[0])), int(rng.integers(0, 45 - crop.shape[1])))
-    c0, a = cols.apply_crop(crop, start[0], 0)
-    z0, b = rows.apply_crop(a, start[1], 1)
+    c0, a = apply_crop(cols, crop, start[0], 0)
+    z0, b = apply_crop(rows, a, start[1], 1)
     j0, k0, hit = resample_crop(crop, start, cols.maps, rows.maps, 0.5)
     assert (j0, k0) == (c0, z0)
     assert np.array_equal(hit, b >= 0.5)

@@ -12,8 +12,9 @@ from scipy import ndimage
 
 from extractors.ct.anatomy import _z_window, build_structures
 from extractors.volume import to_canonical, totalseg_classes
-from extractors.volume.sparse import ClassMasks, SparseMask, _any, _label_boxes, union
+from extractors.volume.sparse import ClassMasks, SparseMask, _any, union
 from sources.ct.synthetic import make_phantom
+from tests.extractors.test_compiled_kernels import label_boxes
 
 
 def _blobs(shape, n, seed):
@@ -30,8 +31,8 @@ def _blobs(shape, n, seed):
 def test_label_boxes_equal_find_objects(seed) -> None:
     labels = _blobs((23, 31, 17), 9, seed)
     labels[:3] = 0  # an empty margin, so the labelled box is smaller than the volume
-    assert _label_boxes(labels) == ndimage.find_objects(labels)
-    assert _label_boxes(np.zeros((4, 5, 6), dtype=np.uint8)) == []
+    assert label_boxes(labels) == ndimage.find_objects(labels)
+    assert label_boxes(np.zeros((4, 5, 6), dtype=np.uint8)) == []
 
 
 def test_class_masks_equal_a_plain_extraction() -> None:
