@@ -7,10 +7,17 @@ disk, and the runs are merged
 (``heapq.merge``, stable: ties keep their input order), at most ``FAN_IN`` at a time. Only
 a batch, or ``FAN_IN`` small read buffers, is held at once. The result is a Parquet file of
 the given Arrow schema (``schemas.tables``: its types and nullability, not polars' own),
-replaced atomically."""
+replaced atomically.
+
+``system_arrow_pool`` makes the build's Arrow buffers come from the system allocator:
+pyarrow's default pool (mimalloc) keeps the pages of freed batches, so a streaming finalize's
+resident memory grew with the corpus although no step held it (issue 16: about 30 MB more
+between builds of 200 and 1,000 images, with no Arrow bytes allocated between steps)."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import heapq
 import os
 import uuid
@@ -72,6 +79,30 @@ class Rows:
         are no rows."""
         frames = [f.select(columns) for f in self.batches(4096)]
         return pl.concat(frames) if frames else None
+
+
+@contextlib.contextmanager
+def system_arrow_pool() -> Iterator[None]:
+    """Arrow's default memory pool is the system allocator while the block runs (then the
+    previous one again): freed batches go back to the system, so memory stays bounded by
+    the batch size, not by the corpus."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def with_system_arrow_pool(fn: Callable) -> Callable:
+    """``fn`` run inside ``system_arrow_pool``."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with system_arrow_pool():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def key_exprs(key: SortKey) -> list[pl.Expr]:
