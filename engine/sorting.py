@@ -62,7 +62,7 @@ class Rows:
     def batches(self, batch_rows: int) -> Iterator[pl.DataFrame]:
         """Non-empty batches of at most ``batch_rows`` rows, in order."""
         for path, steps in self.parts:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            for batch in parquet_batches(path, batch_rows):
                 lf = pl.from_arrow(pa.Table.from_batches([batch])).lazy()  # type: ignore[union-attr]
                 for step in steps:
                     lf = step(lf)
@@ -116,8 +116,15 @@ def _row_key(key: SortKey):
     return of
 
 
+def parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """A Parquet file's record batches of at most ``batch_rows`` rows, one row group read at
+    a time: without ``pre_buffer`` (pyarrow's default), which reads every row group's bytes
+    of the file into memory before the first batch (memory that grew with the corpus)."""
+    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
+
+
 def _rows(path: Path, batch_rows: int) -> Iterator[dict]:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    for batch in parquet_batches(path, batch_rows):
         yield from batch.to_pylist()
 
 
