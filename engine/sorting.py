@@ -31,6 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 FAN_IN = 16
+# Runs and partial merges are scratch files, read back once: uncompressed (no zstd to encode
+# and decode).
+SCRATCH_COMPRESSION = "uncompressed"  # polars' name; pyarrow's is "none"
 
 # A sort key: columns, each with the value a null sorts as (None: the column has no nulls).
 SortKey = Sequence[tuple[str, Any]]
@@ -117,10 +120,12 @@ def _row_key(key: SortKey):
 
 
 def parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """A Parquet file's record batches of at most ``batch_rows`` rows, one row group read at
-    a time: without ``pre_buffer`` (pyarrow's default), which reads every row group's bytes
-    of the file into memory before the first batch (memory that grew with the corpus)."""
-    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
+    """A Parquet file's record batches of at most ``batch_rows`` rows, read in this thread
+    and without pyarrow's ``pre_buffer``, which reads every row group of the file into
+    memory before the first batch: with it, reading the tables held memory that grew with
+    the corpus (and each of a merge's FAN_IN readers its whole run)."""
+    file = pq.ParquetFile(path, pre_buffer=False)
+    yield from file.iter_batches(batch_size=batch_rows, use_threads=False)
 
 
 def _rows(path: Path, batch_rows: int) -> Iterator[dict]:
@@ -128,9 +133,15 @@ def _rows(path: Path, batch_rows: int) -> Iterator[dict]:
         yield from batch.to_pylist()
 
 
-def _write(rows: Iterator[dict], path: Path, schema: pa.Schema, batch_rows: int) -> None:
+def _write(
+    rows: Iterator[dict],
+    path: Path,
+    schema: pa.Schema,
+    batch_rows: int,
+    compression: str = "snappy",
+) -> None:
     partial = path.with_name(path.name + ".partial")
-    with pq.ParquetWriter(partial, schema) as writer:
+    with pq.ParquetWriter(partial, schema, compression=compression) as writer:
         batch: list[dict] = []
         for row in rows:
             batch.append(row)
@@ -164,7 +175,7 @@ def sort_to_parquet(
         if exprs:
             frame = frame.sort(exprs, maintain_order=True)
         runs.append(scratch / f"{stem}.run{len(runs)}.parquet")
-        frame.write_parquet(runs[-1], row_group_size=read_rows)
+        frame.write_parquet(runs[-1], row_group_size=read_rows, compression=SCRATCH_COMPRESSION)
 
     pending: list[pl.DataFrame] = []
     n_pending = 0
@@ -185,7 +196,7 @@ def sort_to_parquet(
             group = runs[j : j + FAN_IN]
             out = scratch / f"{stem}.merge{level}.{j}.parquet"
             rows = heapq.merge(*(_rows(r, read_rows) for r in group), key=order)
-            _write(rows, out, schema, batch_rows)
+            _write(rows, out, schema, batch_rows, "none")
             for r in group:
                 r.unlink()
             merged.append(out)
