@@ -83,3 +83,22 @@ def test_conformance_names_each_problem() -> None:
     typed = to_row(grounding_record())
     typed["image"]["width"] = "wide"
     assert any(p.startswith("type error") for p in conformance_problems(typed, schema))
+
+
+def test_to_row_is_asdict_with_enum_values_and_from_row_inverts_it() -> None:
+    """The per-class converters give what ``dataclasses.asdict`` gives (enums as their
+    plain string values, nested dataclasses as dicts, tuples as lists)."""
+    import dataclasses
+    import json
+
+    from schemas.enums import GroundingTask
+
+    record = grounding_record(task=GroundingTask.PHRASE_GROUNDING, question_boxes=())
+    row = to_row(record)
+    assert type(row["task"]) is str and row["task"] == "phrase_grounding"
+    assert row["question_boxes"] == [] and row["image"]["study_id"] == "study-1"
+    assert json.dumps(row, sort_keys=True) == json.dumps(dataclasses.asdict(record), sort_keys=True)
+    back = from_row(GroundingRecord, row)
+    assert back == grounding_record() and back.answer_boxes[0] == NamedBox(
+        0.1, 0.1, 0.2, 0.2, "nodule"
+    )
