@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from engine.sorting import parquet_batches
 from engine.stats import BuildStats
 from schemas.arrow import from_row, to_row
 from schemas.tables import FINDING, ITEMS, QUARANTINE, RECORD_SCHEMAS, STUDY
@@ -153,6 +154,6 @@ def remove_other_chunks(layout: BuildLayout, keep: Iterable[str]) -> None:
 def iter_rows(path: Path, cls: type, batch_rows: int) -> Iterator:
     """The rows of a Parquet file as ``cls`` instances (``schemas.arrow.from_row``), read
     ``batch_rows`` at a time."""
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    for batch in parquet_batches(path, batch_rows):
         for row in batch.to_pylist():
             yield from_row(cls, row)

@@ -35,7 +35,7 @@ from engine.chunk_files import (
 from engine.config import BuildConfig
 from engine.items import ITEM_TABLE_STAGES, item_table, trace_item
 from engine.release_counts import GALLERY_SIZE, ReleaseCounts
-from engine.sorting import Rows, SortKey, sort_to_parquet
+from engine.sorting import Rows, SortKey, sort_to_parquet, with_system_arrow_pool
 from engine.stats import BuildStats
 from records.sequences.across import across_sequences
 from schemas.arrow import from_row
@@ -189,6 +189,7 @@ def chunk_id(items: list[SourceItem], ctx: ChunkContext) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+@with_system_arrow_pool
 def process_chunk(items: list[SourceItem], ctx: ChunkContext) -> ChunkHandle:
     """Process each item of a chunk (its source's processor), validate its records, and
     write the chunk's rows as files (``engine.chunk_files``); the handle to them."""
@@ -456,6 +457,7 @@ def _reset(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
+@with_system_arrow_pool
 def finalize(
     cfg: BuildConfig, layout: BuildLayout, plan: Plan, chunks: list[ChunkHandle]
 ) -> BuildReport:
@@ -656,6 +658,7 @@ def image_meta(studies: pl.LazyFrame, shown: Iterable[str]) -> Callable[[str], I
     return metas.__getitem__
 
 
+@with_system_arrow_pool
 def publish_records(
     cfg: BuildConfig,
     layout: BuildLayout,

@@ -7,11 +7,10 @@ dataclasses (structs). Fields whose hint is not Optional are non-nullable, and
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import types
-import typing
+from collections.abc import Callable
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import pyarrow as pa
@@ -51,23 +50,9 @@ def _arrow_type(hint: Any) -> pa.DataType:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """A dataclass's resolved field types (``get_type_hints`` is slow: once per class)."""
-    return get_type_hints(cls)
-
-
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass's field names in declaration order; None for any other class."""
-    if not dataclasses.is_dataclass(cls):
-        return None
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
-@functools.cache
 def schema_of(cls: type) -> pa.Schema:
     """The Arrow schema of a record dataclass, fields in declaration order."""
-    hints = _hints(cls)
+    hints = get_type_hints(cls)
     fields = []
     for f in dataclasses.fields(cls):
         inner, nullable = _unwrap_optional(hints[f.name])
@@ -76,52 +61,61 @@ def schema_of(cls: type) -> pa.Schema:
 
 
 def to_row(obj: Any) -> dict[str, Any]:
-    """A dataclass instance as a plain dict (enums become their string values): nested
-    dataclasses as dicts, tuples and lists as lists (``dataclasses.asdict``'s values, in a
-    third of its time)."""
-    if _field_names(type(obj)) is None:
-        raise TypeError("to_row() should be called on dataclass instances")
-    return typing.cast(dict[str, Any], _plain(obj))
+    """A dataclass instance as a plain dict (enums become their string values; nested
+    dataclasses dicts, tuples lists): what ``dataclasses.asdict`` then ``str`` of each enum
+    gives, without its deep copies."""
+    return {name: _plain(getattr(obj, name)) for name in _field_names(type(obj))}
 
 
-_IMMUTABLE = (int, float, bool, type(None), bytes)
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _plain(value: Any) -> Any:
-    names = _field_names(type(value))
-    if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, _IMMUTABLE):
-        return value
-    return copy.deepcopy(value)  # as dataclasses.asdict copies any other value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_row(value)
+    return value
+
+
+Decode = Callable[[Any], Any]
 
 
 def from_row(cls: type[T], row: dict[str, Any]) -> T:
     """Rebuild a record dataclass from a row (the inverse of ``to_row``)."""
-    hints = _hints(cls)
     kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in row:
-            kwargs[f.name] = _from_value(hints[f.name], row[f.name])
+    for name, decode in _decoders(cls):
+        if name in row:
+            value = row[name]
+            kwargs[name] = value if value is None or decode is None else decode(value)
     return cls(**kwargs)
 
 
-def _from_value(hint: Any, value: Any) -> Any:
+@functools.cache
+def _decoders(cls: type) -> tuple[tuple[str, Decode | None], ...]:
+    """Each field of ``cls`` with how a non-null value of it is rebuilt (None: as it is),
+    from the type hints, resolved once per class."""
+    hints = get_type_hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+
+
+def _decoder(hint: Any) -> Decode | None:
     inner, _ = _unwrap_optional(hint)
-    if value is None:
-        return None
     if get_origin(inner) is list:
         (item,) = get_args(inner)
-        return [_from_value(item, v) for v in value]
+        each = _decoder(item)
+        if each is None:
+            return list
+        return lambda values: [None if v is None else each(v) for v in values]
     if dataclasses.is_dataclass(inner):
-        return from_row(inner, value)  # type: ignore[arg-type]
-    return value
+        return functools.partial(from_row, inner)
+    return None
 
 
 def conformance_problems(row: dict[str, Any], schema: pa.Schema) -> list[str]:

@@ -115,16 +115,15 @@ def _shards(root: Path, config: str) -> list[str]:
 
 def write_index(root: Path, config: str) -> str:
     """``croissant/<config>.jsonl``: the JSON member of every sample, one per line, in shard
-    order (exact bytes). Returns its path relative to root."""
-    lines = []
-    for rel in _shards(root, config):
-        with tarfile.open(root / rel) as tar:
-            for member in tar:
-                if member.isfile() and member.name.endswith(".json"):
-                    lines.append(tar.extractfile(member).read())  # type: ignore[union-attr]
+    order (exact bytes), streamed from the shards. Returns its path relative to root."""
     target = root / index_path(config)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(b"".join(line + b"\n" for line in lines))
+    with target.open("wb") as out:  # one sample's JSON held at a time
+        for rel in _shards(root, config):
+            with tarfile.open(root / rel) as tar:
+                for member in tar:
+                    if member.isfile() and member.name.endswith(".json"):
+                        out.write(tar.extractfile(member).read() + b"\n")  # type: ignore[union-attr]
     return index_path(config)
 
 

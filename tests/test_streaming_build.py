@@ -207,3 +207,21 @@ def test_release_counts_give_the_writers_tag_and_the_gallerys_picks() -> None:
     }
     with pytest.raises(ValueError, match="out of record-id order"):
         counts.add(records[0])
+
+
+def test_parquet_batches_and_the_system_arrow_pool(tmp_path: Path) -> None:
+    """Batches of at most ``batch_rows`` rows, in file order, across row groups; the pool
+    is the system allocator inside ``system_arrow_pool`` and the previous one after."""
+    import pyarrow as pa
+
+    from engine.sorting import parquet_batches, system_arrow_pool
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"n": list(range(10))}), path, row_group_size=4)
+    batches = list(parquet_batches(path, 3))
+    assert all(0 < b.num_rows <= 3 for b in batches)
+    assert [v for b in batches for v in b.column(0).to_pylist()] == list(range(10))
+    before = pa.default_memory_pool().backend_name
+    with system_arrow_pool():
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == before

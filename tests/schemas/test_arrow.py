@@ -103,3 +103,22 @@ def test_rows_checked_together_name_the_same_problems() -> None:
     plain = dataclasses.asdict(record)
     plain["answer_boxes"] = [dict(b) for b in plain["answer_boxes"]]
     assert to_row(record) == plain and type(to_row(record)["answer_boxes"]) is list
+
+
+def test_to_row_is_asdict_with_enum_values_and_from_row_inverts_it() -> None:
+    """The per-class converters give what ``dataclasses.asdict`` gives (enums as their
+    plain string values, nested dataclasses as dicts, tuples as lists)."""
+    import dataclasses
+    import json
+
+    from schemas.enums import GroundingTask
+
+    record = grounding_record(task=GroundingTask.PHRASE_GROUNDING, question_boxes=())
+    row = to_row(record)
+    assert type(row["task"]) is str and row["task"] == "phrase_grounding"
+    assert row["question_boxes"] == [] and row["image"]["study_id"] == "study-1"
+    assert json.dumps(row, sort_keys=True) == json.dumps(dataclasses.asdict(record), sort_keys=True)
+    back = from_row(GroundingRecord, row)
+    assert back == grounding_record() and back.answer_boxes[0] == NamedBox(
+        0.1, 0.1, 0.2, 0.2, "nodule"
+    )
