@@ -51,11 +51,20 @@ def insert_lesion(
     if r1 < r2 and c1 < c2:
         dy2 = ((np.arange(r1, r2) - centre[0]) ** 2)[:, None]  # each pixel's value as on
         dx2 = ((np.arange(c1, c2) - centre[1]) ** 2)[None, :]  # the full grid, by broadcasting
-        profile = np.exp(-((dy2 + dx2) / (2 * radius**2)))
+        # exp(-((dy2 + dx2) / (2 r^2))) * contrast, computed in place (the same operations)
+        profile = np.asarray(dy2 + dx2, dtype=np.float64)
+        profile /= 2 * radius**2
+        np.negative(profile, out=profile)
+        np.exp(profile, out=profile)
+        profile *= contrast
         window = pixels[r1:r2, c1:c2]
-        out = np.clip(window.astype(np.float64) + _plane(contrast * profile, window), 0, 255)
-        changed[r1:r2, c1:c2] = _per_pixel(np.abs(np.round(out) - window) >= 8)
-        out_pixels[r1:r2, c1:c2] = np.round(out).astype(np.uint8)
+        out = window.astype(np.float64)
+        out += _plane(profile, window)
+        np.clip(out, 0, 255, out=out)
+        rounded = np.round(out, out=out).astype(np.uint8)
+        step = np.abs(rounded.astype(np.int16) - window)
+        changed[r1:r2, c1:c2] = _per_pixel(step >= 8)
+        out_pixels[r1:r2, c1:c2] = rounded
     return Edit(out_pixels, changed, "inserted")
 
 
