@@ -51,11 +51,20 @@ def insert_lesion(
     if r1 < r2 and c1 < c2:
         dy2 = ((np.arange(r1, r2) - centre[0]) ** 2)[:, None]  # each pixel's value as on
         dx2 = ((np.arange(c1, c2) - centre[1]) ** 2)[None, :]  # the full grid, by broadcasting
-        profile = np.exp(-((dy2 + dx2) / (2 * radius**2)))
+        # exp(-((dy2 + dx2) / (2 r^2))) * contrast, computed in place (the same operations)
+        profile = np.asarray(dy2 + dx2, dtype=np.float64)
+        profile /= 2 * radius**2
+        np.negative(profile, out=profile)
+        np.exp(profile, out=profile)
+        profile *= contrast
         window = pixels[r1:r2, c1:c2]
-        out = np.clip(window.astype(np.float64) + _plane(contrast * profile, window), 0, 255)
-        changed[r1:r2, c1:c2] = _per_pixel(np.abs(np.round(out) - window) >= 8)
-        out_pixels[r1:r2, c1:c2] = np.round(out).astype(np.uint8)
+        out = window.astype(np.float64)
+        out += _plane(profile, window)
+        np.clip(out, 0, 255, out=out)
+        rounded = np.round(out, out=out).astype(np.uint8)
+        step = np.abs(rounded.astype(np.int16) - window)
+        changed[r1:r2, c1:c2] = _per_pixel(step >= 8)
+        out_pixels[r1:r2, c1:c2] = rounded
     return Edit(out_pixels, changed, "inserted")
 
 
@@ -165,19 +174,57 @@ def misalign(pixels: np.ndarray, changed: np.ndarray, transform: Affine) -> Edit
         ]
     )
 
-    def move(plane: np.ndarray, interpolation: int) -> np.ndarray:
-        return cv2.warpAffine(
-            np.ascontiguousarray(plane),
-            to_input,
-            (w, h),
-            flags=interpolation | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
+    moved = cv2.warpAffine(
+        np.ascontiguousarray(pixels, dtype=np.uint8),
+        to_input,
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    # The mask is moved only where it can land: its box's corners mapped forward, with a
+    # margin of 2 px for the nearest pixel's rounding; elsewhere the moved mask is empty.
+    moved_mask = np.zeros((h, w), dtype=bool)
+    rows = np.flatnonzero(changed.any(axis=1))
+    cols = np.flatnonzero(changed.any(axis=0))
+    if rows.size:
+        corner_rows = np.array([rows[0], rows[0], rows[-1], rows[-1]], dtype=np.float64)
+        corner_cols = np.array([cols[0], cols[-1], cols[0], cols[-1]], dtype=np.float64)
+        out_rows, out_cols = transform.apply_points(corner_rows, corner_cols, (h, w))
+        r1, r2 = max(0, int(np.floor(out_rows.min())) - 2), min(h, int(out_rows.max()) + 3)
+        c1, c2 = max(0, int(np.floor(out_cols.min())) - 2), min(w, int(out_cols.max()) + 3)
+        if r1 < r2 and c1 < c2:
+            moved_mask[r1:r2, c1:c2] = _nearest_window(changed, to_input, (r1, r2, c1, c2))
+    return Edit(moved, moved_mask, "misaligned")
 
-    moved = move(np.asarray(pixels, dtype=np.uint8), cv2.INTER_LINEAR)
-    moved_mask = move(np.ascontiguousarray(changed, dtype=bool).view(np.uint8), cv2.INTER_NEAREST)
-    return Edit(moved, moved_mask > 0, "misaligned")
+
+def _nearest_window(
+    mask: np.ndarray, to_input: np.ndarray, window: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The rows ``r1:r2``, columns ``c1:c2`` of ``cv2.warpAffine(mask, to_input, INTER_NEAREST
+    | WARP_INVERSE_MAP)`` (0 outside), by OpenCV's own arithmetic (each output pixel's input
+    position in 10-bit fixed point: a row's start plus a column's step, each rounded, then
+    rounded down to a pixel), so the same pixels as warping the whole mask, in the window's
+    time."""
+    r1, r2, c1, c2 = window
+    h, w = mask.shape
+    scale = 1024.0  # OpenCV's AB_SCALE; + half of it rounds to the nearest pixel
+    cols = np.arange(c1, c2, dtype=np.float64)
+    rows = np.arange(r1, r2, dtype=np.float64)
+    x_step = np.rint(to_input[0, 0] * cols * scale).astype(np.int32)
+    y_step = np.rint(to_input[1, 0] * cols * scale).astype(np.int32)
+    x_row = (np.rint((to_input[0, 1] * rows + to_input[0, 2]) * scale) + 512).astype(np.int32)
+    y_row = (np.rint((to_input[1, 1] * rows + to_input[1, 2]) * scale) + 512).astype(np.int32)
+    x = x_row[:, None] + x_step
+    x >>= 10
+    y = y_row[:, None] + y_step
+    y >>= 10
+    inside = (x.view(np.uint32) < w) & (y.view(np.uint32) < h)  # a negative one wraps high
+    y *= w
+    y += x
+    out = np.zeros((r2 - r1, c2 - c1), dtype=bool)
+    out[inside] = np.ascontiguousarray(mask, dtype=bool).ravel()[y[inside]]
+    return out
 
 
 def crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

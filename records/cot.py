@@ -191,8 +191,5 @@ def lesion_cot_records(
 
 def organs_from_labels(labels: np.ndarray, names: Mapping[int, tuple[str, str]]) -> list[Organ]:
     """Organs of a label image: ``names`` maps a label value to (id, words)."""
-    return [
-        Organ(oid, words, labels == value)
-        for value, (oid, words) in sorted(names.items())
-        if (labels == value).any()
-    ]
+    masks = ((oid, words, labels == value) for value, (oid, words) in sorted(names.items()))
+    return [Organ(oid, words, mask) for oid, words, mask in masks if mask.any()]

@@ -3,6 +3,8 @@ each. A record that fails any rule becomes a quarantine row naming the first rul
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +49,9 @@ KEEP = Verdict(True)
 class ImageChecker:
     """Answers "is this study's image a whole PNG (or other image) of the size the record
     says?", reading each file once: its header gives the size, and every chunk's checksum
-    is verified (``Image.verify``: a truncated or damaged file fails) without decompressing
-    the pixels, which the publisher has just encoded from pixels in memory."""
+    is verified (``png_size`` for a PNG, ``Image.verify`` for other formats: a truncated or
+    damaged file fails) without decompressing the pixels, which the publisher has just
+    encoded from pixels in memory."""
 
     resolve: Callable[[str], Path | None]  # study_id -> image file
     _sizes: dict[str, tuple[int, int] | Verdict] = field(default_factory=dict)
@@ -72,12 +75,50 @@ class ImageChecker:
         if path is None or not path.is_file():
             return Verdict(False, Reason.IMAGE_MISSING, f"no image file for study {study_id}")
         try:
+            data = path.read_bytes()
+            if data.startswith(PNG_SIGNATURE):
+                return png_size(data)
             with Image.open(path) as img:
                 size = img.size
                 img.verify()
                 return size
         except Exception as exc:  # PIL raises many types for broken files
             return Verdict(False, Reason.IMAGE_UNDECODABLE, f"{path.name} does not decode: {exc}")
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` of a whole PNG file's bytes, checked as ``Image.verify`` checks
+    them, without decompressing the pixels: the chunks run from an IHDR to an IEND, each
+    whole, named by letters, with a matching CRC, and an IDAT among them; ``ValueError``
+    names the first fault. (A third of Pillow's time: one read, the CRCs in zlib.)"""
+    view = memoryview(data)
+    pos, size, kinds = len(PNG_SIGNATURE), None, set()
+    while True:
+        if pos + 12 > len(data):
+            raise ValueError(f"truncated at byte {pos} (no IEND chunk)")
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 8 + length
+        if end + 4 > len(data):
+            raise ValueError(f"chunk {kind!r} at byte {pos} is truncated")
+        if not kind.isalpha():
+            raise ValueError(f"chunk at byte {pos} has no name ({kind!r})")
+        if zlib.crc32(view[pos + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
+            raise ValueError(f"chunk {kind!r} at byte {pos} fails its CRC")
+        if size is None:
+            if kind != b"IHDR" or length != 13:
+                raise ValueError("the first chunk is not a 13-byte IHDR")
+            size = struct.unpack_from(">II", data, pos + 8)
+            if 0 in size:
+                raise ValueError(f"IHDR gives an empty image ({size[0]}x{size[1]})")
+        kinds.add(kind)
+        if kind == b"IEND":
+            if b"IDAT" not in kinds:
+                raise ValueError("no IDAT chunk (no pixel data)")
+            return int(size[0]), int(size[1])
+        pos = end + 4
 
 
 RecordRule = Callable[[Record, ImageChecker], Verdict]

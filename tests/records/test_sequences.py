@@ -131,6 +131,37 @@ def test_non_registered_diff_box_follows_the_transform() -> None:
     assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) <= 1.0
 
 
+@pytest.mark.parametrize("shape", [(100, 120), (97, 64)])
+def test_misaligned_mask_is_the_whole_masks_nearest_warp(shape: tuple[int, int]) -> None:
+    """Moving only the mask's window gives the pixels OpenCV's nearest warp of the whole
+    mask gives, lesions near an edge (partly moved out) included."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    h, w = shape
+    for _ in range(40):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        centre = (rng.uniform(0, h), rng.uniform(0, w))
+        edit = insert_lesion(pixels, centre, rng.uniform(2, 12), 80.0)
+        transform = Affine(
+            float(rng.uniform(-8, 8)), float(rng.uniform(0.92, 1.08)), *rng.uniform(-9, 9, 2)
+        )
+        rot, offset = transform.matrix(shape)
+        inverse = np.linalg.inv(rot)
+        shift = -inverse @ offset
+        to_input = np.array(
+            [[inverse[1, 1], inverse[1, 0], shift[1]], [inverse[0, 1], inverse[0, 0], shift[0]]]
+        )
+        whole = cv2.warpAffine(
+            edit.changed.view(np.uint8),
+            to_input,
+            (w, h),
+            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        )
+        moved = misalign(edit.pixels, edit.changed, transform)
+        assert np.array_equal(moved.changed, whole > 0)
+
+
 def test_non_registered_diff_records(radiograph) -> None:
     for record, publisher, pixels in radiograph["Non_Registered_Diff"]:
         copy = publisher.pixels[record.images[1].study_id]

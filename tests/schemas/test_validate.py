@@ -130,3 +130,36 @@ def test_damaged_pixel_data_is_undecodable_without_decoding(tmp_path: Path) -> N
     verdict = checker.check("damaged", 64, 64)
     assert not verdict.keep and verdict.reason == "image_undecodable"
     assert "damaged.png" in verdict.message
+
+
+def test_png_checks_match_pillow_on_whole_and_broken_files(tmp_path: Path) -> None:
+    """``png_size`` (the checker's PNG path) takes a whole PNG of any encoder, gives its size,
+    and refuses what ``Image.verify`` refuses: a cut file, a damaged header, no IEND; other
+    formats still go through Pillow."""
+    from PIL import Image
+
+    from schemas.validate import png_size
+
+    gradient_png(tmp_path / "ours.png", 64)
+    Image.new("L", (40, 24), 7).save(tmp_path / "pillow.png")
+    Image.new("RGB", (40, 24), (1, 2, 3)).save(tmp_path / "pillow.jpg")
+    good = (tmp_path / "ours.png").read_bytes()
+    assert png_size(good) == (64, 64)
+    assert png_size((tmp_path / "pillow.png").read_bytes()) == (40, 24)
+    header = bytearray(good)
+    header[16] ^= 0x01  # the IHDR's width, not its CRC
+    broken = {
+        "cut": good[: len(good) // 2],
+        "header": bytes(header),
+        "no-iend": good[: good.index(b"IEND") - 4],
+    }
+    for name, data in broken.items():
+        (tmp_path / f"{name}.png").write_bytes(data)
+    checker = ImageChecker(lambda study_id: tmp_path / study_id)
+    assert checker.check("pillow.png", 40, 24).keep
+    assert checker.check("pillow.jpg", 40, 24).keep
+    assert not checker.check("pillow.png", 24, 40).keep
+    for name in broken:
+        verdict = checker.check(f"{name}.png", 64, 64)
+        assert not verdict.keep and verdict.reason == "image_undecodable", name
+        assert f"{name}.png" in verdict.message
