@@ -640,6 +640,9 @@ _THRESHOLD_BEFORE_CUES = _CUE_MASK[id(_THRESHOLD_BEFORE)]
 _PHYSIOLOGIC_CUES = _CUE_MASK[id(_PHYSIOLOGIC)]
 _SIDE_CUES = _CUE_MASK[id(_SIDE_RE)]
 _SLICE_CUES = _CUE_MASK[id(_SLICE_RE)]
+# the cues of a bare value ("previously 2.8", "liver 2.3": ``_Sentence._read_bare_values``)
+_BARE_CUES = _PRIOR_BEFORE_CUES | _REF_STRONG_CUES | _CURRENT_BEFORE_CUES
+_BARE_CUES |= _REF_ORGAN_BEFORE_CUES | _PRIOR_AFTER_CUES
 
 
 def _cues_of(low: str) -> int:
@@ -838,56 +841,64 @@ class _Sentence:
         keys = self.keys()
         if not keys:
             return
-        numbers = [
-            (float(m.group(0)), m.start(), m.end())
-            for m in self.finditer(_NUMBER_RE)
-            if self.free(*m.span())
-        ]
+        numbers = self._free_numbers()
         used: set[int] = set()
+        text, values = self.text, self.values
         for ki, (ks, ke, metric) in enumerate(keys):
-            next_key = keys[ki + 1][0] if ki + 1 < len(keys) else len(self.text)
-            first = next(
-                (
-                    i
-                    for i, (_, ns, _) in enumerate(numbers)
-                    if ke <= ns < next_key and i not in used
-                ),
-                None,
-            )
+            next_key = keys[ki + 1][0] if ki + 1 < len(keys) else len(text)
+            first = _first_number_in(numbers, ke, next_key, used)
             if first is None:
                 continue
             _, ns, _ = numbers[first]
-            gap = self.text[ke:ns]
+            gap = text[ke:ns]
             if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or (
                 _may_break(gap) and _HARD_BREAK.search(gap)
             ):
                 continue
             head = ns
-            self.values.append(_Value(*numbers[first], ks, metric, keyed=True))
+            values.append(_Value(*numbers[first], ks, metric, keyed=True))
             used.add(first)
             prev_end = numbers[first][2]
             for i in range(first + 1, len(numbers)):
                 v, s, e = numbers[i]
-                if s >= next_key or not _LIST_GLUE.match(self.text[prev_end:s]):
+                if s >= next_key or not _LIST_GLUE.match(text[prev_end:s]):
                     break
-                self.values.append(_Value(v, s, e, s, metric, keyed=False, head=head))
+                values.append(_Value(v, s, e, s, metric, keyed=False, head=head))
                 used.add(i)
                 prev_end = e
-        for i, (v, s, e) in enumerate(numbers):  # bare values a cue introduces
+        if len(used) < len(numbers) and (self.cues & _BARE_CUES or self.dates):
+            self._read_bare_values(numbers, used)
+        if len(values) > 1:
+            values.sort(key=_START_OF)
+
+    def _free_numbers(self) -> list[tuple[float, int, int]]:
+        """(value, start, end) of each number not set aside."""
+        find = self.taken.find
+        out = []
+        for m in self.finditer(_NUMBER_RE):
+            start, end = m.span()
+            if find(1, start, end) < 0:
+                out.append((float(m.group()), start, end))
+        return out
+
+    def _read_bare_values(self, numbers: list[tuple[float, int, int]], used: set[int]) -> None:
+        """Bare values a cue introduces ("previously 2.8", "liver 2.3"). (Run only when the
+        sentence holds a word of one of those cues or a date: else none can match.)"""
+        text, cues = self.text, self.cues
+        for i, (v, s, e) in enumerate(numbers):
             if i in used:
                 continue
-            lead = self.text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
+            lead = text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
             lead = _HARD_BREAK.split(lead)[-1] if _may_break(lead) else lead
-            after = self.masked(e, min(len(self.text), e + 40))
+            after = self.masked(e, min(len(text), e + 40))
             if (
-                (self.cues & _PRIOR_BEFORE_CUES and _PRIOR_BEFORE.search(lead))
-                or (self.cues & _REF_STRONG_CUES and _REF_STRONG.search(lead))
-                or (self.cues & _CURRENT_BEFORE_CUES and _CURRENT_BEFORE.search(lead))
-                or (self.cues & _REF_ORGAN_BEFORE_CUES and _REF_ORGAN_BEFORE.search(lead))
+                (cues & _PRIOR_BEFORE_CUES and _PRIOR_BEFORE.search(lead))
+                or (cues & _REF_STRONG_CUES and _REF_STRONG.search(lead))
+                or (cues & _CURRENT_BEFORE_CUES and _CURRENT_BEFORE.search(lead))
+                or (cues & _REF_ORGAN_BEFORE_CUES and _REF_ORGAN_BEFORE.search(lead))
                 or self.prior_after(after)
             ):
                 self.values.append(_Value(v, s, e, s, "max", keyed=False))
-        self.values.sort(key=lambda val: val.start)
 
     # ---- 3. roles
     def assign_roles(self) -> None:
@@ -1173,6 +1184,20 @@ def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base
     if len(axial) == 1:
         for val in lesions:
             val.ref = axial[0]
+
+
+def _first_number_in(
+    numbers: list[tuple[float, int, int]], lo: int, hi: int, used: set[int]
+) -> int | None:
+    """The index of the first number not yet used that starts in [lo, hi)."""
+    for i, (_, start, _) in enumerate(numbers):
+        if lo <= start < hi and i not in used:
+            return i
+    return None
+
+
+def _START_OF(val: _Value) -> int:
+    return val.start
 
 
 def _min_cost_pairs(cost: list[list[float]]) -> list[tuple[int, int]]:
