@@ -497,6 +497,11 @@ _TWINS: dict[int, re.Pattern[str]] = {
     )
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+# the organ patterns' twins by the prefix they start with (plain text, ``anatomy_hits``)
+_ORGAN_TWINS_BY_PREFIX = {
+    prefix: [(_TWINS[id(pattern)], key) for pattern, key in found]
+    for prefix, found in _ANATOMY_BY_PREFIX.items()
+}
 # the ASCII characters that Unicode, not ASCII, counts as white space
 _UNICODE_ONLY_SPACE = re.compile("[\x1c-\x1f]")
 
@@ -706,6 +711,7 @@ class _Sentence:
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
+        self._anatomy_by_start: list[tuple[int, str, int]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
         self.low = text.lower()
         self._ascii = text.isascii()
@@ -1029,6 +1035,11 @@ class _Sentence:
 
     # ---- 4. slices to values
     def pair_slices(self) -> None:
+        if self.slices:  # (a sentence without a slice reference pairs nothing)
+            self._pair_given_slices()
+        self._earlier_before_now()
+
+    def _pair_given_slices(self) -> None:
         vals, refs = self.values, self.slices
         axial = [r for r in refs if r.plane == "axial"]
         other = [r for r in refs if r.plane != "axial"]
@@ -1061,8 +1072,11 @@ class _Sentence:
             shared = {id(s.ref): s.ref for s in siblings if s.ref and s.ref.group is None}
             if len(shared) == 1:
                 val.ref = next(iter(shared.values()))
-        # "the node (SUV 6.3) now measures SUV 4.1 (image 80)": what came before "now",
-        # without a slice of its own, is the earlier value
+
+    def _earlier_before_now(self) -> None:
+        """ "the node (SUV 6.3) now measures SUV 4.1 (image 80)": what came before "now",
+        without a slice of its own, is the earlier value."""
+        vals = self.values
         now = [i for i, v in enumerate(vals) if v.current and v.role == LESION]
         for val in vals[: now[0]] if now else []:
             if val.role == LESION and val.ref is None and val.cue is None:
@@ -1104,6 +1118,9 @@ class _Sentence:
     # ---- 5. stretches: laterality and anatomy
     def stretches(self) -> None:
         vals = self.values
+        if len(vals) == 1:  # (one value: the whole sentence)
+            vals[0].stretch = (0, len(self.text))
+            return
         ends = [max(v.end, v.ref.end if v.ref else 0) for v in vals]
         bounds = [0]
         for i in range(len(vals) - 1):
@@ -1132,9 +1149,14 @@ class _Sentence:
         return next(iter(found)) if found else None
 
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
+        """The organ keys of the value's stretch, by where they start (then by name)."""
+        if self._anatomy_by_start is None:  # (sorted once a sentence, not once a value)
+            self._anatomy_by_start = sorted((s, key, e) for s, e, key in self.anatomy_hits())
+        if not self._anatomy_by_start:
+            return ()
         a, b = val.stretch
-        hits = [(s, key) for s, e, key in self.anatomy_hits() if a <= s and e <= b]
-        return tuple(dict.fromkeys(key for _, key in sorted(hits)))
+        keys = [key for s, key, e in self._anatomy_by_start if a <= s and e <= b]
+        return tuple(dict.fromkeys(keys))
 
     def anatomy_hits(self) -> list[tuple[int, int, str]]:
         """Every organ word of the sentence (start, end, key), found once: each key's
@@ -1146,6 +1168,14 @@ class _Sentence:
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
             plain = self._plain  # (the organ patterns' twins read the lower-case text)
+            if plain and not _ANATOMY_LETTER_ONLY:
+                self._anatomy = [
+                    (m.start(), m.end(), key)
+                    for at in starts
+                    for twin, key in _ORGAN_TWINS_BY_PREFIX[low[at : at + _PREFIX]]
+                    if (m := twin.match(low, at))
+                ]
+                return self._anatomy
             self._anatomy = [
                 (m.start(), m.end(), key)
                 for at in starts
