@@ -45,8 +45,8 @@ a word starts with the first three letters of one of them.
 
 from __future__ import annotations
 
-import bisect
 import re
+from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -648,6 +648,8 @@ _SLICE_CUES = _CUE_MASK[id(_SLICE_RE)]
 # the cues of a bare value ("previously 2.8", "liver 2.3": ``_Sentence._read_bare_values``)
 _BARE_CUES = _PRIOR_BEFORE_CUES | _REF_STRONG_CUES | _CURRENT_BEFORE_CUES
 _BARE_CUES |= _REF_ORGAN_BEFORE_CUES | _PRIOR_AFTER_CUES
+# the cues after a value that make it a reference (``_Sentence._reference_cue``)
+_RIGHT_REFERENCE_CUES = _CRITERION_AFTER_CUES | _REF_AFTER_CUES | _COMPARE_CUES
 
 
 def _cues_of(low: str) -> int:
@@ -723,13 +725,18 @@ class _Sentence:
         """How many tokens start in [a, b)."""
         if b <= a:
             return 0
-        return bisect.bisect_left(self.token_starts, b) - bisect.bisect_left(self.token_starts, a)
+        starts = self.token_starts
+        return _bisect_left(starts, b) - _bisect_left(starts, a)
 
     def back(self, pos: int, n: int, floor: int) -> int:
         """The start of the n-th token before ``pos``, not before ``floor``."""
-        i = bisect.bisect_left(self.token_starts, pos)
-        start = self.token_starts[max(0, i - n)] if self.token_starts else 0
-        return max(min(start, pos), floor)
+        starts = self.token_starts
+        if not starts:
+            return floor if floor > 0 else 0
+        i = _bisect_left(starts, pos)
+        start = starts[i - n if i > n else 0]
+        start = start if start < pos else pos
+        return start if start > floor else floor
 
     def take(self, start: int, end: int) -> None:
         self.taken[start:end] = b"\x01" * (end - start)
@@ -984,6 +991,8 @@ class _Sentence:
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
             return "criterion " + threshold.group(0).strip()
         # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
+        if not self.cues & _RIGHT_REFERENCE_CUES:
+            return None
         _, right = self._right_context(val, hi)
         criterion = self.cues & _CRITERION_AFTER_CUES and _CRITERION_AFTER.match(right)
         if criterion:  # "an SUVmax of 2.5 was used as the threshold"
@@ -1007,21 +1016,26 @@ class _Sentence:
         return None
 
     def _prior_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
-        anchor = val.key_start
-        left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
-        left = self.text[left_start : val.start]
+        """The words that make the value a prior one, or None. (Each cue is read only where
+        the sentence holds one of its words, or a date for the cue after the value.)"""
+        anchor, cues = val.key_start, self.cues
         # "now 4.1", "currently SUV max is 3.3": a current cue right before the value
-        near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
-        if self.cues & _CURRENT_CUES and _CURRENT.search(near):
-            val.current = True
+        if cues & _CURRENT_CUES:
+            near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
+            if _CURRENT.search(near):
+                val.current = True
+                return None
+        if cues & _PRIOR_BEFORE_CUES:
+            left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
+            found = list(_PRIOR_BEFORE.finditer(self.text[left_start : val.start]))
+            if found:
+                m = found[-1]
+                between = self.text[left_start + m.end() : anchor]
+                framing = _CLAUSE_BREAK.search(between)  # "Compared to prior, SUV max is 5.5"
+                if not framing:
+                    return m.group(0)
+        if not self.dates and not cues & _PRIOR_AFTER_CUES:
             return None
-        cues = list(_PRIOR_BEFORE.finditer(left)) if self.cues & _PRIOR_BEFORE_CUES else ()
-        if cues:
-            m = cues[-1]
-            between = self.text[left_start + m.end() : anchor]
-            framing = _CLAUSE_BREAK.search(between)  # "Compared to prior, SUV max is 5.5"
-            if not framing:
-                return m.group(0)
         _, right = self._right_context(val, hi)
         after = self.prior_after(right)
         rest = right[after.end() :] if after else ""
