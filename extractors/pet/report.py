@@ -708,7 +708,9 @@ class _Sentence:
         self.text = text
         self.token_starts = token_starts
         self.taken = bytearray(len(text) + 1)
-        self.extra_keys = sorted({k for k in extra_keys if k}, key=len, reverse=True)
+        self.extra_keys = (
+            sorted({k for k in extra_keys if k}, key=len, reverse=True) if extra_keys else []
+        )
         self.slices: list[_SliceRef] = []
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
@@ -833,14 +835,24 @@ class _Sentence:
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
+        # (plain text: the group is lower-case ASCII, read by the keyword pattern's twin;
+        # every SUV keyword holds an "s")
+        key = _TWINS[id(_KEY_RE)] if self._plain else _KEY_RE
+        find, taken, plain = self.taken.find, self.taken, self._plain
         for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
             for m in self.finditer(pattern):
-                if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
-                    self.take(*m.span())
+                start, end = m.span()
+                if find(1, start, end) >= 0:
+                    continue
+                number = m.group()
+                if (plain and "s" not in number) or not key.search(number):
+                    taken[start:end] = b"\x01" * (end - start)
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
         found = [(m.start(), m.end(), _metric_of(m)) for m in self.finditer(_KEY_RE)]
+        if not self.extra_keys:  # (finditer's matches neither overlap nor come out of order)
+            return found
         for short in self.extra_keys:
             pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
             found += [(m.start(), m.end(), "max") for m in pattern.finditer(self.text)]
@@ -1264,8 +1276,9 @@ def _group(val: _Value) -> int:
 
 
 def _metric_of(m: re.Match[str]) -> str:
-    word = (m.group("pm") or m.group("lm") or m.group("sm") or "").lower()
-    return _METRIC.get(word, "max")
+    pm, lm, sm = m.group("pm", "lm", "sm")
+    word = pm or lm or sm
+    return _METRIC.get(word.lower(), "max") if word else "max"
 
 
 # ---- public API -----------------------------------------------------------------------------
