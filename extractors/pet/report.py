@@ -949,8 +949,14 @@ class _Sentence:
             )
             if physiologic:
                 val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
+        if len(vals) > 1:  # (a list has two values at least)
+            self._lists_follow_their_head()
+
+    def _lists_follow_their_head(self) -> None:
+        """List members take their head's role, except "from X to Y"."""
+        vals = self.values
         starts = {v.start: v for v in vals}
-        for val in vals:  # list members follow their head, except "from X to Y"
+        for val in vals:
             head = starts.get(val.head) if val.head is not None else None
             if head is None or val.cue is not None:
                 continue
@@ -1072,30 +1078,40 @@ class _Sentence:
     def _pair_given_slices(self) -> None:
         vals, refs = self.values, self.slices
         axial = [r for r in refs if r.plane == "axial"]
-        other = [r for r in refs if r.plane != "axial"]
-        if (
+        zipped = (
             self.may_contain("respectively")
             and _RESPECTIVELY.search(self.text)
-            and (self._zip_respectively(axial))
-        ):
-            pass
-        else:
-            self._assign(axial, lambda v, r: setattr(v, "ref", r))
-        self._assign(
-            other, lambda v, r: setattr(v, "other_plane", r), only=[v for v in vals if not v.ref]
+            and self._zip_respectively(axial)
         )
+        if not zipped:
+            for val, ref in self._pairs(axial, vals):
+                val.ref = ref
+        if len(axial) < len(refs):  # coronal, sagittal or MIP numbers
+            other = [r for r in refs if r.plane != "axial"]
+            for val, ref in self._pairs(other, [v for v in vals if not v.ref]):
+                val.other_plane = ref
+        if len(axial) == 1:
+            self._share_the_one_slice(axial[0])
+        if len(vals) > 1:
+            self._share_within_lists()
+
+    def _share_the_one_slice(self, one: _SliceRef) -> None:
+        """The one axial slice of a sentence goes to its lesions when it comes before them
+        ("On image 80, X SUV 5.5 and Y SUV 3.1"), and to every value of a workstation's
+        measurement block."""
+        vals = self.values
         lesions = [v for v in vals if v.role == LESION]
-        fronted = [
-            r for r in axial if lesions and r.end <= lesions[0].key_start and r.group is None
-        ]
-        if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
+        if lesions and one.end <= lesions[0].key_start and one.group is None:
             for val in lesions:
-                val.ref = val.ref or fronted[0]
-        vendor = len(axial) == 1 and self.may_contain("slice")
-        if vendor and _VENDOR_SLICE.search(self.text):  # a workstation's block
+                val.ref = val.ref or one
+        if self.may_contain("slice") and _VENDOR_SLICE.search(self.text):
             for val in vals:
-                val.ref = val.ref or axial[0]
-        for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
+                val.ref = val.ref or one
+
+    def _share_within_lists(self) -> None:
+        """Values listed together share one slice ("6.2 and 4.8 on slice 120")."""
+        vals = self.values
+        for val in vals:
             if val.ref is not None or val.role != LESION:
                 continue
             siblings = [v for v in vals if v is not val and _group(v) == _group(val)]
@@ -1125,25 +1141,28 @@ class _Sentence:
                 return True
         return False
 
-    def _assign(self, refs: list[_SliceRef], setter, only: list[_Value] | None = None) -> None:
-        vals = self.values if only is None else only
+    def _pairs(self, refs: list[_SliceRef], vals: list[_Value]) -> list[tuple[_Value, _SliceRef]]:
+        """Values and references paired one to one at the least total cost (token distance;
+        a comma, a hard break or a non-lesion value cost more); none beyond _MAX_PAIR_COST."""
         if not refs or not vals:
-            return
+            return []
+        text, between = self.text, self.tokens_between
         cost = [[1e6] * len(vals) for _ in refs]
         for i, r in enumerate(refs):
+            row = cost[i]
             for j, v in enumerate(vals):
                 a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
                 if a > b:  # overlapping spans: the value sits inside the reference
                     continue
-                gap = self.text[a:b]
-                c = self.tokens_between(a, b) + 2.0 * gap.count(",")
-                c += 12.0 * len(_HARD_BREAK.findall(gap)) if _may_break(gap) else 0.0
-                c += 3.0 if v.role != LESION else 0.0
+                gap = text[a:b]
+                c = between(a, b) + 2.0 * gap.count(",")
+                if ";" in gap or "." in gap:  # (_may_break)
+                    c += 12.0 * len(_HARD_BREAK.findall(gap))
+                if v.role != LESION:
+                    c += 3.0
                 if c <= _MAX_PAIR_COST:
-                    cost[i][j] = c
-        for i, j in _min_cost_pairs(cost):
-            if cost[i][j] < 1e6:
-                setter(vals[j], refs[i])
+                    row[j] = c
+        return [(vals[j], refs[i]) for i, j in _min_cost_pairs(cost) if cost[i][j] < 1e6]
 
     # ---- 5. stretches: laterality and anatomy
     def stretches(self) -> None:
@@ -1169,10 +1188,15 @@ class _Sentence:
         return self._sides[group]
 
     def _side_of_group(self, group: int) -> str | None:
-        spans = [v.stretch for v in self.values if _group(v) == group]
+        if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
+            return None
+        vals = self.values
+        spans = (
+            [v.stretch for v in vals if _group(v) == group] if len(vals) > 1 else [vals[0].stretch]
+        )
         found = set()
         for a, b in spans:
-            for m in self.finditer(_SIDE_RE, a, b) if self.cues & _SIDE_CUES else ():
+            for m in self.finditer(_SIDE_RE, a, b):
                 found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
         if "bilateral" in found or {"left", "right"} <= found:
             return "bilateral"
