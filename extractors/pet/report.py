@@ -654,6 +654,9 @@ _BARE_CUES = _PRIOR_BEFORE_CUES | _REF_STRONG_CUES | _CURRENT_BEFORE_CUES
 _BARE_CUES |= _REF_ORGAN_BEFORE_CUES | _PRIOR_AFTER_CUES
 # the cues after a value that make it a reference (``_Sentence._reference_cue``)
 _RIGHT_REFERENCE_CUES = _CRITERION_AFTER_CUES | _REF_AFTER_CUES | _COMPARE_CUES
+_REFERENCE_CUES = (
+    _RIGHT_REFERENCE_CUES | _REF_STRONG_CUES | _REF_ORGAN_CUES | _THRESHOLD_BEFORE_CUES
+)
 
 
 def _cues_of(low: str) -> int:
@@ -981,6 +984,10 @@ class _Sentence:
         return has_next and bool(_LEAD_IN.fullmatch(rest))
 
     def _reference_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
+        """The words that make the value a reference (or a criterion), or None. (None at
+        once where the sentence holds no word of a reference cue.)"""
+        if not self.cues & _REFERENCE_CUES:
+            return None
         anchor = val.key_start
         left_start = self.back(anchor, _LEFT_TOKENS_REFERENCE, lo)
         left = self.text[left_start : val.start]
@@ -1073,7 +1080,8 @@ class _Sentence:
     def pair_slices(self) -> None:
         if self.slices:  # (a sentence without a slice reference pairs nothing)
             self._pair_given_slices()
-        self._earlier_before_now()
+        if self.cues & _CURRENT_CUES:  # (a value is "current" only after such a word)
+            self._earlier_before_now()
 
     def _pair_given_slices(self) -> None:
         vals, refs = self.values, self.slices
@@ -1217,7 +1225,7 @@ class _Sentence:
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
             text, low = self.text, self.low
-            if text.isascii() and not _ANATOMY_LETTER_ONLY:
+            if self._ascii and not _ANATOMY_LETTER_ONLY:
                 starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
