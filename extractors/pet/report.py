@@ -1341,6 +1341,43 @@ def _abbreviation_keys(text: str) -> set[str]:
     return keys
 
 
+def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
+    """The mentions of an analysed sentence's values (offsets in the whole text)."""
+    sentence = analysis.text
+    sentence_end = base + len(sentence)
+    out = []
+    for val in analysis.values:
+        ref = val.ref
+        if ref is None:
+            middle = slice_range = series = None
+        elif ref.range_end is None:
+            middle, slice_range, series = ref.number, None, ref.series
+        else:  # "slices 51-53": the middle one
+            a, b = ref.number, ref.range_end
+            middle, slice_range, series = (a + b) // 2, (min(a, b), max(a, b)), ref.series
+        other = val.other_plane
+        out.append(
+            SuvMention(
+                suv=val.suv,
+                slice=middle,
+                role=val.role,
+                laterality=analysis.side_of(val),
+                sentence=sentence,
+                start=base + val.start,
+                end=base + val.end,
+                sentence_start=base,
+                sentence_end=sentence_end,
+                metric=val.metric,
+                slice_range=slice_range,
+                series=series,
+                non_axial=other.plane if other is not None else None,
+                cue=val.cue,
+                anatomy=analysis.anatomy_of(val),
+            )
+        )
+    return out
+
+
 def extract_suv_mentions(text: str) -> list[SuvMention]:
     """Every SUV value the report text states, in order, with slice, role, side and offsets."""
     if not text or not text.strip():
@@ -1371,36 +1408,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if previous is not None:
             _carry_slice(analysis, text, previous, base)
         previous = None
-        lead = 0
-        sentence = stripped
-        for val in analysis.values:
-            ref = val.ref
-            middle = None
-            if ref is not None:
-                middle = ref.number if ref.range_end is None else (ref.number + ref.range_end) // 2
-            mentions.append(
-                SuvMention(
-                    suv=val.suv,
-                    slice=middle,
-                    role=val.role,
-                    laterality=analysis.side_of(val),
-                    sentence=sentence,
-                    start=base + val.start,
-                    end=base + val.end,
-                    sentence_start=base + lead,
-                    sentence_end=base + len(stripped),
-                    metric=val.metric,
-                    slice_range=(
-                        (min(ref.number, ref.range_end), max(ref.number, ref.range_end))
-                        if ref is not None and ref.range_end is not None
-                        else None
-                    ),
-                    series=ref.series if ref is not None else None,
-                    non_axial=val.other_plane.plane if val.other_plane is not None else None,
-                    cue=val.cue,
-                    anatomy=analysis.anatomy_of(val),
-                )
-            )
+        mentions += _mentions_of(analysis, base)
     return mentions
 
 
