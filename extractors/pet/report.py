@@ -40,7 +40,11 @@ sentence have lower-case twins without IGNORECASE and with ASCII classes, run ov
 lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans); a cue
 pattern runs only when the sentence holds one of its words, all found in one search
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.could_match``); organ patterns are tried only where
-a word starts with the first three letters of one of them.
+a word starts with the first three letters of one of them. The per-sentence logic reads
+each fact once and skips what cannot apply: a sentence's cue words are one integer of bits
+(one per cue pattern), so a role, side or bare-value test whose words are absent is skipped
+before any slicing; pairing, list sharing and stretches short-circuit for sentences without
+a slice reference or with one value; organ hits are sorted once a sentence.
 """
 
 from __future__ import annotations
@@ -664,9 +668,10 @@ def _cues_of(low: str) -> int:
     bits = 0
     for word in _CUE_SCAN.findall(" " + low):
         bits |= _CUE_BIT[word]
-    for sign in _CUE_SIGNS:
-        if sign in low:
-            bits |= _CUE_BIT[sign]
+    if "<" in low or ">" in low:  # (_CUE_SIGNS)
+        for sign in _CUE_SIGNS:
+            if sign in low:
+                bits |= _CUE_BIT[sign]
     return bits
 
 
