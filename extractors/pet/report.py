@@ -710,6 +710,23 @@ class _Value:
 class _Sentence:
     """One sentence: its text and token starts, what is set aside, slices, values."""
 
+    __slots__ = (  # (made once a sentence, its attributes read many times)
+        "_anatomy",
+        "_anatomy_by_start",
+        "_ascii",
+        "_plain",
+        "_sides",
+        "cues",
+        "dates",
+        "extra_keys",
+        "low",
+        "slices",
+        "taken",
+        "text",
+        "token_starts",
+        "values",
+    )
+
     def __init__(
         self,
         text: str,
