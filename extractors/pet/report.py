@@ -1172,27 +1172,30 @@ class _Sentence:
         return False
 
     def _pairs(self, refs: list[_SliceRef], vals: list[_Value]) -> list[tuple[_Value, _SliceRef]]:
-        """Values and references paired one to one at the least total cost (token distance;
-        a comma, a hard break or a non-lesion value cost more); none beyond _MAX_PAIR_COST."""
+        """Values and references paired one to one at the least total cost (``_pair_cost``);
+        none beyond _MAX_PAIR_COST."""
         if not refs or not vals:
             return []
-        text, between = self.text, self.tokens_between
-        cost = [[1e6] * len(vals) for _ in refs]
-        for i, r in enumerate(refs):
-            row = cost[i]
-            for j, v in enumerate(vals):
-                a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
-                if a > b:  # overlapping spans: the value sits inside the reference
-                    continue
-                gap = text[a:b]
-                c = between(a, b) + 2.0 * gap.count(",")
-                if ";" in gap or "." in gap:  # (_may_break)
-                    c += 12.0 * len(_HARD_BREAK.findall(gap))
-                if v.role != LESION:
-                    c += 3.0
-                if c <= _MAX_PAIR_COST:
-                    row[j] = c
+        cost_of = self._pair_cost
+        if len(refs) == 1 and len(vals) == 1:  # (the common case: no assignment to solve)
+            return [(vals[0], refs[0])] if cost_of(refs[0], vals[0]) < 1e6 else []
+        cost = [[cost_of(r, v) for v in vals] for r in refs]
         return [(vals[j], refs[i]) for i, j in _min_cost_pairs(cost) if cost[i][j] < 1e6]
+
+    def _pair_cost(self, r: _SliceRef, v: _Value) -> float:
+        """Token distance between a reference and a value (a comma, a hard break or a
+        non-lesion value cost more); 1e6 (no pairing) for overlapping spans or beyond
+        _MAX_PAIR_COST."""
+        a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
+        if a > b:  # overlapping spans: the value sits inside the reference
+            return 1e6
+        gap = self.text[a:b]
+        c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+        if ";" in gap or "." in gap:  # (_may_break)
+            c += 12.0 * len(_HARD_BREAK.findall(gap))
+        if v.role != LESION:
+            c += 3.0
+        return c if c <= _MAX_PAIR_COST else 1e6
 
     # ---- 5. stretches: laterality and anatomy
     def stretches(self) -> None:
