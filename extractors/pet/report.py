@@ -733,6 +733,7 @@ class _Sentence:
         token_starts: list[int],
         extra_keys: Iterable[str],
         plain: bool | None = None,  # the report's text is plain ASCII (``_plain``), if known
+        low: str | None = None,  # text.lower(), if known (a piece of the report's)
     ):
         self.text = text
         self.token_starts = token_starts
@@ -746,7 +747,7 @@ class _Sentence:
         self._anatomy: list[tuple[int, int, str]] | None = None
         self._anatomy_by_start: list[tuple[int, str, int]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
-        self.low = text.lower()
+        self.low = text.lower() if low is None else low
         self._ascii = text.isascii()
         self.cues = _cues_of(self.low) if self._ascii else _EVERY_CUE  # its cue words' bits
         self._plain = _plain(text) if plain is None else plain
@@ -1215,14 +1216,14 @@ class _Sentence:
 
     def side_of(self, val: _Value) -> str | None:
         """The side the stretches of the value's list give (read once per list)."""
+        if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
+            return None
         group = _group(val)
         if group not in self._sides:
             self._sides[group] = self._side_of_group(group)
         return self._sides[group]
 
     def _side_of_group(self, group: int) -> str | None:
-        if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
-            return None
         vals = self.values
         spans = (
             [v.stretch for v in vals if _group(v) == group] if len(vals) > 1 else [vals[0].stretch]
@@ -1421,7 +1422,13 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if not maybe and not extra:
             previous = (base, end)
             continue
-        analysis = _Sentence(stripped, token_starts(stripped), extra, plain=True if low else None)
+        analysis = _Sentence(
+            stripped,
+            token_starts(stripped),
+            extra,
+            plain=True if low else None,
+            low=low[base:end] if low is not None else None,
+        )
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:
