@@ -40,13 +40,17 @@ sentence have lower-case twins without IGNORECASE and with ASCII classes, run ov
 lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans); a cue
 pattern runs only when the sentence holds one of its words, all found in one search
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.could_match``); organ patterns are tried only where
-a word starts with the first three letters of one of them.
+a word starts with the first three letters of one of them. The per-sentence logic reads
+each fact once and skips what cannot apply: a sentence's cue words are one integer of bits
+(one per cue pattern), so a role, side or bare-value test whose words are absent is skipped
+before any slicing; pairing, list sharing and stretches short-circuit for sentences without
+a slice reference or with one value; organ hits are sorted once a sentence.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
+from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -497,6 +501,11 @@ _TWINS: dict[int, re.Pattern[str]] = {
     )
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+# the organ patterns' twins by the prefix they start with (plain text, ``anatomy_hits``)
+_ORGAN_TWINS_BY_PREFIX = {
+    prefix: [(_TWINS[id(pattern)], key) for pattern, key in found]
+    for prefix, found in _ANATOMY_BY_PREFIX.items()
+}
 # the ASCII characters that Unicode, not ASCII, counts as white space
 _UNICODE_ONLY_SPACE = re.compile("[\x1c-\x1f]")
 
@@ -620,6 +629,50 @@ _CUE_SIGNS = ("<", ">")  # cue words that are not letters
 
 
 _CUE_SCAN, _CUE_WORDS = _gate_words()
+# Each cue pattern is one bit; a cue word stands for the bits of the patterns it is a word of,
+# and a sentence for the OR of its words' (``_Sentence.cues``): a pattern may match where
+# its bit is set (``cues & _X_CUES``), one integer test at each place, not a call (issue 11
+# speed; 14 bits: small integers).
+_CUE_MASK = {key: 1 << i for i, key in enumerate(_CUE_WORDS)}
+_CUE_BIT = {
+    word: sum(_CUE_MASK[key] for key, words in _CUE_WORDS.items() if word in words)
+    for word in set().union(*_CUE_WORDS.values())
+}
+_EVERY_CUE = -1  # (all bits: text that is not ASCII may match every cue pattern)
+_PRIOR_BEFORE_CUES = _CUE_MASK[id(_PRIOR_BEFORE)]
+_PRIOR_AFTER_CUES = _CUE_MASK[id(_PRIOR_AFTER)]
+_CURRENT_CUES = _CUE_MASK[id(_CURRENT)]
+_CURRENT_BEFORE_CUES = _CUE_MASK[id(_CURRENT_BEFORE)]
+_REF_STRONG_CUES = _CUE_MASK[id(_REF_STRONG)]
+_REF_AFTER_CUES = _CUE_MASK[id(_REF_AFTER)]
+_CRITERION_AFTER_CUES = _CUE_MASK[id(_CRITERION_AFTER)]
+_REF_ORGAN_CUES = _CUE_MASK[id(_REF_ORGAN)]
+_REF_ORGAN_BEFORE_CUES = _CUE_MASK[id(_REF_ORGAN_BEFORE)]
+_COMPARE_CUES = _CUE_MASK[id(_COMPARE)]
+_THRESHOLD_BEFORE_CUES = _CUE_MASK[id(_THRESHOLD_BEFORE)]
+_PHYSIOLOGIC_CUES = _CUE_MASK[id(_PHYSIOLOGIC)]
+_SIDE_CUES = _CUE_MASK[id(_SIDE_RE)]
+_SLICE_CUES = _CUE_MASK[id(_SLICE_RE)]
+# the cues of a bare value ("previously 2.8", "liver 2.3": ``_Sentence._read_bare_values``)
+_BARE_CUES = _PRIOR_BEFORE_CUES | _REF_STRONG_CUES | _CURRENT_BEFORE_CUES
+_BARE_CUES |= _REF_ORGAN_BEFORE_CUES | _PRIOR_AFTER_CUES
+# the cues after a value that make it a reference (``_Sentence._reference_cue``)
+_RIGHT_REFERENCE_CUES = _CRITERION_AFTER_CUES | _REF_AFTER_CUES | _COMPARE_CUES
+_REFERENCE_CUES = (
+    _RIGHT_REFERENCE_CUES | _REF_STRONG_CUES | _REF_ORGAN_CUES | _THRESHOLD_BEFORE_CUES
+)
+
+
+def _cues_of(low: str) -> int:
+    """The bits of the cue words an ASCII sentence's lower-case text holds."""
+    bits = 0
+    for word in _CUE_SCAN.findall(" " + low):
+        bits |= _CUE_BIT[word]
+    if "<" in low or ">" in low:  # (_CUE_SIGNS)
+        for sign in _CUE_SIGNS:
+            if sign in low:
+                bits |= _CUE_BIT[sign]
+    return bits
 
 
 # ---- sentence analysis ----------------------------------------------------------------------
@@ -657,25 +710,46 @@ class _Value:
 class _Sentence:
     """One sentence: its text and token starts, what is set aside, slices, values."""
 
+    __slots__ = (  # (made once a sentence, its attributes read many times)
+        "_anatomy",
+        "_anatomy_by_start",
+        "_ascii",
+        "_plain",
+        "_sides",
+        "cues",
+        "dates",
+        "extra_keys",
+        "low",
+        "slices",
+        "taken",
+        "text",
+        "token_starts",
+        "values",
+    )
+
     def __init__(
         self,
         text: str,
         token_starts: list[int],
         extra_keys: Iterable[str],
         plain: bool | None = None,  # the report's text is plain ASCII (``_plain``), if known
+        low: str | None = None,  # text.lower(), if known (a piece of the report's)
     ):
         self.text = text
         self.token_starts = token_starts
         self.taken = bytearray(len(text) + 1)
-        self.extra_keys = sorted({k for k in extra_keys if k}, key=len, reverse=True)
+        self.extra_keys = (
+            sorted({k for k in extra_keys if k}, key=len, reverse=True) if extra_keys else []
+        )
         self.slices: list[_SliceRef] = []
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
+        self._anatomy_by_start: list[tuple[int, str, int]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
-        self.low = text.lower()
+        self.low = text.lower() if low is None else low
         self._ascii = text.isascii()
-        self._cue_words: set[str] | None = None  # the cue words it holds (ASCII text)
+        self.cues = _cues_of(self.low) if self._ascii else _EVERY_CUE  # its cue words' bits
         self._plain = _plain(text) if plain is None else plain
 
     # ---- token arithmetic
@@ -683,13 +757,18 @@ class _Sentence:
         """How many tokens start in [a, b)."""
         if b <= a:
             return 0
-        return bisect.bisect_left(self.token_starts, b) - bisect.bisect_left(self.token_starts, a)
+        starts = self.token_starts
+        return _bisect_left(starts, b) - _bisect_left(starts, a)
 
     def back(self, pos: int, n: int, floor: int) -> int:
         """The start of the n-th token before ``pos``, not before ``floor``."""
-        i = bisect.bisect_left(self.token_starts, pos)
-        start = self.token_starts[max(0, i - n)] if self.token_starts else 0
-        return max(min(start, pos), floor)
+        starts = self.token_starts
+        if not starts:
+            return floor if floor > 0 else 0
+        i = _bisect_left(starts, pos)
+        start = starts[i - n if i > n else 0]
+        start = start if start < pos else pos
+        return start if start > floor else floor
 
     def take(self, start: int, end: int) -> None:
         self.taken[start:end] = b"\x01" * (end - start)
@@ -702,13 +781,7 @@ class _Sentence:
     def could_match(self, pattern: re.Pattern[str]) -> bool:
         """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
         piece of it): ASCII text holding none of its words (``_CUE_WORDS``; found once)."""
-        if not self._ascii:
-            return True
-        if self._cue_words is None:
-            low = self.low
-            self._cue_words = set(_CUE_SCAN.findall(" " + low))
-            self._cue_words.update(sign for sign in _CUE_SIGNS if sign in low)
-        return not self._cue_words.isdisjoint(_CUE_WORDS[id(pattern)])
+        return bool(self.cues & _CUE_MASK[id(pattern)])
 
     def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """``pattern.search`` over the sentence (plain ASCII text: its twin, as finditer)."""
@@ -728,7 +801,7 @@ class _Sentence:
 
     def prior_after(self, masked: str) -> re.Match[str] | None:
         """_PRIOR_AFTER at the start of ``masked`` (a piece of the sentence, dates as DATE)."""
-        if not self.dates and not self.could_match(_PRIOR_AFTER):
+        if not self.dates and not self.cues & _PRIOR_AFTER_CUES:
             return None
         return _PRIOR_AFTER.match(masked)
 
@@ -775,7 +848,7 @@ class _Sentence:
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
-        for m in self.finditer(_SLICE_RE) if self.could_match(_SLICE_RE) else ():
+        for m in self.finditer(_SLICE_RE) if self.cues & _SLICE_CUES else ():
             if not self.free(*m.span()):
                 continue
             more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
@@ -792,14 +865,24 @@ class _Sentence:
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
+        # (plain text: the group is lower-case ASCII, read by the keyword pattern's twin;
+        # every SUV keyword holds an "s")
+        key = _TWINS[id(_KEY_RE)] if self._plain else _KEY_RE
+        find, taken, plain = self.taken.find, self.taken, self._plain
         for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
             for m in self.finditer(pattern):
-                if self.free(*m.span()) and not _KEY_RE.search(m.group(0)):
-                    self.take(*m.span())
+                start, end = m.span()
+                if find(1, start, end) >= 0:
+                    continue
+                number = m.group()
+                if (plain and "s" not in number) or not key.search(number):
+                    taken[start:end] = b"\x01" * (end - start)
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
         found = [(m.start(), m.end(), _metric_of(m)) for m in self.finditer(_KEY_RE)]
+        if not self.extra_keys:  # (finditer's matches neither overlap nor come out of order)
+            return found
         for short in self.extra_keys:
             pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
             found += [(m.start(), m.end(), "max") for m in pattern.finditer(self.text)]
@@ -813,56 +896,64 @@ class _Sentence:
         keys = self.keys()
         if not keys:
             return
-        numbers = [
-            (float(m.group(0)), m.start(), m.end())
-            for m in self.finditer(_NUMBER_RE)
-            if self.free(*m.span())
-        ]
+        numbers = self._free_numbers()
         used: set[int] = set()
+        text, values = self.text, self.values
         for ki, (ks, ke, metric) in enumerate(keys):
-            next_key = keys[ki + 1][0] if ki + 1 < len(keys) else len(self.text)
-            first = next(
-                (
-                    i
-                    for i, (_, ns, _) in enumerate(numbers)
-                    if ke <= ns < next_key and i not in used
-                ),
-                None,
-            )
+            next_key = keys[ki + 1][0] if ki + 1 < len(keys) else len(text)
+            first = _first_number_in(numbers, ke, next_key, used)
             if first is None:
                 continue
             _, ns, _ = numbers[first]
-            gap = self.text[ke:ns]
+            gap = text[ke:ns]
             if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or (
                 _may_break(gap) and _HARD_BREAK.search(gap)
             ):
                 continue
             head = ns
-            self.values.append(_Value(*numbers[first], ks, metric, keyed=True))
+            values.append(_Value(*numbers[first], ks, metric, keyed=True))
             used.add(first)
             prev_end = numbers[first][2]
             for i in range(first + 1, len(numbers)):
                 v, s, e = numbers[i]
-                if s >= next_key or not _LIST_GLUE.match(self.text[prev_end:s]):
+                if s >= next_key or not _LIST_GLUE.match(text[prev_end:s]):
                     break
-                self.values.append(_Value(v, s, e, s, metric, keyed=False, head=head))
+                values.append(_Value(v, s, e, s, metric, keyed=False, head=head))
                 used.add(i)
                 prev_end = e
-        for i, (v, s, e) in enumerate(numbers):  # bare values a cue introduces
+        if len(used) < len(numbers) and (self.cues & _BARE_CUES or self.dates):
+            self._read_bare_values(numbers, used)
+        if len(values) > 1:
+            values.sort(key=_START_OF)
+
+    def _free_numbers(self) -> list[tuple[float, int, int]]:
+        """(value, start, end) of each number not set aside."""
+        find = self.taken.find
+        out = []
+        for m in self.finditer(_NUMBER_RE):
+            start, end = m.span()
+            if find(1, start, end) < 0:
+                out.append((float(m.group()), start, end))
+        return out
+
+    def _read_bare_values(self, numbers: list[tuple[float, int, int]], used: set[int]) -> None:
+        """Bare values a cue introduces ("previously 2.8", "liver 2.3"). (Run only when the
+        sentence holds a word of one of those cues or a date: else none can match.)"""
+        text, cues = self.text, self.cues
+        for i, (v, s, e) in enumerate(numbers):
             if i in used:
                 continue
-            lead = self.text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
+            lead = text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
             lead = _HARD_BREAK.split(lead)[-1] if _may_break(lead) else lead
-            after = self.masked(e, min(len(self.text), e + 40))
+            after = self.masked(e, min(len(text), e + 40))
             if (
-                (self.could_match(_PRIOR_BEFORE) and _PRIOR_BEFORE.search(lead))
-                or (self.could_match(_REF_STRONG) and _REF_STRONG.search(lead))
-                or (self.could_match(_CURRENT_BEFORE) and _CURRENT_BEFORE.search(lead))
-                or (self.could_match(_REF_ORGAN_BEFORE) and _REF_ORGAN_BEFORE.search(lead))
+                (cues & _PRIOR_BEFORE_CUES and _PRIOR_BEFORE.search(lead))
+                or (cues & _REF_STRONG_CUES and _REF_STRONG.search(lead))
+                or (cues & _CURRENT_BEFORE_CUES and _CURRENT_BEFORE.search(lead))
+                or (cues & _REF_ORGAN_BEFORE_CUES and _REF_ORGAN_BEFORE.search(lead))
                 or self.prior_after(after)
             ):
                 self.values.append(_Value(v, s, e, s, "max", keyed=False))
-        self.values.sort(key=lambda val: val.start)
 
     # ---- 3. roles
     def assign_roles(self) -> None:
@@ -879,13 +970,19 @@ class _Sentence:
             if prior:
                 val.role, val.cue = PRIOR, prior
                 continue
-            physiologic = self.could_match(_PHYSIOLOGIC) and _PHYSIOLOGIC.search(
+            physiologic = self.cues & _PHYSIOLOGIC_CUES and _PHYSIOLOGIC.search(
                 _SEMICOLON.split(self.text[val.end : hi])[0]
             )
             if physiologic:
                 val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
+        if len(vals) > 1:  # (a list has two values at least)
+            self._lists_follow_their_head()
+
+    def _lists_follow_their_head(self) -> None:
+        """List members take their head's role, except "from X to Y"."""
+        vals = self.values
         starts = {v.start: v for v in vals}
-        for val in vals:  # list members follow their head, except "from X to Y"
+        for val in vals:
             head = starts.get(val.head) if val.head is not None else None
             if head is None or val.cue is not None:
                 continue
@@ -910,11 +1007,15 @@ class _Sentence:
         return has_next and bool(_LEAD_IN.fullmatch(rest))
 
     def _reference_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
+        """The words that make the value a reference (or a criterion), or None. (None at
+        once where the sentence holds no word of a reference cue.)"""
+        if not self.cues & _REFERENCE_CUES:
+            return None
         anchor = val.key_start
         left_start = self.back(anchor, _LEFT_TOKENS_REFERENCE, lo)
         left = self.text[left_start : val.start]
         # a strong cue leading up to the value ("blood pool activity with an SUV max of 1.9")
-        strong = list(_REF_STRONG.finditer(left)) if self.could_match(_REF_STRONG) else ()
+        strong = list(_REF_STRONG.finditer(left)) if self.cues & _REF_STRONG_CUES else ()
         if strong:
             m = strong[-1]
             between = left[m.end() :]
@@ -922,12 +1023,12 @@ class _Sentence:
             if not (described and _CLAUSE_BREAK.search(between)):
                 return m.group(0)
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
-        organs = list(_REF_ORGAN.finditer(left)) if self.could_match(_REF_ORGAN) else ()
+        organs = list(_REF_ORGAN.finditer(left)) if self.cues & _REF_ORGAN_CUES else ()
         if organs:
             m = organs[-1]
             before = self.text[lo : left_start + m.start()]
             between = left[m.end() : anchor - left_start if anchor > left_start else None]
-            compared = self.could_match(_COMPARE) and _COMPARE.search(left[: m.start()]) is not None
+            compared = self.cues & _COMPARE_CUES and _COMPARE.search(left[: m.start()]) is not None
             attached = (
                 self.tokens_between(left_start + m.end(), anchor) <= 2
                 and not _LESION_NOUN.search(between)
@@ -936,50 +1037,57 @@ class _Sentence:
             right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
             if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
                 return m.group(0)
-        threshold = self.could_match(_THRESHOLD_BEFORE) and _THRESHOLD_BEFORE.search(
+        threshold = self.cues & _THRESHOLD_BEFORE_CUES and _THRESHOLD_BEFORE.search(
             self.text[val.key_start : val.start] if val.keyed else left
         )
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
             return "criterion " + threshold.group(0).strip()
         # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
+        if not self.cues & _RIGHT_REFERENCE_CUES:
+            return None
         _, right = self._right_context(val, hi)
-        criterion = self.could_match(_CRITERION_AFTER) and _CRITERION_AFTER.match(right)
+        criterion = self.cues & _CRITERION_AFTER_CUES and _CRITERION_AFTER.match(right)
         if criterion:  # "an SUVmax of 2.5 was used as the threshold"
             return criterion.group(0).strip(" ,(")
-        m2 = self.could_match(_REF_AFTER) and _REF_AFTER.match(right)
+        m2 = self.cues & _REF_AFTER_CUES and _REF_AFTER.match(right)
         if m2 and not self._belongs_to_next(right[m2.end() :], has_next):
             parenthesised = right[: m2.start() + 3].lstrip().startswith("(")
             if (
                 not val.keyed
-                or (self.could_match(_COMPARE) and _COMPARE.search(left))
+                or (self.cues & _COMPARE_CUES and _COMPARE.search(left))
                 or parenthesised
                 or (
-                    self.could_match(_REF_STRONG)
+                    self.cues & _REF_STRONG_CUES
                     and _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
                 )
             ):
                 return m2.group(0).strip(" ,(")
-        compared = self.could_match(_COMPARE) and _COMPARE.search(left)
+        compared = self.cues & _COMPARE_CUES and _COMPARE.search(left)
         if compared and _CONTRALATERAL.search(left + right):
             return "contralateral"
         return None
 
     def _prior_cue(self, val: _Value, lo: int, hi: int, has_next: bool) -> str | None:
-        anchor = val.key_start
-        left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
-        left = self.text[left_start : val.start]
+        """The words that make the value a prior one, or None. (Each cue is read only where
+        the sentence holds one of its words, or a date for the cue after the value.)"""
+        anchor, cues = val.key_start, self.cues
         # "now 4.1", "currently SUV max is 3.3": a current cue right before the value
-        near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
-        if self.could_match(_CURRENT) and _CURRENT.search(near):
-            val.current = True
+        if cues & _CURRENT_CUES:
+            near = self.text[self.back(anchor, 2 if val.keyed else 1, lo) : val.start]
+            if _CURRENT.search(near):
+                val.current = True
+                return None
+        if cues & _PRIOR_BEFORE_CUES:
+            left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
+            found = list(_PRIOR_BEFORE.finditer(self.text[left_start : val.start]))
+            if found:
+                m = found[-1]
+                between = self.text[left_start + m.end() : anchor]
+                framing = _CLAUSE_BREAK.search(between)  # "Compared to prior, SUV max is 5.5"
+                if not framing:
+                    return m.group(0)
+        if not self.dates and not cues & _PRIOR_AFTER_CUES:
             return None
-        cues = list(_PRIOR_BEFORE.finditer(left)) if self.could_match(_PRIOR_BEFORE) else ()
-        if cues:
-            m = cues[-1]
-            between = self.text[left_start + m.end() : anchor]
-            framing = _CLAUSE_BREAK.search(between)  # "Compared to prior, SUV max is 5.5"
-            if not framing:
-                return m.group(0)
         _, right = self._right_context(val, hi)
         after = self.prior_after(right)
         rest = right[after.end() :] if after else ""
@@ -993,40 +1101,59 @@ class _Sentence:
 
     # ---- 4. slices to values
     def pair_slices(self) -> None:
+        if self.slices:  # (a sentence without a slice reference pairs nothing)
+            self._pair_given_slices()
+        if self.cues & _CURRENT_CUES:  # (a value is "current" only after such a word)
+            self._earlier_before_now()
+
+    def _pair_given_slices(self) -> None:
         vals, refs = self.values, self.slices
         axial = [r for r in refs if r.plane == "axial"]
-        other = [r for r in refs if r.plane != "axial"]
-        if (
+        zipped = (
             self.may_contain("respectively")
             and _RESPECTIVELY.search(self.text)
-            and (self._zip_respectively(axial))
-        ):
-            pass
-        else:
-            self._assign(axial, lambda v, r: setattr(v, "ref", r))
-        self._assign(
-            other, lambda v, r: setattr(v, "other_plane", r), only=[v for v in vals if not v.ref]
+            and self._zip_respectively(axial)
         )
+        if not zipped:
+            for val, ref in self._pairs(axial, vals):
+                val.ref = ref
+        if len(axial) < len(refs):  # coronal, sagittal or MIP numbers
+            other = [r for r in refs if r.plane != "axial"]
+            for val, ref in self._pairs(other, [v for v in vals if not v.ref]):
+                val.other_plane = ref
+        if len(axial) == 1:
+            self._share_the_one_slice(axial[0])
+        if len(vals) > 1:
+            self._share_within_lists()
+
+    def _share_the_one_slice(self, one: _SliceRef) -> None:
+        """The one axial slice of a sentence goes to its lesions when it comes before them
+        ("On image 80, X SUV 5.5 and Y SUV 3.1"), and to every value of a workstation's
+        measurement block."""
+        vals = self.values
         lesions = [v for v in vals if v.role == LESION]
-        fronted = [
-            r for r in axial if lesions and r.end <= lesions[0].key_start and r.group is None
-        ]
-        if len(fronted) == 1 and len(axial) == 1:  # "On image 80, X SUV 5.5 and Y SUV 3.1"
+        if lesions and one.end <= lesions[0].key_start and one.group is None:
             for val in lesions:
-                val.ref = val.ref or fronted[0]
-        vendor = len(axial) == 1 and self.may_contain("slice")
-        if vendor and _VENDOR_SLICE.search(self.text):  # a workstation's block
+                val.ref = val.ref or one
+        if self.may_contain("slice") and _VENDOR_SLICE.search(self.text):
             for val in vals:
-                val.ref = val.ref or axial[0]
-        for val in vals:  # values listed together share one slice ("6.2 and 4.8 on slice 120")
+                val.ref = val.ref or one
+
+    def _share_within_lists(self) -> None:
+        """Values listed together share one slice ("6.2 and 4.8 on slice 120")."""
+        vals = self.values
+        for val in vals:
             if val.ref is not None or val.role != LESION:
                 continue
             siblings = [v for v in vals if v is not val and _group(v) == _group(val)]
             shared = {id(s.ref): s.ref for s in siblings if s.ref and s.ref.group is None}
             if len(shared) == 1:
                 val.ref = next(iter(shared.values()))
-        # "the node (SUV 6.3) now measures SUV 4.1 (image 80)": what came before "now",
-        # without a slice of its own, is the earlier value
+
+    def _earlier_before_now(self) -> None:
+        """ "the node (SUV 6.3) now measures SUV 4.1 (image 80)": what came before "now",
+        without a slice of its own, is the earlier value."""
+        vals = self.values
         now = [i for i, v in enumerate(vals) if v.current and v.role == LESION]
         for val in vals[: now[0]] if now else []:
             if val.role == LESION and val.ref is None and val.cue is None:
@@ -1045,29 +1172,38 @@ class _Sentence:
                 return True
         return False
 
-    def _assign(self, refs: list[_SliceRef], setter, only: list[_Value] | None = None) -> None:
-        vals = self.values if only is None else only
+    def _pairs(self, refs: list[_SliceRef], vals: list[_Value]) -> list[tuple[_Value, _SliceRef]]:
+        """Values and references paired one to one at the least total cost (``_pair_cost``);
+        none beyond _MAX_PAIR_COST."""
         if not refs or not vals:
-            return
-        cost = [[1e6] * len(vals) for _ in refs]
-        for i, r in enumerate(refs):
-            for j, v in enumerate(vals):
-                a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
-                if a > b:  # overlapping spans: the value sits inside the reference
-                    continue
-                gap = self.text[a:b]
-                c = self.tokens_between(a, b) + 2.0 * gap.count(",")
-                c += 12.0 * len(_HARD_BREAK.findall(gap)) if _may_break(gap) else 0.0
-                c += 3.0 if v.role != LESION else 0.0
-                if c <= _MAX_PAIR_COST:
-                    cost[i][j] = c
-        for i, j in _min_cost_pairs(cost):
-            if cost[i][j] < 1e6:
-                setter(vals[j], refs[i])
+            return []
+        cost_of = self._pair_cost
+        if len(refs) == 1 and len(vals) == 1:  # (the common case: no assignment to solve)
+            return [(vals[0], refs[0])] if cost_of(refs[0], vals[0]) < 1e6 else []
+        cost = [[cost_of(r, v) for v in vals] for r in refs]
+        return [(vals[j], refs[i]) for i, j in _min_cost_pairs(cost) if cost[i][j] < 1e6]
+
+    def _pair_cost(self, r: _SliceRef, v: _Value) -> float:
+        """Token distance between a reference and a value (a comma, a hard break or a
+        non-lesion value cost more); 1e6 (no pairing) for overlapping spans or beyond
+        _MAX_PAIR_COST."""
+        a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
+        if a > b:  # overlapping spans: the value sits inside the reference
+            return 1e6
+        gap = self.text[a:b]
+        c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+        if ";" in gap or "." in gap:  # (_may_break)
+            c += 12.0 * len(_HARD_BREAK.findall(gap))
+        if v.role != LESION:
+            c += 3.0
+        return c if c <= _MAX_PAIR_COST else 1e6
 
     # ---- 5. stretches: laterality and anatomy
     def stretches(self) -> None:
         vals = self.values
+        if len(vals) == 1:  # (one value: the whole sentence)
+            vals[0].stretch = (0, len(self.text))
+            return
         ends = [max(v.end, v.ref.end if v.ref else 0) for v in vals]
         bounds = [0]
         for i in range(len(vals) - 1):
@@ -1080,36 +1216,54 @@ class _Sentence:
 
     def side_of(self, val: _Value) -> str | None:
         """The side the stretches of the value's list give (read once per list)."""
+        if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
+            return None
         group = _group(val)
         if group not in self._sides:
             self._sides[group] = self._side_of_group(group)
         return self._sides[group]
 
     def _side_of_group(self, group: int) -> str | None:
-        spans = [v.stretch for v in self.values if _group(v) == group]
+        vals = self.values
+        spans = (
+            [v.stretch for v in vals if _group(v) == group] if len(vals) > 1 else [vals[0].stretch]
+        )
         found = set()
         for a, b in spans:
-            for m in self.finditer(_SIDE_RE, a, b) if self.could_match(_SIDE_RE) else ():
+            for m in self.finditer(_SIDE_RE, a, b):
                 found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
         if "bilateral" in found or {"left", "right"} <= found:
             return "bilateral"
         return next(iter(found)) if found else None
 
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
+        """The organ keys of the value's stretch, by where they start (then by name)."""
+        if self._anatomy_by_start is None:  # (sorted once a sentence, not once a value)
+            self._anatomy_by_start = sorted((s, key, e) for s, e, key in self.anatomy_hits())
+        if not self._anatomy_by_start:
+            return ()
         a, b = val.stretch
-        hits = [(s, key) for s, e, key in self.anatomy_hits() if a <= s and e <= b]
-        return tuple(dict.fromkeys(key for _, key in sorted(hits)))
+        keys = [key for s, key, e in self._anatomy_by_start if a <= s and e <= b]
+        return tuple(dict.fromkeys(keys))
 
     def anatomy_hits(self) -> list[tuple[int, int, str]]:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts."""
         if self._anatomy is None:
             text, low = self.text, self.low
-            if text.isascii() and not _ANATOMY_LETTER_ONLY:
+            if self._ascii and not _ANATOMY_LETTER_ONLY:
                 starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
             plain = self._plain  # (the organ patterns' twins read the lower-case text)
+            if plain and not _ANATOMY_LETTER_ONLY:
+                self._anatomy = [
+                    (m.start(), m.end(), key)
+                    for at in starts
+                    for twin, key in _ORGAN_TWINS_BY_PREFIX[low[at : at + _PREFIX]]
+                    if (m := twin.match(low, at))
+                ]
+                return self._anatomy
             self._anatomy = [
                 (m.start(), m.end(), key)
                 for at in starts
@@ -1150,6 +1304,20 @@ def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base
             val.ref = axial[0]
 
 
+def _first_number_in(
+    numbers: list[tuple[float, int, int]], lo: int, hi: int, used: set[int]
+) -> int | None:
+    """The index of the first number not yet used that starts in [lo, hi)."""
+    for i, (_, start, _) in enumerate(numbers):
+        if lo <= start < hi and i not in used:
+            return i
+    return None
+
+
+def _START_OF(val: _Value) -> int:
+    return val.start
+
+
 def _min_cost_pairs(cost: list[list[float]]) -> list[tuple[int, int]]:
     """The one-to-one pairing of rows and columns with the least total cost (a row or a
     column alone: its cheapest partner; else the Hungarian method of scipy)."""
@@ -1170,8 +1338,9 @@ def _group(val: _Value) -> int:
 
 
 def _metric_of(m: re.Match[str]) -> str:
-    word = (m.group("pm") or m.group("lm") or m.group("sm") or "").lower()
-    return _METRIC.get(word, "max")
+    pm, lm, sm = m.group("pm", "lm", "sm")
+    word = pm or lm or sm
+    return _METRIC.get(word.lower(), "max") if word else "max"
 
 
 # ---- public API -----------------------------------------------------------------------------
@@ -1198,6 +1367,43 @@ def _abbreviation_keys(text: str) -> set[str]:
     return keys
 
 
+def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
+    """The mentions of an analysed sentence's values (offsets in the whole text)."""
+    sentence = analysis.text
+    sentence_end = base + len(sentence)
+    out = []
+    for val in analysis.values:
+        ref = val.ref
+        if ref is None:
+            middle = slice_range = series = None
+        elif ref.range_end is None:
+            middle, slice_range, series = ref.number, None, ref.series
+        else:  # "slices 51-53": the middle one
+            a, b = ref.number, ref.range_end
+            middle, slice_range, series = (a + b) // 2, (min(a, b), max(a, b)), ref.series
+        other = val.other_plane
+        out.append(
+            SuvMention(
+                suv=val.suv,
+                slice=middle,
+                role=val.role,
+                laterality=analysis.side_of(val),
+                sentence=sentence,
+                start=base + val.start,
+                end=base + val.end,
+                sentence_start=base,
+                sentence_end=sentence_end,
+                metric=val.metric,
+                slice_range=slice_range,
+                series=series,
+                non_axial=other.plane if other is not None else None,
+                cue=val.cue,
+                anatomy=analysis.anatomy_of(val),
+            )
+        )
+    return out
+
+
 def extract_suv_mentions(text: str) -> list[SuvMention]:
     """Every SUV value the report text states, in order, with slice, role, side and offsets."""
     if not text or not text.strip():
@@ -1216,7 +1422,13 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if not maybe and not extra:
             previous = (base, end)
             continue
-        analysis = _Sentence(stripped, token_starts(stripped), extra, plain=True if low else None)
+        analysis = _Sentence(
+            stripped,
+            token_starts(stripped),
+            extra,
+            plain=True if low else None,
+            low=low[base:end] if low is not None else None,
+        )
         analysis.set_aside()
         analysis.read_values()
         if not analysis.values:
@@ -1228,36 +1440,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if previous is not None:
             _carry_slice(analysis, text, previous, base)
         previous = None
-        lead = 0
-        sentence = stripped
-        for val in analysis.values:
-            ref = val.ref
-            middle = None
-            if ref is not None:
-                middle = ref.number if ref.range_end is None else (ref.number + ref.range_end) // 2
-            mentions.append(
-                SuvMention(
-                    suv=val.suv,
-                    slice=middle,
-                    role=val.role,
-                    laterality=analysis.side_of(val),
-                    sentence=sentence,
-                    start=base + val.start,
-                    end=base + val.end,
-                    sentence_start=base + lead,
-                    sentence_end=base + len(stripped),
-                    metric=val.metric,
-                    slice_range=(
-                        (min(ref.number, ref.range_end), max(ref.number, ref.range_end))
-                        if ref is not None and ref.range_end is not None
-                        else None
-                    ),
-                    series=ref.series if ref is not None else None,
-                    non_axial=val.other_plane.plane if val.other_plane is not None else None,
-                    cue=val.cue,
-                    anatomy=analysis.anatomy_of(val),
-                )
-            )
+        mentions += _mentions_of(analysis, base)
     return mentions
 
 
