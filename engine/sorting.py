@@ -81,11 +81,17 @@ class Rows:
         for frame in self.batches(batch_rows):
             yield from frame.iter_rows(named=True)
 
-    def frame(self, *columns: str) -> pl.DataFrame | None:
-        """The given columns of every row, in memory (for narrow columns); None when there
-        are no rows."""
-        frames = [f.select(columns) for f in self.batches(4096)]
-        return pl.concat(frames) if frames else None
+    def tuples(self, *columns: str, batch_rows: int = 4096) -> Iterator[tuple]:
+        """The given columns of every row as tuples, in order. A file without steps is read
+        with pyarrow alone, only those columns: no polars frame, no other column decoded."""
+        for path, steps in self.parts:
+            if steps:
+                for frame in Rows(((path, steps),)).batches(batch_rows):
+                    yield from frame.select(columns).iter_rows()
+                continue
+            file = pq.ParquetFile(path, pre_buffer=False)
+            for batch in file.iter_batches(batch_rows, columns=list(columns), use_threads=False):
+                yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
 
 
 @contextlib.contextmanager
