@@ -680,7 +680,8 @@ def publish_records(
     layout.merge.mkdir(parents=True, exist_ok=True)
     stats = BuildStats(flow=Counter(flow))
     studies = pl.scan_parquet(_table(layout, "studies"))
-    image_sha256 = dict(studies.select("study_id", "image_sha256").collect().iter_rows())
+    # study id -> digest, read by pyarrow (two columns, a batch at a time), not polars
+    image_sha256 = dict(Rows.of([_table(layout, "studies")]).tuples("study_id", "image_sha256"))
     reviewed = None
     if cfg.review.enabled:
         reviewed = review_records(layout, load_records(layout), cfg.privacy.resolved_salt())
