@@ -354,32 +354,39 @@ class Keeper:
     source_dataset: str
 
 
-def duplicate_studies(studies: pl.DataFrame | None, source_order: list[str]) -> dict[str, Keeper]:
+def _digest_key(sha: str) -> bytes:
+    """A hex digest as its bytes (half the memory), any other text as its UTF-8."""
+    try:
+        return bytes.fromhex(sha)
+    except ValueError:
+        return b"\0" + sha.encode()  # never equal to a hex digest's bytes of the same length
+
+
+def duplicate_studies(
+    studies: Iterable[tuple[str, str, str]], source_order: list[str]
+) -> dict[str, Keeper]:
     """Studies whose published pixels are identical to an earlier study's (config order of
-    the sources, then study id): study id -> the study kept. ``studies``: their columns
-    study_id, source_dataset and image_sha256 (narrow, in memory)."""
-    if studies is None:
-        return {}
+    the sources, then study id): study id -> the study kept. ``studies``: (study_id,
+    source_dataset, image_sha256) of every study, streamed once. Held: the first study of
+    each image (by its digest's bytes) and the studies set aside, not every study."""
     rank = {name: i for i, name in enumerate(source_order)}
-    first = pl.col("study_id").first().over("image_sha256")
-    dupes = (
-        studies.lazy()
-        .with_columns(
-            pl.col("source_dataset")
-            .replace_strict(rank, default=0, return_dtype=pl.Int64)
-            .alias("_rank")
-        )
-        .sort("_rank", "study_id")
-        .with_columns(
-            first.alias("_keeper"),
-            pl.col("source_dataset").first().over("image_sha256").alias("_keeper_source"),
-        )
-        .filter(pl.col("study_id") != pl.col("_keeper"))
-        .collect()
-    )
+    first: dict[bytes, tuple[int, str, str]] = {}  # digest -> (rank, study id, source)
+    repeats: dict[bytes, list[str]] = {}  # digest -> the other studies of the image
+    for study_id, source, sha in studies:
+        digest = _digest_key(sha)
+        entry = (rank.get(source, 0), study_id, source)
+        best = first.get(digest)
+        if best is None:
+            first[digest] = entry
+            continue
+        if entry[:2] < best[:2]:
+            first[digest], entry = entry, best
+        repeats.setdefault(digest, []).append(entry[1])
     return {
-        row["study_id"]: Keeper(row["_keeper"], row["_keeper_source"])
-        for row in dupes.iter_rows(named=True)
+        study_id: Keeper(first[digest][1], first[digest][2])
+        for digest, others in repeats.items()
+        for study_id in others
+        if study_id != first[digest][1]
     }
 
 
@@ -434,8 +441,7 @@ def add_across_records(
 ) -> tuple[list[Record], list[QuarantineRow]]:
     """Sequence records across patients (concept, referring), validated like the others:
     (kept, set aside). The studies and findings are held while they are drawn."""
-    found = findings.frame("study_id")
-    shown = [] if found is None else found["study_id"].unique().to_list()
+    shown = sorted({study_id for (study_id,) in findings.tuples("study_id")})
     built = across_sequences(  # only the studies with findings: the ones sequences may show
         _rows(studies.filter(pl.col("study_id").is_in(shown)), Study),
         _rows(findings, Finding),
@@ -477,9 +483,8 @@ def finalize(
     studies, findings = scan_chunks("studies"), scan_chunks("findings")
     records = {family: scan_chunks(f"records_{family}") for family in RECORD_SCHEMAS}
     added = list(plan.quarantine)
-    narrow = studies.frame("study_id", "source_dataset", "image_sha256")
+    narrow = studies.tuples("study_id", "source_dataset", "image_sha256")
     dropped = duplicate_studies(narrow, [s.dataset for s in cfg.sources])
-    del narrow
     if dropped:
         ids = sorted(dropped)
         studies = studies.filter(~pl.col("study_id").is_in(ids))
@@ -675,7 +680,8 @@ def publish_records(
     layout.merge.mkdir(parents=True, exist_ok=True)
     stats = BuildStats(flow=Counter(flow))
     studies = pl.scan_parquet(_table(layout, "studies"))
-    image_sha256 = dict(studies.select("study_id", "image_sha256").collect().iter_rows())
+    # study id -> digest, read by pyarrow (two columns, a batch at a time), not polars
+    image_sha256 = dict(Rows.of([_table(layout, "studies")]).tuples("study_id", "image_sha256"))
     reviewed = None
     if cfg.review.enabled:
         reviewed = review_records(layout, load_records(layout), cfg.privacy.resolved_salt())

@@ -3,9 +3,10 @@ external merge sort), for the streaming finalize. ``Rows`` reads its files one a
 another, a batch at a time, applying row-wise polars steps (filters, new columns) to each
 batch: polars never scans all chunk files at once (its multi-file scan holds buffers per
 file). ``sort_to_parquet`` sorts batches of ``batch_rows`` (polars, stable) into runs on
-disk, and the runs are merged
-(``heapq.merge``, stable: ties keep their input order), at most ``FAN_IN`` at a time. Only
-a batch, or ``FAN_IN`` small read buffers, is held at once. The result is a Parquet file of
+disk (uncompressed Arrow IPC: a reader of one costs far less memory than a Parquet reader,
+about 1 MB each on the record tables), and the runs are merged (``heapq.merge``, stable:
+ties keep their input order), at most ``FAN_IN`` at a time. Only a batch, or ``FAN_IN``
+batches of ``batch_rows / FAN_IN`` rows, is held at once. The result is a Parquet file of
 the given Arrow schema (``schemas.tables``: its types and nullability, not polars' own),
 replaced atomically.
 
@@ -30,15 +31,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# Runs merged at once. Each open run costs about 1 MB of resident memory (measured on the
-# record tables: a merge of 16 runs peaked 14 MB above one of 8, and took more CPU), so the
-# peak grows with the runs merged until FAN_IN is reached: 8 keeps that small, at the cost
-# of a merge pass more for a large corpus (log8 of its runs).
+# Runs merged at once. Each open run holds a reader and a batch of ``batch_rows / FAN_IN``
+# rows: the peak grows with the runs merged until FAN_IN is reached. With Parquet runs a
+# reader cost about 1 MB resident (16 runs peaked 14 MB above 8); IPC runs cost far less.
 FAN_IN = 8
-# Runs and partial merges are scratch files, read back once: uncompressed (no zstd to encode
-# and decode).
-SCRATCH_COMPRESSION = "uncompressed"  # polars' name; pyarrow's is "none"
-
 # A sort key: columns, each with the value a null sorts as (None: the column has no nulls).
 SortKey = Sequence[tuple[str, Any]]
 
@@ -81,11 +77,17 @@ class Rows:
         for frame in self.batches(batch_rows):
             yield from frame.iter_rows(named=True)
 
-    def frame(self, *columns: str) -> pl.DataFrame | None:
-        """The given columns of every row, in memory (for narrow columns); None when there
-        are no rows."""
-        frames = [f.select(columns) for f in self.batches(4096)]
-        return pl.concat(frames) if frames else None
+    def tuples(self, *columns: str, batch_rows: int = 4096) -> Iterator[tuple]:
+        """The given columns of every row as tuples, in order. A file without steps is read
+        with pyarrow alone, only those columns: no polars frame, no other column decoded."""
+        for path, steps in self.parts:
+            if steps:
+                for frame in Rows(((path, steps),)).batches(batch_rows):
+                    yield from frame.select(columns).iter_rows()
+                continue
+            file = pq.ParquetFile(path, pre_buffer=False)
+            for batch in file.iter_batches(batch_rows, columns=list(columns), use_threads=False):
+                yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
 
 
 @contextlib.contextmanager
@@ -132,29 +134,43 @@ def parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
     yield from file.iter_batches(batch_size=batch_rows, use_threads=False)
 
 
-def _rows(path: Path, batch_rows: int) -> Iterator[dict]:
-    for batch in parquet_batches(path, batch_rows):
-        yield from batch.to_pylist()
+def _run_rows(path: Path, batch_rows: int) -> Iterator[dict]:
+    """The rows of a scratch run (an Arrow IPC file), ``batch_rows`` at a time: a batch is
+    read from the file (not memory-mapped: its pages would count as resident) and sliced."""
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)
+            for start in range(0, batch.num_rows, batch_rows):
+                yield from batch.slice(start, batch_rows).to_pylist()
+            del batch
 
 
-def _write(
-    rows: Iterator[dict],
-    path: Path,
-    schema: pa.Schema,
-    batch_rows: int,
-    compression: str = "snappy",
-) -> None:
+def _batches(rows: Iterator[dict], schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == batch_rows:
+            yield pa.Table.from_pylist(batch, schema=schema)
+            batch = []
+    if batch:
+        yield pa.Table.from_pylist(batch, schema=schema)
+
+
+def _write(rows: Iterator[dict], path: Path, schema: pa.Schema, batch_rows: int) -> None:
     partial = path.with_name(path.name + ".partial")
-    with pq.ParquetWriter(partial, schema, compression=compression) as writer:
-        batch: list[dict] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == batch_rows:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                batch = []
-        if batch:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+    with pq.ParquetWriter(partial, schema, compression="snappy") as writer:
+        for table in _batches(rows, schema, batch_rows):
+            writer.write_table(table)
     os.replace(partial, path)
+
+
+def _write_run(tables: Iterable[pa.Table], path: Path, schema: pa.Schema, read_rows: int) -> None:
+    """A scratch run: an uncompressed Arrow IPC file of record batches of ``read_rows`` rows
+    (a merge holds one batch per run it reads)."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        for table in tables:
+            writer.write_table(table, max_chunksize=read_rows)
 
 
 def sort_to_parquet(
@@ -178,8 +194,9 @@ def sort_to_parquet(
         frame = pl.concat(frames)
         if exprs:
             frame = frame.sort(exprs, maintain_order=True)
-        runs.append(scratch / f"{stem}.run{len(runs)}.parquet")
-        frame.write_parquet(runs[-1], row_group_size=read_rows, compression=SCRATCH_COMPRESSION)
+        runs.append(scratch / f"{stem}.run{len(runs)}.arrow")
+        table = frame.to_arrow()
+        _write_run([table], runs[-1], table.schema, read_rows)
 
     pending: list[pl.DataFrame] = []
     n_pending = 0
@@ -198,14 +215,15 @@ def sort_to_parquet(
         merged = []
         for j in range(0, len(runs), FAN_IN):
             group = runs[j : j + FAN_IN]
-            out = scratch / f"{stem}.merge{level}.{j}.parquet"
-            rows = heapq.merge(*(_rows(r, read_rows) for r in group), key=order)
-            _write(rows, out, schema, batch_rows, "none")
+            out = scratch / f"{stem}.merge{level}.{j}.arrow"
+            rows = heapq.merge(*(_run_rows(r, read_rows) for r in group), key=order)
+            _write_run(_batches(rows, schema, batch_rows), out, schema, read_rows)
             for r in group:
                 r.unlink()
             merged.append(out)
         runs, level = merged, level + 1
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(heapq.merge(*(_rows(r, read_rows) for r in runs), key=order), path, schema, batch_rows)
+    merged = heapq.merge(*(_run_rows(r, read_rows) for r in runs), key=order)
+    _write(merged, path, schema, batch_rows)
     for r in runs:
         r.unlink()

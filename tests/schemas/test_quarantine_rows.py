@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import polars as pl
-import pyarrow as pa
-
 from annotation.items import weak_hash
 from annotation.merge import apply_reviews
 from annotation.tasks import Review
 from engine.pipeline import Keeper, duplicate_image_rows, duplicate_studies
-from schemas.arrow import to_row
 from schemas.enums import Reason, Stage
 from schemas.records import ImageRef, QuarantineRow, record_quarantine_row
-from schemas.tables import STUDY
 from schemas.validate import ImageChecker, validate_records
 from tests.annotation.records import grounding, sequence
 from tests.records.test_grounding import study
@@ -64,7 +59,7 @@ def test_validation_rows_come_from_the_factory() -> None:
 def test_duplicate_image_rows_come_from_the_factory() -> None:
     first, copy = study(study_id="study-a"), study(study_id="study-b")
     r = dataclasses.replace(grounding("rec-dup"), image=ImageRef.of(copy))
-    studies = pl.from_arrow(pa.Table.from_pylist([to_row(first), to_row(copy)], schema=STUDY))
+    studies = [(s.study_id, s.source_dataset, s.image_sha256) for s in (first, copy)]
     dropped = duplicate_studies(studies, ["ds"])
     assert dropped == {"study-b": Keeper("study-a", first.source_dataset)}
     rows = duplicate_image_rows([grounding("rec-kept"), r], dropped, {"study-b": "/in/b.png"})
@@ -107,3 +102,21 @@ def test_review_rejection_rows_come_from_the_factory() -> None:
             "Label Studio project 'p / grounding', task 103",
         )
     ]
+
+
+def test_duplicate_studies_keep_the_first_source_then_the_smallest_study_id() -> None:
+    sha, other = "ab" * 32, "cd" * 32
+    studies = [
+        ("s-9", "second", sha),
+        ("s-5", "first", sha),
+        ("s-7", "first", sha),
+        ("s-1", "second", other),
+        ("s-0", "unknown", other),  # a source not in the order ranks as the first
+        ("s-2", "second", "ef" * 32),
+    ]
+    assert duplicate_studies(studies, ["first", "second"]) == {
+        "s-9": Keeper("s-5", "first"),
+        "s-7": Keeper("s-5", "first"),
+        "s-1": Keeper("s-0", "unknown"),
+    }
+    assert duplicate_studies([], ["first"]) == {}
