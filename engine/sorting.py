@@ -85,8 +85,7 @@ class Rows:
                 for frame in Rows(((path, steps),)).batches(batch_rows):
                     yield from frame.select(columns).iter_rows()
                 continue
-            file = pq.ParquetFile(path, pre_buffer=False)
-            for batch in file.iter_batches(batch_rows, columns=list(columns), use_threads=False):
+            for batch in parquet_batches(path, batch_rows, columns):
                 yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
 
 
@@ -125,13 +124,17 @@ def _row_key(key: SortKey):
     return of
 
 
-def parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """A Parquet file's record batches of at most ``batch_rows`` rows, read in this thread
-    and without pyarrow's ``pre_buffer``, which reads every row group of the file into
-    memory before the first batch: with it, reading the tables held memory that grew with
-    the corpus (and each of a merge's FAN_IN readers its whole run)."""
+def parquet_batches(
+    path: Path, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """A Parquet file's record batches of at most ``batch_rows`` rows (of ``columns`` only,
+    when given), read in this thread and without pyarrow's ``pre_buffer``, which reads every
+    row group of the file into memory before the first batch: with it, reading the tables
+    held memory that grew with the corpus (and each of a merge's FAN_IN readers its whole
+    run)."""
     file = pq.ParquetFile(path, pre_buffer=False)
-    yield from file.iter_batches(batch_size=batch_rows, use_threads=False)
+    names = None if columns is None else list(columns)
+    yield from file.iter_batches(batch_size=batch_rows, columns=names, use_threads=False)
 
 
 def _run_rows(path: Path, batch_rows: int) -> Iterator[dict]:

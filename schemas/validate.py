@@ -3,6 +3,7 @@ each. A record that fails any rule becomes a quarantine row naming the first rul
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable, Iterable
@@ -78,7 +79,7 @@ class ImageChecker:
             data = path.read_bytes()
             if data.startswith(PNG_SIGNATURE):
                 return png_size(data)
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(data)) as img:
                 size = img.size
                 img.verify()
                 return size

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from schemas.enums import Reason
+from schemas.validate import PNG_SIGNATURE
 from sources.base import ItemError, LoadedImage
 
 _VIEWS = {"PA": "PA", "AP": "AP", "LL": "LATERAL", "RL": "LATERAL", "LATERAL": "LATERAL"}
@@ -424,5 +425,5 @@ def encode_png_fast(pixels: np.ndarray, *, compress: bool = True) -> bytes:
 
     header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # 8-bit grey, not interlaced
     return b"".join(
-        (b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header), chunk(b"IDAT", data), chunk(b"IEND", b""))
+        (PNG_SIGNATURE, chunk(b"IHDR", header), chunk(b"IDAT", data), chunk(b"IEND", b""))
     )
