@@ -39,7 +39,7 @@ Speed (issue 11; the rules and what they read are unchanged): the patterns run o
 sentence have lower-case twins without IGNORECASE and with ASCII classes, run over the
 lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans); a cue
 pattern runs only when the sentence holds one of its words, all found in one search
-(``_CUE_WORDS_BY_PATTERN``, ``_Sentence.could_match``); organ patterns are tried only where
+(``_CUE_WORDS_BY_PATTERN``, ``_Sentence.cues``); organ patterns are tried only where
 a word starts with the first three letters of one of them. The per-sentence logic reads
 each fact once and skips what cannot apply: a sentence's cue words are one integer of bits
 (one per cue pattern), so a role, side or bare-value test whose words are absent is skipped
@@ -557,7 +557,7 @@ _CONTRALATERAL = re.compile(r"(?i)\bcontralateral")
 # Speed (issue 11): the lower-case words one of which every match of a cue pattern contains
 # (read off each pattern's alternatives above). In ASCII text, a sentence whose lower-case
 # text holds none of them cannot match the pattern anywhere, so the pattern is not run
-# (``_Sentence.could_match``). Other text is always searched: case folding there is not
+# (``_Sentence.cues``). Other text is always searched: case folding there is not
 # lower() (under (?i), "K" matches the Kelvin sign). Text with a date written as DATE
 # (``_Sentence.masked``) is searched with _PRIOR_AFTER whatever its words.
 _CUE_WORDS_BY_PATTERN: list[tuple[re.Pattern[str], str]] = [
@@ -777,11 +777,6 @@ class _Sentence:
         """False when a case-insensitive pattern for the lower-case ``word`` cannot match:
         ASCII text without it (other text: True; case folding there is not lower())."""
         return not self._ascii or word in self.low
-
-    def could_match(self, pattern: re.Pattern[str]) -> bool:
-        """False when the cue ``pattern`` cannot match anywhere in the sentence (or in a
-        piece of it): ASCII text holding none of its words (``_CUE_WORDS``; found once)."""
-        return bool(self.cues & _CUE_MASK[id(pattern)])
 
     def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """``pattern.search`` over the sentence (plain ASCII text: its twin, as finditer)."""
