@@ -38,7 +38,12 @@ _LINE_BREAK_RE = re.compile(
 )
 
 
+_WORD_BEFORE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
+
+
 def _abbreviation_period(text: str, q: int) -> bool:
+    if q == 0 or text[q - 1] not in _WORD_BEFORE_CHARS:  # no word before ("5.2."): not one
+        return False  # (the word below would be "", neither an abbreviation nor "e" / "i")
     word = _WORD_BEFORE_RE.search(text, max(0, q - 8), q).group(0).lower().lstrip(".")
     return word in _ABBREVIATIONS or (
         word in ("e", "i") and text[q + 1 : q + 3].lower() in ("g.", "e.")
