@@ -53,6 +53,7 @@ import re
 from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -452,7 +453,6 @@ _Z_GATE = re.compile(r"\bz\s*[=:]?\s*(?:minus|-|−)")
 # of these (those with a month name too: its year, four digits), found in one search that
 # skips to digits
 _DATE_GATE_DIGITS = re.compile(r"\d(?:[/-]\d|\d{3}|\.\d{1,2}\.\d)")
-_NO_TIME = (_MEASURE_RE, _OTHER_NUMBER_RE)
 
 
 def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -501,6 +501,44 @@ _TWINS: dict[int, re.Pattern[str]] = {
     )
 }
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+
+
+class _Patterns(NamedTuple):
+    """The patterns run over every sentence, as one kind of sentence reads them
+    (``_Sentence.patterns`` over ``_Sentence.subject``): picked once a sentence, not looked
+    up at each search (issue 11 speed)."""
+
+    key: re.Pattern[str]
+    slice: re.Pattern[str]
+    time: re.Pattern[str]
+    measure: re.Pattern[str]
+    other_number: re.Pattern[str]
+    number: re.Pattern[str]
+    side: re.Pattern[str]
+    date_gate: re.Pattern[str]
+    date: re.Pattern[str]
+    table: re.Pattern[str]
+    series_image: re.Pattern[str]
+    non_axial: re.Pattern[str]
+
+
+# other text: the patterns over the text
+_AS_WRITTEN = _Patterns(
+    _KEY_RE,
+    _SLICE_RE,
+    _TIME_RE,
+    _MEASURE_RE,
+    _OTHER_NUMBER_RE,
+    _NUMBER_RE,
+    _SIDE_RE,
+    _DATE_GATE_DIGITS,
+    _DATE_RE,
+    _TABLE_RE,
+    _SERIES_IMAGE_RE,
+    _NON_AXIAL_RE,
+)
+# plain ASCII text (``_plain``): their lower-case twins over the lower-case text
+_LOWER_CASE = _Patterns(*(_TWINS[id(pattern)] for pattern in _AS_WRITTEN))
 # the organ patterns' twins by the prefix they start with (plain text, ``anatomy_hits``)
 _ORGAN_TWINS_BY_PREFIX = {
     prefix: [(_TWINS[id(pattern)], key) for pattern, key in found]
@@ -720,7 +758,9 @@ class _Sentence:
         "dates",
         "extra_keys",
         "low",
+        "patterns",
         "slices",
+        "subject",
         "taken",
         "text",
         "token_starts",
@@ -751,6 +791,9 @@ class _Sentence:
         self._ascii = text.isascii()
         self.cues = _cues_of(self.low) if self._ascii else _EVERY_CUE  # its cue words' bits
         self._plain = _plain(text) if plain is None else plain
+        # what the hot patterns read: the lower-case text with the twins, or the text
+        self.patterns = _LOWER_CASE if self._plain else _AS_WRITTEN
+        self.subject = self.low if self._plain else text
 
     # ---- token arithmetic
     def tokens_between(self, a: int, b: int) -> int:
@@ -778,22 +821,6 @@ class _Sentence:
         ASCII text without it (other text: True; case folding there is not lower())."""
         return not self._ascii or word in self.low
 
-    def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
-        """``pattern.search`` over the sentence (plain ASCII text: its twin, as finditer)."""
-        if self._plain:
-            return _TWINS[id(pattern)].search(self.low)
-        return pattern.search(self.text)
-
-    def finditer(
-        self, pattern: re.Pattern[str], start: int = 0, end: int | None = None
-    ) -> Iterable[re.Match[str]]:
-        """``pattern.finditer`` over ``text[start:end]``; plain ASCII text: the pattern's
-        lower-case twin over the lower-case text (the same spans; group texts in lower
-        case)."""
-        if self._plain:
-            return _TWINS[id(pattern)].finditer(self.low[start:end])
-        return pattern.finditer(self.text[start:end])
-
     def prior_after(self, masked: str) -> re.Match[str] | None:
         """_PRIOR_AFTER at the start of ``masked`` (a piece of the sentence, dates as DATE)."""
         if not self.dates and not self.cues & _PRIOR_AFTER_CUES:
@@ -816,7 +843,7 @@ class _Sentence:
     # ---- 1. set aside numbers that are not SUVs; find slice references
     def set_aside(self) -> None:
         # each pattern runs only where the words it needs are there (cheap substring tests)
-        low = self.low
+        low, p, subject = self.low, self.patterns, self.subject
         table = (
             "loc" in low
             or "pos" in low
@@ -824,10 +851,10 @@ class _Sentence:
             or "mm" in low
             or ("z" in low and _Z_GATE.search(low))
         )
-        for m in self.finditer(_TABLE_RE) if table else ():
+        for m in p.table.finditer(subject) if table else ():
             self.take(*m.span())
         series_or_pair = "se" in low or ":" in low
-        for m in self.finditer(_SERIES_IMAGE_RE) if series_or_pair else ():
+        for m in p.series_image.finditer(subject) if series_or_pair else ():
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
@@ -837,13 +864,13 @@ class _Sentence:
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
                 self.take(*m.span())
         planes = "cor" in low or "sag" in low or "mip" in low or "intensity" in low
-        for m in self.finditer(_NON_AXIAL_RE) if planes else ():
+        for m in p.non_axial.finditer(subject) if planes else ():
             if self.free(*m.span()):
                 plane = m.group("plane").lower()
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
-        for m in self.finditer(_SLICE_RE) if self.cues & _SLICE_CUES else ():
+        for m in p.slice.finditer(subject) if self.cues & _SLICE_CUES else ():
             if not self.free(*m.span()):
                 continue
             more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
@@ -856,16 +883,17 @@ class _Sentence:
             )
             self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
             self.take(*m.span())
-        for m in self.finditer(_DATE_RE) if self.search(_DATE_GATE_DIGITS) else ():
+        for m in p.date.finditer(subject) if p.date_gate.search(subject) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
         # (plain text: the group is lower-case ASCII, read by the keyword pattern's twin;
         # every SUV keyword holds an "s")
-        key = _TWINS[id(_KEY_RE)] if self._plain else _KEY_RE
-        find, taken, plain = self.taken.find, self.taken, self._plain
-        for pattern in (_TIME_RE, _MEASURE_RE, _OTHER_NUMBER_RE) if ":" in low else _NO_TIME:
-            for m in self.finditer(pattern):
+        key, find, taken, plain = p.key, self.taken.find, self.taken, self._plain
+        for pattern in (
+            (p.time, p.measure, p.other_number) if ":" in low else (p.measure, p.other_number)
+        ):
+            for m in pattern.finditer(subject):
                 start, end = m.span()
                 if find(1, start, end) >= 0:
                     continue
@@ -875,7 +903,9 @@ class _Sentence:
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
-        found = [(m.start(), m.end(), _metric_of(m)) for m in self.finditer(_KEY_RE)]
+        found = [
+            (m.start(), m.end(), _metric_of(m)) for m in self.patterns.key.finditer(self.subject)
+        ]
         if not self.extra_keys:  # (finditer's matches neither overlap nor come out of order)
             return found
         for short in self.extra_keys:
@@ -925,7 +955,7 @@ class _Sentence:
         """(value, start, end) of each number not set aside."""
         find = self.taken.find
         out = []
-        for m in self.finditer(_NUMBER_RE):
+        for m in self.patterns.number.finditer(self.subject):
             start, end = m.span()
             if find(1, start, end) < 0:
                 out.append((float(m.group()), start, end))
@@ -1224,8 +1254,9 @@ class _Sentence:
             [v.stretch for v in vals if _group(v) == group] if len(vals) > 1 else [vals[0].stretch]
         )
         found = set()
+        side, subject = self.patterns.side, self.subject
         for a, b in spans:
-            for m in self.finditer(_SIDE_RE, a, b):
+            for m in side.finditer(subject[a:b]):
                 found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
         if "bilateral" in found or {"left", "right"} <= found:
             return "bilateral"
