@@ -858,7 +858,7 @@ class _Sentence:
             if self.free(*m.span()):
                 series = int(m.group("s") or m.group("s2") or m.group("s3"))
                 image = m.group("i") or m.group("i2") or m.group("i3")
-                more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
+                more = _listed(m.group("more"))
                 group = len(self.slices) if more else None
                 self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
                 self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
@@ -870,26 +870,26 @@ class _Sentence:
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
+        find, taken = self.taken.find, self.taken
         for m in p.slice.finditer(subject) if self.cues & _SLICE_CUES else ():
-            if not self.free(*m.span()):
+            start, end = m.span()
+            if find(1, start, end) >= 0:
                 continue
-            more = [int(x) for x in _DIGITS.findall(m.group("more") or "")]
+            a, b, more_text = m.group("a", "b", "more")
+            more = _listed(more_text)
             group = len(self.slices) if more else None
-            b = m.group("b")
-            self.slices.append(
-                _SliceRef(
-                    int(m.group("a")), *m.span(), range_end=int(b) if b else None, group=group
-                )
-            )
-            self.slices += [_SliceRef(n, *m.span(), group=group) for n in more]
-            self.take(*m.span())
+            range_end = int(b) if b else None
+            self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
+            if more:
+                self.slices += [_SliceRef(n, start, end, group=group) for n in more]
+            taken[start:end] = b"\x01" * (end - start)
         for m in p.date.finditer(subject) if p.date_gate.search(subject) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
         # (plain text: the group is lower-case ASCII, read by the keyword pattern's twin;
         # every SUV keyword holds an "s")
-        key, find, taken, plain = p.key, self.taken.find, self.taken, self._plain
+        key, plain = p.key, self._plain
         for pattern in (
             (p.time, p.measure, p.other_number) if ":" in low else (p.measure, p.other_number)
         ):
@@ -1328,6 +1328,12 @@ def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base
     if len(axial) == 1:
         for val in lesions:
             val.ref = axial[0]
+
+
+def _listed(more: str | None) -> list[int]:
+    """The numbers a reference lists after its first ("slices 104, 110 and 120": the
+    "more" group ", 110 and 120")."""
+    return [int(x) for x in _DIGITS.findall(more)] if more else []
 
 
 def _first_number_in(
