@@ -1269,6 +1269,8 @@ class _Sentence:
         if not self._anatomy_by_start:
             return ()
         a, b = val.stretch
+        if a == 0 and b == len(self.text):  # (the whole sentence, as for its one value)
+            return tuple(dict.fromkeys([key for _, key, _ in self._anatomy_by_start]))
         keys = [key for s, key, e in self._anatomy_by_start if a <= s and e <= b]
         return tuple(dict.fromkeys(keys))
 
