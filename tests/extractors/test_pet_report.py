@@ -501,3 +501,24 @@ def test_unicode_only_space_keeps_the_unicode_patterns() -> None:
     for sep in ("\x1c", "\x1f", " "):
         (m,) = extract_suv_mentions(f"Nodule SUV max{sep}5.1 on slice{sep}88.")
         assert (m.suv, m.slice) == (5.1, 88), repr(sep)
+
+
+def test_new_mention_is_the_instance_the_dataclass_makes() -> None:
+    """Issue 11 speed work: ``_new_mention`` fills a SuvMention without its frozen
+    ``__init__``; the instance is equal, hashes, prints and pickles the same, in field order,
+    and stays frozen."""
+    import dataclasses
+    import pickle
+
+    from extractors.pet.report import SuvMention, _new_mention
+
+    values = (5.1, 88, "lesion", "left", "Nodule SUV 5.1.", 11, 14, 0, 15, "max")
+    values += ((87, 89), 3, None, None, ("lung",))
+    made, want = _new_mention(*values), SuvMention(*values)
+    assert made == want and hash(made) == hash(want) and repr(made) == repr(want)
+    assert list(vars(made).items()) == list(vars(want).items())
+    assert pickle.loads(pickle.dumps(made)) == want
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.suv = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        _new_mention(*values[:-1])  # every field, no fewer
