@@ -52,15 +52,25 @@ def components_reaching_slices(
     )
     thr = values.dtype.type(t) if values.dtype.kind == "f" else float(t)
     size = [max(0, int(b - a)) for a, b in bounds]
+    origin = bounds[:, 0].copy()
+    if np.prod(size) * 4 < values.size:  # a small box: fill a compact copy (rows adjacent)
+        values = np.ascontiguousarray(values[tuple(slice(a, b) for a, b in bounds)])
+        bounds = np.array([[0, n] for n in size], dtype=np.int64)
+        z0, z1 = z0 - int(origin[2]), z1 - int(origin[2])
+    else:
+        origin[:] = 0
     visited = np.zeros(int(np.prod(size)), dtype=np.uint8)  # calloc: untouched pages stay free
     lo, hi, maximum, argmax = _reach(values, thr, int(z0), int(z1), bounds, visited)
-    return SliceReach(lo, hi, maximum, argmax)
+    return SliceReach(lo + origin, hi + origin, maximum, argmax + origin)
 
 
 @kernel
 def _reach(values, thr, z0, z1, bounds, visited):  # -> (lo, hi, maximum, argmax)
     """Flood fill (6-neighbours, inside ``bounds``) from every voxel >= thr on slices z0..z1
-    not yet reached; per component its box, maximum and first maximal voxel in C order."""
+    not yet reached; per component its box, maximum and first maximal voxel in C order.
+    The fill goes by runs along z (the contiguous axis): a popped voxel's run is extended
+    both ways and marked, and the start of every qualifying stretch of the four rows beside
+    it is pushed."""
     x0, x1 = bounds[0, 0], bounds[0, 1]
     y0, y1 = bounds[1, 0], bounds[1, 1]
     za, zb = bounds[2, 0], bounds[2, 1]
@@ -68,60 +78,73 @@ def _reach(values, thr, z0, z1, bounds, visited):  # -> (lo, hi, maximum, argmax
     stats = np.empty((64, 9), dtype=np.int64)  # per component: lo, hi, argmax
     maxima = np.empty(64, dtype=np.float64)
     n = 0
-    stack = np.empty(4096, dtype=np.int64)
+    stack = np.empty(4096, dtype=np.int64)  # (row, z) as row * nz + z, row = x * ny + y
+    lo = np.empty(3, dtype=np.int64)
+    hi = np.empty(3, dtype=np.int64)
+    at = np.empty(3, dtype=np.int64)
     for z in range(max(z0, za), min(z1 + 1, zb)):
         for x in range(x0, x1):
             for y in range(y0, y1):
-                if not values[x, y, z] >= thr:
-                    continue
                 first = ((x - x0) * ny + (y - y0)) * nz + (z - za)
-                if visited[first]:
+                if visited[first] or not values[x, y, z] >= thr:
                     continue
-                visited[first] = 1
                 stack[0] = first
                 top = 1
-                lo = np.array([x, y, z], dtype=np.int64)
-                hi = lo + 1
+                lo[0], lo[1], lo[2] = x, y, z
+                hi[0], hi[1], hi[2] = x + 1, y + 1, z + 1
+                at[0], at[1], at[2] = x, y, z
                 best = np.float64(values[x, y, z])
-                at = lo.copy()
                 while top:
                     top -= 1
                     k = stack[top]
-                    cx, rest = k // (ny * nz), k % (ny * nz)
-                    cy, cz = rest // nz, rest % nz
-                    gx, gy, gz = cx + x0, cy + y0, cz + za
-                    v = np.float64(values[gx, gy, gz])
-                    if v > best or (v == best and _before(gx, gy, gz, at)):
-                        best = v
-                        at[0], at[1], at[2] = gx, gy, gz
-                    lo[0], lo[1], lo[2] = min(lo[0], gx), min(lo[1], gy), min(lo[2], gz)
-                    hi[0], hi[1], hi[2] = max(hi[0], gx + 1), max(hi[1], gy + 1), max(hi[2], gz + 1)
-                    for d in range(6):
-                        nx_, ny_, nz_ = cx, cy, cz
+                    if visited[k]:
+                        continue
+                    row, cz = k // nz, k % nz
+                    cx, cy = row // ny, row % ny
+                    gx, gy = cx + x0, cy + y0
+                    a = cz  # the run [a, b) through cz
+                    while (
+                        a > 0
+                        and not visited[row * nz + a - 1]
+                        and values[gx, gy, a - 1 + za] >= thr
+                    ):
+                        a -= 1
+                    b = cz + 1
+                    while b < nz and not visited[row * nz + b] and values[gx, gy, b + za] >= thr:
+                        b += 1
+                    for zz in range(a, b):
+                        visited[row * nz + zz] = 1
+                        v = np.float64(values[gx, gy, zz + za])
+                        if v > best or (v == best and _before(gx, gy, zz + za, at)):
+                            best = v
+                            at[0], at[1], at[2] = gx, gy, zz + za
+                    lo[0], lo[1], lo[2] = min(lo[0], gx), min(lo[1], gy), min(lo[2], a + za)
+                    hi[0], hi[1] = max(hi[0], gx + 1), max(hi[1], gy + 1)
+                    hi[2] = max(hi[2], b + za)
+                    for d in range(4):  # the rows beside this one
                         if d == 0:
-                            nx_ -= 1
+                            ok, other = cx > 0, row - ny
                         elif d == 1:
-                            nx_ += 1
+                            ok, other = cx < nx - 1, row + ny
                         elif d == 2:
-                            ny_ -= 1
-                        elif d == 3:
-                            ny_ += 1
-                        elif d == 4:
-                            nz_ -= 1
+                            ok, other = cy > 0, row - 1
                         else:
-                            nz_ += 1
-                        if not (0 <= nx_ < nx and 0 <= ny_ < ny and 0 <= nz_ < nz):
+                            ok, other = cy < ny - 1, row + 1
+                        if not ok:
                             continue
-                        j = (nx_ * ny + ny_) * nz + nz_
-                        if visited[j] or not values[nx_ + x0, ny_ + y0, nz_ + za] >= thr:
-                            continue
-                        visited[j] = 1
-                        if top == stack.shape[0]:
-                            grown = np.empty(2 * top, dtype=np.int64)
-                            grown[:top] = stack
-                            stack = grown
-                        stack[top] = j
-                        top += 1
+                        ox, oy = other // ny + x0, other % ny + y0
+                        inside = False
+                        for zz in range(a, b):
+                            j = other * nz + zz
+                            good = not visited[j] and values[ox, oy, zz + za] >= thr
+                            if good and not inside:
+                                if top == stack.shape[0]:
+                                    grown = np.empty(2 * top, dtype=np.int64)
+                                    grown[:top] = stack
+                                    stack = grown
+                                stack[top] = j
+                                top += 1
+                            inside = good
                 if n == maxima.shape[0]:
                     more, more_max = np.empty((2 * n, 9), dtype=np.int64), np.empty(2 * n)
                     more[:n], more_max[:n] = stats, maxima
