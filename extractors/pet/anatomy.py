@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from extractors.pet.volume import OrganMasks
-from extractors.volume.dilation import dilate6
+from extractors.volume.morphology import dilate6
 
 _BONE_PREFIXES = (
     "vertebrae_", "rib_", "sacrum", "hip_", "femur_", "humerus_", "scapula_", "clavicula_",

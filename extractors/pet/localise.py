@@ -47,7 +47,7 @@ from scipy import ndimage
 
 from extractors.pet.anatomy import anatomy_matches, host_organ, physiologic_hot
 from extractors.pet.volume import PetVolume
-from extractors.volume.dilation import dilate6
+from extractors.volume.morphology import dilate6
 from extractors.volume.seeded_components import component_of, components_reaching_slices
 from schemas.enums import Reason
 
