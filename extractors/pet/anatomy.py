@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable
 
 import numpy as np
-from scipy import ndimage
 
 from extractors.pet.volume import OrganMasks
+from extractors.volume.morphology import dilate6
 
 _BONE_PREFIXES = (
     "vertebrae_", "rib_", "sacrum", "hip_", "femur_", "humerus_", "scapula_", "clavicula_",
@@ -85,7 +85,7 @@ def host_organ(
     local[sx : sx + mask.shape[0], sy : sy + mask.shape[1], sz : sz + mask.shape[2]] = mask
     for relation, region in (
         ("in", local),
-        ("next to", ndimage.binary_dilation(local, iterations=pad)),
+        ("next to", dilate6(local, pad)),
     ):
         ids, counts = np.unique(labels[region], return_counts=True)
         keep = ids != 0

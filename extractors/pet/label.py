@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from extractors.pet.localise import (
     SUV_FLOOR,
@@ -25,6 +24,7 @@ from extractors.pet.report import (
     extract_suv_mentions,
 )
 from extractors.pet.volume import PetVolume
+from extractors.volume.morphology import erode6
 from schemas.enums import Reason
 
 EXTRACTOR = "extractors.pet"
@@ -128,15 +128,6 @@ def label_exam(volume: PetVolume, report: str) -> ExamLabels:
     return label_mentions(volume, extract_suv_mentions(report))
 
 
-def _bbox(mask: np.ndarray) -> tuple[slice, slice, slice]:
-    """The box around a non-empty 3D mask."""
-    out = []
-    for k in range(3):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != k)))
-        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
-    return tuple(out)  # type: ignore[return-value]
-
-
 def _clear_lesion(core: np.ndarray, box: tuple[slice, slice, slice], lesion) -> None:
     """``core`` (the crop ``box`` of the volume) without the lesion's voxels."""
     lo = [max(b.start, o) for b, o in zip(box, lesion.offset, strict=True)]
@@ -153,12 +144,11 @@ def liver_reference(
 ) -> tuple[float | None, str]:
     """Mean SUV of normal liver: the liver mask eroded by two voxels, lesions left out; else
     a liver value the report states as reference."""
-    if volume.organs is not None:
-        liver = volume.organs.mask("liver")
-        if np.count_nonzero(liver) > 100:
-            box = _bbox(liver)
-            local = liver[box]
-            core = ndimage.binary_erosion(local, iterations=2)
+    liver = volume.organs.crop("liver") if volume.organs is not None else None
+    if liver is not None:
+        box, local, count = liver
+        if count > 100:
+            core = erode6(local, 2)
             core = core if core.sum() > 50 else local
             for r in labels.assigned:
                 _clear_lesion(core, box, r.lesion)  # type: ignore[arg-type]

@@ -47,6 +47,8 @@ from scipy import ndimage
 
 from extractors.pet.anatomy import anatomy_matches, host_organ, physiologic_hot
 from extractors.pet.volume import PetVolume
+from extractors.volume.morphology import dilate6
+from extractors.volume.seeded_components import component_of, components_reaching_slices
 from schemas.enums import Reason
 
 SUV_FLOOR = 2.5  # step 5
@@ -259,7 +261,7 @@ def _organs_of(volume: PetVolume, c: _Candidate) -> tuple[str | None, set[str]]:
     ids, counts = np.unique(labels[core], return_counts=True)
     keep = ids != 0
     inside = names.get(int(ids[keep][np.argmax(counts[keep])])) if keep.any() else None
-    near_ids = np.unique(labels[ndimage.binary_dilation(core, iterations=2)])
+    near_ids = np.unique(labels[dilate6(core, 2)])
     return inside, {names[int(i)] for i in near_ids if int(i) in names}
 
 
@@ -338,6 +340,76 @@ def _components_on_slices(
     return labels, ids, origin, (lo_margin, hi_margin)
 
 
+Component = tuple[tuple[slice, slice, slice], float, tuple[int, int, int]]  # box, max, seed
+
+
+def _level_components(
+    suv: np.ndarray,
+    t: float,
+    z0: int,
+    z1: int,
+    region: tuple[slice, slice, slice] | None,
+    margins: tuple[int, int],
+) -> tuple[list[Component], tuple[int, int]]:
+    """The components of ``suv >= t`` inside ``region`` that reach slices z0..z1: their box,
+    maximum and seed (first maximal voxel in C order), and the slab margins the labelling
+    of ``_components_on_slices`` ends with. Found by flood fill from the slices
+    (``extractors.volume.seeded_components``); a region starting above z0 (a slice range
+    whose hot spots all start above its first slice) goes through the slab labelling,
+    whose reading of the slices there depends on the slab's length (it indexes the slab
+    from z0 - start < 0, i.e. from its end), so that its results stay what they were."""
+    if region is not None and region[2].start > z0:
+        return _slab_components(suv, t, z0, z1, region, margins)
+    reach = components_reaching_slices(suv, t, z0, z1, region)
+    found = [
+        (reach.box(k), float(reach.maximum[k]), tuple(int(v) for v in reach.argmax[k]))
+        for k in range(reach.n)
+    ]
+    if not found:
+        return found, margins  # type: ignore[return-value]
+    zlo, zhi = (region[2].start, region[2].stop) if region is not None else (0, suv.shape[2])
+    low, high = int(reach.lo[:, 2].min()), int(reach.hi[:, 2].max())
+    lo_margin, hi_margin = margins
+    # the slab labelling doubles a margin while a component on the slices reaches that end
+    while z0 - lo_margin > zlo and low <= z0 - lo_margin:
+        lo_margin *= 2
+    while z1 + 1 + hi_margin < zhi and high >= z1 + 1 + hi_margin:
+        hi_margin *= 2
+    return found, (lo_margin, hi_margin)  # type: ignore[return-value]
+
+
+def _slab_components(
+    suv: np.ndarray,
+    t: float,
+    z0: int,
+    z1: int,
+    region: tuple[slice, slice, slice] | None,
+    margins: tuple[int, int],
+) -> tuple[list[Component], tuple[int, int]]:
+    """``_level_components`` from the labels of ``_components_on_slices``."""
+    labels, ids, origin, margins = _components_on_slices(suv, t, z0, z1, region, margins)
+    if not ids:
+        return [], margins
+    sub = suv[
+        origin[0] : origin[0] + labels.shape[0],
+        origin[1] : origin[1] + labels.shape[1],
+        origin[2] : origin[2] + labels.shape[2],
+    ]
+    objs = ndimage.find_objects(labels)
+    found = []
+    for i in ids:
+        local = objs[i - 1]
+        values = np.where(labels[local] == i, sub[local], -np.inf)
+        flat = int(np.argmax(values))
+        pos = tuple(
+            int(p + sl.start + o)
+            for p, sl, o in zip(np.unravel_index(flat, values.shape), local, origin, strict=True)
+        )
+        box = tuple(slice(o + sl.start, o + sl.stop) for o, sl in zip(origin, local, strict=True))
+        found.append((box, float(values.flat[flat]), pos))
+    return found, margins  # type: ignore[return-value]
+
+
 def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Candidate], bool]:
     """Hot spots reaching slices z0..z1 whose maximum is within the tolerance of s, over the
     threshold ladder; and whether a matching one was dropped as a large, low-uptake organ."""
@@ -349,46 +421,24 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
     region: tuple[slice, slice, slice] | None = None
     margins = (16, 16)
     for level, t in enumerate(levels):
-        labels, ids, origin, margins = _components_on_slices(suv, t, z0, z1, region, margins)
-        if not ids:
+        components, margins = _level_components(suv, t, z0, z1, region, margins)
+        if not components:
             break
-        sub = suv[
-            origin[0] : origin[0] + labels.shape[0],
-            origin[1] : origin[1] + labels.shape[1],
-            origin[2] : origin[2] + labels.shape[2],
-        ]
-        objs = ndimage.find_objects(labels)
-        boxes = []
-        maxima = []
-        for i in ids:
-            local = objs[i - 1]
-            values = np.where(labels[local] == i, sub[local], -np.inf)
-            flat = int(np.argmax(values))
-            m = float(values.flat[flat])
-            pos = tuple(
-                int(p + sl.start)
-                for p, sl in zip(np.unravel_index(flat, values.shape), local, strict=True)
-            )
-            box = tuple(
-                slice(o + sl.start, o + sl.stop) for o, sl in zip(origin, local, strict=True)
-            )
-            boxes.append(box)
-            maxima.append(m)
+        for box, m, seed in components:
             if abs(m - s) > SUV_MATCH_TOL + 1e-6:
                 continue
-            seed = tuple(int(p + o) for p, o in zip(pos, origin, strict=True))
             z_extent = box[2].stop - box[2].start
             if z_extent > LARGE_SLICES and s < LARGE_SUV:
                 large = True
                 continue
             if seed not in found:
-                found[seed] = _Candidate(seed, m, level, box, z_extent, t, t, box)  # type: ignore[arg-type]
+                found[seed] = _Candidate(seed, m, level, box, z_extent, t, t, box)
             else:
                 found[seed].compact_threshold = t
-                found[seed].compact_bbox = box  # type: ignore[assignment]
+                found[seed].compact_bbox = box
         # higher thresholds only split these components, and only one whose maximum reaches
         # S - tolerance can hold a matching hot spot: look inside those only
-        boxes = [b for b, m in zip(boxes, maxima, strict=True) if m >= s - SUV_MATCH_TOL - 1e-6]
+        boxes = [b for b, m, _ in components if m >= s - SUV_MATCH_TOL - 1e-6]
         if not boxes:
             break
         region = tuple(
@@ -545,16 +595,13 @@ def _shell_values(crop: np.ndarray, region: np.ndarray, s: float) -> np.ndarray:
         for h in [np.flatnonzero(region.any(axis=tuple(a for a in range(3) if a != k)))]
     )
     local, values = region[box], crop[box]
-    shell = ndimage.binary_dilation(local, structure=SIX, iterations=3) & ~local
+    shell = dilate6(local, 3) & ~local
     return values[shell & (values < s)]
 
 
 def _grow(mask: np.ndarray, seed: tuple[int, ...]) -> np.ndarray | None:
     """The 6-connected component of mask that holds the seed."""
-    if not mask[seed]:
-        return None
-    labels, _ = ndimage.label(mask, structure=SIX)
-    return labels == labels[seed]
+    return component_of(mask, seed)
 
 
 def _basin(crop: np.ndarray, core: np.ndarray, seed: tuple[int, ...], s: float) -> np.ndarray:
@@ -569,8 +616,8 @@ def _basin(crop: np.ndarray, core: np.ndarray, seed: tuple[int, ...], s: float) 
     peaks = (ndimage.maximum_filter(crop, size=3) == crop) & (crop >= low)
     top = _grow(crop >= BASIN_CORE_FRACTION * s, seed)
     own_top = core if top is None else core | top
-    grown = ndimage.binary_dilation(own_top, structure=SIX, iterations=BASIN_CORE_GROW)
-    peaks &= ~ndimage.binary_dilation(grown, iterations=1)
+    grown = dilate6(own_top, BASIN_CORE_GROW)
+    peaks &= ~dilate6(grown, 1)
     markers, n = ndimage.label(peaks, structure=np.ones((3, 3, 3)))
     markers[(crop > s + SUV_MATCH_TOL) & (markers == 0)] = n + 1
     own = n + 2

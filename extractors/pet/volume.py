@@ -18,6 +18,7 @@ import numpy as np
 
 from extractors.volume import MaskSet, Volume, totalseg_classes
 from extractors.volume.dicom import SeriesStack
+from extractors.volume.label_kernels import labels_box
 from extractors.volume.orientation import OnGrid
 
 
@@ -56,6 +57,17 @@ class OrganMasks:
         if len(ids) == 1:
             return self.labels == ids[0]
         return np.isin(self.labels, ids) if ids else np.zeros(self.labels.shape, dtype=bool)
+
+    def crop(self, name: str) -> tuple[tuple[slice, slice, slice], np.ndarray, int] | None:
+        """The box of an organ, its mask there and its voxel count (None when it has no
+        voxel), from one pass over the label map (``mask`` then a box would make and
+        read a boolean volume)."""
+        ids = [i for i, n in self.names.items() if n == name]
+        box, count = labels_box(self.labels, ids)
+        if box is None:
+            return None
+        local = self.labels[box]
+        return box, (local == ids[0]) if len(ids) == 1 else np.isin(local, ids), count
 
     @classmethod
     def from_mask_set(cls, found: MaskSet) -> OrganMasks:

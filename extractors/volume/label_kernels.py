@@ -149,3 +149,52 @@ def runs_plane(where: np.ndarray, lo: np.ndarray, size: np.ndarray, axis: int) -
     for i in range(where.shape[0]):
         out[where[i, keep] - lo[keep], where[i, 2] - lo[2] : where[i, 3] - lo[2]] = True
     return out
+
+
+def labels_box(labels: np.ndarray, ids: list[int]) -> tuple[tuple[slice, slice, slice] | None, int]:
+    """The box of the voxels of a 3D label volume whose label is one of ``ids`` (None when
+    there are none) and how many they are: one pass over the labels, no boolean volume."""
+    ids = [int(i) for i in ids if int(i) >= 0]
+    wanted = np.zeros(max(ids, default=0) + 1, dtype=np.bool_)
+    wanted[ids] = True
+    lo, hi, count = _labels_box(np.ascontiguousarray(labels), wanted)
+    if count == 0:
+        return None, 0
+    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True)), int(count)  # type: ignore[return-value]
+
+
+@kernel
+def _labels_box(labels: np.ndarray, wanted: np.ndarray):  # -> (lo, hi, count)
+    """Box (``lo`` inclusive, ``hi`` exclusive) and count of the voxels whose label v has
+    ``wanted[v]`` (labels outside the table are not wanted). A row is first counted (a
+    loop the compiler vectorises), and only a row with hits is searched for its ends."""
+    nx, ny, nz = labels.shape
+    lo = np.array([nx, ny, nz], dtype=np.int64)
+    hi = np.zeros(3, dtype=np.int64)
+    n_wanted = wanted.shape[0]
+    ids = np.flatnonzero(wanted)
+    single = ids.shape[0] == 1
+    target = ids[0] if ids.shape[0] else -1
+    count = 0
+    for x in range(nx):
+        for y in range(ny):
+            row = labels[x, y]
+            c = 0
+            if single:
+                for z in range(nz):
+                    c += row[z] == target
+            else:
+                for z in range(nz):
+                    v = row[z]
+                    c += 0 <= v < n_wanted and wanted[v]
+            if c == 0:
+                continue
+            count += c
+            first, last = 0, nz - 1
+            while not (0 <= row[first] < n_wanted and wanted[row[first]]):
+                first += 1
+            while not (0 <= row[last] < n_wanted and wanted[row[last]]):
+                last -= 1
+            lo[0], lo[1], lo[2] = min(lo[0], x), min(lo[1], y), min(lo[2], first)
+            hi[0], hi[1], hi[2] = max(hi[0], x + 1), max(hi[1], y + 1), max(hi[2], last + 1)
+    return lo, hi, count

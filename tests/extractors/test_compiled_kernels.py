@@ -1,7 +1,9 @@
 """The compiled kernels (numba) equal the numpy / scipy computations they replaced, kept here
 as references: label runs and their boxes, crops and projections; the body mask's largest
 component and per-slice hole fill; in-slice components (numbering included); the
-hemidiaphragm shell; mask resampling; ``minus``. And ``extractors.jit.kernel`` still compiles,
+hemidiaphragm shell; mask resampling; ``minus``; the components of a threshold reaching
+given slices and a seed's component (PET localisation), 6-neighbour dilation and erosion,
+and the box of some labels. And ``extractors.jit.kernel`` still compiles,
 with a warning, where numba finds nowhere to cache."""
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from extractors.ct.anatomy import BASE_SHARE, hemidiaphragm
 from extractors.ct.mask_resample import resample_crop
 from extractors.ct.projection import _Axis
 from extractors.volume.components import fill_holes_per_slice, largest_component
-from extractors.volume.label_kernels import label_runs, run_boxes
+from extractors.volume.label_kernels import label_runs, labels_box, run_boxes
+from extractors.volume.morphology import dilate6, erode6
+from extractors.volume.seeded_components import component_of, components_reaching_slices
 from extractors.volume.slice_components import slice_components
 from extractors.volume.sparse import ClassMasks, SparseMask
 
@@ -219,3 +223,111 @@ def test_kernel_compiles_uncached_with_a_warning(monkeypatch) -> None:
     with pytest.warns(UserWarning, match="without a cache"):
         twice = jit.kernel(lambda v: 2 * v)
     assert twice(21) == 42
+
+
+_SIX = ndimage.generate_binary_structure(3, 1)
+
+
+def _reference_reach(values, t, z0, z1, box):
+    """Label ``values[box] >= t`` (scipy), keep the components with a voxel on z0..z1: their
+    box, maximum and first maximal voxel (np.argmax over the component in its box)."""
+    sub = values[box] >= t
+    labels, _ = ndimage.label(sub, structure=_SIX)
+    za = box[2].start
+    on = np.unique(labels[:, :, max(z0 - za, 0) : max(0, z1 - za + 1)])
+    out = []
+    for i, local in enumerate(ndimage.find_objects(labels), start=1):
+        if i not in on:
+            continue
+        v = np.where(labels[local] == i, values[box][local], -np.inf)
+        flat = int(np.argmax(v))
+        at = [
+            p + sl.start + b.start
+            for p, sl, b in zip(np.unravel_index(flat, v.shape), local, box, strict=True)
+        ]
+        lo = [sl.start + b.start for sl, b in zip(local, box, strict=True)]
+        hi = [sl.stop + b.start for sl, b in zip(local, box, strict=True)]
+        out.append((tuple(lo), tuple(hi), float(v.flat[flat]), tuple(int(a) for a in at)))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_components_reaching_slices_equal_ndimage(seed) -> None:
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(5, 25, 3))
+    values = rng.random(shape).astype(np.float32 if seed % 2 else np.float64)
+    if seed % 3 == 0:
+        values = np.round(values * 4) / 4  # equal maxima: the first in C order is the seed
+    t = float(rng.uniform(0.3, 0.7))
+    z0 = int(rng.integers(0, shape[2]))
+    z1 = min(shape[2] - 1, z0 + int(rng.integers(0, 3)))
+    if seed < 4:  # the whole volume
+        box = tuple(slice(0, n) for n in shape)
+        got = components_reaching_slices(values, t, z0, z1)
+    else:  # a box holding slice z0 (small ones are filled in a compact copy)
+        lo = [int(rng.integers(0, n // 2)) for n in shape[:2]] + [int(rng.integers(0, z0 + 1))]
+        hi = [int(rng.integers(a + 1, n + 1)) for a, n in zip(lo, shape, strict=True)]
+        box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+        got = components_reaching_slices(values, t, z0, z1, box)
+    found = sorted(
+        (tuple(map(int, got.lo[k])), tuple(map(int, got.hi[k])), float(got.maximum[k]),
+         tuple(map(int, got.argmax[k])))
+        for k in range(got.n)
+    )  # fmt: skip
+    assert found == _reference_reach(values, t, z0, z1, box)
+    assert got.n == 0 or got.box(0) == tuple(
+        slice(int(a), int(b)) for a, b in zip(got.lo[0], got.hi[0], strict=True)
+    )
+
+
+def test_threshold_is_compared_as_numpy_compares_a_float32_array() -> None:
+    values = np.zeros((3, 3, 3), dtype=np.float32)
+    values[1, 1, 1] = 1.0
+    t = 1.0 + 1e-8  # over 1.0 as a float64, equal to it as a float32
+    assert bool((values >= t)[1, 1, 1]) and components_reaching_slices(values, t, 1, 1).n == 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_component_of_a_seed_equals_ndimage(seed) -> None:
+    rng = np.random.default_rng(seed)
+    mask = rng.random(tuple(int(n) for n in rng.integers(2, 20, 3))) < rng.uniform(0.1, 0.7)
+    if seed % 2:
+        mask = mask[::2, :, 1:]  # not contiguous
+    labels, _ = ndimage.label(mask, structure=_SIX)
+    for _ in range(6):
+        p = tuple(int(rng.integers(0, n)) for n in mask.shape)
+        got = component_of(mask, p)
+        assert (got is None) if not mask[p] else np.array_equal(got, labels == labels[p])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_dilate6_and_erode6_equal_ndimage(seed) -> None:
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 20, 3))
+    sparse = rng.random(shape) < rng.uniform(0.05, 0.5)
+    dense = ndimage.binary_closing(rng.random(shape) < rng.uniform(0.5, 0.97))
+    for it in range(1, 5):
+        assert np.array_equal(dilate6(sparse, it), ndimage.binary_dilation(sparse, iterations=it))
+        assert np.array_equal(
+            dilate6(sparse, it), ndimage.binary_dilation(sparse, structure=_SIX, iterations=it)
+        )
+        assert np.array_equal(erode6(dense, it), ndimage.binary_erosion(dense, iterations=it))
+    with pytest.raises(ValueError):
+        dilate6(sparse, 0)
+
+
+@pytest.mark.parametrize("ids", [[3], [1, 4], [9]])
+def test_labels_box_equals_the_mask_box(ids) -> None:
+    labels = _labels((17, 13, 21), 5, 7, dtype=np.int16)
+    box, count = labels_box(labels, ids)
+    mask = np.isin(labels, ids)
+    assert count == int(mask.sum())
+    if not count:
+        assert box is None
+        return
+    want = tuple(
+        slice(int(h[0]), int(h[-1]) + 1)
+        for k in range(3)
+        for h in [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != k)))]
+    )
+    assert box == want
