@@ -63,8 +63,19 @@ def schema_of(cls: type) -> pa.Schema:
 def to_row(obj: Any) -> dict[str, Any]:
     """A dataclass instance as a plain dict (enums become their string values; nested
     dataclasses dicts, tuples lists): what ``dataclasses.asdict`` then ``str`` of each enum
-    gives, without its deep copies."""
-    return {name: _plain(getattr(obj, name)) for name in _field_names(type(obj))}
+    gives, without its deep copies. Values of the exact types ``_AS_IS`` are taken without
+    dispatch (most of a record's values): every record is converted several times per build
+    (chunk tables, validation, shard JSON, content tag)."""
+    row = {}
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
+        row[name] = value if type(value) in _AS_IS else _plain(value)
+    return row
+
+
+# types whose values ``_plain`` returns unchanged (``str(s)`` of an exact str is s itself);
+# subclasses (a StrEnum, an IntEnum) still take the dispatch below
+_AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache
@@ -73,10 +84,12 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, str):
         return str(value)
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _AS_IS else _plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -131,10 +144,10 @@ def conformance_problems_of(rows: list[dict[str, Any]], schema: pa.Schema) -> li
     converted to Arrow together (one conversion, not one per row), and one by one only when
     that fails, to name the rows with type errors."""
     problems: list[list[str]] = []
-    fields = list(schema)
+    spec = _schema_spec(schema)
     for row in rows:
         found: list[str] = []
-        _check_struct(row, fields, "", found)
+        _check_struct(row, spec, "", found)
         problems.append(found)
     typed = [i for i, found in enumerate(problems) if not found]
     if not typed:
@@ -156,31 +169,66 @@ def _struct_of(schema: pa.Schema) -> pa.DataType:
     return pa.struct(list(schema))
 
 
-def _check_struct(row: Any, fields: list[pa.Field], path: str, problems: list[str]) -> None:
+# a field as the checks need it: name, nullable, kind ("struct", "list" or "" for a scalar)
+# and what is inside (a struct's ``_Struct``; a list item's own spec)
+_Spec = tuple[str, bool, str, Any]
+_Struct = tuple[frozenset[str], tuple[_Spec, ...]]  # field names, field specs
+
+
+def _field_spec(f: pa.Field) -> _Spec:
+    if pa.types.is_struct(f.type):
+        return (f.name, f.nullable, "struct", _struct_spec_of(f.type))
+    if pa.types.is_list(f.type):
+        return (f.name, f.nullable, "list", _field_spec(f.type.value_field))
+    return (f.name, f.nullable, "", None)
+
+
+def _struct_spec_of(struct: pa.DataType) -> _Struct:
+    fields = list(struct)
+    return frozenset(f.name for f in fields), tuple(_field_spec(f) for f in fields)
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_spec(schema: pa.Schema) -> _Struct:
+    """A schema's field names and specs, nested ones included, worked out once per schema
+    (the checks run on every row of every record a build validates)."""
+    return _struct_spec_of(_struct_of(schema))
+
+
+def _check_struct(row: Any, struct: _Struct, path: str, problems: list[str]) -> None:
     if not isinstance(row, dict):
         problems.append(f"{path or 'row'}: expected an object, got {type(row).__name__}")
         return
-    names = {f.name for f in fields}
-    for extra in sorted(set(row) - names):
-        problems.append(f"{path}{extra}: field not in schema")
-    for f in fields:
-        where = f"{path}{f.name}"
-        if f.name not in row:
-            problems.append(f"{where}: missing")
+    names, specs = struct
+    if not names.issuperset(row):
+        for extra in sorted(set(row) - names):
+            problems.append(f"{path}{extra}: field not in schema")
+    for spec in specs:
+        name, nullable, kind, _ = spec
+        if name not in row:
+            problems.append(f"{path}{name}: missing")
             continue
-        _check_value(row[f.name], f, where, problems)
+        value = row[name]
+        if value is None:
+            if not nullable:
+                problems.append(f"{path}{name}: null in a non-nullable field")
+        elif kind:
+            _check_value(value, spec, f"{path}{name}", problems)
 
 
-def _check_value(value: Any, f: pa.Field, where: str, problems: list[str]) -> None:
-    if value is None:
-        if not f.nullable:
-            problems.append(f"{where}: null in a non-nullable field")
+def _check_value(value: Any, spec: _Spec, where: str, problems: list[str]) -> None:
+    """Problems of a non-null struct or list value (a scalar's type is Arrow's to check)."""
+    _, _, kind, inner = spec
+    if kind == "struct":
+        _check_struct(value, inner, where + ".", problems)
         return
-    if pa.types.is_struct(f.type):
-        _check_struct(value, list(f.type), where + ".", problems)
-    elif pa.types.is_list(f.type):
-        if not isinstance(value, list | tuple):
-            problems.append(f"{where}: expected a list, got {type(value).__name__}")
-            return
-        for i, item in enumerate(value):
-            _check_value(item, f.type.value_field, f"{where}[{i}]", problems)
+    if not isinstance(value, list | tuple):
+        problems.append(f"{where}: expected a list, got {type(value).__name__}")
+        return
+    _, item_nullable, item_kind, _ = inner
+    for i, item in enumerate(value):
+        if item is None:
+            if not item_nullable:
+                problems.append(f"{where}[{i}]: null in a non-nullable field")
+        elif item_kind:
+            _check_value(item, inner, f"{where}[{i}]", problems)

@@ -1,7 +1,8 @@
 """WebDataset shards: one folder per config (record family and image count) and split,
-size-bounded tar files written through webdataset's ShardWriter with fixed tar metadata, so
-the same records give the same bytes. A shard is written as ``*.tar.partial`` and renamed
-only once complete: a crash never leaves a partial shard under a complete-looking name.
+size-bounded tar files with fixed tar metadata, so the same records give the same bytes
+(``shards.tar_shards``: the bytes webdataset's ShardWriter writes, faster). A shard is
+written as ``*.tar.partial`` and renamed only once complete: a crash never leaves a partial
+shard under a complete-looking name.
 
 Two layouts (``shards.images`` in the build config):
 
@@ -25,17 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import webdataset as wds
-
 from schemas.arrow import to_row
 from schemas.enums import RecordFamily
 from schemas.identity import is_valid_key
 from schemas.records import Record, record_images
+from shards.tar_shards import TarShardWriter
 
 T = TypeVar("T")
 
 PARTIAL_SUFFIX = ".partial"
 IMAGES_CONFIG = "images"  # the config of the published images (layout ``once``)
+# the shard file's write buffer: a shard is written in many small pieces (member headers,
+# record JSON, padding), each its own write() system call with Python's default 8 KB buffer
+WRITE_BUFFER = 1 << 20
 LAYOUTS = ("once", "per_record")
 
 
@@ -125,7 +128,8 @@ def image_keys(records: Iterable[Record]) -> list[tuple[str, str]]:
 
 
 class _AtomicFiles:
-    """Opener and post hook for ShardWriter: write ``<name>.partial``, rename when done."""
+    """Opener and post hook of the shard writer: write ``<name>.partial``, rename when
+    done."""
 
     def __init__(self) -> None:
         self._open: dict[str, object] = {}
@@ -134,7 +138,7 @@ class _AtomicFiles:
         self._count = 0
 
     def opener(self, fname: str):
-        handle = open(fname + PARTIAL_SUFFIX, "wb")  # noqa: SIM115 - closed in post()
+        handle = open(fname + PARTIAL_SUFFIX, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115 - post()
         self._open[fname] = handle
         return handle
 
@@ -305,14 +309,12 @@ def _write_group(
     folder = dest / config / split
     folder.mkdir(parents=True, exist_ok=True)
     files = _AtomicFiles()
-    writer = wds.ShardWriter(
+    writer = TarShardWriter(
         str(dest / shard_pattern(config, split, tag).replace("*", "%05d")),
         maxcount=max_count,
         maxsize=max_size_bytes,
         post=files.post,
         opener=files.opener,
-        verbose=0,
-        encoder=False,
         mtime=0,
         user="",
         group="",

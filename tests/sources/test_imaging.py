@@ -78,6 +78,56 @@ def test_dicom_window_and_monochrome1(tmp_path: Path) -> None:
     assert np.array_equal(inverted, 255 - loaded.pixels)
 
 
+def _pydicom_synthetic_dicom(path: Path, pixels: np.ndarray, uid_seed: str, **header) -> None:
+    """The reference: the dataset ``write_synthetic_dicom`` describes, written by pydicom."""
+    import hashlib
+
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
+
+    def uid(tag: str) -> str:
+        return "2.25." + str(int(hashlib.sha256(f"{uid_seed}/{tag}".encode()).hexdigest()[:30], 16))
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = uid("sop")
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid("study"), uid("series")
+    ds.PatientName, ds.PatientID = header["patient_name"], header["patient_id"]
+    ds.PatientBirthDate = header["birth_date"]
+    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = header["study_date"]
+    ds.StudyTime = "101500"
+    ds.AccessionNumber = header.get("accession", "SYNACC0000")
+    ds.InstitutionName = header.get("institution", "Synthetic General Hospital")
+    ds.ReferringPhysicianName = "Synthetic^Referrer"
+    ds.Modality, ds.ViewPosition, ds.BodyPartExamined = "CR", header.get("view", "PA"), "CHEST"
+    values = np.asarray(pixels, dtype=np.uint16)
+    ds.Rows, ds.Columns = values.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    ds.PixelData = values.tobytes()
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+
+
+@pytest.mark.parametrize(
+    ("shape", "extra"),
+    [((7, 5), {}), ((64, 33), {"view": "AP", "institution": "Odd", "accession": "A1"})],
+)
+def test_synthetic_dicom_bytes_are_pydicoms(tmp_path: Path, shape, extra) -> None:
+    """``write_synthetic_dicom`` writes its bytes itself: the file pydicom writes for the same
+    dataset, odd-length values (padding) included."""
+    pixels = np.random.default_rng(3).integers(0, 4096, shape)
+    for i, seed in enumerate(("a", "seed-17", "0/12")):
+        header = {**phi(i), **extra}
+        write_synthetic_dicom(tmp_path / "ours.dcm", pixels, uid_seed=seed, **header)
+        _pydicom_synthetic_dicom(tmp_path / "ref.dcm", pixels, seed, **header)
+        assert (tmp_path / "ours.dcm").read_bytes() == (tmp_path / "ref.dcm").read_bytes()
+
+
 def test_broken_dicoms_name_file_and_reason(tmp_path: Path) -> None:
     pixels = np.full((64, 64), 1000, dtype=np.uint16)
     write_synthetic_dicom(tmp_path / "ok.dcm", pixels, uid_seed="ok", **phi(2))
