@@ -649,18 +649,32 @@ def write_release_extras(layout: BuildLayout, counts: ReleaseCounts) -> bool:
     return gallery is not None
 
 
-def image_meta(studies: pl.LazyFrame, shown: Iterable[str]) -> Callable[[str], ImageMeta]:
-    """What the ``images`` config says of each published image (of the study ids
-    ``shown``), from narrow columns of the studies table."""
-    columns = ("study_id", "modality", "view", "width", "height", "image_sha256", "licence")
-    rows = (
-        studies.select(columns)
-        .filter(pl.col("study_id").is_in(list(shown)))
-        .collect()
-        .iter_rows(named=True)
-    )
-    metas = {row["study_id"]: ImageMeta.of(row) for row in rows}
-    return metas.__getitem__
+IMAGE_META_COLUMNS = ("study_id", "modality", "view", "width", "height", "image_sha256", "licence")
+
+
+class ImageMetaCursor:
+    """What the ``images`` config says of each published image, read from narrow columns of
+    the studies table (sorted by study id) a batch at a time, for study ids asked in
+    ascending order, as ``shards.writer.write_image_shards`` asks them within a split; an id
+    lower than the last (the next split) starts a new pass. Held: one batch, not a row per
+    published image (a dict of them grew with the corpus: issue 16)."""
+
+    def __init__(self, studies: Path, batch_rows: int) -> None:
+        self._studies, self._batch_rows = studies, batch_rows
+        self._rows: Iterator[tuple] = iter(())
+        self._row: tuple | None = None
+        self._last: str | None = None
+
+    def __call__(self, study_id: str) -> ImageMeta:
+        if self._last is None or study_id < self._last:
+            rows = Rows.of([self._studies]).tuples(*IMAGE_META_COLUMNS, batch_rows=self._batch_rows)
+            self._rows, self._row = rows, next(rows, None)
+        self._last = study_id
+        while self._row is not None and self._row[0] < study_id:
+            self._row = next(self._rows, None)
+        if self._row is None or self._row[0] != study_id:
+            raise KeyError(f"study {study_id} is not in {self._studies}")
+        return ImageMeta.of(dict(zip(IMAGE_META_COLUMNS, self._row, strict=True)))
 
 
 @with_system_arrow_pool
@@ -724,7 +738,7 @@ def publish_records(
         shard_files += write_image_shards(
             sorted(counts.image_keys),
             lambda study_id: layout.image_path(study_id).read_bytes(),
-            image_meta(studies, counts.shown),
+            ImageMetaCursor(_table(layout, "studies"), batch_rows),
             layout.staging,
             max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
             max_count=cfg.shards.max_count,
