@@ -34,7 +34,7 @@ from engine.chunk_files import (
 )
 from engine.config import BuildConfig
 from engine.items import ITEM_TABLE_STAGES, item_table, trace_item
-from engine.release_counts import GALLERY_SIZE, ReleaseCounts
+from engine.release_counts import GALLERY_SIZE, ReleaseCounts, StudyDigests
 from engine.sorting import Rows, SortKey, sort_to_parquet, with_system_arrow_pool
 from engine.stats import BuildStats
 from records.sequences.across import across_sequences
@@ -694,8 +694,10 @@ def publish_records(
     layout.merge.mkdir(parents=True, exist_ok=True)
     stats = BuildStats(flow=Counter(flow))
     studies = pl.scan_parquet(_table(layout, "studies"))
-    # study id -> digest, read by pyarrow (two columns, a batch at a time), not polars
-    image_sha256 = dict(Rows.of([_table(layout, "studies")]).tuples("study_id", "image_sha256"))
+    # study id -> digest, read by pyarrow (two columns, a batch at a time), held in arrays
+    image_sha256 = StudyDigests(
+        Rows.of([_table(layout, "studies")]).tuples("study_id", "image_sha256")
+    )
     reviewed = None
     if cfg.review.enabled:
         reviewed = review_records(layout, load_records(layout), cfg.privacy.resolved_salt())
@@ -736,7 +738,7 @@ def publish_records(
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
     if once:  # each image once per split, in the images config; the per-record join beside
         shard_files += write_image_shards(
-            sorted(counts.image_keys),
+            counts.image_keys(),
             lambda study_id: layout.image_path(study_id).read_bytes(),
             ImageMetaCursor(_table(layout, "studies"), batch_rows),
             layout.staging,
