@@ -34,7 +34,7 @@ from engine.chunk_files import (
 )
 from engine.config import BuildConfig
 from engine.items import ITEM_TABLE_STAGES, item_table, trace_item
-from engine.release_counts import GALLERY_SIZE, ReleaseCounts
+from engine.release_counts import GALLERY_SIZE, ReleaseCounts, StudyDigests
 from engine.sorting import Rows, SortKey, sort_to_parquet, with_system_arrow_pool
 from engine.stats import BuildStats
 from records.sequences.across import across_sequences
@@ -593,21 +593,29 @@ def load_records(layout: BuildLayout) -> list[Record]:
 def card_data(
     cfg: BuildConfig,
     counts: ReleaseCounts,
-    studies: pl.LazyFrame,
-    quarantine: pl.LazyFrame,
+    layout: BuildLayout,
     shard_files,
     review: dict | None = None,
 ) -> CardData:
     """The card's counts: of the records (``counts``, gathered while streaming them), of
-    the published studies and of the quarantine table (polars)."""
+    the published studies and of the quarantine table (read a batch at a time, the
+    distinct patients of each split through an on-disk sort: nothing held per study)."""
+    batch_rows = cfg.finalize.batch_rows
     shards: dict[str, Counter] = {}
     for sf in shard_files:
         shards.setdefault(sf.config, Counter())[sf.split] += 1
-    study_cols = studies.select("modality", "source_dataset", "licence", "split", "patient_id")
-    modalities = study_cols.group_by("modality").len().collect()
-    licences_by_source = study_cols.unique("source_dataset", keep="last", maintain_order=True)
-    patients = study_cols.group_by("split").agg(pl.col("patient_id").n_unique()).collect()
-    reasons = quarantine.group_by("source_dataset", "stage", "reason").len().collect()
+    images_by_modality: Counter = Counter()
+    licences_by_source: dict[str, str] = {}  # the licence of the source's last study
+    studies = Rows.of([_table(layout, "studies")])
+    columns = ("modality", "source_dataset", "licence")
+    for modality, source, licence in studies.tuples(*columns, batch_rows=batch_rows):
+        images_by_modality[modality] += 1
+        licences_by_source[source] = licence
+    reasons = Counter(
+        Rows.of([layout.quarantine]).tuples(
+            "source_dataset", "stage", "reason", batch_rows=batch_rows
+        )
+    )
     return CardData(
         name=cfg.name,
         version=cfg.version,
@@ -616,19 +624,41 @@ def card_data(
         shard_counts={c: dict(v) for c, v in shards.items()},
         records_by_source_task=counts.by_source_task,
         records_by_modality=counts.by_modality,
-        images_by_modality=Counter(dict(modalities.iter_rows())),
+        images_by_modality=images_by_modality,
         review_states=counts.review_states,
-        licences_by_source={
-            r["source_dataset"]: r["licence"]
-            for r in licences_by_source.collect().iter_rows(named=True)
-        },
-        quarantine_by_reason=Counter({(s, st, r): n for s, st, r, n in reasons.iter_rows()}),
-        patients_by_split=Counter(dict(patients.iter_rows())),
+        licences_by_source=licences_by_source,
+        quarantine_by_reason=reasons,
+        patients_by_split=patients_by_split(layout, batch_rows),
         records_by_extractor=counts.by_extractor,
         config_fingerprint=cfg.fingerprint(),
         review=review,
         public_salt=cfg.privacy.public,
     )
+
+
+def patients_by_split(layout: BuildLayout, batch_rows: int) -> Counter:
+    """Split -> distinct patients of the published studies: (split, patient id) sorted on
+    disk (``engine.sorting``), then counted in one pass."""
+    run = layout.merge / "patients_by_split.parquet"
+    schema = pa.schema(
+        [pa.field("split", pa.string(), False), pa.field("patient_id", pa.string(), False)]
+    )
+    sort_to_parquet(
+        Rows.of([_table(layout, "studies")]).then(lambda lf: lf.select("split", "patient_id")),
+        [("split", None), ("patient_id", None)],
+        run,
+        schema,
+        layout.merge,
+        batch_rows,
+    )
+    patients: Counter = Counter()
+    previous = None
+    for pair in Rows.of([run]).tuples("split", "patient_id", batch_rows=batch_rows):
+        if pair != previous:
+            patients[pair[0]] += 1
+            previous = pair
+    run.unlink()
+    return patients
 
 
 def write_release_extras(layout: BuildLayout, counts: ReleaseCounts) -> bool:
@@ -649,18 +679,32 @@ def write_release_extras(layout: BuildLayout, counts: ReleaseCounts) -> bool:
     return gallery is not None
 
 
-def image_meta(studies: pl.LazyFrame, shown: Iterable[str]) -> Callable[[str], ImageMeta]:
-    """What the ``images`` config says of each published image (of the study ids
-    ``shown``), from narrow columns of the studies table."""
-    columns = ("study_id", "modality", "view", "width", "height", "image_sha256", "licence")
-    rows = (
-        studies.select(columns)
-        .filter(pl.col("study_id").is_in(list(shown)))
-        .collect()
-        .iter_rows(named=True)
-    )
-    metas = {row["study_id"]: ImageMeta.of(row) for row in rows}
-    return metas.__getitem__
+IMAGE_META_COLUMNS = ("study_id", "modality", "view", "width", "height", "image_sha256", "licence")
+
+
+class ImageMetaCursor:
+    """What the ``images`` config says of each published image, read from narrow columns of
+    the studies table (sorted by study id) a batch at a time, for study ids asked in
+    ascending order, as ``shards.writer.write_image_shards`` asks them within a split; an id
+    lower than the last (the next split) starts a new pass. Held: one batch, not a row per
+    published image (a dict of them grew with the corpus: issue 16)."""
+
+    def __init__(self, studies: Path, batch_rows: int) -> None:
+        self._studies, self._batch_rows = studies, batch_rows
+        self._rows: Iterator[tuple] = iter(())
+        self._row: tuple | None = None
+        self._last: str | None = None
+
+    def __call__(self, study_id: str) -> ImageMeta:
+        if self._last is None or study_id < self._last:
+            rows = Rows.of([self._studies]).tuples(*IMAGE_META_COLUMNS, batch_rows=self._batch_rows)
+            self._rows, self._row = rows, next(rows, None)
+        self._last = study_id
+        while self._row is not None and self._row[0] < study_id:
+            self._row = next(self._rows, None)
+        if self._row is None or self._row[0] != study_id:
+            raise KeyError(f"study {study_id} is not in {self._studies}")
+        return ImageMeta.of(dict(zip(IMAGE_META_COLUMNS, self._row, strict=True)))
 
 
 @with_system_arrow_pool
@@ -679,9 +723,10 @@ def publish_records(
     batch_rows = cfg.finalize.batch_rows
     layout.merge.mkdir(parents=True, exist_ok=True)
     stats = BuildStats(flow=Counter(flow))
-    studies = pl.scan_parquet(_table(layout, "studies"))
-    # study id -> digest, read by pyarrow (two columns, a batch at a time), not polars
-    image_sha256 = dict(Rows.of([_table(layout, "studies")]).tuples("study_id", "image_sha256"))
+    # study id -> digest, read by pyarrow (two columns, a batch at a time), held in arrays
+    image_sha256 = StudyDigests(
+        Rows.of([_table(layout, "studies")]).tuples("study_id", "image_sha256")
+    )
     reviewed = None
     if cfg.review.enabled:
         reviewed = review_records(layout, load_records(layout), cfg.privacy.resolved_salt())
@@ -695,9 +740,9 @@ def publish_records(
     sort_to_parquet(
         quarantine, QUARANTINE_ORDER, layout.quarantine, QUARANTINE, layout.merge, batch_rows
     )
-    table = pl.scan_parquet(layout.quarantine)  # every row, review's too
+    # every row, review's too, counted a batch at a time
     stats.quarantine.update(
-        {(s, r): n for s, r, n in table.group_by("stage", "reason").len().collect().rows()}
+        Rows.of([layout.quarantine]).tuples("stage", "reason", batch_rows=batch_rows)
     )
     counts = ReleaseCounts(image_sha256, cfg.shards.images)
     for record in by_id():
@@ -722,9 +767,9 @@ def publish_records(
     stats.flow["records_published"] = sum(sf.n_records for sf in shard_files)
     if once:  # each image once per split, in the images config; the per-record join beside
         shard_files += write_image_shards(
-            sorted(counts.image_keys),
+            counts.image_keys(),
             lambda study_id: layout.image_path(study_id).read_bytes(),
-            image_meta(studies, counts.shown),
+            ImageMetaCursor(_table(layout, "studies"), batch_rows),
             layout.staging,
             max_size_bytes=int(cfg.shards.max_size_mb * 1024 * 1024),
             max_count=cfg.shards.max_count,
@@ -735,7 +780,7 @@ def publish_records(
         shard_files, counts.shown, lambda sid: layout.image_path(sid).stat().st_size
     )
     coverage = reviewed.coverage() if reviewed else None
-    card = card_data(cfg, counts, studies, table, shard_files, coverage)
+    card = card_data(cfg, counts, layout, shard_files, coverage)
     card.licences = licences()
     card.label_methods = label_methods()
     card.shard_tag = counts.tag

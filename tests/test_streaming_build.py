@@ -179,7 +179,7 @@ def test_release_counts_give_the_writers_tag_and_the_gallerys_picks() -> None:
     from engine.release_counts import GALLERY_SIZE, ReleaseCounts
     from schemas.records import ImageRef
     from shards.gallery import pick_records
-    from shards.writer import content_tag
+    from shards.writer import content_tag, image_keys
     from tests.annotation.records import grounding, sequence
 
     records = [
@@ -205,8 +205,29 @@ def test_release_counts_give_the_writers_tag_and_the_gallerys_picks() -> None:
         "study-5": 5,
         "study-6": 5,
     }
+    assert list(counts.image_keys()) == image_keys(records)
     with pytest.raises(ValueError, match="out of record-id order"):
         counts.add(records[0])
+
+
+def test_study_digests_are_a_sorted_mapping_of_the_pairs() -> None:
+    """``StudyDigests`` holds what a dict of the pairs holds (the last digest of a study
+    given twice), iterates in study-id order, and gives each study's row."""
+    from engine.release_counts import ShownCounts, StudyDigests
+
+    pairs = [(f"study-{i % 5000:05d}", f"{i:064x}") for i in reversed(range(9000))]
+    digests = StudyDigests(iter(pairs))
+    assert dict(digests) == dict(pairs)
+    assert list(digests) == sorted(dict(pairs))
+    assert digests.position("study-00003") == 3
+    assert digests.study_id(4999) == "study-04999"
+    with pytest.raises(KeyError):
+        digests.position("study-5")
+    assert len(StudyDigests([])) == 0
+    shown = ShownCounts(digests)
+    shown.add([3, 3, 7])
+    assert shown == {"study-00003": 2, "study-00007": 1}
+    assert shown.get("study-00004", 0) == 0 and shown.get("other", 0) == 0
 
 
 def test_parquet_batches_and_the_system_arrow_pool(tmp_path: Path) -> None:
