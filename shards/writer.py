@@ -296,15 +296,6 @@ def _image_sample(
     return {"__key__": study_id, "json": image_json(meta), "png": read_image(study_id)}
 
 
-def _forget_members(writer: wds.ShardWriter) -> None:
-    """Drop the ``TarInfo`` of every member written so far: ``tarfile.TarFile`` keeps one per
-    file it adds (for reading back, which a shard being written never does), so a shard's
-    Python memory grew with its samples (issue 16). The bytes written are unchanged."""
-    tar = getattr(writer.tarstream, "tarstream", None)
-    if tar is not None:
-        tar.members.clear()
-
-
 def _write_group(
     dest: Path,
     config: str,
@@ -333,7 +324,6 @@ def _write_group(
         for sample in samples:
             writer.write(sample)
             files.count()
-            _forget_members(writer)
     except BaseException:
         files.aborted = True
         raise
