@@ -65,7 +65,6 @@ LADDER_STEPS = 6
 MAX_ITERATIONS = 30
 BASIN_CORE_FRACTION = 0.75  # the hot spot's own top: voxels from 0.75 S joined to its core
 BASIN_CORE_GROW = 1  # the core marker grows one voxel (noise bumps on its flank join it)
-SIX = ndimage.generate_binary_structure(3, 1)
 
 
 @dataclass(frozen=True)
@@ -288,58 +287,6 @@ def _wrong_side(c: _Candidate, side: str, geometry: ExamGeometry) -> bool:
 # ---- step 6 (and its ladder) --------------------------------------------------------------
 
 
-def _components_on_slices(
-    suv: np.ndarray,
-    t: float,
-    z0: int,
-    z1: int,
-    region: tuple[slice, slice, slice] | None,
-    margins: tuple[int, int] = (16, 16),
-) -> tuple[np.ndarray, list[int], tuple[int, int, int], tuple[int, int]]:
-    """Label ``suv >= t`` in a z-slab around slices z0..z1 (inside ``region``), ``margins``
-    slices below and above, widening the slab at an end that a component reaching those
-    slices touches until none does. Returns the labels, the ids of components on the
-    slices, the slab's origin and the margins used (the components, hence all that is read
-    off them, do not depend on the margins, only the work does: a higher threshold's
-    components on the slices lie inside these, so the next step of the ladder starts from
-    these margins)."""
-    nz = suv.shape[2]
-    xs, ys = (region[0], region[1]) if region is not None else (slice(None), slice(None))
-    zlo_lim, zhi_lim = (region[2].start, region[2].stop) if region is not None else (0, nz)
-    lo_margin, hi_margin = margins
-    while True:
-        a, b = max(zlo_lim, z0 - lo_margin), min(zhi_lim, z1 + 1 + hi_margin)
-        sub = suv[xs, ys, a:b] >= t
-        # every component lies inside the box of the voxels above t: label that box only
-        hit = sub.any(axis=2)
-        rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
-        if rows.size == 0:
-            labels, ids, crop = np.zeros((0, 0, b - a), dtype=np.int32), [], (0, 0)
-            break
-        crop = (int(rows[0]), int(cols[0]))
-        sub = sub[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        labels, n = ndimage.label(sub, structure=SIX)
-        on = np.zeros(n + 1, dtype=bool)  # which labels a slice shows: no sort needed
-        on[labels[:, :, z0 - a : z1 - a + 1]] = True
-        on[0] = False
-        ids = np.flatnonzero(on).tolist()
-        if not ids:
-            break
-        # a component on the slices that reaches an end of the slab may go on beyond it
-        low = np.zeros(n + 1, dtype=bool)
-        high = np.zeros(n + 1, dtype=bool)
-        if a > zlo_lim:
-            low[labels[:, :, 0]] = True
-        if b < zhi_lim:
-            high[labels[:, :, -1]] = True
-        grow_low, grow_high = bool(low[ids].any()), bool(high[ids].any())
-        if not (grow_low or grow_high):
-            break
-        lo_margin, hi_margin = lo_margin * (1 + grow_low), hi_margin * (1 + grow_high)
-    origin = ((xs.start or 0) + crop[0], (ys.start or 0) + crop[1], a)
-    return labels, ids, origin, (lo_margin, hi_margin)
-
-
 Component = tuple[tuple[slice, slice, slice], float, tuple[int, int, int]]  # box, max, seed
 
 
@@ -349,65 +296,15 @@ def _level_components(
     z0: int,
     z1: int,
     region: tuple[slice, slice, slice] | None,
-    margins: tuple[int, int],
-) -> tuple[list[Component], tuple[int, int]]:
-    """The components of ``suv >= t`` inside ``region`` that reach slices z0..z1: their box,
-    maximum and seed (first maximal voxel in C order), and the slab margins the labelling
-    of ``_components_on_slices`` ends with. Found by flood fill from the slices
-    (``extractors.volume.seeded_components``); a region starting above z0 (a slice range
-    whose hot spots all start above its first slice) goes through the slab labelling,
-    whose reading of the slices there depends on the slab's length (it indexes the slab
-    from z0 - start < 0, i.e. from its end), so that its results stay what they were."""
-    if region is not None and region[2].start > z0:
-        return _slab_components(suv, t, z0, z1, region, margins)
+) -> list[Component]:
+    """The components of ``suv >= t`` inside ``region`` (the whole volume when None) with a
+    voxel on slices z0..z1 that lie in the region: their boxes, maxima and first maximal
+    voxels, found by flood fill from those slices (``extractors.volume.seeded_components``)."""
     reach = components_reaching_slices(suv, t, z0, z1, region)
-    found = [
+    return [
         (reach.box(k), float(reach.maximum[k]), tuple(int(v) for v in reach.argmax[k]))
         for k in range(reach.n)
     ]
-    if not found:
-        return found, margins  # type: ignore[return-value]
-    zlo, zhi = (region[2].start, region[2].stop) if region is not None else (0, suv.shape[2])
-    low, high = int(reach.lo[:, 2].min()), int(reach.hi[:, 2].max())
-    lo_margin, hi_margin = margins
-    # the slab labelling doubles a margin while a component on the slices reaches that end
-    while z0 - lo_margin > zlo and low <= z0 - lo_margin:
-        lo_margin *= 2
-    while z1 + 1 + hi_margin < zhi and high >= z1 + 1 + hi_margin:
-        hi_margin *= 2
-    return found, (lo_margin, hi_margin)  # type: ignore[return-value]
-
-
-def _slab_components(
-    suv: np.ndarray,
-    t: float,
-    z0: int,
-    z1: int,
-    region: tuple[slice, slice, slice] | None,
-    margins: tuple[int, int],
-) -> tuple[list[Component], tuple[int, int]]:
-    """``_level_components`` from the labels of ``_components_on_slices``."""
-    labels, ids, origin, margins = _components_on_slices(suv, t, z0, z1, region, margins)
-    if not ids:
-        return [], margins
-    sub = suv[
-        origin[0] : origin[0] + labels.shape[0],
-        origin[1] : origin[1] + labels.shape[1],
-        origin[2] : origin[2] + labels.shape[2],
-    ]
-    objs = ndimage.find_objects(labels)
-    found = []
-    for i in ids:
-        local = objs[i - 1]
-        values = np.where(labels[local] == i, sub[local], -np.inf)
-        flat = int(np.argmax(values))
-        pos = tuple(
-            int(p + sl.start + o)
-            for p, sl, o in zip(np.unravel_index(flat, values.shape), local, origin, strict=True)
-        )
-        box = tuple(slice(o + sl.start, o + sl.stop) for o, sl in zip(origin, local, strict=True))
-        found.append((box, float(values.flat[flat]), pos))
-    return found, margins  # type: ignore[return-value]
 
 
 def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Candidate], bool]:
@@ -419,9 +316,8 @@ def _candidates(suv: np.ndarray, z0: int, z1: int, s: float) -> tuple[list[_Cand
     found: dict[tuple[int, int, int], _Candidate] = {}
     large = False
     region: tuple[slice, slice, slice] | None = None
-    margins = (16, 16)
     for level, t in enumerate(levels):
-        components, margins = _level_components(suv, t, z0, z1, region, margins)
+        components = _level_components(suv, t, z0, z1, region)
         if not components:
             break
         for box, m, seed in components:

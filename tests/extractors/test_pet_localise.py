@@ -158,3 +158,19 @@ def test_rendered_images_follow_radiological_convention() -> None:
     volume.ct = np.zeros(volume.shape, dtype=np.float32)
     assert axial_image(volume, 30).ndim == 3  # fused PET/CT is colour
     assert mip.shape[0] > mip.shape[1] * 0.9  # 60 slices x 4 mm tall, 64 x 4 mm wide
+
+
+def test_ladder_components_in_a_region_starting_above_the_reported_slices():
+    """A later ladder step's region can start above the first reported slice (its hot spots
+    all start there): the components on the reported slices inside it are still found. The
+    slab labelling this replaced indexed that slab from its end and found none."""
+    from extractors.pet.localise import _level_components
+
+    suv = np.zeros((40, 40, 40), dtype=np.float32)
+    suv[10:16, 10:16, 12:21] = 5.0
+    suv[12, 13, 15] = 6.0
+    suv[30:33, 30:33, 0:5] = 9.0  # outside the region: not a component of it
+    region = (slice(5, 30), slice(5, 30), slice(12, 30))
+    found = _level_components(suv, 2.0, 10, 14, region)
+    assert found == [((slice(10, 16), slice(10, 16), slice(12, 21)), 6.0, (12, 13, 15))]
+    assert _level_components(suv, 2.0, 22, 25, region) == []
