@@ -481,25 +481,6 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile((f"(?{kept})" if kept else "") + rest, flags)
 
 
-# the lower-case twins of the patterns the reader runs over every sentence, by id
-_TWINS: dict[int, re.Pattern[str]] = {
-    id(p): _lower_case_twin(p)
-    for p in (
-        _KEY_RE,
-        _SLICE_RE,
-        _TIME_RE,
-        _MEASURE_RE,
-        _OTHER_NUMBER_RE,
-        _NUMBER_RE,
-        _SIDE_RE,
-        _DATE_GATE_DIGITS,
-        _DATE_RE,
-        _TABLE_RE,
-        _SERIES_IMAGE_RE,
-        _NON_AXIAL_RE,
-        *(organ for organ, _ in _ANATOMY_RE),
-    )
-}
 _MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
 
 
@@ -537,6 +518,10 @@ _AS_WRITTEN = _Patterns(
     _SERIES_IMAGE_RE,
     _NON_AXIAL_RE,
 )
+# the lower-case twins of the patterns the reader runs over every sentence, by id
+_TWINS: dict[int, re.Pattern[str]] = {
+    id(p): _lower_case_twin(p) for p in (*_AS_WRITTEN, *(organ for organ, _ in _ANATOMY_RE))
+}
 # plain ASCII text (``_plain``): their lower-case twins over the lower-case text
 _LOWER_CASE = _Patterns(*(_TWINS[id(pattern)] for pattern in _AS_WRITTEN))
 # the organ patterns' twins by the prefix they start with (plain text, ``anatomy_hits``)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from extractors.jit import kernel
+from extractors.volume.neighbours import face_neighbour
 
 
 def dilate6(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
@@ -32,21 +33,8 @@ def _dilate(mask, iterations):  # -> the dilated mask
         nxt = np.empty(6 * front.shape[0], dtype=np.int64)
         m = 0
         for k in front:
-            x, rest = k // (ny * nz), k % (ny * nz)
-            y, z = rest // nz, rest % nz
             for d in range(6):
-                if d == 0:
-                    ok, j = x > 0, k - ny * nz
-                elif d == 1:
-                    ok, j = x < nx - 1, k + ny * nz
-                elif d == 2:
-                    ok, j = y > 0, k - nz
-                elif d == 3:
-                    ok, j = y < ny - 1, k + nz
-                elif d == 4:
-                    ok, j = z > 0, k - 1
-                else:
-                    ok, j = z < nz - 1, k + 1
+                ok, j = face_neighbour(k, d, nx, ny, nz)
                 if ok and not flat[j]:
                     flat[j] = True
                     nxt[m] = j
@@ -97,21 +85,8 @@ def _erode(mask, iterations):  # -> the eroded mask
         nxt = np.empty(6 * front.shape[0], dtype=np.int64)
         m = 0
         for k in front:
-            x, rest = k // (ny * nz), k % (ny * nz)
-            y, z = rest // nz, rest % nz
             for d in range(6):
-                if d == 0:
-                    ok, j = x > 0, k - ny * nz
-                elif d == 1:
-                    ok, j = x < nx - 1, k + ny * nz
-                elif d == 2:
-                    ok, j = y > 0, k - nz
-                elif d == 3:
-                    ok, j = y < ny - 1, k + nz
-                elif d == 4:
-                    ok, j = z > 0, k - 1
-                else:
-                    ok, j = z < nz - 1, k + 1
+                ok, j = face_neighbour(k, d, nx, ny, nz)
                 if ok and flat[j]:
                     flat[j] = False
                     nxt[m] = j

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from extractors.jit import kernel
+from extractors.volume.neighbours import face_neighbour, pushed
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,7 @@ def _reach(values, thr, z0, z1, bounds, visited):  # -> (lo, hi, maximum, argmax
                     hi[0], hi[1] = max(hi[0], gx + 1), max(hi[1], gy + 1)
                     hi[2] = max(hi[2], b + za)
                     for d in range(4):  # the rows beside this one
-                        if d == 0:
-                            ok, other = cx > 0, row - ny
-                        elif d == 1:
-                            ok, other = cx < nx - 1, row + ny
-                        elif d == 2:
-                            ok, other = cy > 0, row - 1
-                        else:
-                            ok, other = cy < ny - 1, row + 1
+                        ok, other = face_neighbour(row, d, nx, ny, 1)
                         if not ok:
                             continue
                         ox, oy = other // ny + x0, other % ny + y0
@@ -138,11 +132,7 @@ def _reach(values, thr, z0, z1, bounds, visited):  # -> (lo, hi, maximum, argmax
                             j = other * nz + zz
                             good = not visited[j] and values[ox, oy, zz + za] >= thr
                             if good and not inside:
-                                if top == stack.shape[0]:
-                                    grown = np.empty(2 * top, dtype=np.int64)
-                                    grown[:top] = stack
-                                    stack = grown
-                                stack[top] = j
+                                stack = pushed(stack, top, j)
                                 top += 1
                             inside = good
                 if n == maxima.shape[0]:
@@ -189,28 +179,11 @@ def _fill(mask, first):  # -> the component of ``first`` (a C-order index), as a
     while top:
         top -= 1
         k = stack[top]
-        x, rest = k // (ny * nz), k % (ny * nz)
-        y, z = rest // nz, rest % nz
         for d in range(6):
-            if d == 0:
-                ok, j = x > 0, k - ny * nz
-            elif d == 1:
-                ok, j = x < nx - 1, k + ny * nz
-            elif d == 2:
-                ok, j = y > 0, k - nz
-            elif d == 3:
-                ok, j = y < ny - 1, k + nz
-            elif d == 4:
-                ok, j = z > 0, k - 1
-            else:
-                ok, j = z < nz - 1, k + 1
+            ok, j = face_neighbour(k, d, nx, ny, nz)
             if not ok or seen[j] or not flat[j]:
                 continue
             seen[j] = True
-            if top == stack.shape[0]:
-                grown = np.empty(2 * top, dtype=np.int64)
-                grown[:top] = stack
-                stack = grown
-            stack[top] = j
+            stack = pushed(stack, top, j)
             top += 1
     return out
