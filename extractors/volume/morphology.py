@@ -28,20 +28,7 @@ def _dilate(mask, iterations):  # -> the dilated mask
     nx, ny, nz = mask.shape
     out = mask.copy()
     flat = out.reshape(-1)
-    front = np.flatnonzero(flat)
-    for _ in range(iterations):
-        nxt = np.empty(6 * front.shape[0], dtype=np.int64)
-        m = 0
-        for k in front:
-            for d in range(6):
-                ok, j = face_neighbour(k, d, nx, ny, nz)
-                if ok and not flat[j]:
-                    flat[j] = True
-                    nxt[m] = j
-                    m += 1
-        front = nxt[:m]
-        if m == 0:
-            break
+    _walk(flat, np.flatnonzero(flat), iterations, nx, ny, nz, True)
     return out
 
 
@@ -80,18 +67,25 @@ def _erode(mask, iterations):  # -> the eroded mask
                     flat[k] = False
                     front[m] = k
                     m += 1
-    front = front[:m]
-    for _ in range(iterations - 1):
+    _walk(flat, front[:m], iterations - 1, nx, ny, nz, False)
+    return out
+
+
+@kernel
+def _walk(flat, front, levels, nx, ny, nz, value):
+    """Set to ``value``, level by level for ``levels`` levels, the face neighbours of the
+    front (flat indices into the (nx, ny, nz) grid ``flat``) that are not yet ``value``;
+    each level's changed voxels are the next front."""
+    for _ in range(levels):
         nxt = np.empty(6 * front.shape[0], dtype=np.int64)
         m = 0
         for k in front:
             for d in range(6):
                 ok, j = face_neighbour(k, d, nx, ny, nz)
-                if ok and flat[j]:
-                    flat[j] = False
+                if ok and flat[j] != value:
+                    flat[j] = value
                     nxt[m] = j
                     m += 1
         front = nxt[:m]
         if m == 0:
             break
-    return out
