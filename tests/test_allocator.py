@@ -15,7 +15,11 @@ glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc mall
 
 
 @glibc
-def test_megabyte_buffers_reuse_the_heap() -> None:
+def test_megabyte_buffers_reuse_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Dask nanny run in this process earlier leaks its MALLOC_TRIM_THRESHOLD_ into
+    # os.environ (distributed.nanny.pre-spawn-environ), which tune_malloc would respect
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
     assert tune_malloc()
     block = bytes(1 << 20)
     for _ in range(3):  # warm: the heap has grown to what the loop needs
