@@ -4,12 +4,11 @@ label file or folder names ends ``published`` (with its number of records) or
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from schemas.enums import Reason, Stage, Unit
-from schemas.records import ItemStatus, QuarantineRow, Record, record_images
+from schemas.records import ItemStatus, QuarantineRow
 from sources.base import SourceItem
 from sources.context import ItemContext, ItemOutput
 
@@ -42,23 +41,11 @@ def _first(rows: list[QuarantineRow]) -> QuarantineRow | None:
     return min(item_rows, key=lambda r: _STAGE_ORDER.get(r.stage, 99), default=None)
 
 
-def images_shown(records: Iterable[Record]) -> Counter[str]:
-    """Study id -> published records that show it."""
-    shown: Counter[str] = Counter()
-    for record in records:
-        count_shown(shown, record)
-    return shown
-
-
-def count_shown(shown: Counter[str], record: Record) -> None:
-    shown.update({ref.study_id for ref in record_images(record)})
-
-
 def item_table(
     traces: Iterable[ItemStatus], quarantine: Iterable[QuarantineRow], shown: Mapping[str, int]
 ) -> list[ItemStatus]:
     """The final status of every named input: the processed items (published when a
-    published record shows one of their images: ``shown``, see ``images_shown``) and the
+    published record shows one of their images: ``shown``, ``ReleaseCounts.shown``) and the
     items set aside while planning. ``quarantine`` needs only the rows of the plan, publish
     and review stages (``ITEM_TABLE_STAGES``)."""
     quarantine = list(quarantine)
