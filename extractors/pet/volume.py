@@ -53,21 +53,20 @@ class OrganMasks:
     names: dict[int, str]
 
     def mask(self, name: str) -> np.ndarray:
-        ids = [i for i, n in self.names.items() if n == name]
-        if len(ids) == 1:
-            return self.labels == ids[0]
-        return np.isin(self.labels, ids) if ids else np.zeros(self.labels.shape, dtype=bool)
+        return _select(self.labels, self._ids(name))
 
     def crop(self, name: str) -> tuple[tuple[slice, slice, slice], np.ndarray, int] | None:
         """The box of an organ, its mask there and its voxel count (None when it has no
         voxel), from one pass over the label map (``mask`` then a box would make and
         read a boolean volume)."""
-        ids = [i for i, n in self.names.items() if n == name]
+        ids = self._ids(name)
         box, count = labels_box(self.labels, ids)
         if box is None:
             return None
-        local = self.labels[box]
-        return box, (local == ids[0]) if len(ids) == 1 else np.isin(local, ids), count
+        return box, _select(self.labels[box], ids), count
+
+    def _ids(self, name: str) -> list[int]:
+        return [i for i, n in self.names.items() if n == name]
 
     @classmethod
     def from_mask_set(cls, found: MaskSet) -> OrganMasks:
@@ -130,3 +129,10 @@ def instance_numbering(stack: SeriesStack, volume: Volume) -> SliceNumbering:
             numbers.reverse()
         return SliceNumbering(tuple(numbers), "slice order from 1 (InstanceNumber repeats)")
     return SliceNumbering(tuple(numbers), "DICOM InstanceNumber (0020,0013)")
+
+
+def _select(labels: np.ndarray, ids: list[int]) -> np.ndarray:
+    """Where ``labels`` is one of ``ids``, as a boolean array of its shape."""
+    if len(ids) == 1:
+        return labels == ids[0]
+    return np.isin(labels, ids) if ids else np.zeros(labels.shape, dtype=bool)
