@@ -252,7 +252,7 @@ def _organs_of(volume: PetVolume, c: _Candidate) -> tuple[str | None, set[str]]:
         for sl, n in zip(c.compact_bbox, volume.shape, strict=True)
     )
     seed = tuple(p - sl.start for p, sl in zip(c.seed, box, strict=True))
-    core = _grow(volume.suv[box] >= c.compact_threshold, seed)
+    core = component_of(volume.suv[box] >= c.compact_threshold, seed)
     if core is None:
         return None, set()
     labels = volume.organs.labels[box]
@@ -443,7 +443,7 @@ def _iterate(
 ) -> tuple[np.ndarray, float] | None:
     """Step 8 inside a crop: the region and its final threshold, or None if T never settles."""
     cap = s + SUV_MATCH_TOL
-    core = _grow(crop >= t_core, seed)
+    core = component_of(crop >= t_core, seed)
     if core is None:
         return None
     allowed = _basin(crop, core, seed, s) & (crop <= cap)
@@ -464,7 +464,7 @@ def _iterate(
 
     t = initial_threshold(s)
     for i in range(MAX_ITERATIONS):
-        region = _grow(allowed & (crop >= t), seed)
+        region = component_of(allowed & (crop >= t), seed)
         if region is None:
             return None
         volume_ml = max(float(region.sum()) * voxel_ml, MIN_VOLUME_ML)
@@ -474,7 +474,7 @@ def _iterate(
         if i >= MAX_ITERATIONS // 2:  # damp a threshold that oscillates between two regions
             t_new = 0.5 * (t_new + t)
         if abs(t_new - t) < 0.01 * t:
-            region = _grow(allowed & (crop >= t_new), seed)
+            region = component_of(allowed & (crop >= t_new), seed)
             return (full(region), t_new) if region is not None else None
         t = t_new
         if t >= cap:
@@ -495,11 +495,6 @@ def _shell_values(crop: np.ndarray, region: np.ndarray, s: float) -> np.ndarray:
     return values[shell & (values < s)]
 
 
-def _grow(mask: np.ndarray, seed: tuple[int, ...]) -> np.ndarray | None:
-    """The 6-connected component of mask that holds the seed."""
-    return component_of(mask, seed)
-
-
 def _basin(crop: np.ndarray, core: np.ndarray, seed: tuple[int, ...], s: float) -> np.ndarray:
     """The hot spot's catchment basin: voxels whose steepest ascent leads to its core (the
     hot spot at the top of the threshold ladder, grown by a voxel) rather than to any other
@@ -510,7 +505,7 @@ def _basin(crop: np.ndarray, core: np.ndarray, seed: tuple[int, ...], s: float) 
 
     low = 0.25 * initial_threshold(s)
     peaks = (ndimage.maximum_filter(crop, size=3) == crop) & (crop >= low)
-    top = _grow(crop >= BASIN_CORE_FRACTION * s, seed)
+    top = component_of(crop >= BASIN_CORE_FRACTION * s, seed)
     own_top = core if top is None else core | top
     grown = dilate6(own_top, BASIN_CORE_GROW)
     peaks &= ~dilate6(grown, 1)
