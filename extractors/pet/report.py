@@ -858,7 +858,7 @@ class _Sentence:
         find, taken = self.taken.find, self.taken
         for m in p.slice.finditer(subject) if self.cues & _SLICE_CUES else ():
             start, end = m.span()
-            if find(1, start, end) >= 0:
+            if not self.free(start, end):
                 continue
             a, b, more_text = m.group("a", "b", "more")
             more = _listed(more_text)
@@ -867,7 +867,7 @@ class _Sentence:
             self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
             if more:
                 self.slices += [_SliceRef(n, start, end, group=group) for n in more]
-            taken[start:end] = b"\x01" * (end - start)
+            self.take(start, end)
         for m in p.date.finditer(subject) if p.date_gate.search(subject) else ():
             if self.free(*m.span()):
                 self.dates.append(m.span())
