@@ -213,7 +213,7 @@ _CURRENT = re.compile(r"(?i)\b(?=[nctpa])(?:now|currently|current|today|presentl
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
     r"""(?ix)\b(?=[abcdhilmnprst])(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
-    (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:SUV|activity|uptake))|
+    (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:suv|activity|uptake))|
     reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
     brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
     (?:hepatic|liver|splenic)\s+(?:background|reference|parenchyma|parenchymal|activity|uptake)|
@@ -700,12 +700,11 @@ def _cues_of(low: str) -> int:
     return bits
 
 
-def _window_gate(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """One search for the cue words of ``pattern`` (``_CUE_WORDS_BY_PATTERN``) anywhere in
-    lower-case text: a window of an ASCII sentence that holds none holds no match of it (each
-    alternative of these patterns spells one of its words out whole)."""
-    (words,) = [w for p, w in _CUE_WORDS_BY_PATTERN if p is pattern]
-    every = set(words.split())
+def _window_gate(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    """One search for the cue words of ``patterns`` (``_CUE_WORDS_BY_PATTERN``) anywhere in
+    lower-case text: a window of an ASCII sentence that holds none holds no match of them
+    (each alternative of these patterns spells one of its words out whole)."""
+    every = {w for p, words in _CUE_WORDS_BY_PATTERN if p in patterns for w in words.split()}
     kept = {w for w in every if not any(w != o and w.startswith(o) for o in every)}
     return re.compile(_prefix_alternation(kept))
 
@@ -715,11 +714,24 @@ def _window_gate(pattern: re.Pattern[str]) -> re.Pattern[str]:
 # words but the window does not, the test is skipped after one search of the lower-case
 # window for them (``_Sentence.window_may_hold``).
 _PRIOR_BEFORE_GATE = _window_gate(_PRIOR_BEFORE)
-_REF_STRONG_GATE = _window_gate(_REF_STRONG)
-_REF_ORGAN_GATE = _window_gate(_REF_ORGAN)
 _COMPARE_GATE = _window_gate(_COMPARE)
 _THRESHOLD_BEFORE_GATE = _window_gate(_THRESHOLD_BEFORE)
 _PHYSIOLOGIC_GATE = _window_gate(_PHYSIOLOGIC)
+# (a liver, hepatic or splenic cue needs its next word: "hepatic lesion" is none; the
+# background and reference of "hepatic background" are words of the cue on their own)
+# (each alternative starts with a letter: the search skips to those letters)
+_REF_STRONG_GATE = re.compile(
+    r"blood|background|reference|physiolog|normal|mediastinal|contralateral|threshold|cut|"
+    r"considered|defined|hepatic\s+(?:parenchyma|activity|uptake)|"
+    r"liver\s+(?:parenchyma|activity|uptake)|splenic\s+(?:parenchyma|activity|uptake)"
+)
+# (every match of _COMPARATIVE_DESCRIPTION holds one of these words)
+_COMPARATIVE_DESCRIPTION_GATE = re.compile(
+    "above|greater|higher|exceeding|more|over|excess|proportion"
+)
+# the strong reference and organ cues read the lower-case window of plain text, as twins
+_REF_STRONG_TWIN = _lower_case_twin(_REF_STRONG)
+_REF_ORGAN_TWIN = _lower_case_twin(_REF_ORGAN)
 # a value may be prior where the sentence holds a word of these cues (or a date)
 _PRIOR_CUES = _CURRENT_CUES | _PRIOR_BEFORE_CUES | _PRIOR_AFTER_CUES
 
@@ -938,7 +950,10 @@ class _Sentence:
         keys = self.keys()
         if not keys:
             return
-        numbers = self._free_numbers()
+        # (a sentence without a word of a bare value's cue, nor a date, reads the numbers
+        # after its first keyword only)
+        bare = self.cues & _BARE_CUES or self.dates
+        numbers = self._free_numbers(0 if bare else keys[0][1])
         if not numbers:  # (no value to read, keyed or bare)
             return
         text, values = self.text, self.values
@@ -982,16 +997,20 @@ class _Sentence:
                 n_used += 1
                 prev_end = e
                 j += 1
-        if n_used < n_numbers and (self.cues & _BARE_CUES or self.dates):
+        if n_used < n_numbers and bare:
             self._read_bare_values(numbers, used)
         if len(values) > 1:
             values.sort(key=_START_OF)
 
-    def _free_numbers(self) -> list[tuple[float, int, int]]:
-        """(value, start, end) of each number not set aside."""
+    def _free_numbers(self, pos: int = 0) -> list[tuple[float, int, int]]:
+        """(value, start, end) of each number not set aside that starts at ``pos`` or after
+        (no number holds the end of an SUV keyword, which holds no digit)."""
+        numbers = self.patterns.number.finditer(self.subject, pos)
+        if self.taken.find(1, pos) < 0:  # (nothing set aside there: every number is free)
+            return [(float(m.group()), *m.span()) for m in numbers]
         find = self.taken.find
         out = []
-        for m in self.patterns.number.finditer(self.subject):
+        for m in numbers:
             start, end = m.span()
             if find(1, start, end) < 0:
                 out.append((float(m.group()), start, end))
@@ -1090,21 +1109,28 @@ class _Sentence:
         left = self.text[left_start : val.start]
         # a strong cue leading up to the value ("blood pool activity with an SUV max of 1.9")
         cues, may_hold = self.cues, self.window_may_hold
+        # (plain text: the twins over the lower-case window, the same spans; the cue's words
+        # are read from the text)
+        plain = self._plain
+        read = self.low[left_start : val.start] if plain else left
         strong = (
-            list(_REF_STRONG.finditer(left))
+            list((_REF_STRONG_TWIN if plain else _REF_STRONG).finditer(read))
             if cues & _REF_STRONG_CUES and may_hold(_REF_STRONG_GATE, left_start, val.start)
             else ()
         )
         if strong:
             m = strong[-1]
             between = left[m.end() :]
-            described = _COMPARATIVE_DESCRIPTION.search(self.text[: left_start + m.start()])
+            cut = left_start + m.start()
+            described = may_hold(
+                _COMPARATIVE_DESCRIPTION_GATE, 0, cut
+            ) and _COMPARATIVE_DESCRIPTION.search(self.text[:cut])
             if not (described and _CLAUSE_BREAK.search(between)):
-                return m.group(0)
+                return left[m.start() : m.end()]
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
         organs = (
-            list(_REF_ORGAN.finditer(left))
-            if cues & _REF_ORGAN_CUES and may_hold(_REF_ORGAN_GATE, left_start, val.start)
+            list((_REF_ORGAN_TWIN if plain else _REF_ORGAN).finditer(read))
+            if cues & _REF_ORGAN_CUES
             else ()
         )
         if organs:
@@ -1119,7 +1145,7 @@ class _Sentence:
             )
             right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
             if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
-                return m.group(0)
+                return left[m.start() : m.end()]
         threshold = (
             cues & _THRESHOLD_BEFORE_CUES
             and may_hold(_THRESHOLD_BEFORE_GATE, anchor if val.keyed else left_start, val.start)
