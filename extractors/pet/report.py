@@ -109,6 +109,8 @@ _KEY_RE = re.compile(
     """
 )
 _METRIC = {"peak": "peak", "pk": "peak", "mean": "mean", "avg": "mean", "average": "mean"}
+# the groups of the metric words, by number (the same in the pattern's twin)
+_PM, _LM, _SM = (_KEY_RE.groupindex[g] for g in ("pm", "lm", "sm"))
 
 # (grouped by first letter, in the same order within a letter: an alternative of another
 # letter fails at once, so the groups match as the flat list did, with fewer tries)
@@ -211,7 +213,7 @@ _CURRENT = re.compile(r"(?i)\b(?=[nctpa])(?:now|currently|current|today|presentl
 # Cues that always make a value a reference when they lead up to it.
 _REF_STRONG = re.compile(
     r"""(?ix)\b(?=[abcdhilmnprst])(?:(?:mediastinal\s+)?(?:background\s+)?blood[\s-]*pool|background|
-    (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:SUV|activity|uptake))|
+    (?:mediastinal|aortic|cardiac|intravascular)\s+blood|blood(?=\s*(?:suv|activity|uptake))|
     reference|physiolog(?:ic|ical|ically)|normal\s+(?:liver|hepatic|spleen|splenic|marrow|
     brain|muscle|parenchyma|uptake|activity|tissue|lung)|mediastinal\s+(?:activity|uptake)|
     (?:hepatic|liver|splenic)\s+(?:background|reference|parenchyma|parenchymal|activity|uptake)|
@@ -728,6 +730,42 @@ def _cues_of(low: str) -> int:
     return bits
 
 
+def _window_gate(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    """One search for the cue words of ``patterns`` (``_CUE_WORDS_BY_PATTERN``) anywhere in
+    lower-case text: a window of an ASCII sentence that holds none holds no match of them
+    (each alternative of these patterns spells one of its words out whole)."""
+    every = {w for p, words in _CUE_WORDS_BY_PATTERN if p in patterns for w in words.split()}
+    kept = {w for w in every if not any(w != o and w.startswith(o) for o in every)}
+    return re.compile(_prefix_alternation(kept))
+
+
+# Speed (issue 11): the role and bare-value tests below search a window of the sentence
+# (a few tokens before a value, the rest of its clause); where the sentence holds a cue's
+# words but the window does not, the test is skipped after one search of the lower-case
+# window for them (``_Sentence.window_may_hold``).
+_PRIOR_BEFORE_GATE = _window_gate(_PRIOR_BEFORE)
+_COMPARE_GATE = _window_gate(_COMPARE)
+_THRESHOLD_BEFORE_GATE = _window_gate(_THRESHOLD_BEFORE)
+_PHYSIOLOGIC_GATE = _window_gate(_PHYSIOLOGIC)
+# (a liver, hepatic or splenic cue needs its next word: "hepatic lesion" is none; the
+# background and reference of "hepatic background" are words of the cue on their own)
+# (each alternative starts with a letter: the search skips to those letters)
+_REF_STRONG_GATE = re.compile(
+    r"blood|background|reference|physiolog|normal|mediastinal|contralateral|threshold|cut|"
+    r"considered|defined|hepatic\s+(?:parenchyma|activity|uptake)|"
+    r"liver\s+(?:parenchyma|activity|uptake)|splenic\s+(?:parenchyma|activity|uptake)"
+)
+# (every match of _COMPARATIVE_DESCRIPTION holds one of these words)
+_COMPARATIVE_DESCRIPTION_GATE = re.compile(
+    "above|greater|higher|exceeding|more|over|excess|proportion"
+)
+# the strong reference and organ cues read the lower-case window of plain text, as twins
+_REF_STRONG_TWIN = _lower_case_twin(_REF_STRONG)
+_REF_ORGAN_TWIN = _lower_case_twin(_REF_ORGAN)
+# a value may be prior where the sentence holds a word of these cues (or a date)
+_PRIOR_CUES = _CURRENT_CUES | _PRIOR_BEFORE_CUES | _PRIOR_AFTER_CUES
+
+
 # ---- sentence analysis ----------------------------------------------------------------------
 
 
@@ -931,9 +969,15 @@ class _Sentence:
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
-        found = [
-            (m.start(), m.end(), _metric_of(m)) for m in self.patterns.key.finditer(self.subject)
-        ]
+        # (Speed, issue 11: the metric words read by group number, in one call; in plain
+        # text, read by the twin, they are lower case already)
+        found = []
+        plain = self._plain
+        for m in self.patterns.key.finditer(self.subject):
+            pm, lm, sm = m.group(_PM, _LM, _SM)
+            word = pm or lm or sm or "max"
+            start, end = m.span()
+            found.append((start, end, _METRIC.get(word if plain else word.lower(), "max")))
         if not self.extra_keys:  # (finditer's matches neither overlap nor come out of order)
             return found
         for short in self.extra_keys:
@@ -949,52 +993,79 @@ class _Sentence:
         keys = self.keys()
         if not keys:
             return
-        numbers = self._free_numbers()
-        used: set[int] = set()
+        # (a sentence without a word of a bare value's cue, nor a date, reads the numbers
+        # after its first keyword only)
+        bare = self.cues & _BARE_CUES or self.dates
+        numbers = self._free_numbers(0 if bare else keys[0][1])
+        if not numbers:  # (no value to read, keyed or bare)
+            return
         text, values = self.text, self.values
-        for ki, (ks, ke, metric) in enumerate(keys):
-            next_key = keys[ki + 1][0] if ki + 1 < len(keys) else len(text)
-            first = _first_number_in(numbers, ke, next_key, used)
-            if first is None:
+        n_numbers, n_keys = len(numbers), len(keys)
+        n_used = 0
+        used = bytearray(n_numbers)  # (one flag a number; for the bare values)
+        # Speed (issue 11): a key reads the first number in [its end, the next key's start);
+        # earlier keys use numbers before that start only, so no number there is used yet,
+        # and one forward walk over the numbers finds it for every key.
+        j = 0
+        for ki in range(n_keys):
+            ks, ke, metric = keys[ki]
+            next_key = keys[ki + 1][0] if ki + 1 < n_keys else len(text)
+            while j < n_numbers and numbers[j][1] < ke:
+                j += 1
+            if j == n_numbers:
+                break
+            v, ns, ne = numbers[j]
+            if ns >= next_key:
                 continue
-            _, ns, _ = numbers[first]
             gap = text[ke:ns]
-            if self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS or (
-                _may_break(gap) and _HARD_BREAK.search(gap)
+            # (fewer than 9 characters hold at most 8 token starts)
+            if (
+                ns - ke > _MAX_KEY_GAP_TOKENS and self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS
+            ) or (
+                (";" in gap or "." in gap) and _HARD_BREAK.search(gap)  # (_may_break)
             ):
                 continue
             head = ns
-            values.append(_Value(*numbers[first], ks, metric, keyed=True))
-            used.add(first)
-            prev_end = numbers[first][2]
-            for i in range(first + 1, len(numbers)):
-                v, s, e = numbers[i]
+            values.append(_Value(v, ns, ne, ks, metric, True))
+            used[j] = 1
+            n_used += 1
+            prev_end = ne
+            j += 1
+            while j < n_numbers:
+                v, s, e = numbers[j]
                 if s >= next_key or not _LIST_GLUE.match(text[prev_end:s]):
                     break
-                values.append(_Value(v, s, e, s, metric, keyed=False, head=head))
-                used.add(i)
+                values.append(_Value(v, s, e, s, metric, False, head))
+                used[j] = 1
+                n_used += 1
                 prev_end = e
-        if len(used) < len(numbers) and (self.cues & _BARE_CUES or self.dates):
+                j += 1
+        if n_used < n_numbers and bare:
             self._read_bare_values(numbers, used)
         if len(values) > 1:
             values.sort(key=_START_OF)
 
-    def _free_numbers(self) -> list[tuple[float, int, int]]:
-        """(value, start, end) of each number not set aside."""
+    def _free_numbers(self, pos: int = 0) -> list[tuple[float, int, int]]:
+        """(value, start, end) of each number not set aside that starts at ``pos`` or after
+        (no number holds the end of an SUV keyword, which holds no digit)."""
+        numbers = self.patterns.number.finditer(self.subject, pos)
+        if self.taken.find(1, pos) < 0:  # (nothing set aside there: every number is free)
+            return [(float(m.group()), *m.span()) for m in numbers]
         find = self.taken.find
         out = []
-        for m in self.patterns.number.finditer(self.subject):
+        for m in numbers:
             start, end = m.span()
             if find(1, start, end) < 0:
                 out.append((float(m.group()), start, end))
         return out
 
-    def _read_bare_values(self, numbers: list[tuple[float, int, int]], used: set[int]) -> None:
-        """Bare values a cue introduces ("previously 2.8", "liver 2.3"). (Run only when the
-        sentence holds a word of one of those cues or a date: else none can match.)"""
+    def _read_bare_values(self, numbers: list[tuple[float, int, int]], used: bytearray) -> None:
+        """Bare values a cue introduces ("previously 2.8", "liver 2.3"), of the numbers not
+        ``used`` (a flag each). (Run only when the sentence holds a word of one of those cues
+        or a date: else none can match.)"""
         text, cues = self.text, self.cues
         for i, (v, s, e) in enumerate(numbers):
-            if i in used:
+            if used[i]:
                 continue
             lead = text[self.back(s, _LEFT_TOKENS_PRIOR, 0) : s]
             lead = _HARD_BREAK.split(lead)[-1] if _may_break(lead) else lead
@@ -1010,26 +1081,38 @@ class _Sentence:
 
     # ---- 3. roles
     def assign_roles(self) -> None:
-        vals = self.values
+        vals, cues = self.values, self.cues
+        # (each test runs only where the sentence holds a word of its cues: none, no role)
+        may_refer = cues & _REFERENCE_CUES
+        may_be_prior = cues & _PRIOR_CUES or self.dates
+        may_be_physiologic = cues & _PHYSIOLOGIC_CUES
+        if not (may_refer or may_be_prior or may_be_physiologic):
+            return  # (every value a lesion: lists follow their heads as they are)
+        n, text = len(vals), self.text
         for i, val in enumerate(vals):
             lo = vals[i - 1].end if i else 0
-            hi = vals[i + 1].key_start if i + 1 < len(vals) else len(self.text)
-            has_next = i + 1 < len(vals)
-            ref = self._reference_cue(val, lo, hi, has_next)
+            has_next = i + 1 < n
+            hi = vals[i + 1].key_start if has_next else len(text)
+            ref = may_refer and self._reference_cue(val, lo, hi, has_next)
             if ref:
                 val.role, val.cue = REFERENCE, ref
                 continue
-            prior = self._prior_cue(val, lo, hi, has_next)
+            prior = may_be_prior and self._prior_cue(val, lo, hi, has_next)
             if prior:
                 val.role, val.cue = PRIOR, prior
                 continue
-            physiologic = self.cues & _PHYSIOLOGIC_CUES and _PHYSIOLOGIC.search(
-                _SEMICOLON.split(self.text[val.end : hi])[0]
-            )
-            if physiologic:
-                val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
-        if len(vals) > 1:  # (a list has two values at least)
+            if may_be_physiologic and self.window_may_hold(_PHYSIOLOGIC_GATE, val.end, hi):
+                rest = text[val.end : hi]
+                physiologic = _PHYSIOLOGIC.search(rest.split(";", 1)[0] if ";" in rest else rest)
+                if physiologic:
+                    val.role, val.cue = PHYSIOLOGIC, physiologic.group(0)
+        if n > 1:  # (a list has two values at least)
             self._lists_follow_their_head()
+
+    def window_may_hold(self, gate: re.Pattern[str], a: int, b: int) -> bool:
+        """False when text[a:b] of an ASCII sentence holds no word of a cue's ``gate`` (then
+        no match of the cue lies there); True for other text."""
+        return not self._ascii or gate.search(self.low, a, b) is not None
 
     def _lists_follow_their_head(self) -> None:
         """List members take their head's role, except "from X to Y"."""
@@ -1068,15 +1151,31 @@ class _Sentence:
         left_start = self.back(anchor, _LEFT_TOKENS_REFERENCE, lo)
         left = self.text[left_start : val.start]
         # a strong cue leading up to the value ("blood pool activity with an SUV max of 1.9")
-        strong = list(_REF_STRONG.finditer(left)) if self.cues & _REF_STRONG_CUES else ()
+        cues, may_hold = self.cues, self.window_may_hold
+        # (plain text: the twins over the lower-case window, the same spans; the cue's words
+        # are read from the text)
+        plain = self._plain
+        read = self.low[left_start : val.start] if plain else left
+        strong = (
+            list((_REF_STRONG_TWIN if plain else _REF_STRONG).finditer(read))
+            if cues & _REF_STRONG_CUES and may_hold(_REF_STRONG_GATE, left_start, val.start)
+            else ()
+        )
         if strong:
             m = strong[-1]
             between = left[m.end() :]
-            described = _COMPARATIVE_DESCRIPTION.search(self.text[: left_start + m.start()])
+            cut = left_start + m.start()
+            described = may_hold(
+                _COMPARATIVE_DESCRIPTION_GATE, 0, cut
+            ) and _COMPARATIVE_DESCRIPTION.search(self.text[:cut])
             if not (described and _CLAUSE_BREAK.search(between)):
-                return m.group(0)
+                return left[m.start() : m.end()]
         # an organ named as the measured reference ("liver SUVmean 2.1", "compared to liver")
-        organs = list(_REF_ORGAN.finditer(left)) if self.cues & _REF_ORGAN_CUES else ()
+        organs = (
+            list((_REF_ORGAN_TWIN if plain else _REF_ORGAN).finditer(read))
+            if cues & _REF_ORGAN_CUES
+            else ()
+        )
         if organs:
             m = organs[-1]
             before = self.text[lo : left_start + m.start()]
@@ -1089,33 +1188,39 @@ class _Sentence:
             )
             right_before_value = self.tokens_between(left_start + m.end(), val.start) <= 1
             if compared or attached or (right_before_value and not _LESION_NOUN.search(between)):
-                return m.group(0)
-        threshold = self.cues & _THRESHOLD_BEFORE_CUES and _THRESHOLD_BEFORE.search(
-            self.text[val.key_start : val.start] if val.keyed else left
+                return left[m.start() : m.end()]
+        threshold = (
+            cues & _THRESHOLD_BEFORE_CUES
+            and may_hold(_THRESHOLD_BEFORE_GATE, anchor if val.keyed else left_start, val.start)
+            and _THRESHOLD_BEFORE.search(self.text[anchor : val.start] if val.keyed else left)
         )
         if threshold:  # "SUV greater than 2.5": a criterion, not a measured lesion
             return "criterion " + threshold.group(0).strip()
         # a cue right after the value ("versus 2.3 in the liver", "1.9 (blood pool)")
-        if not self.cues & _RIGHT_REFERENCE_CUES:
+        if not cues & _RIGHT_REFERENCE_CUES:
             return None
         _, right = self._right_context(val, hi)
-        criterion = self.cues & _CRITERION_AFTER_CUES and _CRITERION_AFTER.match(right)
+        criterion = cues & _CRITERION_AFTER_CUES and _CRITERION_AFTER.match(right)
         if criterion:  # "an SUVmax of 2.5 was used as the threshold"
             return criterion.group(0).strip(" ,(")
-        m2 = self.cues & _REF_AFTER_CUES and _REF_AFTER.match(right)
+        # (whether the words before the value compare: read once, for both tests below)
+        compared = (
+            cues & _COMPARE_CUES
+            and may_hold(_COMPARE_GATE, left_start, val.start)
+            and _COMPARE.search(left)
+        )
+        m2 = cues & _REF_AFTER_CUES and _REF_AFTER.match(right)
         if m2 and not self._belongs_to_next(right[m2.end() :], has_next):
             parenthesised = right[: m2.start() + 3].lstrip().startswith("(")
             if (
                 not val.keyed
-                or (self.cues & _COMPARE_CUES and _COMPARE.search(left))
+                or compared
                 or parenthesised
                 or (
-                    self.cues & _REF_STRONG_CUES
-                    and _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
+                    cues & _REF_STRONG_CUES and _REF_STRONG.match(right[m2.start() :].lstrip(" ,("))
                 )
             ):
                 return m2.group(0).strip(" ,(")
-        compared = self.cues & _COMPARE_CUES and _COMPARE.search(left)
         if compared and _CONTRALATERAL.search(left + right):
             return "contralateral"
         return None
@@ -1132,7 +1237,11 @@ class _Sentence:
                 return None
         if cues & _PRIOR_BEFORE_CUES:
             left_start = self.back(anchor, _LEFT_TOKENS_PRIOR, lo)
-            found = list(_PRIOR_BEFORE.finditer(self.text[left_start : val.start]))
+            found = (
+                list(_PRIOR_BEFORE.finditer(self.text[left_start : val.start]))
+                if self.window_may_hold(_PRIOR_BEFORE_GATE, left_start, val.start)
+                else ()
+            )
             if found:
                 m = found[-1]
                 between = self.text[left_start + m.end() : anchor]
@@ -1366,16 +1475,6 @@ def _listed(more: str | None) -> list[int]:
     return [int(x) for x in _DIGITS.findall(more)] if more else []
 
 
-def _first_number_in(
-    numbers: list[tuple[float, int, int]], lo: int, hi: int, used: set[int]
-) -> int | None:
-    """The index of the first number not yet used that starts in [lo, hi)."""
-    for i, (_, start, _) in enumerate(numbers):
-        if lo <= start < hi and i not in used:
-            return i
-    return None
-
-
 def _START_OF(val: _Value) -> int:
     return val.start
 
@@ -1397,12 +1496,6 @@ def _min_cost_pairs(cost: list[list[float]]) -> list[tuple[int, int]]:
 def _group(val: _Value) -> int:
     """Values listed together ("3.71 and 3.56") share the start of the first one."""
     return val.head if val.head is not None else val.start
-
-
-def _metric_of(m: re.Match[str]) -> str:
-    pm, lm, sm = m.group("pm", "lm", "sm")
-    word = pm or lm or sm
-    return _METRIC.get(word.lower(), "max") if word else "max"
 
 
 # ---- public API -----------------------------------------------------------------------------
