@@ -1178,12 +1178,16 @@ class _Sentence:
 
     def _pair_one_with_one(self, val: _Value, ref: _SliceRef) -> None:
         """``_pair_given_slices`` for one value and one reference: no list to zip
-        ("respectively" needs two values), the one pairing unless too costly, and the one
-        axial slice shared as for any sentence."""
+        ("respectively" needs two values); an axial slice is the value's when they pair, when
+        ``_share_the_one_slice`` would give it (a lesion after it, a measurement block), and
+        another plane's number is the value's when they pair."""
         if ref.plane == "axial":
-            if self._pair_cost(ref, val) < 1e6:
+            if (
+                (val.role == LESION and ref.end <= val.key_start and ref.group is None)
+                or self._pair_cost(ref, val) < 1e6
+                or (self._may_open_a_line_with("slice") and _VENDOR_SLICE.search(self.text))
+            ):
                 val.ref = ref
-            self._share_the_one_slice(ref)
         elif not val.ref and self._pair_cost(ref, val) < 1e6:
             val.other_plane = ref
 
@@ -1259,8 +1263,9 @@ class _Sentence:
         a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
         if a > b:  # overlapping spans: the value sits inside the reference
             return 1e6
-        gap = self.text[a:b]
-        c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+        gap, starts = self.text[a:b], self.token_starts
+        # (tokens_between(a, b), a <= b: the tokens that start in the gap)
+        c = _bisect_left(starts, b) - _bisect_left(starts, a) + 2.0 * gap.count(",")
         if ";" in gap or "." in gap:  # (_may_break)
             c += 12.0 * len(_HARD_BREAK.findall(gap))
         if v.role != LESION:
@@ -1500,6 +1505,7 @@ def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
     """The mentions of an analysed sentence's values (offsets in the whole text)."""
     sentence = analysis.text
     sentence_end = base + len(sentence)
+    sided = analysis.cues & _SIDE_CUES  # (else no value has a side: side_of not called)
     out = []
     for val in analysis.values:
         ref = val.ref
@@ -1518,7 +1524,7 @@ def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
                 "suv": val.suv,
                 "slice": middle,
                 "role": val.role,
-                "laterality": analysis.side_of(val),
+                "laterality": analysis.side_of(val) if sided else None,
                 "sentence": sentence,
                 "start": base + val.start,
                 "end": base + val.end,
