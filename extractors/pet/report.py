@@ -1303,22 +1303,31 @@ class _Sentence:
     def _side_of_group(self, group: int) -> str | None:
         vals = self.values
         several = len(vals) > 1
-        found: set[str | None] = set()  # the names of the groups the side words matched
+        found: list[tuple[str, str, str]] = []  # the side words: groups "bi", "l", "r"
         side, subject = self.patterns.side, self.subject
         for v in vals:
             if several and _group(v) != group:
                 continue
             a, b = v.stretch
-            # (Speed, issue 11: the stretch is searched in place, as a slice of its own: the
-            # end as the slice's end; the start too where no word character comes before
-            # it, the one thing the pattern reads before where it is tried, at its "\b")
+            # (Speed, issue 11: findall, no match objects; the stretch is searched in place,
+            # as a slice of its own: the end as the slice's end; the start too where no word
+            # character comes before it, the one thing the pattern reads before where it is
+            # tried, at its "\b")
             if a and _is_word(subject[a - 1]):
-                found.update([m.lastgroup for m in side.finditer(subject[a:b])])
+                found += side.findall(subject[a:b])
             else:
-                found.update([m.lastgroup for m in side.finditer(subject, a, b)])
-        if "bi" in found or ("l" in found and "r" in found):
+                found += side.findall(subject, a, b)
+        left = right = False
+        for bilateral, lt, _ in found:
+            if bilateral:
+                return "bilateral"
+            if lt:
+                left = True
+            else:
+                right = True
+        if left and right:
             return "bilateral"
-        return ("left" if "l" in found else "right") if found else None
+        return "left" if left else "right" if right else None
 
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
         """The organ keys of the value's stretch, by where they start (then by name)."""
