@@ -40,7 +40,8 @@ sentence have lower-case twins without IGNORECASE and with ASCII classes, run ov
 lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans); a cue
 pattern runs only when the sentence holds one of its words, all found in one search
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.cues``); organ patterns are tried only where
-a word starts with the first three letters of one of them. The per-sentence logic reads
+a word starts with the first three letters of one of them (plain text: one search finds
+them with their keys, ``_ORGAN_SCAN``). The per-sentence logic reads
 each fact once and skips what cannot apply: a sentence's cue words are one integer of bits
 (one per cue pattern), so a role, side or bare-value test whose words are absent is skipped
 before any slicing; pairing, list sharing and stretches short-circuit for sentences without
@@ -526,11 +527,6 @@ _TWINS: dict[int, re.Pattern[str]] = {
 }
 # plain ASCII text (``_plain``): their lower-case twins over the lower-case text
 _LOWER_CASE = _Patterns(*(_TWINS[id(pattern)] for pattern in _AS_WRITTEN))
-# the organ patterns' twins by the prefix they start with (plain text, ``anatomy_hits``)
-_ORGAN_TWINS_BY_PREFIX = {
-    prefix: [(_TWINS[id(pattern)], key) for pattern, key in found]
-    for prefix, found in _ANATOMY_BY_PREFIX.items()
-}
 # Speed (issue 11): plain text with every digit written "0" (``_Sentence.set_aside``), read
 # by the twins of the patterns that start with a digit, "0" in place of "\d": each then
 # starts with a literal, which the search skips to at once (a digit class it tests at each
@@ -551,6 +547,47 @@ def _zero_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
 
 _TIME_ZERO = _zero_twin(_LOWER_CASE.time)
 _MEASURE_ZERO = _zero_twin(_LOWER_CASE.measure)
+
+
+def _organ_alternation(indices: Iterable[int]) -> str:
+    """The organ patterns ``indices`` of ``_ANATOMY_WORDS`` as one alternation, in their
+    order, each ending as its twin does (``\\b``) and then in an empty group of its own: the
+    group a match sets tells which pattern matched first, and where its word ends."""
+    words = list(_ANATOMY_WORDS)
+    return "|".join(rf"(?:{words[i]})\b()" for i in indices)
+
+
+def _organ_scan() -> tuple[re.Pattern[str], list[tuple[str, re.Pattern[str] | None, list[int]]]]:
+    """One search for the organ words of lower-case ASCII text after one space, and for each
+    organ pattern (by index) its key and what to try after it at the same word start.
+
+    Speed (issue 11): a match is the character before a word start with an organ prefix
+    (as ``_ORGAN_START``) where one of the patterns matches; of those that can match there
+    (the patterns of its prefix), the first in ``_ANATOMY_RE`` order does, as its twin would
+    (the same pattern after a word boundary, with the same flags). The others of that prefix
+    after it ("iliac chain": iliac_vessels, then pelvis) are found by the pattern's own
+    alternation of the later patterns that share a prefix with it, matched at the word start,
+    again and again from the one found. The groups hold nothing else: organ patterns have no
+    groups of their own."""
+    words = list(_ANATOMY_WORDS)
+    if any(re.compile(k).groups for k in words):  # pragma: no cover - a new pattern
+        raise ValueError("organ patterns must not have groups of their own")
+    prefixes = [_first_prefixes(k, _PREFIX) or set() for k in words]
+    after: list[tuple[str, re.Pattern[str] | None, list[int]]] = []
+    for i, (_, key) in enumerate(_ANATOMY_RE):
+        later = [j for j in range(i + 1, len(words)) if prefixes[i] & prefixes[j]]
+        pattern = re.compile(_organ_alternation(later), re.ASCII) if later else None
+        after.append((key, pattern, [-1, *later]))  # (by group number)
+    scan = re.compile(
+        f"[^a-z0-9_](?={_prefix_alternation(_ANATOMY_BY_PREFIX)})"
+        f"(?={_organ_alternation(range(len(words)))})",
+        re.ASCII,
+    )
+    return scan, after
+
+
+# (_ORGAN_AFTER by pattern index: in _ORGAN_SCAN, group i + 1 is pattern i's)
+_ORGAN_SCAN, _ORGAN_AFTER = _organ_scan()
 # the ASCII characters that Unicode, not ASCII, counts as white space
 _UNICODE_ONLY_SPACE = re.compile("[\x1c-\x1f]")
 
@@ -1270,6 +1307,9 @@ class _Sentence:
 
     def _pair_given_slices(self) -> None:
         vals, refs = self.values, self.slices
+        if len(vals) == 1 and len(refs) == 1:  # (the common case, read as below reads it)
+            self._pair_one_with_one(vals[0], refs[0])
+            return
         axial = [r for r in refs if r.plane == "axial"]
         zipped = (
             self.may_contain("respectively")
@@ -1288,6 +1328,21 @@ class _Sentence:
         if len(vals) > 1:
             self._share_within_lists()
 
+    def _pair_one_with_one(self, val: _Value, ref: _SliceRef) -> None:
+        """``_pair_given_slices`` for one value and one reference: no list to zip
+        ("respectively" needs two values); an axial slice is the value's when they pair, when
+        ``_share_the_one_slice`` would give it (a lesion after it, a measurement block), and
+        another plane's number is the value's when they pair."""
+        if ref.plane == "axial":
+            if (
+                (val.role == LESION and ref.end <= val.key_start and ref.group is None)
+                or self._pair_cost(ref, val) < 1e6
+                or (self._may_open_a_line_with("slice") and _VENDOR_SLICE.search(self.text))
+            ):
+                val.ref = ref
+        elif not val.ref and self._pair_cost(ref, val) < 1e6:
+            val.other_plane = ref
+
     def _share_the_one_slice(self, one: _SliceRef) -> None:
         """The one axial slice of a sentence goes to its lesions when it comes before them
         ("On image 80, X SUV 5.5 and Y SUV 3.1"), and to every value of a workstation's
@@ -1297,9 +1352,17 @@ class _Sentence:
         if lesions and one.end <= lesions[0].key_start and one.group is None:
             for val in lesions:
                 val.ref = val.ref or one
-        if self.may_contain("slice") and _VENDOR_SLICE.search(self.text):
+        if self._may_open_a_line_with("slice") and _VENDOR_SLICE.search(self.text):
             for val in vals:
                 val.ref = val.ref or one
+
+    def _may_open_a_line_with(self, word: str) -> bool:
+        """False when no line of the sentence can start with the lower-case ``word`` after
+        white space, as _VENDOR_SLICE's "^\\s*" reads it: ASCII text that has no newline
+        and does not start so (a cheap test before the search, issue 11 speed)."""
+        if not self._ascii or "\n" in self.text:
+            return self.may_contain(word)
+        return self.low.lstrip().startswith(word)
 
     def _share_within_lists(self) -> None:
         """Values listed together share one slice ("6.2 and 4.8 on slice 120")."""
@@ -1352,8 +1415,9 @@ class _Sentence:
         a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
         if a > b:  # overlapping spans: the value sits inside the reference
             return 1e6
-        gap = self.text[a:b]
-        c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+        gap, starts = self.text[a:b], self.token_starts
+        # (tokens_between(a, b), a <= b: the tokens that start in the gap)
+        c = _bisect_left(starts, b) - _bisect_left(starts, a) + 2.0 * gap.count(",")
         if ";" in gap or "." in gap:  # (_may_break)
             c += 12.0 * len(_HARD_BREAK.findall(gap))
         if v.role != LESION:
@@ -1368,10 +1432,13 @@ class _Sentence:
             return
         ends = [max(v.end, v.ref.end if v.ref else 0) for v in vals]
         bounds = [0]
+        text = self.text
         for i in range(len(vals) - 1):
             a, b = ends[i], vals[i + 1].key_start
-            seps = list(_STRETCH_BREAK.finditer(self.text[a:b])) if b > a else []
-            bounds.append(a + seps[0].start() if seps else max(a, min(b, ends[i])))
+            # (the first break in text[a:b], searched in place: the pattern reads nothing
+            # before where it is tried, and the end as the slice's end)
+            sep = _STRETCH_BREAK.search(text, a, b) if b > a else None
+            bounds.append(sep.start() if sep else max(a, min(b, ends[i])))
         bounds.append(len(self.text))
         for i, val in enumerate(vals):
             val.stretch = (bounds[i], bounds[i + 1] if i + 1 < len(vals) else len(self.text))
@@ -1380,55 +1447,73 @@ class _Sentence:
         """The side the stretches of the value's list give (read once per list)."""
         if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
             return None
-        group = _group(val)
+        group = val.head if val.head is not None else val.start  # (_group)
         if group not in self._sides:
             self._sides[group] = self._side_of_group(group)
         return self._sides[group]
 
     def _side_of_group(self, group: int) -> str | None:
         vals = self.values
-        spans = (
-            [v.stretch for v in vals if _group(v) == group] if len(vals) > 1 else [vals[0].stretch]
-        )
-        found = set()
+        several = len(vals) > 1
+        found: list[tuple[str, str, str]] = []  # the side words: groups "bi", "l", "r"
         side, subject = self.patterns.side, self.subject
-        for a, b in spans:
-            for m in side.finditer(subject[a:b]):
-                found.add("bilateral" if m.group("bi") else "left" if m.group("l") else "right")
-        if "bilateral" in found or {"left", "right"} <= found:
+        for v in vals:
+            if several and _group(v) != group:
+                continue
+            a, b = v.stretch
+            # (Speed, issue 11: findall, no match objects; the stretch is searched in place,
+            # as a slice of its own: the end as the slice's end; the start too where no word
+            # character comes before it, the one thing the pattern reads before where it is
+            # tried, at its "\b")
+            if a and _is_word(subject[a - 1]):
+                found += side.findall(subject[a:b])
+            else:
+                found += side.findall(subject, a, b)
+        left = right = False
+        for bilateral, lt, _ in found:
+            if bilateral:
+                return "bilateral"
+            if lt:
+                left = True
+            else:
+                right = True
+        if left and right:
             return "bilateral"
-        return next(iter(found)) if found else None
+        return "left" if left else "right" if right else None
 
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
         """The organ keys of the value's stretch, by where they start (then by name)."""
-        if self._anatomy_by_start is None:  # (sorted once a sentence, not once a value)
-            self._anatomy_by_start = sorted((s, key, e) for s, e, key in self.anatomy_hits())
-        if not self._anatomy_by_start:
+        hits = self._anatomy_by_start
+        if hits is None:  # (sorted once a sentence, not once a value)
+            found = self.anatomy_hits()
+            if len(found) < 2:  # (one organ word, or none: nothing to sort)
+                hits = [(s, key, e) for s, e, key in found]
+            else:
+                hits = sorted([(s, key, e) for s, e, key in found])
+            self._anatomy_by_start = hits
+        if not hits:
             return ()
         a, b = val.stretch
+        if len(hits) == 1:
+            s, key, e = hits[0]
+            return (key,) if a <= s and e <= b else ()
         if a == 0 and b == len(self.text):  # (the whole sentence, as for its one value)
-            return tuple(dict.fromkeys([key for _, key, _ in self._anatomy_by_start]))
-        keys = [key for s, key, e in self._anatomy_by_start if a <= s and e <= b]
-        return tuple(dict.fromkeys(keys))
+            return tuple(dict.fromkeys([key for _, key, _ in hits]))
+        return tuple(dict.fromkeys([key for s, key, e in hits if a <= s and e <= b]))
 
     def anatomy_hits(self) -> list[tuple[int, int, str]]:
         """Every organ word of the sentence (start, end, key), found once: each key's
-        pattern is tried only where some organ word starts."""
+        pattern is tried only where some organ word starts (plain text: ``_organ_hits``)."""
         if self._anatomy is None:
             text, low = self.text, self.low
+            if self._plain and not _ANATOMY_LETTER_ONLY:
+                self._anatomy = _organ_hits(low)
+                return self._anatomy
             if self._ascii and not _ANATOMY_LETTER_ONLY:
                 starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
                 starts = [w.start() for w in _WORD_START.finditer(text)]
             plain = self._plain  # (the organ patterns' twins read the lower-case text)
-            if plain and not _ANATOMY_LETTER_ONLY:
-                self._anatomy = [
-                    (m.start(), m.end(), key)
-                    for at in starts
-                    for twin, key in _ORGAN_TWINS_BY_PREFIX[low[at : at + _PREFIX]]
-                    if (m := twin.match(low, at))
-                ]
-                return self._anatomy
             self._anatomy = [
                 (m.start(), m.end(), key)
                 for at in starts
@@ -1436,6 +1521,27 @@ class _Sentence:
                 if (m := _TWINS[id(pattern)].match(low, at) if plain else pattern.match(text, at))
             ]
         return self._anatomy
+
+
+def _is_word(char: str) -> bool:
+    """Whether ``\\w`` matches the character (Unicode; on ASCII the same as ASCII's)."""
+    return char.isalnum() or char == "_"
+
+
+def _organ_hits(low: str) -> list[tuple[int, int, str]]:
+    """The organ words (start, end, key) of a plain sentence's lower-case text, as its
+    twins find them at its organ word starts (``_ORGAN_SCAN``: one search, not one match per
+    start and pattern)."""
+    hits = []
+    for m in _ORGAN_SCAN.finditer(" " + low):
+        at, g = m.start(), m.lastindex  # (at: the word start in ``low``)
+        key, later, index = _ORGAN_AFTER[g - 1]
+        hits.append((at, m.start(g) - 1, key))
+        while later is not None and (m := later.match(low, at)) is not None:
+            g = m.lastindex
+            key, later, index = _ORGAN_AFTER[index[g]]
+            hits.append((at, m.start(g), key))
+    return hits
 
 
 def _organ_patterns_at(text: str, at: int) -> list[tuple[re.Pattern[str], str]]:
@@ -1544,6 +1650,7 @@ def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
     """The mentions of an analysed sentence's values (offsets in the whole text)."""
     sentence = analysis.text
     sentence_end = base + len(sentence)
+    sided = analysis.cues & _SIDE_CUES  # (else no value has a side: side_of not called)
     out = []
     for val in analysis.values:
         ref = val.ref
@@ -1555,25 +1662,28 @@ def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
             a, b = ref.number, ref.range_end
             middle, slice_range, series = (a + b) // 2, (min(a, b), max(a, b)), ref.series
         other = val.other_plane
-        out.append(
-            _new_mention(
-                val.suv,
-                middle,  # slice
-                val.role,
-                analysis.side_of(val),  # laterality
-                sentence,
-                base + val.start,  # start, end
-                base + val.end,
-                base,  # sentence_start, sentence_end
-                sentence_end,
-                val.metric,
-                slice_range,
-                series,
-                other.plane if other is not None else None,  # non_axial
-                val.cue,
-                analysis.anatomy_of(val),
-            )
+        # (``_new_mention`` as one dict in field order: no call, no zip of 15 pairs)
+        mention = _NEW(SuvMention)
+        mention.__dict__.update(
+            {
+                "suv": val.suv,
+                "slice": middle,
+                "role": val.role,
+                "laterality": analysis.side_of(val) if sided else None,
+                "sentence": sentence,
+                "start": base + val.start,
+                "end": base + val.end,
+                "sentence_start": base,
+                "sentence_end": sentence_end,
+                "metric": val.metric,
+                "slice_range": slice_range,
+                "series": series,
+                "non_axial": other.plane if other is not None else None,
+                "cue": val.cue,
+                "anatomy": analysis.anatomy_of(val),
+            }
         )
+        out.append(mention)
     return out
 
 

@@ -522,3 +522,7 @@ def test_new_mention_is_the_instance_the_dataclass_makes() -> None:
         made.suv = 1.0  # type: ignore[misc]
     with pytest.raises(ValueError):
         _new_mention(*values[:-1])  # every field, no fewer
+    # the reader fills its mentions in place the same way (one dict in field order)
+    (read,) = extract_suv_mentions("Right lung nodule SUV max 5.1 on image 88.")
+    assert list(vars(read)) == [f.name for f in dataclasses.fields(SuvMention)]
+    assert read == SuvMention(*vars(read).values())
