@@ -41,11 +41,14 @@ lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans);
 pattern runs only when the sentence holds one of its words, all found in one search
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.cues``); organ patterns are tried only where
 a word starts with the first three letters of one of them (plain text: one search finds
-them with their keys, ``_ORGAN_SCAN``). The per-sentence logic reads
-each fact once and skips what cannot apply: a sentence's cue words are one integer of bits
-(one per cue pattern), so a role, side or bare-value test whose words are absent is skipped
-before any slicing; pairing, list sharing and stretches short-circuit for sentences without
-a slice reference or with one value; organ hits are sorted once a sentence.
+them with their keys, ``_ORGAN_SCAN``); the time and measure patterns read a copy of the
+text whose digits are all "0" (``_zero_twin``: a literal start the search skips to), and
+ASCII token starts come from each character's kind (``sentences.token_starts``). The
+per-sentence logic reads each fact once and skips what cannot apply: a sentence's cue
+words are one integer of bits (one per cue pattern), so a role, side or bare-value test
+whose words are absent is skipped before any slicing; pairing, list sharing and stretches
+short-circuit for sentences without a slice reference or with one value; organ hits are
+sorted once a sentence.
 """
 
 from __future__ import annotations
