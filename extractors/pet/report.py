@@ -550,6 +550,7 @@ def _zero_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
 
 _TIME_ZERO = _zero_twin(_LOWER_CASE.time)
 _MEASURE_ZERO = _zero_twin(_LOWER_CASE.measure)
+_DATE_GATE_ZERO = _zero_twin(_LOWER_CASE.date_gate)
 
 
 def _organ_alternation(indices: Iterable[int]) -> str:
@@ -692,8 +693,9 @@ def _gate_words() -> tuple[re.Pattern[str], dict[int, frozenset[str]]]:
     after a word boundary or white space of the pattern, or where the piece of the sentence
     the pattern reads starts (a token start, the end of a number or of a slice reference).
     So the words are looked for only there: one search over the lower-case text after a
-    space, which skips to the characters that are not letters and looks at what follows
-    each ("[^a-z](?=(...))"; "<" and ">", not letters, are looked for anywhere, with "in").
+    space with every character but a-z written " " (``_cues_of``), which skips to each
+    space, a literal, and looks at what follows it (" (?=(...))"; "<" and ">", not
+    letters, are looked for anywhere, with "in").
     A word that another cue word starts ("previous" and "pre") is replaced by the shorter
     one: a sentence holding the longer holds the shorter, so each set of words still names
     what a match needs, and at most one word starts at each place."""
@@ -707,7 +709,7 @@ def _gate_words() -> tuple[re.Pattern[str], dict[int, frozenset[str]]]:
         for pattern, words in _CUE_WORDS_BY_PATTERN
     }
     kept = {w for words in by_pattern.values() for w in words} - set(_CUE_SIGNS)
-    return re.compile(f"[^a-z](?=({_prefix_alternation(kept)}))"), by_pattern
+    return re.compile(f" (?=({_prefix_alternation(kept)}))"), by_pattern
 
 
 _CUE_SIGNS = ("<", ">")  # cue words that are not letters
@@ -748,20 +750,15 @@ _REFERENCE_CUES = (
 )
 
 
-# Speed (issue 11): _CUE_SCAN over the text with every character but a-z written " ", which
-# then starts with a literal (the search skips to it at once, not testing [^a-z] at each
-# character); the lookahead reads letters only, so it finds the same words
+# every character but a-z written " ", for _CUE_SCAN (its lookahead reads letters only)
 _LETTERS_ONLY = bytes(byte if 0x61 <= byte <= 0x7A else 0x20 for byte in range(256))
-if not _CUE_SCAN.pattern.startswith("[^a-z](?="):  # pragma: no cover - (what it replaces)
-    raise ValueError("_CUE_SCAN does not start with [^a-z]")
-_CUE_SCAN_SPACED = re.compile(" " + _CUE_SCAN.pattern[len("[^a-z]") :])
 
 
 def _cues_of(low: str) -> int:
     """The bits of the cue words an ASCII sentence's lower-case text holds."""
     bits = 0
     spaced = (" " + low).encode("ascii").translate(_LETTERS_ONLY).decode("ascii")
-    for word in _CUE_SCAN_SPACED.findall(spaced):
+    for word in _CUE_SCAN.findall(spaced):
         bits |= _CUE_BIT[word]
     if "<" in low or ">" in low:  # (_CUE_SIGNS)
         for sign in _CUE_SIGNS:
@@ -977,16 +974,9 @@ class _Sentence:
                 self.slices += [_SliceRef(n, start, end, group=group) for n in more]
             self.take(start, end)
         key, plain = p.key, self._plain
-        if plain:  # (the digit-led patterns' twins over the text with its digits as "0";
-            # _DATE_GATE_DIGITS there: "0/0", "0-0", "0000", "0.0.0" or "0.00.0")
+        if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
             zeros = low.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
-            date = (
-                "0/0" in zeros
-                or "0-0" in zeros
-                or "0000" in zeros
-                or "0.0.0" in zeros
-                or "0.00.0" in zeros
-            )
+            date = _DATE_GATE_ZERO.search(zeros) is not None
             time, measure = (_TIME_ZERO, zeros), (_MEASURE_ZERO, zeros)
         else:
             date = p.date_gate.search(subject) is not None
@@ -1061,9 +1051,7 @@ class _Sentence:
             # (fewer than 9 characters hold at most 8 token starts)
             if (
                 ns - ke > _MAX_KEY_GAP_TOKENS and self.tokens_between(ke, ns) > _MAX_KEY_GAP_TOKENS
-            ) or (
-                (";" in gap or "." in gap) and _HARD_BREAK.search(gap)  # (_may_break)
-            ):
+            ) or (_may_break(gap) and _HARD_BREAK.search(gap)):
                 continue
             head = ns
             values.append(_Value(v, ns, ne, ks, metric, True))
@@ -1418,10 +1406,9 @@ class _Sentence:
         a, b = (v.end, r.start) if v.end <= r.start else (r.end, v.start)
         if a > b:  # overlapping spans: the value sits inside the reference
             return 1e6
-        gap, starts = self.text[a:b], self.token_starts
-        # (tokens_between(a, b), a <= b: the tokens that start in the gap)
-        c = _bisect_left(starts, b) - _bisect_left(starts, a) + 2.0 * gap.count(",")
-        if ";" in gap or "." in gap:  # (_may_break)
+        gap = self.text[a:b]
+        c = self.tokens_between(a, b) + 2.0 * gap.count(",")
+        if _may_break(gap):
             c += 12.0 * len(_HARD_BREAK.findall(gap))
         if v.role != LESION:
             c += 3.0
@@ -1450,7 +1437,7 @@ class _Sentence:
         """The side the stretches of the value's list give (read once per list)."""
         if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
             return None
-        group = val.head if val.head is not None else val.start  # (_group)
+        group = _group(val)
         if group not in self._sides:
             self._sides[group] = self._side_of_group(group)
         return self._sides[group]
@@ -1488,18 +1475,11 @@ class _Sentence:
         """The organ keys of the value's stretch, by where they start (then by name)."""
         hits = self._anatomy_by_start
         if hits is None:  # (sorted once a sentence, not once a value)
-            found = self.anatomy_hits()
-            if len(found) < 2:  # (one organ word, or none: nothing to sort)
-                hits = [(s, key, e) for s, e, key in found]
-            else:
-                hits = sorted([(s, key, e) for s, e, key in found])
+            hits = sorted([(s, key, e) for s, e, key in self.anatomy_hits()])
             self._anatomy_by_start = hits
         if not hits:
             return ()
         a, b = val.stretch
-        if len(hits) == 1:
-            s, key, e = hits[0]
-            return (key,) if a <= s and e <= b else ()
         if a == 0 and b == len(self.text):  # (the whole sentence, as for its one value)
             return tuple(dict.fromkeys([key for _, key, _ in hits]))
         return tuple(dict.fromkeys([key for s, key, e in hits if a <= s and e <= b]))
@@ -1653,7 +1633,6 @@ def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
     """The mentions of an analysed sentence's values (offsets in the whole text)."""
     sentence = analysis.text
     sentence_end = base + len(sentence)
-    sided = analysis.cues & _SIDE_CUES  # (else no value has a side: side_of not called)
     out = []
     for val in analysis.values:
         ref = val.ref
@@ -1665,28 +1644,25 @@ def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
             a, b = ref.number, ref.range_end
             middle, slice_range, series = (a + b) // 2, (min(a, b), max(a, b)), ref.series
         other = val.other_plane
-        # (``_new_mention`` as one dict in field order: no call, no zip of 15 pairs)
-        mention = _NEW(SuvMention)
-        mention.__dict__.update(
-            {
-                "suv": val.suv,
-                "slice": middle,
-                "role": val.role,
-                "laterality": analysis.side_of(val) if sided else None,
-                "sentence": sentence,
-                "start": base + val.start,
-                "end": base + val.end,
-                "sentence_start": base,
-                "sentence_end": sentence_end,
-                "metric": val.metric,
-                "slice_range": slice_range,
-                "series": series,
-                "non_axial": other.plane if other is not None else None,
-                "cue": val.cue,
-                "anatomy": analysis.anatomy_of(val),
-            }
+        out.append(
+            _new_mention(
+                val.suv,
+                middle,  # slice
+                val.role,
+                analysis.side_of(val),  # laterality
+                sentence,
+                base + val.start,  # start, end
+                base + val.end,
+                base,  # sentence_start, sentence_end
+                sentence_end,
+                val.metric,
+                slice_range,
+                series,
+                other.plane if other is not None else None,  # non_axial
+                val.cue,
+                analysis.anatomy_of(val),
+            )
         )
-        out.append(mention)
     return out
 
 
