@@ -1298,9 +1298,6 @@ class _Sentence:
 
     def _pair_given_slices(self) -> None:
         vals, refs = self.values, self.slices
-        if len(vals) == 1 and len(refs) == 1:  # (the common case, read as below reads it)
-            self._pair_one_with_one(vals[0], refs[0])
-            return
         axial = [r for r in refs if r.plane == "axial"]
         zipped = (
             self.may_contain("respectively")
@@ -1318,21 +1315,6 @@ class _Sentence:
             self._share_the_one_slice(axial[0])
         if len(vals) > 1:
             self._share_within_lists()
-
-    def _pair_one_with_one(self, val: _Value, ref: _SliceRef) -> None:
-        """``_pair_given_slices`` for one value and one reference: no list to zip
-        ("respectively" needs two values); an axial slice is the value's when they pair, when
-        ``_share_the_one_slice`` would give it (a lesion after it, a measurement block), and
-        another plane's number is the value's when they pair."""
-        if ref.plane == "axial":
-            if (
-                (val.role == LESION and ref.end <= val.key_start and ref.group is None)
-                or self._pair_cost(ref, val) < 1e6
-                or (self._may_open_a_line_with("slice") and _VENDOR_SLICE.search(self.text))
-            ):
-                val.ref = ref
-        elif not val.ref and self._pair_cost(ref, val) < 1e6:
-            val.other_plane = ref
 
     def _share_the_one_slice(self, one: _SliceRef) -> None:
         """The one axial slice of a sentence goes to its lesions when it comes before them
