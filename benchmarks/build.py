@@ -10,7 +10,8 @@ Stage times (CPU seconds, so a busy machine inflates them less than wall time) c
 timers wrapped around the stage functions for the run (every module
 reference to the function is swapped, then restored); time is counted once, in the innermost
 stage. ``--workers W`` runs W builds of about N/W images side by side in W processes
-(``run_build`` is serial), so per-core figures include contention for memory and disk. A
+(``run_build`` is serial), so per-core figures include contention for memory and disk; one
+build runs pinned to one CPU (``benchmarks.cores``), W builds are not pinned. A
 benchmark, not a test: timings are printed, never checked.
 """
 
@@ -28,6 +29,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+
+from benchmarks.cores import on_one_core
 
 # stage -> "module:qualname" of the functions timed as that stage (a missing one is skipped,
 # so the bench keeps running when code moves; its time then shows under "other")
@@ -275,9 +278,11 @@ def run(
         if share
     ]
     t0 = time.perf_counter()
-    if len(jobs) == 1:
-        results = [_one_build(jobs[0])]
+    if len(jobs) == 1:  # (per-core figures: the build's threads share one CPU)
+        with on_one_core() as core:
+            results = [_one_build(jobs[0])]
     else:
+        core = f"not pinned ({len(jobs)} builds in {len(jobs)} processes)"
         with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
             results = pool.map(_one_build, jobs)
     wall = time.perf_counter() - t0
@@ -298,7 +303,7 @@ def run(
     lines = [
         f"bench build: {items} source images of {n} at {image_size} px "
         f"(synthetic_cxr, every record family), {workers} worker(s), chunk size {chunk_size}, "
-        f"PNG level {png[0]} strategy {png[1]}; "
+        f"PNG level {png[0]} strategy {png[1]}; {core}; "
         f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"  records published: {records}; images published: {n_png} "
         f"({n_png / per_item:.2f} per source image)",

@@ -19,14 +19,7 @@ import time
 
 import numpy as np
 
-
-def pin_one_core() -> str:
-    """Run this process on a single CPU (Linux); say which."""
-    if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    return "not pinned (no sched_setaffinity)"
+from benchmarks.cores import pin_one_core
 
 
 def bench_projection(shape=(512, 512, 300), spacing=(0.78, 0.78, 1.0), repeats: int = 3) -> dict:

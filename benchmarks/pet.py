@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cores import pin_one_core
 from extractors.pet.label import label_exam, label_mentions
 from extractors.pet.phantom import Anatomy, PhantomExam, generate_exam, synthetic_anatomy
 from extractors.pet.report import extract_suv_mentions
@@ -185,26 +186,9 @@ class SpeedReport:
         ]
 
 
-def pin_to_one_core() -> str:
-    """Run on one CPU from here on (Linux affinity; BLAS pools limited to one thread)."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn/scipy stacks
-        pass
-    if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    return "not pinned (no sched_setaffinity)"
-
-
 def speed(runs: int = 5, seed: int = 0) -> SpeedReport:
     """Localise 5 mentions in a 200x200x300 volume (2 mm voxels), best of ``runs``."""
-    cpus = pin_to_one_core()
+    cpus = pin_one_core(single_threaded_libraries=True)
     anatomy = synthetic_anatomy(shape=(200, 200, 300), spacing=2.0)
     exam = generate_exam(anatomy, seed, n_lesions=5, decoys=False)
     volume = volume_of(exam)

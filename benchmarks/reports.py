@@ -16,18 +16,9 @@ import argparse
 import time
 from pathlib import Path
 
+from benchmarks.cores import pin_one_core
 from extractors.reports.evaluate import Report, evaluate, load_iu_reports
 from extractors.reports.extract import clear_sentence_cache, extract_findings
-
-
-def pin_one_core() -> str:
-    import os
-
-    if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    return "not pinned (no sched_setaffinity)"
 
 
 def rates(texts: list[str], repeats: int) -> dict[str, float]:

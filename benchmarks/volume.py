@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.ct import pin_one_core
+from benchmarks.cores import pin_one_core
 
 
 def write_phantom(root: Path, shape: tuple[int, int, int], n_labels: int, seed: int = 0) -> None:

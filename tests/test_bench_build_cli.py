@@ -3,6 +3,7 @@ figure the issue asks for (the timings are the benchmark's business, not checked
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from medsg.cli import main
@@ -10,10 +11,12 @@ from medsg.cli import main
 
 def test_bench_build_prints_every_figure(tmp_path: Path, capsys) -> None:
     argv = ["bench", "build", "--n", "4", "--image-size", "64", "--chunk-size", "2"]
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     assert main([*argv, "--pet-seconds", "2.5", "--keep", str(tmp_path / "b")]) == 0
     text = capsys.readouterr().out
     for words in (
         "bench build: 4 source images of 4 at 64 px",
+        "pinned to CPU " if cpus is not None else "not pinned",
         "images published: 16 (4.00 per source image)",  # each image + 3 derived copies
         "items/s:",
         "per core:",
@@ -32,4 +35,6 @@ def test_bench_build_prints_every_figure(tmp_path: Path, capsys) -> None:
         "25,578 PET exams       1 worker 17h45m45s, 16 workers 1h06m37s",
     ):
         assert words in text, (words, text)
+    if cpus is not None:  # (the build ran on one CPU; the test process gets its CPUs back)
+        assert os.sched_getaffinity(0) == cpus
     assert len(list((tmp_path / "b" / "w0" / "release" / "_build" / "images").rglob("*.png"))) == 16
