@@ -184,18 +184,23 @@ _DATE_RE = re.compile(
 _TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
 # (Speed, issue 11: the word boundary every alternative starts with is tested once, then
 # that a word starts there; the keywords are grouped by first letter (same order within a
-# letter); "++" never gives back a letter or digit that what follows could not match.)
-_OTHER_NUMBER_RE = re.compile(
-    r"""(?ix)\b(?=\w)(?:
+# letter); "++" never gives back a letter or digit that what follows could not match.
+# The alternatives that start with a letter come first, then those that start with a digit,
+# its digits matched once: at a place only the alternatives that start with its kind of
+# character can match, so this order matches as the pattern's written order did, and each
+# kind has a twin of its own, ``_other_number_spans``.)
+_OTHER_LETTER_LED = r"""
     (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral||/p)|l(?:evels?|esion|umbar|)|
         ribs?|zones?|grade|d(?:eauville(?:\s+score)?|ay)|c(?:ycles?|ervical|)|node|focus|bed|
         phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d++[a-z]?\b
-    |\d++\s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
+    |(?:one|two|three|four|five)\s*(?:of|out\s+of)\s*\d++\b
+    |[a-z]++-?\d+\b"""
+_OTHER_DIGIT_LED = r"""\d++(?:
+    \s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
-    |(?:one|two|three|four|five|\d++)\s*(?:of|out\s+of)\s*\d++\b
-    |[a-z]++-?\d+\b|\d++[a-z]+\b)
-    """
-)
+    |\s*(?:of|out\s+of)\s*\d++\b
+    |[a-z]+\b)"""
+_OTHER_NUMBER_RE = re.compile(rf"(?ix)\b(?=\w)(?:{_OTHER_LETTER_LED}|{_OTHER_DIGIT_LED})")
 # a number not inside another ("(?<![\d.])" before its first digit, tested after it, so that
 # the search skips to digits)
 _NUMBER_RE = re.compile(rf"\d(?<![\d.]\d){_NUM_REST}(?![\w]|\.\d)")
@@ -543,14 +548,67 @@ def _zero_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
     source = twin.pattern
     if re.search(r"\d", re.sub(r"\\.|\{\d*,?\d*\}", "", source)):  # (a digit named)
         raise ValueError(f"pattern {source[:40]!r}: names a digit")
-    if source.startswith(r"\b\d{1,2}"):
-        source = r"0(?<!\w0)0?" + source[len(r"\b\d{1,2}") :]
-    return re.compile(source.replace(r"\d", "0"), twin.flags)
+    inline = re.match(r"\(\?[a-z]+\)", source)  # (a twin's "(?x)")
+    flags, source = (inline.group(), source[inline.end() :]) if inline else ("", source)
+    for lead, rest in ((r"\b\d{1,2}", "0?"), (r"\b\d++", "0*+")):
+        if source.startswith(lead):
+            source = r"0(?<!\w0)" + rest + source[len(lead) :]
+    return re.compile(flags + source.replace(r"\d", "0"), twin.flags)
 
 
 _TIME_ZERO = _zero_twin(_LOWER_CASE.time)
 _MEASURE_ZERO = _zero_twin(_LOWER_CASE.measure)
 _DATE_GATE_ZERO = _zero_twin(_LOWER_CASE.date_gate)
+
+
+def _spaced_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
+    """A lower-case twin that starts at a word boundary before a letter ("\\b(?="), over
+    " " + the text: the boundary becomes the character before the word ("[^a-z0-9_]", what
+    \\w is not in that text), a class the search skips to (it tests "\\b" at every place).
+    A match starts where the word starts in the text and ends one character after its end
+    there; the next match, after a match that ends with a word character, is the one
+    finditer finds in the text (no word starts right after a word character)."""
+    inline = re.match(r"\(\?[a-z]+\)", twin.pattern)  # (a twin's "(?x)")
+    flags = inline.group() if inline else ""
+    source = twin.pattern[len(flags) :]
+    source = source.lstrip() if "x" in flags else source  # (verbose: leading space)
+    if not source.startswith(r"\b(?=") or not twin.flags & re.ASCII:
+        raise ValueError(f"pattern {source[:40]!r}: does not start at a word boundary")
+    return re.compile(flags + "[^a-z0-9_]" + source[len(r"\b") :], twin.flags)
+
+
+def _other_twins() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """_OTHER_NUMBER_RE's letter-led alternatives over " " + the plain text
+    (``_spaced_twin``) and its digit-led ones over the zeros text (``_zero_twin``)."""
+    letter_led = re.compile(rf"(?ix)\b(?=\w)(?:{_OTHER_LETTER_LED})")
+    digit_led = re.compile(rf"(?ix)\b{_OTHER_DIGIT_LED}")
+    return _spaced_twin(_lower_case_twin(letter_led)), _zero_twin(_lower_case_twin(digit_led))
+
+
+_OTHER_LETTER_SPACED, _OTHER_DIGIT_ZERO = _other_twins()
+_SLICE_SPACED = _spaced_twin(_LOWER_CASE.slice)
+
+
+def _other_number_spans(spaced: str, zeros: str) -> list[tuple[int, int]]:
+    """The spans of _OTHER_NUMBER_RE's matches (finditer's: leftmost, not overlapping) in
+    plain lower-case text, given " " + it and its zeros text. Speed (issue 11): a word
+    start, where the letter-led alternatives may match, is never a digit, where the
+    digit-led ones may; so the leftmost match of the two twins is the pattern's, and the
+    search skips to the characters before words and to digits (not every place: "\\b")."""
+    spans = []
+    letter, digit = _OTHER_LETTER_SPACED.search, _OTHER_DIGIT_ZERO.search
+    w, d = letter(spaced), digit(zeros)
+    while w is not None or d is not None:
+        if d is None or (w is not None and w.start() < d.start()):
+            start, end = w.start(), w.end() - 1
+        else:
+            start, end = d.span()
+        spans.append((start, end))
+        if w is not None and w.start() < end:
+            w = letter(spaced, end)
+        if d is not None and d.start() < end:
+            d = digit(zeros, end)
+    return spans
 
 
 def _organ_alternation(indices: Iterable[int]) -> str:
@@ -961,8 +1019,12 @@ class _Sentence:
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
         find, taken = self.taken.find, self.taken
-        for m in p.slice.finditer(subject) if self.cues & _SLICE_CUES else ():
-            start, end = m.span()
+        key, plain = p.key, self._plain
+        # (plain text: the slice pattern's twin over " " + the text, ``_spaced_twin``)
+        spaced = " " + low if plain else subject
+        slices, shift = (_SLICE_SPACED, 1) if plain else (p.slice, 0)
+        for m in slices.finditer(spaced) if self.cues & _SLICE_CUES else ():
+            start, end = m.start(), m.end() - shift
             if not self.free(start, end):
                 continue
             a, b, more_text = m.group("a", "b", "more")
@@ -973,7 +1035,6 @@ class _Sentence:
             if more:
                 self.slices += [_SliceRef(n, start, end, group=group) for n in more]
             self.take(start, end)
-        key, plain = p.key, self._plain
         if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
             zeros = low.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
             date = _DATE_GATE_ZERO.search(zeros) is not None
@@ -987,15 +1048,20 @@ class _Sentence:
                 self.take(*m.span())
         # (plain text: the piece is lower-case ASCII, read by the keyword pattern's twin;
         # every SUV keyword holds an "s")
-        other = (p.other_number, subject)
-        for pattern, over in (time, measure, other) if ":" in low else (measure, other):
-            for m in pattern.finditer(over):
-                start, end = m.span()
-                if find(1, start, end) >= 0:
-                    continue
-                number = subject[start:end]
-                if (plain and "s" not in number) or not key.search(number):
-                    taken[start:end] = b"\x01" * (end - start)
+        # (the time, measure and other-number matches, in that order: one set aside is not
+        # free for the next; plain text: the other numbers from their two twins)
+        spans = [m.span() for m in time[0].finditer(time[1])] if ":" in low else []
+        spans += [m.span() for m in measure[0].finditer(measure[1])]
+        if plain:
+            spans += _other_number_spans(spaced, zeros)
+        else:
+            spans += [m.span() for m in p.other_number.finditer(subject)]
+        for start, end in spans:
+            if find(1, start, end) >= 0:
+                continue
+            number = subject[start:end]
+            if (plain and "s" not in number) or not key.search(number):
+                taken[start:end] = b"\x01" * (end - start)
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
