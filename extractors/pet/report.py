@@ -195,6 +195,11 @@ _OTHER_LETTER_LED = r"""
         phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d++[a-z]?\b
     |(?:one|two|three|four|five)\s*(?:of|out\s+of)\s*\d++\b
     |[a-z]++-?\d+\b"""
+# what follows a word start where a letter-led alternative matches (its word, a keyword's
+# "." or "/p", the white space, "#" or "-" before its digits, then them, or the words after
+# it: "of" / "out of", "deauville score"): a test of the word alone (the next two lines
+# prove it) before the letter-led twin tries the alternatives (issue 11 speed)
+_OTHER_LETTER_GATE = r"[a-z]++(?:[./][a-z]*+)?[\s\#-]*+(?:\d|of|out|score)"
 _OTHER_DIGIT_LED = r"""\d++(?:
     \s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
@@ -580,7 +585,7 @@ def _spaced_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
 def _other_twins() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """_OTHER_NUMBER_RE's letter-led alternatives over " " + the plain text
     (``_spaced_twin``) and its digit-led ones over the zeros text (``_zero_twin``)."""
-    letter_led = re.compile(rf"(?ix)\b(?=\w)(?:{_OTHER_LETTER_LED})")
+    letter_led = re.compile(rf"(?ix)\b(?={_OTHER_LETTER_GATE})(?:{_OTHER_LETTER_LED})")
     digit_led = re.compile(rf"(?ix)\b{_OTHER_DIGIT_LED}")
     return _spaced_twin(_lower_case_twin(letter_led)), _zero_twin(_lower_case_twin(digit_led))
 
