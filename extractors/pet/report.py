@@ -592,6 +592,7 @@ def _other_twins() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 _OTHER_LETTER_SPACED, _OTHER_DIGIT_ZERO = _other_twins()
 _SLICE_SPACED = _spaced_twin(_LOWER_CASE.slice)
+_KEY_SPACED = _spaced_twin(_LOWER_CASE.key)
 
 
 def _other_number_spans(spaced: str, zeros: str) -> list[tuple[int, int]]:
@@ -1072,14 +1073,20 @@ class _Sentence:
     def keys(self) -> list[tuple[int, int, str]]:
         # (Speed, issue 11: the metric words read by group number, in one call; in plain
         # text, read by the twin, they are lower case already)
+        # (plain text: the twin over " " + the text, ``_spaced_twin``; a key may end with "."
+        # or ")", so the next search starts at its end in the text, as finditer's would)
         found = []
         plain = self._plain
-        for m in self.patterns.key.finditer(self.subject):
+        key, over, shift = (_KEY_SPACED, " " + self.low, 1) if plain else (_KEY_RE, self.text, 0)
+        search = key.search
+        m = search(over)
+        while m is not None:
             pm, lm, sm = m.group(_PM, _LM, _SM)
             word = pm or lm or sm or "max"
-            start, end = m.span()
+            start, end = m.start(), m.end() - shift
             found.append((start, end, _METRIC.get(word if plain else word.lower(), "max")))
-        if not self.extra_keys:  # (finditer's matches neither overlap nor come out of order)
+            m = search(over, end)
+        if not self.extra_keys:  # (the matches neither overlap nor come out of order)
             return found
         for short in self.extra_keys:
             pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
