@@ -42,7 +42,10 @@ pattern runs only when the sentence holds one of its words, all found in one sea
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.cues``); organ patterns are tried only where
 a word starts with the first three letters of one of them (plain text: one search finds
 them with their keys, ``_ORGAN_SCAN``); the time and measure patterns read a copy of the
-text whose digits are all "0" (``_zero_twin``: a literal start the search skips to), and
+text whose digits are all "0" (``_zero_twin``: a literal start the search skips to); the
+keyword, slice and letter-led other-number patterns read " " + the text from the character
+before a word (``_spaced_twin``: a character class the search skips to, not "\\b" tried at
+every place), the digit-led other numbers the zeros text (``_other_number_spans``); and
 ASCII token starts come from each character's kind (``sentences.token_starts``). The
 per-sentence logic reads each fact once and skips what cannot apply: a sentence's cue
 words are one integer of bits (one per cue pattern), so a role, side or bare-value test
@@ -595,6 +598,18 @@ _SLICE_SPACED = _spaced_twin(_LOWER_CASE.slice)
 _KEY_SPACED = _spaced_twin(_LOWER_CASE.key)
 
 
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The spans of ``pattern.finditer(text)``, for a pattern without empty matches, by
+    searches (issue 11 speed: a finditer costs more than a search or two)."""
+    spans = []
+    search = pattern.search
+    m = search(text)
+    while m is not None:
+        spans.append(m.span())
+        m = search(text, m.end())
+    return spans
+
+
 def _other_number_spans(spaced: str, zeros: str) -> list[tuple[int, int]]:
     """The spans of _OTHER_NUMBER_RE's matches (finditer's: leftmost, not overlapping) in
     plain lower-case text, given " " + it and its zeros text. Speed (issue 11): a word
@@ -1029,18 +1044,20 @@ class _Sentence:
         # (plain text: the slice pattern's twin over " " + the text, ``_spaced_twin``)
         spaced = " " + low if plain else subject
         slices, shift = (_SLICE_SPACED, 1) if plain else (p.slice, 0)
-        for m in slices.finditer(spaced) if self.cues & _SLICE_CUES else ():
+        search = slices.search  # (searches, as finditer's: ``_spans``)
+        m = search(spaced) if self.cues & _SLICE_CUES else None
+        while m is not None:
             start, end = m.start(), m.end() - shift
-            if not self.free(start, end):
-                continue
-            a, b, more_text = m.group("a", "b", "more")
-            more = _listed(more_text)
-            group = len(self.slices) if more else None
-            range_end = int(b) if b else None
-            self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
-            if more:
-                self.slices += [_SliceRef(n, start, end, group=group) for n in more]
-            self.take(start, end)
+            if self.free(start, end):
+                a, b, more_text = m.group("a", "b", "more")
+                more = _listed(more_text)
+                group = len(self.slices) if more else None
+                range_end = int(b) if b else None
+                self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
+                if more:
+                    self.slices += [_SliceRef(n, start, end, group=group) for n in more]
+                self.take(start, end)
+            m = search(spaced, m.end())
         if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
             zeros = low.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
             date = _DATE_GATE_ZERO.search(zeros) is not None
@@ -1052,12 +1069,12 @@ class _Sentence:
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
-        # (plain text: the piece is lower-case ASCII, read by the keyword pattern's twin;
-        # every SUV keyword holds an "s")
         # (the time, measure and other-number matches, in that order: one set aside is not
-        # free for the next; plain text: the other numbers from their two twins)
-        spans = [m.span() for m in time[0].finditer(time[1])] if ":" in low else []
-        spans += [m.span() for m in measure[0].finditer(measure[1])]
+        # free for the next; plain text: the other numbers from their two twins, and a
+        # piece is lower-case ASCII, read by the keyword pattern's twin; every SUV keyword
+        # holds an "s")
+        spans = _spans(*time) if ":" in low else []
+        spans += _spans(*measure)
         if plain:
             spans += _other_number_spans(spaced, zeros)
         else:
