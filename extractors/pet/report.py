@@ -198,12 +198,12 @@ _OTHER_LETTER_LED = r"""
         phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d++[a-z]?\b
     |(?:one|two|three|four|five)\s*(?:of|out\s+of)\s*\d++\b
     |[a-z]++-?\d+\b"""
-# what follows a word start where a letter-led alternative matches (its word, a keyword's
-# "." or "/p", the white space, "#" or "-" before its digits, then them, or the words after
-# it: "of" / "out of", "deauville score"): a test of the word alone (the next two lines
-# prove it) before the letter-led twin tries the alternatives (issue 11 speed)
+# Gates (issue 11 speed), lookaheads that every alternative after them implies: from a word
+# start, a letter-led alternative matches its word (then a keyword's "." or "/p"), white
+# space, "#" or "-", then a digit or the next word ("of" / "out of", "deauville score");
+# after the digits of a digit-led one comes white space, "of" / "out of" or a letter.
 _OTHER_LETTER_GATE = r"[a-z]++(?:[./][a-z]*+)?[\s\#-]*+(?:\d|of|out|score)"
-_OTHER_DIGIT_LED = r"""\d++(?:
+_OTHER_DIGIT_LED = r"""\d++(?=[\sa-z])(?:
     \s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
     |\s*(?:of|out\s+of)\s*\d++\b
