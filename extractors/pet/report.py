@@ -42,7 +42,10 @@ pattern runs only when the sentence holds one of its words, all found in one sea
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.cues``); organ patterns are tried only where
 a word starts with the first three letters of one of them (plain text: one search finds
 them with their keys, ``_ORGAN_SCAN``); the time and measure patterns read a copy of the
-text whose digits are all "0" (``_zero_twin``: a literal start the search skips to), and
+text whose digits are all "0" (``_zero_twin``: a literal start the search skips to); the
+keyword, slice and letter-led other-number patterns read " " + the text from the character
+before a word (``_spaced_twin``: a character class the search skips to, not "\\b" tried at
+every place), the digit-led other numbers the zeros text (``_other_number_spans``); and
 ASCII token starts come from each character's kind (``sentences.token_starts``). The
 per-sentence logic reads each fact once and skips what cannot apply: a sentence's cue
 words are one integer of bits (one per cue pattern), so a role, side or bare-value test
@@ -184,18 +187,28 @@ _DATE_RE = re.compile(
 _TIME_RE = re.compile(r"(?i)\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|h)?\b")
 # (Speed, issue 11: the word boundary every alternative starts with is tested once, then
 # that a word starts there; the keywords are grouped by first letter (same order within a
-# letter); "++" never gives back a letter or digit that what follows could not match.)
-_OTHER_NUMBER_RE = re.compile(
-    r"""(?ix)\b(?=\w)(?:
+# letter); "++" never gives back a letter or digit that what follows could not match.
+# The alternatives that start with a letter come first, then those that start with a digit,
+# its digits matched once: at a place only the alternatives that start with its kind of
+# character can match, so this order matches as the pattern's written order did, and each
+# kind has a twin of its own, ``_other_number_spans``.)
+_OTHER_LETTER_LED = r"""
     (?:s(?:eries|er\.?|e|egments?|eg\.?|tations?|tage|core|acral||/p)|l(?:evels?|esion|umbar|)|
         ribs?|zones?|grade|d(?:eauville(?:\s+score)?|ay)|c(?:ycles?|ervical|)|node|focus|bed|
         phase|week|t(?:horacic|)|vertebrae?|x)\s*\#?\s*\d++[a-z]?\b
-    |\d++\s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
+    |(?:one|two|three|four|five)\s*(?:of|out\s+of)\s*\d++\b
+    |[a-z]++-?\d+\b"""
+# Gates (issue 11 speed), lookaheads that every alternative after them implies: from a word
+# start, a letter-led alternative matches its word (then a keyword's "." or "/p"), white
+# space, "#" or "-", then a digit or the next word ("of" / "out of", "deauville score");
+# after the digits of a digit-led one comes white space, "of" / "out of" or a letter.
+_OTHER_LETTER_GATE = r"[a-z]++(?:[./][a-z]*+)?[\s\#-]*+(?:\d|of|out|score)"
+_OTHER_DIGIT_LED = r"""\d++(?=[\sa-z])(?:
+    \s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
-    |(?:one|two|three|four|five|\d++)\s*(?:of|out\s+of)\s*\d++\b
-    |[a-z]++-?\d+\b|\d++[a-z]+\b)
-    """
-)
+    |\s*(?:of|out\s+of)\s*\d++\b
+    |[a-z]+\b)"""
+_OTHER_NUMBER_RE = re.compile(rf"(?ix)\b(?=\w)(?:{_OTHER_LETTER_LED}|{_OTHER_DIGIT_LED})")
 # a number not inside another ("(?<![\d.])" before its first digit, tested after it, so that
 # the search skips to digits)
 _NUMBER_RE = re.compile(rf"\d(?<![\d.]\d){_NUM_REST}(?![\w]|\.\d)")
@@ -543,14 +556,80 @@ def _zero_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
     source = twin.pattern
     if re.search(r"\d", re.sub(r"\\.|\{\d*,?\d*\}", "", source)):  # (a digit named)
         raise ValueError(f"pattern {source[:40]!r}: names a digit")
-    if source.startswith(r"\b\d{1,2}"):
-        source = r"0(?<!\w0)0?" + source[len(r"\b\d{1,2}") :]
-    return re.compile(source.replace(r"\d", "0"), twin.flags)
+    inline = re.match(r"\(\?[a-z]+\)", source)  # (a twin's "(?x)")
+    flags, source = (inline.group(), source[inline.end() :]) if inline else ("", source)
+    for lead, rest in ((r"\b\d{1,2}", "0?"), (r"\b\d++", "0*+")):
+        if source.startswith(lead):
+            source = r"0(?<!\w0)" + rest + source[len(lead) :]
+    return re.compile(flags + source.replace(r"\d", "0"), twin.flags)
 
 
 _TIME_ZERO = _zero_twin(_LOWER_CASE.time)
 _MEASURE_ZERO = _zero_twin(_LOWER_CASE.measure)
 _DATE_GATE_ZERO = _zero_twin(_LOWER_CASE.date_gate)
+
+
+def _spaced_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
+    """A lower-case twin that starts at a word boundary before a letter ("\\b(?="), over
+    " " + the text: the boundary becomes the character before the word ("[^a-z0-9_]", what
+    \\w is not in that text), a class the search skips to (it tests "\\b" at every place).
+    A match starts where the word starts in the text and ends one character after its end
+    there; the next match, after a match that ends with a word character, is the one
+    finditer finds in the text (no word starts right after a word character)."""
+    inline = re.match(r"\(\?[a-z]+\)", twin.pattern)  # (a twin's "(?x)")
+    flags = inline.group() if inline else ""
+    source = twin.pattern[len(flags) :]
+    source = source.lstrip() if "x" in flags else source  # (verbose: leading space)
+    if not source.startswith(r"\b(?=") or not twin.flags & re.ASCII:
+        raise ValueError(f"pattern {source[:40]!r}: does not start at a word boundary")
+    return re.compile(flags + "[^a-z0-9_]" + source[len(r"\b") :], twin.flags)
+
+
+def _other_twins() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """_OTHER_NUMBER_RE's letter-led alternatives over " " + the plain text
+    (``_spaced_twin``) and its digit-led ones over the zeros text (``_zero_twin``)."""
+    letter_led = re.compile(rf"(?ix)\b(?={_OTHER_LETTER_GATE})(?:{_OTHER_LETTER_LED})")
+    digit_led = re.compile(rf"(?ix)\b{_OTHER_DIGIT_LED}")
+    return _spaced_twin(_lower_case_twin(letter_led)), _zero_twin(_lower_case_twin(digit_led))
+
+
+_OTHER_LETTER_SPACED, _OTHER_DIGIT_ZERO = _other_twins()
+_SLICE_SPACED = _spaced_twin(_LOWER_CASE.slice)
+_KEY_SPACED = _spaced_twin(_LOWER_CASE.key)
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The spans of ``pattern.finditer(text)``, for a pattern without empty matches, by
+    searches (issue 11 speed: a finditer costs more than a search or two)."""
+    spans = []
+    search = pattern.search
+    m = search(text)
+    while m is not None:
+        spans.append(m.span())
+        m = search(text, m.end())
+    return spans
+
+
+def _other_number_spans(spaced: str, zeros: str) -> list[tuple[int, int]]:
+    """The spans of _OTHER_NUMBER_RE's matches (finditer's: leftmost, not overlapping) in
+    plain lower-case text, given " " + it and its zeros text. Speed (issue 11): a word
+    start, where the letter-led alternatives may match, is never a digit, where the
+    digit-led ones may; so the leftmost match of the two twins is the pattern's, and the
+    search skips to the characters before words and to digits (not every place: "\\b")."""
+    spans = []
+    letter, digit = _OTHER_LETTER_SPACED.search, _OTHER_DIGIT_ZERO.search
+    w, d = letter(spaced), digit(zeros)
+    while w is not None or d is not None:
+        if d is None or (w is not None and w.start() < d.start()):
+            start, end = w.start(), w.end() - 1
+        else:
+            start, end = d.span()
+        spans.append((start, end))
+        if w is not None and w.start() < end:
+            w = letter(spaced, end)
+        if d is not None and d.start() < end:
+            d = digit(zeros, end)
+    return spans
 
 
 def _organ_alternation(indices: Iterable[int]) -> str:
@@ -961,19 +1040,24 @@ class _Sentence:
                 self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
                 self.take(*m.span())
         find, taken = self.taken.find, self.taken
-        for m in p.slice.finditer(subject) if self.cues & _SLICE_CUES else ():
-            start, end = m.span()
-            if not self.free(start, end):
-                continue
-            a, b, more_text = m.group("a", "b", "more")
-            more = _listed(more_text)
-            group = len(self.slices) if more else None
-            range_end = int(b) if b else None
-            self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
-            if more:
-                self.slices += [_SliceRef(n, start, end, group=group) for n in more]
-            self.take(start, end)
         key, plain = p.key, self._plain
+        # (plain text: the slice pattern's twin over " " + the text, ``_spaced_twin``)
+        spaced = " " + low if plain else subject
+        slices, shift = (_SLICE_SPACED, 1) if plain else (p.slice, 0)
+        search = slices.search  # (searches, as finditer's: ``_spans``)
+        m = search(spaced) if self.cues & _SLICE_CUES else None
+        while m is not None:
+            start, end = m.start(), m.end() - shift
+            if self.free(start, end):
+                a, b, more_text = m.group("a", "b", "more")
+                more = _listed(more_text)
+                group = len(self.slices) if more else None
+                range_end = int(b) if b else None
+                self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
+                if more:
+                    self.slices += [_SliceRef(n, start, end, group=group) for n in more]
+                self.take(start, end)
+            m = search(spaced, m.end())
         if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
             zeros = low.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
             date = _DATE_GATE_ZERO.search(zeros) is not None
@@ -985,30 +1069,41 @@ class _Sentence:
             if self.free(*m.span()):
                 self.dates.append(m.span())
                 self.take(*m.span())
-        # (plain text: the piece is lower-case ASCII, read by the keyword pattern's twin;
-        # every SUV keyword holds an "s")
-        other = (p.other_number, subject)
-        for pattern, over in (time, measure, other) if ":" in low else (measure, other):
-            for m in pattern.finditer(over):
-                start, end = m.span()
-                if find(1, start, end) >= 0:
-                    continue
-                number = subject[start:end]
-                if (plain and "s" not in number) or not key.search(number):
-                    taken[start:end] = b"\x01" * (end - start)
+        # (the time, measure and other-number matches, in that order: one set aside is not
+        # free for the next; plain text: the other numbers from their two twins, and a
+        # piece is lower-case ASCII, read by the keyword pattern's twin; every SUV keyword
+        # holds an "s")
+        spans = _spans(*time) if ":" in low else []
+        spans += _spans(*measure)
+        if plain:
+            spans += _other_number_spans(spaced, zeros)
+        else:
+            spans += [m.span() for m in p.other_number.finditer(subject)]
+        for start, end in spans:
+            if find(1, start, end) >= 0:
+                continue
+            number = subject[start:end]
+            if (plain and "s" not in number) or not key.search(number):
+                taken[start:end] = b"\x01" * (end - start)
 
     # ---- 2. SUV values
     def keys(self) -> list[tuple[int, int, str]]:
         # (Speed, issue 11: the metric words read by group number, in one call; in plain
         # text, read by the twin, they are lower case already)
+        # (plain text: the twin over " " + the text, ``_spaced_twin``; a key may end with "."
+        # or ")", so the next search starts at its end in the text, as finditer's would)
         found = []
         plain = self._plain
-        for m in self.patterns.key.finditer(self.subject):
+        key, over, shift = (_KEY_SPACED, " " + self.low, 1) if plain else (_KEY_RE, self.text, 0)
+        search = key.search
+        m = search(over)
+        while m is not None:
             pm, lm, sm = m.group(_PM, _LM, _SM)
             word = pm or lm or sm or "max"
-            start, end = m.span()
+            start, end = m.start(), m.end() - shift
             found.append((start, end, _METRIC.get(word if plain else word.lower(), "max")))
-        if not self.extra_keys:  # (finditer's matches neither overlap nor come out of order)
+            m = search(over, end)
+        if not self.extra_keys:  # (the matches neither overlap nor come out of order)
             return found
         for short in self.extra_keys:
             pattern = re.compile(rf"(?<![A-Za-z]){re.escape(short)}(?![a-z])")
