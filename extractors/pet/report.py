@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left as _bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import NamedTuple
 
@@ -1612,18 +1612,34 @@ def _abbreviation_keys(text: str) -> set[str]:
 _MENTION_FIELDS = tuple(f.name for f in fields(SuvMention))
 
 
-def _new_mention(*values: object) -> SuvMention:
-    """The SuvMention of these field values (in field order), as ``SuvMention(*values)``
-    makes it but without its frozen ``__init__``, which sets each of the 15 fields through
-    ``object.__setattr__`` (nine tenths of the cost of making one: issue 11 speed). The
-    instance is the same: the same ``__dict__``, in field order; SuvMention has no
-    ``__post_init__``."""
-    mention = _NEW(SuvMention)
-    mention.__dict__.update(zip(_MENTION_FIELDS, values, strict=True))
-    return mention
+def _mention_maker() -> Callable[..., SuvMention]:
+    """``_new_mention``: the SuvMention of these field values (in field order), as
+    ``SuvMention(*values)`` makes it but without its frozen ``__init__``, which sets each of
+    the 15 fields through ``object.__setattr__`` (nine tenths of the cost of making one:
+    issue 11 speed). The instance is the same: the same ``__dict__``, in field order;
+    SuvMention has no ``__post_init__``.
+
+    Speed (issue 11): its source is written from the fields, as dataclasses write
+    ``__init__``: the values unpacked (every field, no fewer: ValueError) into a dict
+    display in field order, which ``update`` copies at once (an update from the pairs of a
+    zip reads each pair: half the cost of making a mention)."""
+    names = [f"v{i}" for i in range(len(_MENTION_FIELDS))]
+    items = ", ".join(
+        f"{field!r}: {name}" for field, name in zip(_MENTION_FIELDS, names, strict=True)
+    )
+    source = (
+        "def _new_mention(*values):\n"
+        f"    {', '.join(names)}, = values\n"
+        "    mention = _NEW(SuvMention)\n"
+        f"    mention.__dict__.update({{{items}}})\n"
+        "    return mention\n"
+    )
+    scope = {"__name__": __name__, "_NEW": object.__new__, "SuvMention": SuvMention}
+    exec(source, scope)  # (the source above, written from the field names)
+    return scope["_new_mention"]
 
 
-_NEW = object.__new__
+_new_mention = _mention_maker()
 
 
 def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
