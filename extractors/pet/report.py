@@ -1419,10 +1419,10 @@ class _Sentence:
         """The side the stretches of the value's list give (read once per list)."""
         if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
             return None
-        group = _group(val)
-        if group not in self._sides:
-            self._sides[group] = self._side_of_group(group)
-        return self._sides[group]
+        sides, group = self._sides, _group(val)
+        if group not in sides:
+            sides[group] = self._side_of_group(group)
+        return sides[group]
 
     def _side_of_group(self, group: int) -> str | None:
         vals = self.values
@@ -1472,10 +1472,10 @@ class _Sentence:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts (plain text: ``_organ_hits``)."""
         if self._anatomy is None:
-            text, low = self.text, self.low
             if self._plain and not _ANATOMY_LETTER_ONLY:
-                self._anatomy = _organ_hits(low)
+                self._anatomy = _organ_hits(self.low)
                 return self._anatomy
+            text, low = self.text, self.low
             if self._ascii and not _ANATOMY_LETTER_ONLY:
                 starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
