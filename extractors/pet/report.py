@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left as _bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import NamedTuple
 
@@ -1514,10 +1514,10 @@ class _Sentence:
         """The side the stretches of the value's list give (read once per list)."""
         if not self.cues & _SIDE_CUES:  # (no side word in the sentence)
             return None
-        group = _group(val)
-        if group not in self._sides:
-            self._sides[group] = self._side_of_group(group)
-        return self._sides[group]
+        sides, group = self._sides, _group(val)
+        if group not in sides:
+            sides[group] = self._side_of_group(group)
+        return sides[group]
 
     def _side_of_group(self, group: int) -> str | None:
         vals = self.values
@@ -1551,24 +1551,26 @@ class _Sentence:
     def anatomy_of(self, val: _Value) -> tuple[str, ...]:
         """The organ keys of the value's stretch, by where they start (then by name)."""
         hits = self._anatomy_by_start
-        if hits is None:  # (sorted once a sentence, not once a value)
-            hits = sorted([(s, key, e) for s, e, key in self.anatomy_hits()])
-            self._anatomy_by_start = hits
+        if hits is None:  # (ordered once a sentence, not once a value)
+            hits = self._anatomy_by_start = _by_start_then_key(self.anatomy_hits())
         if not hits:
             return ()
         a, b = val.stretch
         if a == 0 and b == len(self.text):  # (the whole sentence, as for its one value)
-            return tuple(dict.fromkeys([key for _, key, _ in hits]))
-        return tuple(dict.fromkeys([key for s, key, e in hits if a <= s and e <= b]))
+            keys = [key for _, _, key in hits]
+        else:
+            keys = [key for s, e, key in hits if a <= s and e <= b]
+        # (one key needs no dict to drop repeats: the commonest case, issue 11 speed)
+        return (keys[0],) if len(keys) == 1 else tuple(dict.fromkeys(keys))
 
     def anatomy_hits(self) -> list[tuple[int, int, str]]:
         """Every organ word of the sentence (start, end, key), found once: each key's
         pattern is tried only where some organ word starts (plain text: ``_organ_hits``)."""
         if self._anatomy is None:
-            text, low = self.text, self.low
             if self._plain and not _ANATOMY_LETTER_ONLY:
-                self._anatomy = _organ_hits(low)
+                self._anatomy = _organ_hits(self.low)
                 return self._anatomy
+            text, low = self.text, self.low
             if self._ascii and not _ANATOMY_LETTER_ONLY:
                 starts = list(map(_START, _ORGAN_START.finditer(" " + low)))
             else:
@@ -1602,6 +1604,19 @@ def _organ_hits(low: str) -> list[tuple[int, int, str]]:
             key, later, index = _ORGAN_AFTER[index[g]]
             hits.append((at, m.start(g), key))
     return hits
+
+
+def _by_start_then_key(hits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Organ hits (start, end, key), as ``anatomy_hits`` gives them (by start; at one start,
+    by pattern), ordered by start, then key, then end. Speed (issue 11): only a start that
+    holds two hits or more needs a sort; hits are seldom so."""
+    if len(hits) > 1 and len({s for s, _, _ in hits}) < len(hits):
+        return sorted(hits, key=_START_KEY_END)
+    return hits
+
+
+def _START_KEY_END(hit: tuple[int, int, str]) -> tuple[int, str, int]:
+    return hit[0], hit[2], hit[1]
 
 
 def _organ_patterns_at(text: str, at: int) -> list[tuple[re.Pattern[str], str]]:
@@ -1692,18 +1707,34 @@ def _abbreviation_keys(text: str) -> set[str]:
 _MENTION_FIELDS = tuple(f.name for f in fields(SuvMention))
 
 
-def _new_mention(*values: object) -> SuvMention:
-    """The SuvMention of these field values (in field order), as ``SuvMention(*values)``
-    makes it but without its frozen ``__init__``, which sets each of the 15 fields through
-    ``object.__setattr__`` (nine tenths of the cost of making one: issue 11 speed). The
-    instance is the same: the same ``__dict__``, in field order; SuvMention has no
-    ``__post_init__``."""
-    mention = _NEW(SuvMention)
-    mention.__dict__.update(zip(_MENTION_FIELDS, values, strict=True))
-    return mention
+def _mention_maker() -> Callable[..., SuvMention]:
+    """``_new_mention``: the SuvMention of these field values (in field order), as
+    ``SuvMention(*values)`` makes it but without its frozen ``__init__``, which sets each of
+    the 15 fields through ``object.__setattr__`` (nine tenths of the cost of making one:
+    issue 11 speed). The instance is the same: the same ``__dict__``, in field order;
+    SuvMention has no ``__post_init__``.
+
+    Speed (issue 11): its source is written from the fields, as dataclasses write
+    ``__init__``: the values unpacked (every field, no fewer: ValueError) into a dict
+    display in field order, which ``update`` copies at once (an update from the pairs of a
+    zip reads each pair: half the cost of making a mention)."""
+    names = [f"v{i}" for i in range(len(_MENTION_FIELDS))]
+    items = ", ".join(
+        f"{field!r}: {name}" for field, name in zip(_MENTION_FIELDS, names, strict=True)
+    )
+    source = (
+        "def _new_mention(*values):\n"
+        f"    {', '.join(names)}, = values\n"
+        "    mention = _NEW(SuvMention)\n"
+        f"    mention.__dict__.update({{{items}}})\n"
+        "    return mention\n"
+    )
+    scope = {"__name__": __name__, "_NEW": object.__new__, "SuvMention": SuvMention}
+    exec(source, scope)  # (the source above, written from the field names)
+    return scope["_new_mention"]
 
 
-_NEW = object.__new__
+_new_mention = _mention_maker()
 
 
 def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
