@@ -85,16 +85,19 @@ def _kind(byte: int) -> int:
 
 # each ASCII character's kind, a bit: letter 1, digit 2, "." or "," 4, other non-space 8
 _KINDS = bytes(_kind(byte) if byte < 128 else 0 for byte in range(256))
-_ONES = int.from_bytes(b"\x01" * 4096, "little")  # (a 1 in each byte, for 4,096 characters)
+_ONES = int.from_bytes(b"\x01" * 65536, "little")  # (a 1 in each byte, for 65,536 characters)
 
 
-def token_starts(sentence: str) -> list[int]:
-    """Where each token of the sentence starts (words, numbers with their decimals,
-    single punctuation marks)."""
-    if not sentence.isascii():
-        return list(map(_START, _TOKEN_RE.finditer(sentence)))
-    if len(sentence) > 4096:
-        return list(map(_START, _ASCII_TOKEN_RE.finditer(sentence)))
+def token_marks(sentence: str) -> bytes:
+    """A byte per character of the sentence: 1 where a token starts (words, numbers with
+    their decimals, single punctuation marks), else 0. (Counting the tokens between two
+    places is then one ``count``, finding a token start before a place one ``rfind``.)"""
+    if not sentence.isascii() or len(sentence) > 65536:
+        pattern = _ASCII_TOKEN_RE if sentence.isascii() else _TOKEN_RE
+        marks = bytearray(len(sentence))
+        for start in map(_START, pattern.finditer(sentence)):
+            marks[start] = 1
+        return bytes(marks)
     # Speed (issue 11): where _ASCII_TOKEN_RE's matches start, from each character's kind
     # as one byte of an integer ("x << 8": x of the character before), not match by match.
     # A letter starts a token after a non-letter; a digit after neither a digit nor a digit
@@ -109,6 +112,11 @@ def token_starts(sentence: str) -> list[int]:
         | (points & ~(before & (digits >> 8)))
         | ((kinds >> 3) & _ONES)
     )
-    # a start is a byte 1: the lengths of the pieces before each, summed, say where
-    pieces = starts.to_bytes(len(raw), "little").split(b"\x01")
+    return starts.to_bytes(len(raw), "little")  # (a start is a byte 1)
+
+
+def token_starts(sentence: str) -> list[int]:
+    """Where each token of the sentence starts (``token_marks``' ones)."""
+    # the lengths of the pieces before each 1, summed, say where
+    pieces = token_marks(sentence).split(b"\x01")
     return list(map(_add, _accumulate(map(len, pieces)), range(len(pieces) - 1)))
