@@ -753,11 +753,20 @@ _REFERENCE_CUES = (
 _LETTERS_ONLY = bytes(byte if 0x61 <= byte <= 0x7A else 0x20 for byte in range(256))
 
 
-def _cues_of(low: str) -> int:
-    """The bits of the cue words an ASCII sentence's lower-case text holds."""
+def _spaced(low: str) -> str:
+    """ " " and the lower-case ASCII text with every character but a-z written " " (what
+    _CUE_SCAN reads)."""
+    return (" " + low).encode("ascii").translate(_LETTERS_ONLY).decode("ascii")
+
+
+def _cues_of(low: str, spaced: str | None = None, at: int = 0) -> int:
+    """The bits of the cue words an ASCII sentence's lower-case text holds. (``spaced``: the
+    report's ``_spaced`` text, if known, the sentence at ``at`` + 1 of it: one translation a
+    report, issue 11 speed; no sentence starts after a letter, so " " comes before it.)"""
+    if spaced is None:
+        spaced, at = _spaced(low), 0
     bits = 0
-    spaced = (" " + low).encode("ascii").translate(_LETTERS_ONLY).decode("ascii")
-    for word in _CUE_SCAN.findall(spaced):
+    for word in _CUE_SCAN.findall(spaced, at, at + len(low) + 1):
         bits |= _CUE_BIT[word]
     if "<" in low or ">" in low:  # (_CUE_SIGNS)
         for sign in _CUE_SIGNS:
@@ -899,6 +908,7 @@ class _Sentence:
         low: str | None = None,  # text.lower(), if known (a piece of the report's)
         report: _ReportTokens | None = None,  # the report's token marks, if an ASCII one,
         base: int = 0,  # and where the sentence starts in it
+        spaced: str | None = None,  # the report's ``_spaced`` text, if a plain one
     ):
         self.text = text
         self._marks = None if token_starts is None else _marks_at(token_starts, len(text))
@@ -915,7 +925,8 @@ class _Sentence:
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
         self.low = text.lower() if low is None else low
         self._ascii = text.isascii()
-        self.cues = _cues_of(self.low) if self._ascii else _EVERY_CUE  # its cue words' bits
+        # its cue words' bits
+        self.cues = _cues_of(self.low, spaced, base) if self._ascii else _EVERY_CUE
         self._plain = _plain(text) if plain is None else plain
         # what the hot patterns read: the lower-case text with the twins, or the text
         self.patterns = _LOWER_CASE if self._plain else _AS_WRITTEN
@@ -1718,6 +1729,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         return []
     extra = _abbreviation_keys(text)
     low = text.lower() if _plain(text) else None  # (each sentence's lower case)
+    spaced = _spaced(low) if low is not None else None  # (each sentence's, for its cues)
     tokens = _ReportTokens(text) if text.isascii() else None
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
@@ -1731,14 +1743,16 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if not maybe and not extra:
             previous = (base, end)
             continue
+        # (the arguments by position: a class call passes keywords in a dict, issue 11 speed)
         analysis = _Sentence(
             stripped,
             None,  # (its token starts: when first needed)
             extra,
-            plain=True if low else None,
-            low=low[base:end] if low is not None else None,
-            report=tokens,
-            base=base,
+            True if low else None,  # plain
+            low[base:end] if low is not None else None,  # low
+            tokens,  # report
+            base,
+            spaced,
         )
         analysis.set_aside()
         analysis.read_values()

@@ -386,8 +386,9 @@ def test_token_starts_as_by_the_plain_token_pattern() -> None:
 
 def test_a_sentences_token_marks_are_the_reports() -> None:
     """Issue 11 speed work: the reader reads a sentence's token starts off the report's
-    (``_ReportTokens``): no sentence starts after a letter or digit or ends in a digit and a
-    point before a digit, so each sentence's own are the same."""
+    (``_ReportTokens``), and its cue words off the report's spaced text (``_cues_of``): no
+    sentence starts after a letter or digit or ends in a digit and a point before a digit, so
+    each sentence's own are the same."""
     import random
 
     from extractors.pet.sentences import sentence_spans, token_marks
@@ -400,6 +401,7 @@ def test_a_sentences_token_marks_are_the_reports() -> None:
         marks = token_marks(text)
         for a, b in sentence_spans(text):
             assert marks[a:b] == token_marks(text[a:b]), (text, a, b)
+            assert a == 0 or not text[a - 1].isalnum(), (text, a, b)
 
 
 # texts for the speed checks below: the held-apart passages and phrasings of every cue
