@@ -46,25 +46,25 @@ text whose digits are all "0" (``_zero_twin``: a literal start the search skips 
 keyword, slice and letter-led other-number patterns read " " + the text from the character
 before a word (``_spaced_twin``: a character class the search skips to, not "\\b" tried at
 every place), the digit-led other numbers the zeros text (``_other_number_spans``); and
-ASCII token starts come from each character's kind (``sentences.token_starts``). The
+ASCII token starts come from each character's kind (``sentences.token_marks``, once a
+report). The
 per-sentence logic reads each fact once and skips what cannot apply: a sentence's cue
 words are one integer of bits (one per cue pattern), so a role, side or bare-value test
 whose words are absent is skipped before any slicing; pairing, list sharing and stretches
 short-circuit for sentences without a slice reference or with one value; organ hits are
-sorted once a sentence.
+ordered once a sentence.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left as _bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
 
-from extractors.pet.sentences import sentence_spans, token_starts
+from extractors.pet.sentences import sentence_spans, token_marks, token_starts
 
 LESION, PRIOR, REFERENCE, PHYSIOLOGIC = "lesion", "prior", "reference", "physiologic"
 ROLES = (LESION, PRIOR, REFERENCE, PHYSIOLOGIC)
@@ -833,11 +833,20 @@ _REFERENCE_CUES = (
 _LETTERS_ONLY = bytes(byte if 0x61 <= byte <= 0x7A else 0x20 for byte in range(256))
 
 
-def _cues_of(low: str) -> int:
-    """The bits of the cue words an ASCII sentence's lower-case text holds."""
+def _spaced(low: str) -> str:
+    """ " " and the lower-case ASCII text with every character but a-z written " " (what
+    _CUE_SCAN reads)."""
+    return (" " + low).encode("ascii").translate(_LETTERS_ONLY).decode("ascii")
+
+
+def _cues_of(low: str, spaced: str | None = None, at: int = 0) -> int:
+    """The bits of the cue words an ASCII sentence's lower-case text holds. (``spaced``: the
+    report's ``_spaced`` text, if known, the sentence at ``at`` + 1 of it: one translation a
+    report, issue 11 speed; no sentence starts after a letter, so " " comes before it.)"""
+    if spaced is None:
+        spaced, at = _spaced(low), 0
     bits = 0
-    spaced = (" " + low).encode("ascii").translate(_LETTERS_ONLY).decode("ascii")
-    for word in _CUE_SCAN.findall(spaced):
+    for word in _CUE_SCAN.findall(spaced, at, at + len(low) + 1):
         bits |= _CUE_BIT[word]
     if "<" in low or ">" in low:  # (_CUE_SIGNS)
         for sign in _CUE_SIGNS:
@@ -914,6 +923,38 @@ class _Value:
     right: tuple[int, tuple[int, str]] | None = None  # (hi, _right_context's answer)
 
 
+class _NthMark(dict[int, re.Pattern[bytes]]):
+    """For each n, the pattern of token marks (``sentences.token_marks``) up to their n-th 1
+    (``_Sentence.back``), compiled when first asked for."""
+
+    def __missing__(self, n: int) -> re.Pattern[bytes]:
+        pattern = self[n] = re.compile(b"(?:\\x00*+\\x01){%d}" % n)
+        return pattern
+
+
+_NTH_MARK = _NthMark()
+
+
+class _ReportTokens:
+    """The token marks of an ASCII report (``sentences.token_marks``), made when a sentence
+    first needs its own: one call a report, not one a sentence (issue 11 speed). A sentence's
+    are the report's over its span: a sentence (``sentence_spans``) starts after no letter or
+    digit and never ends in a digit and "." / "," before a digit, and no token start in it
+    depends on a character outside it but through those."""
+
+    __slots__ = ("marks", "text")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.marks: bytes | None = None
+
+    def marks_of(self, start: int, end: int) -> bytes:
+        marks = self.marks
+        if marks is None:
+            marks = self.marks = token_marks(self.text)
+        return marks[start:end]
+
+
 class _Sentence:
     """One sentence: its text and token starts, what is set aside, slices, values."""
 
@@ -921,7 +962,10 @@ class _Sentence:
         "_anatomy",
         "_anatomy_by_start",
         "_ascii",
+        "_base",
+        "_marks",
         "_plain",
+        "_report",
         "_sides",
         "cues",
         "dates",
@@ -932,20 +976,23 @@ class _Sentence:
         "subject",
         "taken",
         "text",
-        "token_starts",
         "values",
     )
 
     def __init__(
         self,
         text: str,
-        token_starts: list[int],
+        token_starts: list[int] | None,  # (None: read from the text when first needed)
         extra_keys: Iterable[str],
         plain: bool | None = None,  # the report's text is plain ASCII (``_plain``), if known
         low: str | None = None,  # text.lower(), if known (a piece of the report's)
+        report: _ReportTokens | None = None,  # the report's token marks, if an ASCII one,
+        base: int = 0,  # and where the sentence starts in it
+        spaced: str | None = None,  # the report's ``_spaced`` text, if a plain one
     ):
         self.text = text
-        self.token_starts = token_starts
+        self._marks = None if token_starts is None else _marks_at(token_starts, len(text))
+        self._report, self._base = report, base
         self.taken = bytearray(len(text) + 1)
         self.extra_keys = (
             sorted({k for k in extra_keys if k}, key=len, reverse=True) if extra_keys else []
@@ -958,28 +1005,49 @@ class _Sentence:
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
         self.low = text.lower() if low is None else low
         self._ascii = text.isascii()
-        self.cues = _cues_of(self.low) if self._ascii else _EVERY_CUE  # its cue words' bits
+        # its cue words' bits
+        self.cues = _cues_of(self.low, spaced, base) if self._ascii else _EVERY_CUE
         self._plain = _plain(text) if plain is None else plain
         # what the hot patterns read: the lower-case text with the twins, or the text
         self.patterns = _LOWER_CASE if self._plain else _AS_WRITTEN
         self.subject = self.low if self._plain else text
 
     # ---- token arithmetic
+    def _token_marks(self) -> bytes:
+        """The sentence's ``sentences.token_marks`` (a 1 where a token starts), made when
+        first needed (issue 11 speed: many sentences count no tokens), from the report's
+        where the sentence has one (``_ReportTokens``)."""
+        marks = self._marks
+        if marks is None:
+            report, base = self._report, self._base
+            marks = (
+                token_marks(self.text)
+                if report is None
+                else report.marks_of(base, base + len(self.text))
+            )
+            self._marks = marks
+        return marks
+
     def tokens_between(self, a: int, b: int) -> int:
-        """How many tokens start in [a, b)."""
+        """How many tokens start in [a, b) (offsets in the sentence)."""
         if b <= a:
             return 0
-        starts = self.token_starts
-        return _bisect_left(starts, b) - _bisect_left(starts, a)
+        return (self._marks or self._token_marks()).count(1, a, b)
 
     def back(self, pos: int, n: int, floor: int) -> int:
-        """The start of the n-th token before ``pos``, not before ``floor``."""
-        starts = self.token_starts
-        if not starts:
-            return floor if floor > 0 else 0
-        i = _bisect_left(starts, pos)
-        start = starts[i - n if i > n else 0]
-        start = start if start < pos else pos
+        """The start of the n-th token before ``pos`` (n >= 1; the first token's where fewer
+        come before it), not before ``floor``."""
+        marks = self._marks or self._token_marks()
+        # (the n-th 1 of the marks read backwards from pos: one match)
+        size = len(marks)
+        nth = _NTH_MARK[n].match(marks[::-1], size - pos)
+        if nth is not None:
+            start = size - nth.end()
+        else:  # (fewer than n before pos)
+            start = marks.find(1)
+            if start < 0:  # (no token)
+                return floor if floor > 0 else 0
+            start = start if start < pos else pos
         return start if start > floor else floor
 
     def take(self, start: int, end: int) -> None:
@@ -1686,6 +1754,14 @@ _SHORT_FORM_RE = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
 _UPTAKE_RE = re.compile(r"(?i)standardi[sz]ed\s+uptake")
 
 
+def _marks_at(starts: Iterable[int], n: int) -> bytes:
+    """``n`` bytes, 1 at each of the token ``starts``, else 0 (``sentences.token_marks``)."""
+    marks = bytearray(n)
+    for start in starts:
+        marks[start] = 1
+    return bytes(marks)
+
+
 def _abbreviation_keys(text: str) -> set[str]:
     """Short forms a report defines for "standardized uptake value" ("... (MSUV)")."""
     from extractors.reports.shortforms import long_form_start
@@ -1780,6 +1856,8 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         return []
     extra = _abbreviation_keys(text)
     low = text.lower() if _plain(text) else None  # (each sentence's lower case)
+    spaced = _spaced(low) if low is not None else None  # (each sentence's, for its cues)
+    tokens = _ReportTokens(text) if text.isascii() else None
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
     for base, end in sentence_spans(text):
@@ -1792,12 +1870,16 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         if not maybe and not extra:
             previous = (base, end)
             continue
+        # (the arguments by position: a class call passes keywords in a dict, issue 11 speed)
         analysis = _Sentence(
             stripped,
-            token_starts(stripped),
+            None,  # (its token starts: when first needed)
             extra,
-            plain=True if low else None,
-            low=low[base:end] if low is not None else None,
+            True if low else None,  # plain
+            low[base:end] if low is not None else None,  # low
+            tokens,  # report
+            base,
+            spaced,
         )
         analysis.set_aside()
         analysis.read_values()

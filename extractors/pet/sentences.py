@@ -30,9 +30,12 @@ _START = re.Match.start
 _PUNCT = r"""!"#%&'()*,\-./:;?@\[\\\]_{}"""
 # a period right before a lower-case letter, digit or "/" is inside a token (an e-mail,
 # a URL, a host name: "example.org"), never a sentence end
-_CLOSER_RE = re.compile(
-    rf"[.!?](?![a-z0-9/@_-])(?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_PUNCT}]*(?=[^\s{_PUNCT}])"
-)
+_CLOSER = rf"[.!?](?![a-z0-9/@_-])(?:(?<=[!?])|(?<!\d\.)|(?!\d))[\s{_PUNCT}]*(?=[^\s{_PUNCT}])"
+_CLOSER_RE = re.compile(_CLOSER)
+# Speed (issue 11): in text without "!" or "?", the same pattern opening with what its
+# "[.!?]" can match there, "\.": a literal, which the search skips to (a class it tests at
+# each character)
+_PERIOD_CLOSER_RE = re.compile(_CLOSER.replace("[.!?]", r"\.", 1))
 _WORD_BEFORE_RE = re.compile(r"[A-Za-z.]*$")
 # a line break that starts a sentence: a blank line, or a new line opening an item or heading
 _LINE_BREAK_RE = re.compile(
@@ -54,21 +57,22 @@ def _abbreviation_period(text: str, q: int) -> bool:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, without leading or trailing space."""
-    cuts = set()
-    for m in _CLOSER_RE.finditer(text):
-        if text[m.start()] == "." and _abbreviation_period(text, m.start()):
-            continue
-        cuts.add(m.end())
-    for m in _LINE_BREAK_RE.finditer(text):
-        cuts.add(m.end())
+    closer = _CLOSER_RE if "!" in text or "?" in text else _PERIOD_CLOSER_RE
+    cuts = [
+        m.end()
+        for m in closer.finditer(text)
+        if text[m.start()] != "." or not _abbreviation_period(text, m.start())
+    ]  # (in order, each once)
+    if "\n" in text:  # (every line break starts with one)
+        cuts = sorted({*cuts, *(m.end() for m in _LINE_BREAK_RE.finditer(text))})
+    cuts.append(len(text))
     out = []
     start = 0
-    for cut in [*sorted(cuts), len(text)]:
-        piece = text[start:cut]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            out.append((start + lead, start + lead + len(stripped)))
+    for cut in cuts:
+        kept = text[start:cut].lstrip()
+        if kept:  # (the piece without its leading and trailing space)
+            first = cut - len(kept)
+            out.append((first, first + len(kept.rstrip())))
         start = cut
     return out
 
@@ -85,16 +89,19 @@ def _kind(byte: int) -> int:
 
 # each ASCII character's kind, a bit: letter 1, digit 2, "." or "," 4, other non-space 8
 _KINDS = bytes(_kind(byte) if byte < 128 else 0 for byte in range(256))
-_ONES = int.from_bytes(b"\x01" * 4096, "little")  # (a 1 in each byte, for 4,096 characters)
+_ONES = int.from_bytes(b"\x01" * 65536, "little")  # (a 1 in each byte, for 65,536 characters)
 
 
-def token_starts(sentence: str) -> list[int]:
-    """Where each token of the sentence starts (words, numbers with their decimals,
-    single punctuation marks)."""
-    if not sentence.isascii():
-        return list(map(_START, _TOKEN_RE.finditer(sentence)))
-    if len(sentence) > 4096:
-        return list(map(_START, _ASCII_TOKEN_RE.finditer(sentence)))
+def token_marks(sentence: str) -> bytes:
+    """A byte per character of the sentence: 1 where a token starts (words, numbers with
+    their decimals, single punctuation marks), else 0. (Counting the tokens between two
+    places is then one ``count``, finding a token start before a place one ``rfind``.)"""
+    if not sentence.isascii() or len(sentence) > 65536:
+        pattern = _ASCII_TOKEN_RE if sentence.isascii() else _TOKEN_RE
+        marks = bytearray(len(sentence))
+        for start in map(_START, pattern.finditer(sentence)):
+            marks[start] = 1
+        return bytes(marks)
     # Speed (issue 11): where _ASCII_TOKEN_RE's matches start, from each character's kind
     # as one byte of an integer ("x << 8": x of the character before), not match by match.
     # A letter starts a token after a non-letter; a digit after neither a digit nor a digit
@@ -109,6 +116,11 @@ def token_starts(sentence: str) -> list[int]:
         | (points & ~(before & (digits >> 8)))
         | ((kinds >> 3) & _ONES)
     )
-    # a start is a byte 1: the lengths of the pieces before each, summed, say where
-    pieces = starts.to_bytes(len(raw), "little").split(b"\x01")
+    return starts.to_bytes(len(raw), "little")  # (a start is a byte 1)
+
+
+def token_starts(sentence: str) -> list[int]:
+    """Where each token of the sentence starts (``token_marks``' ones)."""
+    # the lengths of the pieces before each 1, summed, say where
+    pieces = token_marks(sentence).split(b"\x01")
     return list(map(_add, _accumulate(map(len, pieces)), range(len(pieces) - 1)))

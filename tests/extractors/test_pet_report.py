@@ -384,6 +384,26 @@ def test_token_starts_as_by_the_plain_token_pattern() -> None:
         assert token_starts(text) == [m.start() for m in plain.finditer(text)]
 
 
+def test_a_sentences_token_marks_are_the_reports() -> None:
+    """Issue 11 speed work: the reader reads a sentence's token starts off the report's
+    (``_ReportTokens``), and its cue words off the report's spaced text (``_cues_of``): no
+    sentence starts after a letter or digit or ends in a digit and a point before a digit, so
+    each sentence's own are the same."""
+    import random
+
+    from extractors.pet.sentences import sentence_spans, token_marks
+
+    rnd = random.Random(11)
+    pieces = ["a", "B", "1", "2", ".", ",", "!", "?", ";", " ", "\n", "\n\n", "-", "*", "(", ":"]
+    pieces += ["\t", "\x1c", "e.g.", "No.", "SUV", "5.", "A", "IM", "/", "_", "@", "%"]
+    texts = ["".join(rnd.choices(pieces, k=rnd.randint(0, 60))) for _ in range(3000)]
+    for text in texts:
+        marks = token_marks(text)
+        for a, b in sentence_spans(text):
+            assert marks[a:b] == token_marks(text[a:b]), (text, a, b)
+            assert a == 0 or not text[a - 1].isalnum(), (text, a, b)
+
+
 # texts for the speed checks below: the held-apart passages and phrasings of every cue
 _CUE_TEXTS = (
     "Previously SUV 4.1, prior study, before, formerly, at baseline, earlier, initially; in "
