@@ -58,12 +58,13 @@ ordered once a sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from extractors.instances import instance_maker
 from extractors.pet.sentences import sentence_spans, token_marks, token_starts
 
 LESION, PRIOR, REFERENCE, PHYSIOLOGIC = "lesion", "prior", "reference", "physiologic"
@@ -1779,38 +1780,8 @@ def _abbreviation_keys(text: str) -> set[str]:
     return keys
 
 
-# SuvMention's fields in order, for ``_new_mention``
-_MENTION_FIELDS = tuple(f.name for f in fields(SuvMention))
-
-
-def _mention_maker() -> Callable[..., SuvMention]:
-    """``_new_mention``: the SuvMention of these field values (in field order), as
-    ``SuvMention(*values)`` makes it but without its frozen ``__init__``, which sets each of
-    the 15 fields through ``object.__setattr__`` (nine tenths of the cost of making one:
-    issue 11 speed). The instance is the same: the same ``__dict__``, in field order;
-    SuvMention has no ``__post_init__``.
-
-    Speed (issue 11): its source is written from the fields, as dataclasses write
-    ``__init__``: the values unpacked (every field, no fewer: ValueError) into a dict
-    display in field order, which ``update`` copies at once (an update from the pairs of a
-    zip reads each pair: half the cost of making a mention)."""
-    names = [f"v{i}" for i in range(len(_MENTION_FIELDS))]
-    items = ", ".join(
-        f"{field!r}: {name}" for field, name in zip(_MENTION_FIELDS, names, strict=True)
-    )
-    source = (
-        "def _new_mention(*values):\n"
-        f"    {', '.join(names)}, = values\n"
-        "    mention = _NEW(SuvMention)\n"
-        f"    mention.__dict__.update({{{items}}})\n"
-        "    return mention\n"
-    )
-    scope = {"__name__": __name__, "_NEW": object.__new__, "SuvMention": SuvMention}
-    exec(source, scope)  # (the source above, written from the field names)
-    return scope["_new_mention"]
-
-
-_new_mention = _mention_maker()
+# SuvMention(*values) without its frozen __init__ (issue 11 speed)
+_new_mention = instance_maker(SuvMention)
 
 
 def _mentions_of(analysis: _Sentence, base: int) -> list[SuvMention]:
