@@ -7,6 +7,7 @@ frozen."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,8 +21,9 @@ def instance_maker(cls: type[T]) -> Callable[..., T]:
     Its source is written from the fields, as dataclasses write ``__init__``: the values
     unpacked into a dict display in field order, which one ``__dict__.update`` copies (an
     update from the pairs of a zip reads each pair: about half the cost, issue 11 speed).
-    Refused for a class whose ``__init__`` does more: ``__post_init__``, slots, init-only or
-    ``init=False`` fields."""
+    Refused for a class whose ``__init__`` does more or takes other arguments:
+    ``__post_init__``, slots, or parameters that are not its fields by position (init-only
+    variables, ``init=False`` or keyword-only fields)."""
     params = getattr(cls, "__dataclass_params__", None)
     fields = dataclasses.fields(cls) if params is not None else ()
     if (
@@ -29,8 +31,8 @@ def instance_maker(cls: type[T]) -> Callable[..., T]:
         or not params.frozen
         or hasattr(cls, "__post_init__")
         or hasattr(cls, "__slots__")
-        or any(not f.init for f in fields)
-        or any(isinstance(v, dataclasses.InitVar) for v in cls.__annotations__.values())
+        or [(p.name, p.kind) for p in inspect.signature(cls).parameters.values()]
+        != [(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in fields]
     ):
         raise TypeError(f"{cls.__qualname__}: not a frozen dataclass with a plain __init__")
     names = [f"v{i}" for i in range(len(fields))]

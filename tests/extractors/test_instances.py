@@ -52,7 +52,17 @@ def test_classes_whose_init_does_more_are_refused() -> None:
         x: int
         y: int = dataclasses.field(init=False, default=0)
 
-    for cls in (Mutable, Checked, Slotted, Derived, int):
+    @dataclasses.dataclass(frozen=True)
+    class KeywordOnly:
+        x: int
+        y: int = dataclasses.field(default=0, kw_only=True)
+
+    @dataclasses.dataclass(frozen=True)
+    class InitOnly:
+        x: int
+        scale: dataclasses.InitVar[int] = 1
+
+    for cls in (Mutable, Checked, Slotted, Derived, KeywordOnly, InitOnly, int):
         with pytest.raises(TypeError, match="not a frozen dataclass"):
             instance_maker(cls)
 
