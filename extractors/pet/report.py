@@ -65,7 +65,7 @@ from typing import NamedTuple
 import numpy as np
 
 from extractors.instances import instance_maker
-from extractors.pet.sentences import sentence_spans, token_marks, token_starts
+from extractors.pet.sentences import sentence_spans, token_marks
 
 LESION, PRIOR, REFERENCE, PHYSIOLOGIC = "lesion", "prior", "reference", "physiologic"
 ROLES = (LESION, PRIOR, REFERENCE, PHYSIOLOGIC)
@@ -834,20 +834,21 @@ _REFERENCE_CUES = (
 _LETTERS_ONLY = bytes(byte if 0x61 <= byte <= 0x7A else 0x20 for byte in range(256))
 
 
-def _spaced(low: str) -> str:
+def _letters_only(low: str) -> str:
     """ " " and the lower-case ASCII text with every character but a-z written " " (what
     _CUE_SCAN reads)."""
     return (" " + low).encode("ascii").translate(_LETTERS_ONLY).decode("ascii")
 
 
-def _cues_of(low: str, spaced: str | None = None, at: int = 0) -> int:
-    """The bits of the cue words an ASCII sentence's lower-case text holds. (``spaced``: the
-    report's ``_spaced`` text, if known, the sentence at ``at`` + 1 of it: one translation a
-    report, issue 11 speed; no sentence starts after a letter, so " " comes before it.)"""
-    if spaced is None:
-        spaced, at = _spaced(low), 0
+def _cues_of(low: str, letters: str | None = None, at: int = 0) -> int:
+    """The bits of the cue words an ASCII sentence's lower-case text holds. (``letters``: the
+    report's ``_letters_only`` text, if known, the sentence at ``at`` + 1 of it: one
+    translation a report, issue 11 speed; no sentence starts after a letter, so " " comes
+    before it.)"""
+    if letters is None:
+        letters, at = _letters_only(low), 0
     bits = 0
-    for word in _CUE_SCAN.findall(spaced, at, at + len(low) + 1):
+    for word in _CUE_SCAN.findall(letters, at, at + len(low) + 1):
         bits |= _CUE_BIT[word]
     if "<" in low or ">" in low:  # (_CUE_SIGNS)
         for sign in _CUE_SIGNS:
@@ -968,6 +969,7 @@ class _Sentence:
         "_plain",
         "_report",
         "_sides",
+        "after_space",
         "cues",
         "dates",
         "extra_keys",
@@ -983,16 +985,16 @@ class _Sentence:
     def __init__(
         self,
         text: str,
-        token_starts: list[int] | None,  # (None: read from the text when first needed)
+        marks: bytes | None,  # its ``sentences.token_marks``; None: made when first needed
         extra_keys: Iterable[str],
         plain: bool | None = None,  # the report's text is plain ASCII (``_plain``), if known
         low: str | None = None,  # text.lower(), if known (a piece of the report's)
         report: _ReportTokens | None = None,  # the report's token marks, if an ASCII one,
         base: int = 0,  # and where the sentence starts in it
-        spaced: str | None = None,  # the report's ``_spaced`` text, if a plain one
+        letters: str | None = None,  # the report's ``_letters_only`` text, if a plain one
     ):
         self.text = text
-        self._marks = None if token_starts is None else _marks_at(token_starts, len(text))
+        self._marks = marks
         self._report, self._base = report, base
         self.taken = bytearray(len(text) + 1)
         self.extra_keys = (
@@ -1007,11 +1009,13 @@ class _Sentence:
         self.low = text.lower() if low is None else low
         self._ascii = text.isascii()
         # its cue words' bits
-        self.cues = _cues_of(self.low, spaced, base) if self._ascii else _EVERY_CUE
+        self.cues = _cues_of(self.low, letters, base) if self._ascii else _EVERY_CUE
         self._plain = _plain(text) if plain is None else plain
         # what the hot patterns read: the lower-case text with the twins, or the text
         self.patterns = _LOWER_CASE if self._plain else _AS_WRITTEN
         self.subject = self.low if self._plain else text
+        # plain text: " " + its lower case, what the spaced twins read (``_spaced_twin``)
+        self.after_space = " " + self.low if self._plain else None
 
     # ---- token arithmetic
     def _token_marks(self) -> bytes:
@@ -1111,7 +1115,7 @@ class _Sentence:
         find, taken = self.taken.find, self.taken
         key, plain = p.key, self._plain
         # (plain text: the slice pattern's twin over " " + the text, ``_spaced_twin``)
-        spaced = " " + low if plain else subject
+        spaced = self.after_space if plain else subject
         slices, shift = (_SLICE_SPACED, 1) if plain else (p.slice, 0)
         search = slices.search  # (searches, as finditer's: ``_spans``)
         m = search(spaced) if self.cues & _SLICE_CUES else None
@@ -1163,7 +1167,7 @@ class _Sentence:
         # or ")", so the next search starts at its end in the text, as finditer's would)
         found = []
         plain = self._plain
-        key, over, shift = (_KEY_SPACED, " " + self.low, 1) if plain else (_KEY_RE, self.text, 0)
+        key, over, shift = (_KEY_SPACED, self.after_space, 1) if plain else (_KEY_RE, self.text, 0)
         search = key.search
         m = search(over)
         while m is not None:
@@ -1637,7 +1641,7 @@ class _Sentence:
         pattern is tried only where some organ word starts (plain text: ``_organ_hits``)."""
         if self._anatomy is None:
             if self._plain and not _ANATOMY_LETTER_ONLY:
-                self._anatomy = _organ_hits(self.low)
+                self._anatomy = _organ_hits(self.after_space)
                 return self._anatomy
             text, low = self.text, self.low
             if self._ascii and not _ANATOMY_LETTER_ONLY:
@@ -1659,19 +1663,21 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _organ_hits(low: str) -> list[tuple[int, int, str]]:
-    """The organ words (start, end, key) of a plain sentence's lower-case text, as its
-    twins find them at its organ word starts (``_ORGAN_SCAN``: one search, not one match per
-    start and pattern)."""
+def _organ_hits(after_space: str) -> list[tuple[int, int, str]]:
+    """The organ words (start, end, key) of a plain sentence's lower-case text, given " " +
+    it, as its twins find them at its organ word starts (``_ORGAN_SCAN``: one search, not one
+    match per start and pattern)."""
     hits = []
-    for m in _ORGAN_SCAN.finditer(" " + low):
-        at, g = m.start(), m.lastindex  # (at: the word start in ``low``)
+    for m in _ORGAN_SCAN.finditer(after_space):
+        at, g = m.start(), m.lastindex  # (at: the word start in the text; at + 1 here)
         key, later, index = _ORGAN_AFTER[g - 1]
         hits.append((at, m.start(g) - 1, key))
-        while later is not None and (m := later.match(low, at)) is not None:
+        # (the later patterns at the word start: what comes before it reads alike, " " for
+        # the text's start)
+        while later is not None and (m := later.match(after_space, at + 1)) is not None:
             g = m.lastindex
             key, later, index = _ORGAN_AFTER[index[g]]
-            hits.append((at, m.start(g), key))
+            hits.append((at, m.start(g) - 1, key))
     return hits
 
 
@@ -1711,7 +1717,7 @@ def _carry_slice(analysis: _Sentence, text: str, previous: tuple[int, int], base
     if not lesions or _PARAGRAPH.search(text, previous[1], base):
         return
     before = text[previous[0] : previous[1]]
-    earlier = _Sentence(before, token_starts(before), ())
+    earlier = _Sentence(before, None, ())
     earlier.set_aside()
     axial = [r for r in earlier.slices if r.plane == "axial"]
     if len(axial) == 1:
@@ -1753,14 +1759,6 @@ def _group(val: _Value) -> int:
 
 _SHORT_FORM_RE = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
 _UPTAKE_RE = re.compile(r"(?i)standardi[sz]ed\s+uptake")
-
-
-def _marks_at(starts: Iterable[int], n: int) -> bytes:
-    """``n`` bytes, 1 at each of the token ``starts``, else 0 (``sentences.token_marks``)."""
-    marks = bytearray(n)
-    for start in starts:
-        marks[start] = 1
-    return bytes(marks)
 
 
 def _abbreviation_keys(text: str) -> set[str]:
@@ -1827,7 +1825,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
         return []
     extra = _abbreviation_keys(text)
     low = text.lower() if _plain(text) else None  # (each sentence's lower case)
-    spaced = _spaced(low) if low is not None else None  # (each sentence's, for its cues)
+    letters = _letters_only(low) if low is not None else None  # (the sentences' cue words)
     tokens = _ReportTokens(text) if text.isascii() else None
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
@@ -1850,7 +1848,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
             low[base:end] if low is not None else None,  # low
             tokens,  # report
             base,
-            spaced,
+            letters,
         )
         analysis.set_aside()
         analysis.read_values()

@@ -12,8 +12,6 @@ other line breaks (wrapped text) do not. A measurement block of a vendor's works
 from __future__ import annotations
 
 import re
-from itertools import accumulate as _accumulate
-from operator import add as _add
 
 _ABBREVIATIONS = frozenset(
     {"approx", "max", "img", "im", "no", "sl", "ser", "pt", "dr", "fig", "e.g", "i.e", "vs"}
@@ -95,7 +93,8 @@ _ONES = int.from_bytes(b"\x01" * 65536, "little")  # (a 1 in each byte, for 65,5
 def token_marks(sentence: str) -> bytes:
     """A byte per character of the sentence: 1 where a token starts (words, numbers with
     their decimals, single punctuation marks), else 0. (Counting the tokens between two
-    places is then one ``count``, finding a token start before a place one ``rfind``.)"""
+    places is then one ``count``, the n-th token start before a place one match over the
+    marks read backwards.)"""
     if not sentence.isascii() or len(sentence) > 65536:
         pattern = _ASCII_TOKEN_RE if sentence.isascii() else _TOKEN_RE
         marks = bytearray(len(sentence))
@@ -117,10 +116,3 @@ def token_marks(sentence: str) -> bytes:
         | ((kinds >> 3) & _ONES)
     )
     return starts.to_bytes(len(raw), "little")  # (a start is a byte 1)
-
-
-def token_starts(sentence: str) -> list[int]:
-    """Where each token of the sentence starts (``token_marks``' ones)."""
-    # the lengths of the pieces before each 1, summed, say where
-    pieces = token_marks(sentence).split(b"\x01")
-    return list(map(_add, _accumulate(map(len, pieces)), range(len(pieces) - 1)))

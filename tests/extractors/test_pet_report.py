@@ -328,7 +328,7 @@ def test_organ_words_found_at_word_starts_as_by_trying_every_pattern_everywhere(
         for pattern, key in _ANATOMY_RE
         if (m := pattern.match(text, p))
     ]
-    assert _Sentence(text, [], ()).anatomy_hits() == every
+    assert _Sentence(text, None, ()).anatomy_hits() == every
     assert {k for _s, _e, k in every} >= {"iliac_vessels", "pelvis", "pelvic_bone", "aorta"}
     assert len(_ANATOMY_RE) == len(_ANATOMY_WORDS)
 
@@ -366,22 +366,27 @@ def test_organ_word_starts_by_first_letters_as_by_first_letter() -> None:
             for pattern, key in _ANATOMY_BY_LETTER.get(w.group(0).lower(), ())
             if (m := pattern.match(text, w.start()))
         ]
-        assert _Sentence(text, [], ()).anatomy_hits() == by_first_letter, text
+        assert _Sentence(text, None, ()).anatomy_hits() == by_first_letter, text
 
 
 def test_token_starts_as_by_the_plain_token_pattern() -> None:
     """Issue 11 speed work: the token pattern starts with one non-space character; its tokens
-    are those of "a number with decimals, a word, or one other non-space character"."""
+    are those of "a number with decimals, a word, or one other non-space character" (the
+    reader's token marks: a 1 where one starts)."""
     import re
 
-    from extractors.pet.sentences import token_starts
+    from extractors.pet.sentences import token_marks
 
     plain = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|\S")
     for text in (
         "SUVmax 3.71,3.56 (4:87); x²³ ½ ٣٤.٥ abc_def ñandú 12a 1.2.3 -595.14 mm.",
         "a\u00a0b\tc\n  IM 22: right level II node, SUV max 5.5 ... slice 51-53!",
     ):
-        assert token_starts(text) == [m.start() for m in plain.finditer(text)]
+        marks = token_marks(text)
+        assert len(marks) == len(text)
+        assert [i for i, mark in enumerate(marks) if mark] == [
+            m.start() for m in plain.finditer(text)
+        ]
 
 
 def test_a_sentences_token_marks_are_the_reports() -> None:
@@ -453,7 +458,7 @@ def test_every_cue_match_holds_one_of_its_words() -> None:
     )
 
     def could_match(text: str, pattern) -> bool:  # the gate the reader applies (cue bits)
-        return bool(_Sentence(text, [], ()).cues & _CUE_MASK[id(pattern)])
+        return bool(_Sentence(text, None, ()).cues & _CUE_MASK[id(pattern)])
 
     sentences = _cue_sentences()
     for pattern, words in _CUE_WORDS_BY_PATTERN:
