@@ -551,6 +551,11 @@ _LOWER_CASE = _Patterns(*(_TWINS[id(pattern)] for pattern in _AS_WRITTEN))
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else b for b in range(256))
 
 
+def _digits_as_zero(low: str) -> str:
+    """Plain lower-case text with every digit written "0" (what the zero twins read)."""
+    return low.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
+
+
 def _zero_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
     """A lower-case twin over text whose digits are all "0"; a leading "\\b\\d" (a digit
     after no word character) becomes "0(?<!\\w0)"."""
@@ -965,6 +970,7 @@ class _Sentence:
         "_anatomy_by_start",
         "_ascii",
         "_base",
+        "_dated",
         "_marks",
         "_plain",
         "_report",
@@ -980,6 +986,7 @@ class _Sentence:
         "taken",
         "text",
         "values",
+        "zeros",
     )
 
     def __init__(
@@ -992,6 +999,8 @@ class _Sentence:
         report: _ReportTokens | None = None,  # the report's token marks, if an ASCII one,
         base: int = 0,  # and where the sentence starts in it
         letters: str | None = None,  # the report's ``_letters_only`` text, if a plain one
+        zeros: str | None = None,  # its ``_digits_as_zero`` text (plain text), if known
+        dated: bool = True,  # False: the report holds no date-like digits (_DATE_GATE_ZERO)
     ):
         self.text = text
         self._marks = marks
@@ -1016,6 +1025,7 @@ class _Sentence:
         self.subject = self.low if self._plain else text
         # plain text: " " + its lower case, what the spaced twins read (``_spaced_twin``)
         self.after_space = " " + self.low if self._plain else None
+        self.zeros, self._dated = zeros, dated
 
     # ---- token arithmetic
     def _token_marks(self) -> bytes:
@@ -1102,15 +1112,17 @@ class _Sentence:
                 image = m.group("i") or m.group("i2") or m.group("i3")
                 more = _listed(m.group("more"))
                 group = len(self.slices) if more else None
-                self.slices.append(_SliceRef(int(image), *m.span(), series=series, group=group))
-                self.slices += [_SliceRef(n, *m.span(), series=series, group=group) for n in more]
+                s, e = m.span()  # (_SliceRef by position: ... range_end, series, group)
+                self.slices.append(_SliceRef(int(image), s, e, None, series, group))
+                self.slices += [_SliceRef(n, s, e, None, series, group) for n in more]
                 self.take(*m.span())
         planes = "cor" in low or "sag" in low or "mip" in low or "intensity" in low
         for m in p.non_axial.finditer(subject) if planes else ():
             if self.free(*m.span()):
                 plane = m.group("plane").lower()
                 plane = "mip" if plane.startswith(("mip", "maximum")) else plane
-                self.slices.append(_SliceRef(int(m.group("n")), *m.span(), plane=plane))
+                s, e = m.span()  # (by position: ... range_end, series, group, plane)
+                self.slices.append(_SliceRef(int(m.group("n")), s, e, None, None, None, plane))
                 self.take(*m.span())
         find, taken = self.taken.find, self.taken
         key, plain = p.key, self._plain
@@ -1121,19 +1133,20 @@ class _Sentence:
         m = search(spaced) if self.cues & _SLICE_CUES else None
         while m is not None:
             start, end = m.start(), m.end() - shift
-            if self.free(start, end):
+            if find(1, start, end) < 0:  # (free)
                 a, b, more_text = m.group("a", "b", "more")
                 more = _listed(more_text)
                 group = len(self.slices) if more else None
                 range_end = int(b) if b else None
-                self.slices.append(_SliceRef(int(a), start, end, range_end=range_end, group=group))
+                # (by position: number, start, end, range_end, series, group)
+                self.slices.append(_SliceRef(int(a), start, end, range_end, None, group))
                 if more:
-                    self.slices += [_SliceRef(n, start, end, group=group) for n in more]
-                self.take(start, end)
+                    self.slices += [_SliceRef(n, start, end, None, None, group) for n in more]
+                taken[start:end] = b"\x01" * (end - start)  # (take)
             m = search(spaced, m.end())
         if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
-            zeros = low.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
-            date = _DATE_GATE_ZERO.search(zeros) is not None
+            zeros = self.zeros if self.zeros is not None else _digits_as_zero(low)
+            date = self._dated and _DATE_GATE_ZERO.search(zeros) is not None
             time, measure = (_TIME_ZERO, zeros), (_MEASURE_ZERO, zeros)
         else:
             date = p.date_gate.search(subject) is not None
@@ -1826,6 +1839,10 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     extra = _abbreviation_keys(text)
     low = text.lower() if _plain(text) else None  # (each sentence's lower case)
     letters = _letters_only(low) if low is not None else None  # (the sentences' cue words)
+    # (the digit-led patterns' text, made once a report; a report without date-like digits
+    # has no sentence with them: the date gate has no lookaround)
+    zeros = _digits_as_zero(low) if low is not None else None
+    dated = zeros is None or _DATE_GATE_ZERO.search(zeros) is not None
     tokens = _ReportTokens(text) if text.isascii() else None
     mentions: list[SuvMention] = []
     previous: tuple[int, int] | None = None  # the sentence before, when it read no value
@@ -1849,6 +1866,8 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
             tokens,  # report
             base,
             letters,
+            zeros[base:end] if zeros is not None else None,
+            dated,
         )
         analysis.set_aside()
         analysis.read_values()
