@@ -163,14 +163,18 @@ _TABLE_RE = re.compile(
 )
 # (both alternatives start with the first digit of a number, matched once up front: the
 # search then skips to digits; "\d*" after it is the rest of "\d+". What follows the number
-# never starts with a digit or ".", so giving back some of it never helps: "*+", "?+", "++")
+# never starts with a digit or ".", so giving back some of it never helps: "*+", "?+", "++".
+# A digit right after another starts no match: the one before it read the same rest, and
+# failed, or its match holds this one, "(?<!\d\d)". The units are grouped by first letter;
+# each is followed by no letter, so the order of those of a letter changes no match.)
 _NUM_REST = r"\d*(?:\.\d+)?"
 _NUM_REST_KEPT = r"\d*+(?:\.\d++)?+"
 _MEASURE_RE = re.compile(
-    rf"""(?ix)\d(?:
-    {_NUM_REST_KEPT}\s*(?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
-    |{_NUM_REST_KEPT}\s*(?:cm|mm|ml|cc|%|mci|mbq|gbq|mg/dl|mmol/l|kg|kgs|lbs?|hu|min(?:ute)?s?|hours?|
-        hrs?|h|days?|d|weeks?|wks?|months?|mos?|years?|yrs?|y/o|yo|-year|-month|-day)(?![a-z]))
+    rf"""(?ix)\d(?<!\d\d){_NUM_REST_KEPT}\s*+(?:
+    (?:x|×|by)\s*{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:cm|mm))?
+    |(?:c[mc]|m(?:m|l|ci|bq|g/dl|mol/l|in(?:ute)?s?|onths?|os?)|%|gbq|kgs?|lbs?|
+        h(?:u|ours?|rs?|)|d(?:ays?|)|w(?:eeks?|ks?)|y(?:ears?|rs?|/o|o)|-(?:year|month|day))
+        (?![a-z]))
     """
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -203,7 +207,7 @@ _OTHER_LETTER_LED = r"""
 # start, a letter-led alternative matches its word (then a keyword's "." or "/p"), white
 # space, "#" or "-", then a digit or the next word ("of" / "out of", "deauville score");
 # after the digits of a digit-led one comes white space, "of" / "out of" or a letter.
-_OTHER_LETTER_GATE = r"[a-z]++(?:[./][a-z]*+)?[\s\#-]*+(?:\d|of|out|score)"
+_OTHER_LETTER_GATE = r"[a-z]++[./]?+[a-z]*+[\s\#-]*+(?:\d|of|out|score)"
 _OTHER_DIGIT_LED = r"""\d++(?=[\sa-z])(?:
     \s+(?:[a-z-]++\s+){0,2}?(?:nodes|lesions|foci|nodules|masses|metastases|areas|
         sites|levels|cycles|ribs|vertebrae|times|regions|stations)\b
@@ -269,7 +273,8 @@ _SIDE_RE = re.compile(
     |(?P<l>left|lt\.?)\b|(?P<r>right|rt\.?)\b)"""
 )
 # a sentence without an SUV keyword or a short form of one has no value to read
-_MAYBE_VALUE = re.compile(r"(?i)s(?:\s?[uv]\s?[uv]|umv)|uptake\s+value")
+_MAYBE_KEY, _MAYBE_LONG = r"s(?:\s?[uv]\s?[uv]|umv)", r"uptake\s+value"
+_MAYBE_VALUE = re.compile(rf"(?i){_MAYBE_KEY}|{_MAYBE_LONG}")
 _VENDOR_SLICE = re.compile(r"(?im)^\s*slice\s+of\s+max(?:imum)?\s*[:=]")
 # a sentence that refers back to the finding of the sentence before ("Its SUVmax is 7.7.")
 _REFERS_BACK = re.compile(
@@ -501,7 +506,11 @@ def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile((f"(?{kept})" if kept else "") + rest, flags)
 
 
-_MAYBE_VALUE_LOWER = _lower_case_twin(_MAYBE_VALUE)
+# (plain text: the two alternatives' twins, searched in turn: each starts with a literal,
+# which the search skips to; the pattern's two first letters make a class, tested at each
+# "s" and "u")
+_MAYBE_KEY_LOWER = _lower_case_twin(re.compile(f"(?i){_MAYBE_KEY}"))
+_MAYBE_LONG_LOWER = _lower_case_twin(re.compile(f"(?i){_MAYBE_LONG}"))
 
 
 class _Patterns(NamedTuple):
@@ -573,6 +582,8 @@ def _zero_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
 _TIME_ZERO = _zero_twin(_LOWER_CASE.time)
 _MEASURE_ZERO = _zero_twin(_LOWER_CASE.measure)
 _DATE_GATE_ZERO = _zero_twin(_LOWER_CASE.date_gate)
+_NUMBER_ZERO = _zero_twin(_LOWER_CASE.number)
+_SPAN = re.Match.span
 
 
 def _spaced_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
@@ -1149,7 +1160,9 @@ class _Sentence:
                 taken[start:end] = b"\x01" * (end - start)
             m = search(spaced, m.end())
         if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
-            zeros = self.zeros if self.zeros is not None else _digits_as_zero(low)
+            zeros = self.zeros
+            if zeros is None:  # (kept: ``_free_numbers`` reads it too)
+                zeros = self.zeros = _digits_as_zero(low)
             date = self._dated and _DATE_GATE_ZERO.search(zeros) is not None
             time, measure = (_TIME_ZERO, zeros), (_MEASURE_ZERO, zeros)
         else:
@@ -1261,15 +1274,22 @@ class _Sentence:
     def _free_numbers(self, pos: int = 0) -> list[tuple[float, int, int]]:
         """(value, start, end) of each number not set aside that starts at ``pos`` or after
         (no number holds the end of an SUV keyword, which holds no digit)."""
-        numbers = self.patterns.number.finditer(self.subject, pos)
-        if self.taken.find(1, pos) < 0:  # (nothing set aside there: every number is free)
-            return [(float(m.group()), *m.span()) for m in numbers]
-        find = self.taken.find
+        subject, zeros = self.subject, self.zeros
+        if zeros is None:  # (other text, or before ``set_aside``: the pattern over the text)
+            numbers = self.patterns.number.finditer(subject, pos)
+        else:  # (plain text: its twin over the zeros text, a literal the search skips to)
+            numbers = _NUMBER_ZERO.finditer(zeros, pos)
         out = []
+        if self.taken.find(1, pos) < 0:  # (nothing set aside there: every number is free)
+            for m in numbers:
+                start, end = m.span()
+                out.append((float(subject[start:end]), start, end))
+            return out
+        find = self.taken.find
         for m in numbers:
             start, end = m.span()
             if find(1, start, end) < 0:
-                out.append((float(m.group()), start, end))
+                out.append((float(subject[start:end]), start, end))
         return out
 
     def _read_bare_values(self, numbers: list[tuple[float, int, int]], used: bytearray) -> None:
@@ -1853,7 +1873,7 @@ def extract_suv_mentions(text: str) -> list[SuvMention]:
     for base, end in sentence_spans(text):
         stripped = text[base:end]
         maybe = (
-            _MAYBE_VALUE_LOWER.search(low, base, end)
+            _MAYBE_KEY_LOWER.search(low, base, end) or _MAYBE_LONG_LOWER.search(low, base, end)
             if low is not None
             else _MAYBE_VALUE.search(stripped)
         )
