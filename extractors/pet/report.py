@@ -41,18 +41,17 @@ lower-case text of plain ASCII sentences (``_lower_case_twin``; the same spans);
 pattern runs only when the sentence holds one of its words, all found in one search
 (``_CUE_WORDS_BY_PATTERN``, ``_Sentence.cues``); organ patterns are tried only where
 a word starts with the first three letters of one of them (plain text: one search finds
-them with their keys, ``_ORGAN_SCAN``); the time and measure patterns read a copy of the
-text whose digits are all "0" (``_zero_twin``: a literal start the search skips to); the
-keyword, slice and letter-led other-number patterns read " " + the text from the character
-before a word (``_spaced_twin``: a character class the search skips to, not "\\b" tried at
-every place), the digit-led other numbers the zeros text (``_other_number_spans``); and
-ASCII token starts come from each character's kind (``sentences.token_marks``, once a
-report). The
-per-sentence logic reads each fact once and skips what cannot apply: a sentence's cue
-words are one integer of bits (one per cue pattern), so a role, side or bare-value test
-whose words are absent is skipped before any slicing; pairing, list sharing and stretches
-short-circuit for sentences without a slice reference or with one value; organ hits are
-ordered once a sentence.
+them with their keys, ``_ORGAN_SCAN``); the time, measure and number patterns read a copy
+of the text whose digits are all "0" (``_zero_twin``: a literal start the search skips to);
+the keyword, slice and letter-led other-number patterns read " " + the text from the
+character before a word (``_spaced_twin``: a character class the search skips to, not "\\b"
+tried at every place), the digit-led other numbers the zeros text (``_other_number_spans``);
+and ASCII token starts come from each character's kind (``sentences.token_marks``, once a
+report). The per-sentence logic reads each fact once and skips what cannot apply: a
+sentence's cue words are one integer of bits (one per cue pattern), so a role, side or
+bare-value test whose words are absent is skipped before any slicing; pairing, list sharing
+and stretches short-circuit for sentences without a slice reference or with one value; organ
+hits are ordered once a sentence.
 """
 
 from __future__ import annotations
@@ -583,7 +582,6 @@ _TIME_ZERO = _zero_twin(_LOWER_CASE.time)
 _MEASURE_ZERO = _zero_twin(_LOWER_CASE.measure)
 _DATE_GATE_ZERO = _zero_twin(_LOWER_CASE.date_gate)
 _NUMBER_ZERO = _zero_twin(_LOWER_CASE.number)
-_SPAN = re.Match.span
 
 
 def _spaced_twin(twin: re.Pattern[str]) -> re.Pattern[str]:
