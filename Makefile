@@ -24,6 +24,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy --follow-imports=silent --ignore-missing-imports --cache-dir build/mypy-cache \
+	  extractors/pet/report.py extractors/pet/sentences.py
 
 format: setup
 	$(BIN)/ruff format .

@@ -12,7 +12,8 @@
    process is pinned to one CPU); best of a few runs, in wall seconds and in the process's
    CPU seconds (on a shared machine the wall clock also counts other processes' turns on the
    core; the load average is printed); and report reading alone, in sentences per second,
-   on the phantom reports. A benchmark, not a test.
+   on the phantom reports, naming the reader measured (compiled or pure Python,
+   ``extractors.pet.compiled``). A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -253,6 +254,7 @@ def run(
             f"({100 * total.share_right:.1f}%) right lesion, median Dice {total.median_dice:.3f}, "
             f"wrong side {total.wrong_side}, unexplained {total.unexplained}"
         )
+    from extractors.pet.compiled import reader_kind
     from extractors.pet.heldout import HELDOUT
     from extractors.pet.reading import reading_rate, score
 
@@ -265,7 +267,8 @@ def run(
         lines.append(
             f"  report reading alone: {n} sentences of {len(texts)} phantom reports "
             f"({with_value} with an SUV value), best {rate:,.0f} sentences/s on one core "
-            f"(target: at least 20,000); by CPU time: best {cpu_rate:,.0f} sentences/s"
+            f"(target: at least 20,000); by CPU time: best {cpu_rate:,.0f} sentences/s; "
+            f"{reader_kind()}"
         )
     if json_out is not None:
         payload = {

@@ -58,41 +58,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
 from extractors.instances import instance_maker
+from extractors.pet.mention import SuvMention
 from extractors.pet.sentences import sentence_spans, token_marks
 
 LESION, PRIOR, REFERENCE, PHYSIOLOGIC = "lesion", "prior", "reference", "physiologic"
 ROLES = (LESION, PRIOR, REFERENCE, PHYSIOLOGIC)
-
-
-@dataclass(frozen=True)
-class SuvMention:
-    """One SUV value stated by a report, with what the sentence says about it."""
-
-    suv: float
-    slice: int | None  # axial slice / image number (middle of a range), None when none given
-    role: str  # "lesion", "prior", "reference" or "physiologic" (the text calls it so)
-    laterality: str | None  # "left", "right", "bilateral" or None
-    sentence: str
-    start: int  # character offsets of the value in the whole text
-    end: int
-    sentence_start: int  # character offsets of the sentence in the whole text
-    sentence_end: int
-    metric: str = "max"  # "max" (SUVmax or unqualified SUV), "peak" or "mean"
-    slice_range: tuple[int, int] | None = None  # "slices 51-53"
-    series: int | None = None  # "series 3, image 89", "(4:87)"
-    non_axial: str | None = None  # "coronal" / "sagittal" / "mip": a number was given, not axial
-    cue: str | None = None  # the words that made the role prior or reference
-    anatomy: tuple[str, ...] = ()  # organ words of the value's stretch ("liver", "lung"...)
-
-    @property
-    def text(self) -> str:
-        return self.sentence[self.start - self.sentence_start : self.end - self.sentence_start]
 
 
 # ---- patterns -------------------------------------------------------------------------------
@@ -636,6 +611,7 @@ def _other_number_spans(spaced: str, zeros: str) -> list[tuple[int, int]]:
     w, d = letter(spaced), digit(zeros)
     while w is not None or d is not None:
         if d is None or (w is not None and w.start() < d.start()):
+            w = cast(re.Match[str], w)  # (the loop runs while one is left)
             start, end = w.start(), w.end() - 1
         else:
             start, end = d.span()
@@ -910,33 +886,65 @@ _PRIOR_CUES = _CURRENT_CUES | _PRIOR_BEFORE_CUES | _PRIOR_AFTER_CUES
 # ---- sentence analysis ----------------------------------------------------------------------
 
 
-@dataclass(slots=True)  # (slots: made and read many times a sentence)
 class _SliceRef:
-    number: int
-    start: int  # sentence-relative span of the whole reference
-    end: int
-    range_end: int | None = None
-    series: int | None = None
-    group: int | None = None  # "slices 104 and 110": refs of one list share a group
-    plane: str = "axial"  # or "coronal", "sagittal", "mip"
+    """A slice reference of a sentence. (A plain class with its own ``__init__``, not a
+    dataclass: compiled by mypyc, a dataclass's ``__init__`` stays Python, issue 11 speed.)"""
+
+    __slots__ = ("end", "group", "number", "plane", "range_end", "series", "start")
+
+    def __init__(
+        self,
+        number: int,
+        start: int,  # sentence-relative span of the whole reference
+        end: int,
+        range_end: int | None = None,
+        series: int | None = None,
+        group: int | None = None,  # "slices 104 and 110": refs of one list share a group
+        plane: str = "axial",  # or "coronal", "sagittal", "mip"
+    ) -> None:
+        self.number, self.start, self.end = number, start, end
+        self.range_end, self.series, self.group, self.plane = range_end, series, group, plane
 
 
-@dataclass(slots=True)  # (slots: made and read many times a sentence)
 class _Value:
-    suv: float
-    start: int  # sentence-relative span of the number
-    end: int
-    key_start: int  # where its SUV keyword starts (== start for a value without one)
-    metric: str
-    keyed: bool
-    head: int | None = None  # start of the value this one continues in a list
-    role: str = LESION
-    cue: str | None = None
-    ref: _SliceRef | None = None
-    other_plane: _SliceRef | None = None
-    current: bool = False  # "now", "currently" right before it
-    stretch: tuple[int, int] = (0, 0)
-    right: tuple[int, tuple[int, str]] | None = None  # (hi, _right_context's answer)
+    """An SUV value of a sentence and what is learnt of it (plain class: as ``_SliceRef``)."""
+
+    __slots__ = (
+        "cue",
+        "current",
+        "end",
+        "head",
+        "key_start",
+        "keyed",
+        "metric",
+        "other_plane",
+        "ref",
+        "right",
+        "role",
+        "start",
+        "stretch",
+        "suv",
+    )
+
+    def __init__(
+        self,
+        suv: float,
+        start: int,  # sentence-relative span of the number
+        end: int,
+        key_start: int,  # where its SUV keyword starts (== start for a value without one)
+        metric: str,
+        keyed: bool,
+        head: int | None = None,  # start of the value this one continues in a list
+    ) -> None:
+        self.suv, self.start, self.end, self.key_start = suv, start, end, key_start
+        self.metric, self.keyed, self.head = metric, keyed, head
+        self.role: str = LESION
+        self.cue: str | None = None
+        self.ref: _SliceRef | None = None
+        self.other_plane: _SliceRef | None = None
+        self.current = False  # "now", "currently" right before it
+        self.stretch: tuple[int, int] = (0, 0)
+        self.right: tuple[int, tuple[int, str]] | None = None  # (hi, _right_context's answer)
 
 
 class _NthMark(dict[int, re.Pattern[bytes]]):
@@ -1022,7 +1030,7 @@ class _Sentence:
         self.values: list[_Value] = []
         self.dates: list[tuple[int, int]] = []
         self._anatomy: list[tuple[int, int, str]] | None = None
-        self._anatomy_by_start: list[tuple[int, str, int]] | None = None
+        self._anatomy_by_start: list[tuple[int, int, str]] | None = None
         self._sides: dict[int, str | None] = {}  # side_of, by list (stretches are set first)
         self.low = text.lower() if low is None else low
         self._ascii = text.isascii()
@@ -1139,16 +1147,16 @@ class _Sentence:
         find, taken = self.taken.find, self.taken
         key, plain = p.key, self._plain
         # (plain text: the slice pattern's twin over " " + the text, ``_spaced_twin``)
-        spaced = self.after_space if plain else subject
+        spaced = cast(str, self.after_space) if plain else subject
         slices, shift = (_SLICE_SPACED, 1) if plain else (p.slice, 0)
         search = slices.search  # (searches, as finditer's: ``_spans``)
-        m = search(spaced) if self.cues & _SLICE_CUES else None
-        while m is not None:
-            start, end = m.start(), m.end() - shift
+        hit = search(spaced) if self.cues & _SLICE_CUES else None
+        while hit is not None:
+            start, end = hit.start(), hit.end() - shift
             # (free and take in place, as the last loop does: this loop runs for most
             # sentences, the method calls cost about 1.7k instructions a sentence)
             if find(1, start, end) < 0:
-                a, b, more_text = m.group("a", "b", "more")
+                a, b, more_text = hit.group("a", "b", "more")
                 more = _listed(more_text)
                 group = len(self.slices) if more else None
                 range_end = int(b) if b else None
@@ -1156,7 +1164,7 @@ class _Sentence:
                 if more:
                     self.slices += [_SliceRef(n, start, end, None, None, group) for n in more]
                 taken[start:end] = b"\x01" * (end - start)
-            m = search(spaced, m.end())
+            hit = search(spaced, hit.end())
         if plain:  # (the digit-led patterns' twins over the text with its digits as "0")
             zeros = self.zeros
             if zeros is None:  # (kept: ``_free_numbers`` reads it too)
@@ -1177,7 +1185,7 @@ class _Sentence:
         spans = _spans(*time) if ":" in low else []
         spans += _spans(*measure)
         if plain:
-            spans += _other_number_spans(spaced, zeros)
+            spans += _other_number_spans(spaced, cast(str, zeros))
         else:
             spans += [m.span() for m in p.other_number.finditer(subject)]
         for start, end in spans:
@@ -1195,7 +1203,9 @@ class _Sentence:
         # or ")", so the next search starts at its end in the text, as finditer's would)
         found = []
         plain = self._plain
-        key, over, shift = (_KEY_SPACED, self.after_space, 1) if plain else (_KEY_RE, self.text, 0)
+        key, over, shift = (
+            (_KEY_SPACED, cast(str, self.after_space), 1) if plain else (_KEY_RE, self.text, 0)
+        )
         search = key.search
         m = search(over)
         while m is not None:
@@ -1411,7 +1421,9 @@ class _Sentence:
             m = organs[-1]
             before = self.text[lo : left_start + m.start()]
             between = left[m.end() : anchor - left_start if anchor > left_start else None]
-            compared = self.cues & _COMPARE_CUES and _COMPARE.search(left[: m.start()]) is not None
+            compared: object = (
+                self.cues & _COMPARE_CUES and _COMPARE.search(left[: m.start()]) is not None
+            )
             attached = (
                 self.tokens_between(left_start + m.end(), anchor) <= 2
                 and not _LESION_NOUN.search(between)
@@ -1676,7 +1688,7 @@ class _Sentence:
         pattern is tried only where some organ word starts (plain text: ``_organ_hits``)."""
         if self._anatomy is None:
             if self._plain and not _ANATOMY_LETTER_ONLY:
-                self._anatomy = _organ_hits(self.after_space)
+                self._anatomy = _organ_hits(cast(str, self.after_space))
                 return self._anatomy
             text, low = self.text, self.low
             if self._ascii and not _ANATOMY_LETTER_ONLY:
@@ -1704,15 +1716,16 @@ def _organ_hits(after_space: str) -> list[tuple[int, int, str]]:
     match per start and pattern)."""
     hits = []
     for m in _ORGAN_SCAN.finditer(after_space):
-        at, g = m.start(), m.lastindex  # (at: the word start in the text; at + 1 here)
+        # (at: the word start in the text; at + 1 here; a match holds one group)
+        at, g = m.start(), cast(int, m.lastindex)
         key, later, index = _ORGAN_AFTER[g - 1]
         hits.append((at, m.start(g) - 1, key))
         # (the later patterns at the word start: what comes before it reads alike, " " for
         # the text's start)
-        while later is not None and (m := later.match(after_space, at + 1)) is not None:
-            g = m.lastindex
+        while later is not None and (hit := later.match(after_space, at + 1)) is not None:
+            g = cast(int, hit.lastindex)
             key, later, index = _ORGAN_AFTER[index[g]]
-            hits.append((at, m.start(g) - 1, key))
+            hits.append((at, hit.start(g) - 1, key))
     return hits
 
 
@@ -1800,7 +1813,7 @@ def _abbreviation_keys(text: str) -> set[str]:
     """Short forms a report defines for "standardized uptake value" ("... (MSUV)")."""
     from extractors.reports.shortforms import long_form_start
 
-    keys = set()
+    keys: set[str] = set()
     if "(" not in text:
         return keys
     for m in _SHORT_FORM_RE.finditer(text):

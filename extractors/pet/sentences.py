@@ -12,6 +12,7 @@ other line breaks (wrapped text) do not. A measurement block of a vendor's works
 from __future__ import annotations
 
 import re
+from typing import cast
 
 _ABBREVIATIONS = frozenset(
     {"approx", "max", "img", "im", "no", "sl", "ser", "pt", "dr", "fig", "e.g", "i.e", "vs"}
@@ -47,7 +48,9 @@ _WORD_BEFORE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 def _abbreviation_period(text: str, q: int) -> bool:
     if q == 0 or text[q - 1] not in _WORD_BEFORE_CHARS:  # no word before ("5.2."): not one
         return False  # (the word below would be "", neither an abbreviation nor "e" / "i")
-    word = _WORD_BEFORE_RE.search(text, max(0, q - 8), q).group(0).lower().lstrip(".")
+    # (the pattern matches at the end, if nowhere else)
+    before = cast(re.Match[str], _WORD_BEFORE_RE.search(text, max(0, q - 8), q))
+    word = before.group(0).lower().lstrip(".")
     return word in _ABBREVIATIONS or (
         word in ("e", "i") and text[q + 1 : q + 3].lower() in ("g.", "e.")
     )
