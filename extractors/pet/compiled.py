@@ -39,18 +39,27 @@ def build_folder(package_dir: Path = PACKAGE_DIR) -> Path:
     return build_root(package_dir) / source_digest(package_dir) / "extractors" / "pet"
 
 
+def extension_files() -> list[str]:
+    """The files a build holds for this interpreter: each module's and its mypyc library's."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    return [f"{name}{tail}{suffix}" for name in COMPILED_MODULES for tail in ("", "__mypyc")]
+
+
+def python_forced() -> bool:
+    """Whether ``MEDSG_PET_READER=python`` asks for the pure-Python reader."""
+    return os.environ.get(READER_ENV, "").strip().lower() == "python"
+
+
 def compiled_folder(package_dir: Path = PACKAGE_DIR) -> Path | None:
     """The folder of a build of the current sources for this interpreter, or None (none
     built, another source's build, or ``MEDSG_PET_READER=python``)."""
-    if os.environ.get(READER_ENV, "").strip().lower() == "python":
+    if python_forced():
         return None
     try:
         folder = build_folder(package_dir)
     except OSError:  # (sources not on disk: an installed wheel without them)
         return None
-    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    names = [f"{name}{tail}{suffix}" for name in COMPILED_MODULES for tail in ("", "__mypyc")]
-    return folder if all((folder / name).is_file() for name in names) else None
+    return folder if all((folder / name).is_file() for name in extension_files()) else None
 
 
 def reader_kind() -> str:
@@ -60,7 +69,7 @@ def reader_kind() -> str:
     if str(report.__file__).endswith(".py"):
         why = (
             f"{READER_ENV}=python"
-            if os.environ.get(READER_ENV, "").strip().lower() == "python"
+            if python_forced()
             else "no build of these sources: make setup builds it (scripts/build_pet_reader.py)"
         )
         return f"pure-Python reader ({why})"

@@ -4,7 +4,6 @@ from the very sources on disk, and reading every text as the pure-Python source 
 from __future__ import annotations
 
 import dataclasses
-import importlib.machinery
 import importlib.util
 import random
 import re
@@ -28,10 +27,8 @@ def _package(tmp_path: Path) -> Path:
 def _fake_build(package: Path) -> Path:
     folder = compiled.build_folder(package)
     folder.mkdir(parents=True)
-    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    for name in COMPILED_MODULES:
-        for tail in ("", "__mypyc"):
-            (folder / f"{name}{tail}{suffix}").write_bytes(b"")
+    for name in compiled.extension_files():
+        (folder / name).write_bytes(b"")
     return folder
 
 
